@@ -1,0 +1,246 @@
+package report
+
+import (
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// fieldBlocks splits the body of a message/delivery-status or
+// message/disposition-notification part into its blocks of fields (RFC 3464
+// section 2.1: the per-message block, then one block per recipient).
+func fieldBlocks(body []byte) []header {
+	var blocks []header
+	for len(body) > 0 && len(blocks) < maxParts {
+		h, rest := parseHeader(body)
+		if len(h) > 0 {
+			blocks = append(blocks, h)
+		}
+		if len(rest) >= len(body) {
+			break
+		}
+		body = rest
+	}
+	return blocks
+}
+
+// typedValue strips the type prefix of a typed DSN/MDN value such as
+// "rfc822; user@example.com" or "smtp; 550 5.1.1 unknown".
+func typedValue(v string) string {
+	if t, rest, ok := strings.Cut(v, ";"); ok && !strings.ContainsAny(t, " @<") {
+		return strings.TrimSpace(rest)
+	}
+	return strings.TrimSpace(v)
+}
+
+// addressValue returns the address of a typed address field, without angle
+// brackets, lower-cased. RFC 6533 utf-8 addresses have their \x{HH} escapes
+// decoded.
+func addressValue(v string) string {
+	a := typedValue(v)
+	if strings.Contains(a, `\x{`) {
+		a = unescapeUTF8Address(a)
+	}
+	if as := findAddresses(a); len(as) > 0 {
+		return as[0]
+	}
+	return strings.ToLower(strings.Trim(a, "<> \t\"'"))
+}
+
+var utf8Escape = regexp.MustCompile(`\\x\{([0-9A-Fa-f]{1,6})\}`)
+
+func unescapeUTF8Address(a string) string {
+	return utf8Escape.ReplaceAllStringFunc(a, func(s string) string {
+		var r rune
+		for _, c := range s[3 : len(s)-1] {
+			r = r<<4 | rune(unhex(byte(c)))
+		}
+		return string(r)
+	})
+}
+
+var (
+	enhancedCode = regexp.MustCompile(`\b([245])\.(\d{1,3})\.(\d{1,3})\b`)
+	replyCode    = regexp.MustCompile(`(?:^|[^\d.])([245][0-9][0-9])(?:[ \-]|$)`)
+)
+
+// findStatus returns the first RFC 3463 code in s, or "".
+func findStatus(s string) string {
+	return enhancedCode.FindString(s)
+}
+
+// findReplyCode returns the first SMTP reply code in s, or "".
+func findReplyCode(s string) string {
+	if m := replyCode.FindStringSubmatch(s); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// isGenericStatus reports whether a status code says no more than its class.
+func isGenericStatus(s string) bool {
+	return strings.HasSuffix(s, ".0.0") || s == ""
+}
+
+// preferStatus chooses between the Status field and a code in the
+// diagnostic text: the field, unless it is generic and the text has a more
+// specific code of the same class.
+func preferStatus(field, diagnostic string) string {
+	field = findStatus(field)
+	text := findStatus(diagnostic)
+	if isGenericStatus(field) && text != "" && !isGenericStatus(text) {
+		if field == "" || field[0] == text[0] {
+			return text
+		}
+	}
+	if field == "" {
+		return text
+	}
+	return field
+}
+
+// normalizeAction maps an Action field value to an Action, also accepting
+// the non-standard values some mailers write.
+func normalizeAction(v string) Action {
+	v = strings.ToLower(strings.TrimSpace(v))
+	if i := strings.IndexAny(v, " ;("); i > 0 {
+		v = v[:i]
+	}
+	switch v {
+	case "failed", "failure", "fail", "expired", "bounced", "undeliverable":
+		return ActionFailed
+	case "delayed", "delay", "deferred":
+		return ActionDelayed
+	case "delivered", "deliverable", "success", "succeeded", "sent":
+		return ActionDelivered
+	case "relayed":
+		return ActionRelayed
+	case "expanded":
+		return ActionExpanded
+	}
+	return ""
+}
+
+// actionFromStatus infers an action when a report has no usable Action
+// field: a 2.x.x status is a success, anything else a failure.
+func actionFromStatus(status string) Action {
+	if strings.HasPrefix(status, "2.") {
+		return ActionDelivered
+	}
+	return ActionFailed
+}
+
+// dsnReports reads an RFC 3464 or RFC 6533 delivery status part, or returns
+// nil when the message has none.
+func (m *message) dsnReports() []Report {
+	var blocks []header
+	if part := m.root.find("message/delivery-status", "message/global-delivery-status"); part != nil {
+		blocks = fieldBlocks(part.decoded(maxPartBytes))
+	} else {
+		blocks = m.inlineDSNBlocks()
+	}
+	var perMsg header
+	var rs []Report
+	for _, b := range blocks {
+		if !b.has("final-recipient") && !b.has("original-recipient") {
+			perMsg = append(perMsg, b...)
+			continue
+		}
+		perMsg = append(perMsg, b...) // single-block reports mix both kinds
+		rs = append(rs, dsnRecipient(b))
+	}
+	if len(rs) == 0 {
+		// A delivery-status part without recipient blocks: read the
+		// bounce text instead.
+		return nil
+	}
+	envid := typedValue(perMsg.get("original-envelope-id"))
+	orig := m.originalMessageID()
+	for i := range rs {
+		rs[i].EnvelopeID = envid
+		rs[i].OriginalMessageID = orig
+		if rs[i].Diagnostic == "" {
+			rs[i].Diagnostic = m.diagnosticFromText(rs[i].Recipient)
+			if rs[i].Status == "" || isGenericStatus(rs[i].Status) {
+				rs[i].Status = preferStatus(rs[i].Status, rs[i].Diagnostic)
+			}
+			if rs[i].ReplyCode == "" {
+				rs[i].ReplyCode = findReplyCode(rs[i].Diagnostic)
+			}
+		}
+		rs[i].Reason = classify(rs[i])
+	}
+	return rs
+}
+
+// dsnFieldRe matches the first field of a delivery-status block written
+// into a bounce's text instead of its own MIME part.
+var dsnFieldRe = regexp.MustCompile(`(?im)^(reporting-mta|final-recipient):[ \t]*\S`)
+
+// dsnFields are the fields that mark a block as delivery status.
+var dsnFields = []string{"reporting-mta", "final-recipient", "original-recipient", "action", "status", "arrival-date", "diagnostic-code", "remote-mta", "received-from-mta", "original-envelope-id", "last-attempt-date"}
+
+// inlineDSNBlocks reads delivery-status blocks from the text of a report
+// whose MIME structure is broken (the blocks are in a text part).
+func (m *message) inlineDSNBlocks() []header {
+	for _, t := range m.bodyTexts() {
+		loc := dsnFieldRe.FindStringIndex(t)
+		if loc == nil {
+			continue
+		}
+		var out []header
+		for _, b := range fieldBlocks([]byte(t[loc[0]:])) {
+			if !hasAny(b, dsnFields) {
+				break
+			}
+			out = append(out, b)
+		}
+		return out
+	}
+	return nil
+}
+
+func hasAny(h header, keys []string) bool {
+	for _, k := range keys {
+		if h.has(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// dsnRecipient reads one per-recipient block.
+func dsnRecipient(b header) Report {
+	r := Report{Kind: KindDSN}
+	r.Recipient = addressValue(b.get("final-recipient"))
+	r.OriginalRecipient = addressValue(b.get("original-recipient"))
+	if r.Recipient == "" {
+		r.Recipient = r.OriginalRecipient
+	}
+	r.Diagnostic = typedValue(b.get("diagnostic-code"))
+	r.Status = preferStatus(b.get("status"), r.Diagnostic)
+	r.Action = normalizeAction(b.get("action"))
+	if r.Action == "" {
+		r.Action = actionFromStatus(r.Status)
+	}
+	r.ReplyCode = findReplyCode(r.Diagnostic)
+	r.RemoteMTA = typedValue(b.get("remote-mta"))
+	if t, err := mail.ParseDate(b.get("last-attempt-date")); err == nil {
+		r.LastAttempt = t.UTC()
+	} else if t, err := time.Parse(time.RFC1123Z, b.get("last-attempt-date")); err == nil {
+		r.LastAttempt = t.UTC()
+	}
+	return r
+}
+
+// classify computes the reason of a DSN report.
+func classify(r Report) Reason {
+	return ClassifyReason(ReasonInput{
+		Action:     r.Action,
+		Status:     r.Status,
+		ReplyCode:  r.ReplyCode,
+		Diagnostic: r.Diagnostic,
+		Command:    SMTPCommandFromText(r.Diagnostic),
+	})
+}

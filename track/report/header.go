@@ -1,0 +1,154 @@
+package report
+
+import (
+	"bytes"
+	"io"
+	"mime"
+	"strings"
+
+	"github.com/emersion/go-message/charset"
+)
+
+// field is one header field: its lower-cased name and its unfolded value.
+type field struct {
+	key   string
+	value string
+}
+
+// header is a message or part header in the order the fields were written.
+type header []field
+
+// get returns the value of the first field named key (lower case), or "".
+func (h header) get(key string) string {
+	for _, f := range h {
+		if f.key == key {
+			return f.value
+		}
+	}
+	return ""
+}
+
+// has reports whether a field named key (lower case) is present.
+func (h header) has(key string) bool {
+	for _, f := range h {
+		if f.key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// maxHeaderBytes caps how much of a header block is read; the rest of an
+// endless header is treated as body.
+const maxHeaderBytes = 1 << 20
+
+// parseHeader reads a header block from b and returns it with the body that
+// follows the blank line. It is tolerant where go-message is not: a line
+// without a colon is skipped rather than fatal, a leading mbox "From " line
+// is ignored, and folded lines are joined. Lines end in "\n"; a "\r" before
+// it is dropped.
+func parseHeader(b []byte) (header, []byte) {
+	var h header
+	rest := b
+	read := 0
+	for len(rest) > 0 {
+		line, next := cutLine(rest)
+		read += len(rest) - len(next)
+		if len(line) == 0 {
+			return h, next
+		}
+		if read > maxHeaderBytes {
+			return h, rest
+		}
+		rest = next
+		if line[0] == ' ' || line[0] == '\t' {
+			if len(h) > 0 {
+				h[len(h)-1].value += " " + string(bytes.TrimSpace(line))
+			}
+			continue
+		}
+		i := bytes.IndexByte(line, ':')
+		if i <= 0 || !isFieldName(line[:i]) {
+			// Not a header line. Mailers that fold without indenting
+			// (a "boundary=" on its own line) make it a continuation;
+			// before any field (an mbox "From " line) it is skipped.
+			if len(h) > 0 {
+				h[len(h)-1].value += " " + string(bytes.TrimSpace(line))
+			}
+			continue
+		}
+		h = append(h, field{
+			key:   strings.ToLower(string(bytes.TrimSpace(line[:i]))),
+			value: string(bytes.TrimSpace(line[i+1:])),
+		})
+	}
+	return h, nil
+}
+
+// cutLine returns the first line of b without its line ending, and the rest.
+func cutLine(b []byte) (line, rest []byte) {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		line, rest = b, nil
+	} else {
+		line, rest = b[:i], b[i+1:]
+	}
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, rest
+}
+
+// isFieldName reports whether b is an RFC 5322 field name, allowing the
+// trailing blanks some mailers write before the colon.
+func isFieldName(b []byte) bool {
+	b = bytes.TrimRight(b, " \t")
+	if len(b) == 0 || len(b) > 76 {
+		return false
+	}
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f || c == '=' || c == '"' || c == '<' || c == '>' || c == '(' || c == ')' || c == ',' {
+			return false
+		}
+	}
+	return true
+}
+
+var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
+
+// decodeHeaderText decodes RFC 2047 encoded words and raw ISO-2022-JP, as
+// Japanese mailers often write it unencoded in headers.
+func decodeHeaderText(s string) string {
+	if strings.Contains(s, "=?") {
+		if d, err := wordDecoder.DecodeHeader(s); err == nil {
+			s = d
+		}
+	}
+	if strings.Contains(s, "\x1b$") {
+		s = decodeCharset([]byte(s), "iso-2022-jp")
+	}
+	return s
+}
+
+// decodeCharset converts b from the named charset to UTF-8. Unknown
+// charsets and decoding errors keep the bytes as they are: a report is still
+// readable when only its human text is garbled.
+func decodeCharset(b []byte, name string) string {
+	name = strings.ToLower(strings.Trim(name, `"' `))
+	if name == "" || name == "us-ascii" || name == "ascii" || name == "utf-8" || name == "utf8" {
+		if bytes.Contains(b, []byte("\x1b$")) {
+			name = "iso-2022-jp" // undeclared JIS, common in Japanese bounces
+		} else {
+			return string(b)
+		}
+	}
+	r, err := charset.Reader(name, bytes.NewReader(b))
+	if err != nil {
+		return string(b)
+	}
+	out, err := io.ReadAll(io.LimitReader(r, int64(4*len(b)+16)))
+	if err != nil && len(out) == 0 {
+		return string(b)
+	}
+	return string(out)
+}

@@ -1,0 +1,285 @@
+package report
+
+import (
+	"bytes"
+	"encoding/base64"
+	"mime"
+	"strings"
+)
+
+// Limits bound the work Parse does on one message.
+const (
+	// MaxMessageBytes is how much of a message Parse looks at; the rest is
+	// ignored (reports put what matters first).
+	MaxMessageBytes = 32 << 20
+	// maxPartBytes caps how much of one part is decoded.
+	maxPartBytes = 1 << 20
+	// maxParts caps the number of MIME parts examined in one message.
+	maxParts = 200
+	// maxDepth caps the nesting of multiparts and embedded messages.
+	maxDepth = 6
+)
+
+// entity is one MIME entity: a message, a part, or a message embedded in a
+// message/rfc822 part.
+type entity struct {
+	hdr       header
+	mediaType string            // lower case, "text/plain" when absent
+	params    map[string]string // Content-Type parameters, keys lower case
+	body      []byte            // raw body, transfer encoding not removed
+	children  []*entity         // parts of a multipart
+	embedded  *entity           // the message inside message/rfc822 or message/global
+}
+
+// walker parses entities and counts parts against the limits.
+type walker struct {
+	parts int
+}
+
+// parseEntity parses raw as an entity nested depth levels deep.
+func (w *walker) parseEntity(raw []byte, depth int, defaultType string) *entity {
+	w.parts++
+	h, body := parseHeader(raw)
+	e := &entity{hdr: h, body: body}
+	e.mediaType, e.params = parseContentType(h.get("content-type"), defaultType)
+	if depth >= maxDepth || w.parts > maxParts {
+		return e
+	}
+	switch {
+	case strings.HasPrefix(e.mediaType, "multipart/"):
+		boundary := e.params["boundary"]
+		sub := "text/plain"
+		if e.mediaType == "multipart/digest" {
+			sub = "message/rfc822"
+		}
+		parts := splitMultipart(body, boundary)
+		if len(parts) == 0 {
+			parts = splitMultipart(body, guessBoundary(body))
+		}
+		if len(parts) == 0 {
+			// No delimiter at all: read the body as text.
+			e.mediaType = "text/plain"
+			return e
+		}
+		for _, p := range parts {
+			if w.parts > maxParts {
+				break
+			}
+			e.children = append(e.children, w.parseEntity(p, depth+1, sub))
+		}
+	case e.mediaType == "message/rfc822" || e.mediaType == "message/global":
+		inner := decodeTransfer(body, h.get("content-transfer-encoding"), MaxMessageBytes)
+		inner = bytes.TrimLeft(inner, "\r\n")
+		e.embedded = w.parseEntity(inner, depth+1, "text/plain")
+	}
+	return e
+}
+
+// parseContentType parses a Content-Type value, falling back to a lenient
+// reading when the value is not valid (unquoted specials, stray semicolons).
+func parseContentType(v, def string) (string, map[string]string) {
+	if v == "" {
+		return def, map[string]string{}
+	}
+	mt, params, err := mime.ParseMediaType(v)
+	if err == nil {
+		return strings.ToLower(mt), params
+	}
+	params = map[string]string{}
+	parts := strings.Split(v, ";")
+	mt = strings.ToLower(strings.TrimSpace(parts[0]))
+	for _, p := range parts[1:] {
+		k, val, ok := strings.Cut(p, "=")
+		if !ok {
+			continue
+		}
+		params[strings.ToLower(strings.TrimSpace(k))] = strings.Trim(strings.TrimSpace(val), `"`)
+	}
+	if !strings.Contains(mt, "/") {
+		mt = def
+	}
+	return mt, params
+}
+
+// splitMultipart returns the body parts between boundary delimiter lines.
+// A missing closing delimiter ends the last part at the end of the body.
+func splitMultipart(body []byte, boundary string) [][]byte {
+	if boundary == "" {
+		return nil
+	}
+	delim := []byte("--" + boundary)
+	var parts [][]byte
+	start := -1
+	pos := 0
+	for pos < len(body) {
+		i := bytes.Index(body[pos:], delim)
+		if i < 0 {
+			break
+		}
+		at := pos + i
+		pos = at + len(delim)
+		if at > 0 && body[at-1] != '\n' {
+			continue // the boundary string inside a line is not a delimiter
+		}
+		if start >= 0 {
+			end := at
+			// The line break before the delimiter belongs to it.
+			if end > start && body[end-1] == '\n' {
+				end--
+				if end > start && body[end-1] == '\r' {
+					end--
+				}
+			}
+			parts = append(parts, body[start:end])
+		}
+		closing := bytes.HasPrefix(body[pos:], []byte("--"))
+		_, rest := cutLine(body[pos:])
+		start = len(body) - len(rest)
+		pos = start
+		if closing {
+			return parts
+		}
+	}
+	if start >= 0 && start < len(body) {
+		parts = append(parts, body[start:])
+	}
+	return parts
+}
+
+// guessBoundary finds the boundary of a multipart whose declared boundary
+// does not occur in its body (mangled by a rewriting gateway): the first
+// "--token" line that occurs again later. It returns "" when there is none.
+func guessBoundary(body []byte) string {
+	rest := body
+	for i := 0; len(rest) > 0 && i < 1000; i++ {
+		var line []byte
+		line, rest = cutLine(rest)
+		if len(line) < 4 || line[0] != '-' || line[1] != '-' || bytes.ContainsAny(line, " \t") {
+			continue
+		}
+		b := bytes.TrimSuffix(line[2:], []byte("--"))
+		if bytes.Contains(rest, append([]byte("\n--"), b...)) {
+			return string(b)
+		}
+	}
+	return ""
+}
+
+// decoded returns the body with its transfer encoding removed, at most limit
+// bytes of it.
+func (e *entity) decoded(limit int) []byte {
+	return decodeTransfer(e.body, e.hdr.get("content-transfer-encoding"), limit)
+}
+
+// text returns the body as UTF-8 text, at most about limit bytes of it.
+func (e *entity) text(limit int) string {
+	return decodeCharset(e.decoded(limit), e.params["charset"])
+}
+
+// decodeTransfer removes a Content-Transfer-Encoding leniently: invalid
+// quoted-printable escapes are kept as written and non-alphabet characters in
+// base64 are skipped.
+func decodeTransfer(b []byte, enc string, limit int) []byte {
+	switch strings.ToLower(strings.TrimSpace(enc)) {
+	case "base64":
+		if len(b) > limit*4/3+1024 {
+			b = b[:limit*4/3+1024]
+		}
+		return decodeBase64(b)
+	case "quoted-printable":
+		if len(b) > limit*3 {
+			b = b[:limit*3]
+		}
+		return decodeQP(b, limit)
+	}
+	if len(b) > limit {
+		b = b[:limit]
+	}
+	return b
+}
+
+func decodeBase64(b []byte) []byte {
+	clean := make([]byte, 0, len(b))
+	for _, c := range b {
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '+', c == '/':
+			clean = append(clean, c)
+		}
+	}
+	// Padding was dropped above; a lone sextet at the end carries no byte.
+	if len(clean)%4 == 1 {
+		clean = clean[:len(clean)-1]
+	}
+	out := make([]byte, base64.RawStdEncoding.DecodedLen(len(clean)))
+	// Decode cannot fail on alphabet-only input of a valid length.
+	n, _ := base64.RawStdEncoding.Decode(out, clean)
+	return out[:n]
+}
+
+func decodeQP(b []byte, limit int) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b) && len(out) < limit; i++ {
+		c := b[i]
+		if c != '=' {
+			out = append(out, c)
+			continue
+		}
+		switch {
+		case i+1 < len(b) && b[i+1] == '\n':
+			i++
+		case i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n':
+			i += 2
+		case i+2 < len(b) && isHex(b[i+1]) && isHex(b[i+2]):
+			out = append(out, unhex(b[i+1])<<4|unhex(b[i+2]))
+			i += 2
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}
+
+// walk calls f for e and every part below it, depth first, without entering
+// embedded messages (a returned original is not part of the report).
+func (e *entity) walk(f func(*entity) bool) bool {
+	if !f(e) {
+		return false
+	}
+	for _, c := range e.children {
+		if !c.walk(f) {
+			return false
+		}
+	}
+	return true
+}
+
+// find returns the first part (not inside an embedded message) whose media
+// type is one of types.
+func (e *entity) find(types ...string) *entity {
+	var found *entity
+	e.walk(func(p *entity) bool {
+		for _, t := range types {
+			if p.mediaType == t {
+				found = p
+				return false
+			}
+		}
+		return true
+	})
+	return found
+}

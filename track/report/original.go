@@ -1,0 +1,160 @@
+package report
+
+import (
+	"regexp"
+	"strings"
+)
+
+// returnedTypes are the media types of a part that returns the original
+// message or its header (RFC 3462, RFC 6533).
+var returnedTypes = []string{
+	"message/rfc822", "message/global", "text/rfc822-headers",
+	"message/rfc822-headers", "message/global-headers", "text/rfc822-header",
+}
+
+// returnedHeader returns the header of the returned original message, or nil.
+func (m *message) returnedHeader() header {
+	p := m.root.find(returnedTypes...)
+	if p == nil {
+		return m.returnedTextHeader()
+	}
+	if p.embedded != nil {
+		return p.embedded.hdr
+	}
+	h, _ := parseHeader(p.decoded(maxPartBytes))
+	return h
+}
+
+// returnedTextHeader reads the header of an original message quoted in a
+// bounce's text below a separator line, or returns nil.
+func (m *message) returnedTextHeader() header {
+	var h header
+	m.root.walk(func(p *entity) bool {
+		if p.children != nil || !strings.HasPrefix(p.mediaType, "text/plain") {
+			return true
+		}
+		t := p.text(maxPartBytes)
+		start := len(cutReturned(t))
+		if start >= len(t) {
+			return true
+		}
+		rest := t[start:]
+		if !headerRun(rest) {
+			// Skip the separator line and blank lines after it.
+			_, rest, _ = strings.Cut(rest, "\n")
+			rest = strings.TrimLeft(rest, "\r\n \t")
+		}
+		if headerRun(rest) {
+			h, _ = parseHeader([]byte(rest))
+			return false
+		}
+		return true
+	})
+	return h
+}
+
+// originalMessageID returns the Message-ID of the message a report is about:
+// from the returned message or header part, else from headers quoted in the
+// report's text.
+func (m *message) originalMessageID() string {
+	if h := m.returnedHeader(); h != nil {
+		if id := cleanMessageID(h.get("message-id")); id != "" {
+			return id
+		}
+	}
+	return m.quotedMessageID()
+}
+
+var quotedMessageIDRe = regexp.MustCompile(`(?i)message-id\s*:\s*<?\s*([^\s<>]+@[^\s<>]+?|[^\s<>@]{8,})\s*>`)
+
+// quotedMessageID finds the original's Message-ID quoted in the report's
+// body, the way text bounces return the original's header: in the header of
+// a part that is the returned message without a Content-Type, or in a text.
+func (m *message) quotedMessageID() string {
+	var id string
+	first := true
+	m.root.walk(func(p *entity) bool {
+		if first {
+			first = false
+			if p.children == nil {
+				// A single-part bounce: only its body can quote.
+				id = m.textMessageID(p)
+				return false
+			}
+			return true
+		}
+		if p.children != nil {
+			return true
+		}
+		if id = cleanMessageID(p.hdr.get("message-id")); id != "" {
+			return false
+		}
+		if p.embedded != nil {
+			id = cleanMessageID(p.embedded.hdr.get("message-id"))
+		} else if strings.HasPrefix(p.mediaType, "text/") || strings.HasPrefix(p.mediaType, "message/") {
+			id = m.textMessageID(p)
+		}
+		return id == ""
+	})
+	return id
+}
+
+// textMessageID finds a quoted "Message-ID: <...>" line in a part's text.
+func (m *message) textMessageID(p *entity) string {
+	if sm := quotedMessageIDRe.FindStringSubmatch(p.text(maxPartBytes)); sm != nil {
+		return sm[1]
+	}
+	return ""
+}
+
+// bodyTexts returns the decoded text of every text part of the message and
+// the raw text of returned parts, in order.
+func (m *message) bodyTexts() []string {
+	if m.texts != nil {
+		return m.texts
+	}
+	m.root.walk(func(p *entity) bool {
+		switch {
+		case p.children != nil:
+		case strings.HasPrefix(p.mediaType, "text/"), p.mediaType == "message/delivery-status":
+			m.texts = append(m.texts, p.text(maxPartBytes))
+		case p.embedded != nil:
+			m.texts = append(m.texts, embeddedText(p.embedded))
+		}
+		return true
+	})
+	if m.texts == nil {
+		m.texts = []string{}
+	}
+	return m.texts
+}
+
+// embeddedText renders the header of an embedded message as text, followed
+// by its first text, so quoted Message-IDs and addresses can be found in it.
+func embeddedText(e *entity) string {
+	var b strings.Builder
+	for _, f := range e.hdr {
+		b.WriteString(f.key)
+		b.WriteString(": ")
+		b.WriteString(f.value)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+var addressRe = regexp.MustCompile(`[A-Za-z0-9!#$%&'*+/=?^_{|}~.\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+`)
+
+// findAddresses returns the e-mail addresses in s, lower-cased, in order of
+// appearance, without duplicates.
+func findAddresses(s string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, a := range addressRe.FindAllString(s, -1) {
+		a = strings.ToLower(strings.Trim(a, ".-"))
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	return out
+}

@@ -1,0 +1,171 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// ErrEmpty is returned for input that holds no message at all.
+var ErrEmpty = errors.New("report: empty message")
+
+// ErrNotMessage is returned for input that has no header a message could
+// have: it is not an RFC 5322 message.
+var ErrNotMessage = errors.New("report: no message header")
+
+// Parse reads one raw RFC 5322 message and returns one Report per recipient
+// the message reports on. A message that is not a delivery or read report
+// yields no reports and no error. Only the first MaxMessageBytes of raw are
+// read.
+func Parse(raw []byte) ([]Report, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, ErrEmpty
+	}
+	if len(raw) > MaxMessageBytes {
+		raw = raw[:MaxMessageBytes]
+	}
+	raw = normalizeNewlines(raw)
+	w := &walker{}
+	msg := w.parseEntity(raw, 0, "text/plain")
+	if len(msg.hdr) == 0 {
+		return nil, ErrNotMessage
+	}
+	m := &message{root: msg}
+	m.init()
+	reports := m.reports()
+	for i := range reports {
+		m.fill(&reports[i])
+	}
+	return reports, nil
+}
+
+// normalizeNewlines turns CR-only line endings (old Mac mail) into LF so the
+// line-based readers see lines. CRLF and LF are left as they are.
+func normalizeNewlines(b []byte) []byte {
+	head := b
+	if len(head) > 8192 {
+		head = head[:8192]
+	}
+	if bytes.IndexByte(head, '\n') >= 0 || bytes.IndexByte(head, '\r') < 0 {
+		return b
+	}
+	return bytes.ReplaceAll(b, []byte{'\r'}, []byte{'\n'})
+}
+
+// message holds what all reports of one message share.
+type message struct {
+	root       *entity
+	messageID  string
+	date       time.Time
+	subject    string
+	from       string
+	inReplyTo  string
+	references []string
+	texts      []string // decoded body texts, filled on first use
+	human      *string  // the report's own text, filled on first use
+}
+
+func (m *message) init() {
+	h := m.root.hdr
+	m.messageID = cleanMessageID(h.get("message-id"))
+	if d, err := mail.ParseDate(h.get("date")); err == nil {
+		m.date = d.UTC()
+	}
+	m.subject = decodeHeaderText(h.get("subject"))
+	m.from = firstAddress(h.get("from"))
+	m.inReplyTo = cleanMessageID(h.get("in-reply-to"))
+	for _, id := range messageIDList(h.get("references")) {
+		m.references = append(m.references, id)
+	}
+}
+
+// reports finds the reports the message carries, trying the standard MIME
+// report parts first and the formats of particular mail systems after.
+func (m *message) reports() []Report {
+	if rs := m.dsnReports(); rs != nil {
+		return rs
+	}
+	if rs := m.mdnReports(); rs != nil {
+		return rs
+	}
+	if m.isNotReport() {
+		return nil
+	}
+	if rs := m.textMDNReports(); rs != nil {
+		return rs
+	}
+	return m.bounceReports()
+}
+
+// fill sets the message-level fields of r.
+func (m *message) fill(r *Report) {
+	r.ReportMessageID = m.messageID
+	r.Date = m.date
+	r.Subject = m.subject
+	r.InReplyTo = m.inReplyTo
+	r.References = m.references
+	r.Recipient = strings.ToLower(r.Recipient)
+	r.OriginalRecipient = strings.ToLower(r.OriginalRecipient)
+	if r.OriginalRecipient == r.Recipient {
+		r.OriginalRecipient = ""
+	}
+}
+
+// cleanMessageID returns the first message ID in v without angle brackets.
+func cleanMessageID(v string) string {
+	ids := messageIDList(v)
+	if len(ids) == 0 {
+		return ""
+	}
+	return ids[0]
+}
+
+// messageIDList returns the message IDs in v, without angle brackets. A value
+// without brackets is taken whole, as some mailers write it bare.
+func messageIDList(v string) []string {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil
+	}
+	var ids []string
+	for {
+		i := strings.IndexByte(v, '<')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(v[i:], '>')
+		if j < 0 {
+			break
+		}
+		id := strings.Join(strings.Fields(v[i+1:i+j]), "")
+		if id != "" {
+			ids = append(ids, id)
+		}
+		v = v[i+j+1:]
+	}
+	if ids == nil {
+		if f := strings.Fields(v); len(f) > 0 && strings.Contains(f[0], "@") {
+			ids = append(ids, strings.Trim(f[0], "<>;,\"'"))
+		} else if len(f) == 1 {
+			ids = append(ids, strings.Trim(f[0], "<>;,\"'"))
+		}
+	}
+	return ids
+}
+
+// firstAddress returns the first e-mail address in an address header value,
+// lower-cased, or "".
+func firstAddress(v string) string {
+	if v == "" {
+		return ""
+	}
+	if a, err := mail.ParseAddress(decodeHeaderText(v)); err == nil {
+		return strings.ToLower(a.Address)
+	}
+	if as := findAddresses(v); len(as) > 0 {
+		return as[0]
+	}
+	return ""
+}
