@@ -62,7 +62,7 @@ func (m *message) humanText() string {
 	var b strings.Builder
 	m.root.walk(func(p *entity) bool {
 		if p.children == nil && (strings.HasPrefix(p.mediaType, "text/plain") || p.mediaType == "text/html" && b.Len() == 0) {
-			t := p.text(maxPartBytes)
+			t := p.text()
 			if p.mediaType == "text/html" {
 				t = stripTags(t)
 			}
@@ -145,7 +145,7 @@ func (m *message) bounceReports() []Report {
 	var rs []Report
 	for _, a := range rcpts {
 		r := Report{Kind: KindDSN, Recipient: a, Action: action, OriginalMessageID: orig}
-		r.Diagnostic = diagnosticFor(text, a)
+		r.Diagnostic = diagnosticFor(text, a, rcpts)
 		r.Status = preferStatus("", r.Diagnostic)
 		if r.Status == "" {
 			r.Status = findStatus(text)
@@ -238,8 +238,9 @@ func isDaemonAddress(a string) bool {
 }
 
 // diagnosticFor returns the error lines that follow the first mention of
-// addr in text: the line itself and the lines after it up to a blank line.
-func diagnosticFor(text, addr string) string {
+// addr in text: the line itself and the lines after it, up to a blank line
+// or a line naming another of the report's recipients.
+func diagnosticFor(text, addr string, all []string) string {
 	lt := strings.ToLower(text)
 	i := strings.Index(lt, addr)
 	if i < 0 {
@@ -255,6 +256,9 @@ func diagnosticFor(text, addr string) string {
 			}
 			continue
 		}
+		if len(lines) > 0 && mentionsOther(strings.ToLower(line), addr, all) {
+			break
+		}
 		lines = append(lines, line)
 		if len(lines) >= 8 {
 			break
@@ -263,13 +267,24 @@ func diagnosticFor(text, addr string) string {
 	return strings.Join(lines, " ")
 }
 
+// mentionsOther reports whether line names a recipient in all other than
+// addr.
+func mentionsOther(line, addr string, all []string) bool {
+	for _, a := range all {
+		if a != addr && strings.Contains(line, a) {
+			return true
+		}
+	}
+	return false
+}
+
 // diagnosticFromText finds the error text for addr in a report's human
 // part, for reports whose delivery-status block has no Diagnostic-Code.
-func (m *message) diagnosticFromText(addr string) string {
+func (m *message) diagnosticFromText(addr string, all []string) string {
 	if addr == "" {
 		return ""
 	}
-	return diagnosticFor(m.humanText(), addr)
+	return diagnosticFor(m.humanText(), addr, all)
 }
 
 // isNotReport reports whether the message is of a kind that is never a

@@ -61,13 +61,30 @@ func unescapeUTF8Address(a string) string {
 }
 
 var (
-	enhancedCode = regexp.MustCompile(`\b([245])\.(\d{1,3})\.(\d{1,3})\b`)
+	enhancedCode = regexp.MustCompile(`\b([245])\.([0-7])\.(\d{1,3})\b`)
 	replyCode    = regexp.MustCompile(`(?:^|[^\d.])([245][0-9][0-9])(?:[ \-]|$)`)
 )
 
 // findStatus returns the first RFC 3463 code in s, or "".
 func findStatus(s string) string {
 	return enhancedCode.FindString(s)
+}
+
+// lastSpecificStatus returns the last RFC 3463 code in s that says more
+// than its class, or the first code when all are generic. A diagnostic that
+// quotes several codes ("5.1.0 - Unknown address error 550-'5.1.1 ...")
+// ends with the remote server's own.
+func lastSpecificStatus(s string) string {
+	codes := enhancedCode.FindAllString(s, 16)
+	for i := len(codes) - 1; i >= 0; i-- {
+		if !isGenericStatus(codes[i]) {
+			return codes[i]
+		}
+	}
+	if len(codes) > 0 {
+		return codes[0]
+	}
+	return ""
 }
 
 // findReplyCode returns the first SMTP reply code in s, or "".
@@ -84,17 +101,13 @@ func isGenericStatus(s string) bool {
 }
 
 // preferStatus chooses between the Status field and a code in the
-// diagnostic text: the field, unless it is generic and the text has a more
-// specific code of the same class.
+// diagnostic text. The remote server's own code is the more precise one
+// (reporting MTAs often write a catch-all such as 5.1.0 or 4.4.7 in the
+// field), so a specific code in the text wins; a generic one does not.
 func preferStatus(field, diagnostic string) string {
 	field = findStatus(field)
-	text := findStatus(diagnostic)
-	if isGenericStatus(field) && text != "" && !isGenericStatus(text) {
-		if field == "" || field[0] == text[0] {
-			return text
-		}
-	}
-	if field == "" {
+	text := lastSpecificStatus(diagnostic)
+	if text != "" && (!isGenericStatus(text) || field == "") {
 		return text
 	}
 	return field
@@ -161,9 +174,11 @@ func (m *message) dsnReports() []Report {
 		rs[i].EnvelopeID = envid
 		rs[i].OriginalMessageID = orig
 		if rs[i].Diagnostic == "" {
-			rs[i].Diagnostic = m.diagnosticFromText(rs[i].Recipient)
-			if rs[i].Status == "" || isGenericStatus(rs[i].Status) {
-				rs[i].Status = preferStatus(rs[i].Status, rs[i].Diagnostic)
+			rs[i].Diagnostic = m.diagnosticFromText(rs[i].Recipient, recipients(rs))
+			// Text found near the address may belong to another
+			// recipient: only a code of the same class refines the field.
+			if st := preferStatus(rs[i].Status, rs[i].Diagnostic); rs[i].Status == "" || isGenericStatus(rs[i].Status) && st[0] == rs[i].Status[0] {
+				rs[i].Status = st
 			}
 			if rs[i].ReplyCode == "" {
 				rs[i].ReplyCode = findReplyCode(rs[i].Diagnostic)
@@ -232,6 +247,15 @@ func dsnRecipient(b header) Report {
 		r.LastAttempt = t.UTC()
 	}
 	return r
+}
+
+// recipients returns the recipients of rs.
+func recipients(rs []Report) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Recipient
+	}
+	return out
 }
 
 // classify computes the reason of a DSN report.

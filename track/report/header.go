@@ -48,41 +48,47 @@ const maxHeaderBytes = 1 << 20
 // is ignored, and folded lines are joined. Lines end in "\n"; a "\r" before
 // it is dropped.
 func parseHeader(b []byte) (header, []byte) {
-	var h header
+	var (
+		h     header
+		lines [][]byte // the current field's lines, joined when it ends
+	)
+	flush := func() {
+		if len(lines) > 0 {
+			h[len(h)-1].value = string(bytes.Join(lines, []byte(" ")))
+			lines = lines[:0]
+		}
+	}
 	rest := b
 	read := 0
 	for len(rest) > 0 {
 		line, next := cutLine(rest)
 		read += len(rest) - len(next)
 		if len(line) == 0 {
+			flush()
 			return h, next
 		}
 		if read > maxHeaderBytes {
-			return h, rest
+			break
 		}
 		rest = next
-		if line[0] == ' ' || line[0] == '\t' {
-			if len(h) > 0 {
-				h[len(h)-1].value += " " + string(bytes.TrimSpace(line))
-			}
-			continue
-		}
 		i := bytes.IndexByte(line, ':')
-		if i <= 0 || !isFieldName(line[:i]) {
-			// Not a header line. Mailers that fold without indenting
-			// (a "boundary=" on its own line) make it a continuation;
-			// before any field (an mbox "From " line) it is skipped.
+		switch {
+		case line[0] == ' ' || line[0] == '\t', i <= 0 || !isFieldName(line[:i]):
+			// A folded line, or not a header line at all. Mailers that
+			// fold without indenting (a "boundary=" on its own line) make
+			// the latter a continuation too; before any field (an mbox
+			// "From " line) it is skipped.
 			if len(h) > 0 {
-				h[len(h)-1].value += " " + string(bytes.TrimSpace(line))
+				lines = append(lines, bytes.TrimSpace(line))
 			}
-			continue
+		default:
+			flush()
+			h = append(h, field{key: strings.ToLower(string(bytes.TrimSpace(line[:i])))})
+			lines = append(lines, bytes.TrimSpace(line[i+1:]))
 		}
-		h = append(h, field{
-			key:   strings.ToLower(string(bytes.TrimSpace(line[:i]))),
-			value: string(bytes.TrimSpace(line[i+1:])),
-		})
 	}
-	return h, nil
+	flush()
+	return h, rest
 }
 
 // cutLine returns the first line of b without its line ending, and the rest.

@@ -29,6 +29,7 @@ type entity struct {
 	body      []byte            // raw body, transfer encoding not removed
 	children  []*entity         // parts of a multipart
 	embedded  *entity           // the message inside message/rfc822 or message/global
+	txt       *string           // the decoded text, once text has been called
 }
 
 // walker parses entities and counts parts against the limits.
@@ -171,9 +172,13 @@ func (e *entity) decoded(limit int) []byte {
 	return decodeTransfer(e.body, e.hdr.get("content-transfer-encoding"), limit)
 }
 
-// text returns the body as UTF-8 text, at most about limit bytes of it.
-func (e *entity) text(limit int) string {
-	return decodeCharset(e.decoded(limit), e.params["charset"])
+// text returns the body as UTF-8 text, at most about maxPartBytes of it.
+func (e *entity) text() string {
+	if e.txt == nil {
+		t := decodeCharset(e.decoded(maxPartBytes), e.params["charset"])
+		e.txt = &t
+	}
+	return *e.txt
 }
 
 // decodeTransfer removes a Content-Transfer-Encoding leniently: invalid

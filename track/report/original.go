@@ -33,7 +33,7 @@ func (m *message) returnedTextHeader() header {
 		if p.children != nil || !strings.HasPrefix(p.mediaType, "text/plain") {
 			return true
 		}
-		t := p.text(maxPartBytes)
+		t := p.text()
 		start := len(cutReturned(t))
 		if start >= len(t) {
 			return true
@@ -101,7 +101,7 @@ func (m *message) quotedMessageID() string {
 
 // textMessageID finds a quoted "Message-ID: <...>" line in a part's text.
 func (m *message) textMessageID(p *entity) string {
-	if sm := quotedMessageIDRe.FindStringSubmatch(p.text(maxPartBytes)); sm != nil {
+	if sm := quotedMessageIDRe.FindStringSubmatch(p.text()); sm != nil {
 		return sm[1]
 	}
 	return ""
@@ -117,7 +117,7 @@ func (m *message) bodyTexts() []string {
 		switch {
 		case p.children != nil:
 		case strings.HasPrefix(p.mediaType, "text/"), p.mediaType == "message/delivery-status":
-			m.texts = append(m.texts, p.text(maxPartBytes))
+			m.texts = append(m.texts, p.text())
 		case p.embedded != nil:
 			m.texts = append(m.texts, embeddedText(p.embedded))
 		}
