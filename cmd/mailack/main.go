@@ -1,0 +1,97 @@
+// Command mailack tells senders whether the e-mail they sent was delivered,
+// read, bounced or ignored. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// command is one subcommand of mailack.
+type command struct {
+	name    string
+	usage   string // argument synopsis
+	summary string
+	run     func(ctx context.Context, env *env, args []string) error
+}
+
+// env is what a command may touch: its streams. Tests run commands with
+// buffers.
+type env struct {
+	stdout, stderr io.Writer
+}
+
+// commands is the table of subcommands; help is generated from it.
+var commands = []command{
+	{name: "scan", usage: "[--json] PATH...", summary: "read report e-mails (.eml, folders, mbox, Maildir) and print what they say", run: runScan},
+}
+
+// errUsage marks an error that was caused by how mailack was called; the
+// exit status is 2.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, &env{stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// run runs mailack with args and returns the exit status.
+func run(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		printHelp(e.stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, e, args[1:])
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			fmt.Fprintf(e.stderr, "mailack %s: %v\n", c.name, err)
+			return 2
+		default:
+			fmt.Fprintf(e.stderr, "mailack %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(e.stderr, "mailack: unknown command %q\n\n", args[0])
+	printHelp(e.stderr)
+	return 2
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "mailack tells senders whether their e-mail was delivered, read, bounced or ignored.")
+	fmt.Fprintln(w, "\nUsage:\n  mailack COMMAND [options]\n\nCommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'mailack COMMAND --help' for a command's options.")
+}
+
+// newFlags returns a flag set for a command that prints its usage to e's
+// stderr.
+func newFlags(e *env, c string, usage, summary string) *flag.FlagSet {
+	fs := flag.NewFlagSet("mailack "+c, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "Usage: mailack %s %s\n\n%s\n\nOptions:\n", c, usage, summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
