@@ -51,7 +51,7 @@ func (m *message) isBounce() bool {
 var returnedStartRe = regexp.MustCompile(`(?im)^(return-path|received|message-id|from|date|subject|to|mime-version|content-type|x-[a-z0-9-]+|delivered-to|reply-to|sender|cc|dkim-signature|arc-seal|authentication-results):[ \t]`)
 
 // separatorRe matches the line that introduces a returned message.
-var separatorRe = regexp.MustCompile(`(?im)^[ \t>|]*[-=_*]*[ \t]*(below this line is a copy|this is a copy of|original message|copy of (the )?(original )?message|unsent message|returned (mail|message) follows|message header follows|the (original )?header|headers of the original|original message header|元のメッセージ|原文|以下.*(原文|メッセージ))`)
+var separatorRe = regexp.MustCompile(`(?im)^[ \t>|]*[-=_*]*[ \t]*(below this line is a copy|this is a copy of|original message|copy of (the )?(original )?message|unsent message|returned (mail|message) follows|message header follows|the (original )?header|headers of the original|original message header|original mail as follows|元のメッセージ|原文|以下.*(原文|メッセージ))`)
 
 // humanText returns the bounce's own text: the first text parts, cut where
 // the returned message starts.
@@ -114,9 +114,14 @@ func headerRun(s string) bool {
 	return true
 }
 
-var tagRe = regexp.MustCompile(`(?s)<[^>]*>`)
+var (
+	tagRe   = regexp.MustCompile(`(?s)<[^>]*>`)
+	styleRe = regexp.MustCompile(`(?is)<(style|script)[^>]*>.*?</(style|script)>`)
+)
 
+// stripTags reduces HTML to its text, one line per element.
 func stripTags(s string) string {
+	s = styleRe.ReplaceAllString(s, "")
 	s = tagRe.ReplaceAllString(s, "\n")
 	r := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&", "&nbsp;", " ", "&quot;", `"`)
 	return r.Replace(s)

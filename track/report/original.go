@@ -142,7 +142,7 @@ func embeddedText(e *entity) string {
 	return b.String()
 }
 
-var addressRe = regexp.MustCompile(`[A-Za-z0-9!#$%&'*+/=?^_{|}~.\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+`)
+var addressRe = regexp.MustCompile(`[A-Za-z0-9!#$%&'*+/=?^_{|}~.\-\p{So}]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+`)
 
 // findAddresses returns the e-mail addresses in s, lower-cased, in order of
 // appearance, without duplicates.

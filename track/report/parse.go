@@ -93,6 +93,9 @@ func (m *message) reports() []Report {
 	if m.isNotReport() {
 		return nil
 	}
+	if rs := m.sesReports(); rs != nil {
+		return rs
+	}
 	if rs := m.textMDNReports(); rs != nil {
 		return rs
 	}
