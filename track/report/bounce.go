@@ -3,6 +3,7 @@ package report
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // Bounces that are not RFC 3464 reports (qmail, Exim, old Sendmail, many
@@ -150,7 +151,7 @@ func (m *message) bounceReports() []Report {
 	var rs []Report
 	for _, a := range rcpts {
 		r := Report{Kind: KindDSN, Recipient: a, Action: action, OriginalMessageID: orig}
-		r.Diagnostic = diagnosticFor(text, a, rcpts)
+		r.Diagnostic = m.diagnosticFromText(a, rcpts)
 		r.Status = preferStatus("", r.Diagnostic)
 		if r.Status == "" {
 			r.Status = findStatus(text)
@@ -285,11 +286,30 @@ func mentionsOther(line, addr string, all []string) bool {
 
 // diagnosticFromText finds the error text for addr in a report's human
 // part, for reports whose delivery-status block has no Diagnostic-Code.
+// When the text does not put the error next to the address, the whole
+// text (shortened) is the diagnostic: it still says what went wrong.
 func (m *message) diagnosticFromText(addr string, all []string) string {
-	if addr == "" {
-		return ""
+	text := m.humanText()
+	if d := diagnosticFor(text, addr, all); d != "" && d != addr && d != "<"+addr+">" {
+		return d
 	}
-	return diagnosticFor(m.humanText(), addr, all)
+	return summarize(text, maxDiagnosticBytes)
+}
+
+// maxDiagnosticBytes caps a diagnostic taken from a whole text.
+const maxDiagnosticBytes = 1000
+
+// summarize collapses runs of white space in s and cuts it to at most n
+// bytes at a character boundary.
+func summarize(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // isNotReport reports whether the message is of a kind that is never a
