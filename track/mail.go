@@ -21,6 +21,10 @@ var (
 	ErrInvalidMail = errors.New("track: invalid mail")
 	// ErrClosed means the mail is done or stopped.
 	ErrClosed = errors.New("track: mail is closed")
+	// ErrInvalidState means a state change asked for a state it cannot set.
+	ErrInvalidState = errors.New("track: invalid state")
+	// ErrNotFuture means a time that must lie ahead does not.
+	ErrNotFuture = errors.New("track: time is not in the future")
 )
 
 // State is the sender's view of a tracked mail.

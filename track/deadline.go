@@ -1,0 +1,157 @@
+package track
+
+import (
+	"fmt"
+	"time"
+)
+
+// Register prepares a sent mail for tracking: it normalises the Message-ID
+// and addresses, drops duplicate recipients, marks every recipient pending,
+// opens the mail and arms its first deadline, defaultAfter (or m.Deadline)
+// after it was sent as counted by cal; a nil cal counts wall-clock time.
+// It fails with ErrInvalidMail when the mail has no Message-ID, no sender
+// or no recipient.
+func Register(m Mail, defaultAfter time.Duration, cal *Calendar, now time.Time) (Mail, error) {
+	m = m.Clone()
+	m.MessageID = NormalizeMessageID(m.MessageID)
+	m.Sender = NormalizeAddress(m.Sender)
+	m.Recipients = cleanRecipients(m.Recipients)
+	switch {
+	case m.MessageID == "":
+		return Mail{}, fmt.Errorf("register: no message-id: %w", ErrInvalidMail)
+	case m.Sender == "":
+		return Mail{}, fmt.Errorf("register %s: no sender: %w", m.MessageID, ErrInvalidMail)
+	case len(m.Recipients) == 0:
+		return Mail{}, fmt.Errorf("register %s: no recipient: %w", m.MessageID, ErrInvalidMail)
+	}
+	if m.SentAt.IsZero() {
+		m.SentAt = now
+	}
+	if m.State == "" {
+		m.State = StateOpen
+	}
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = now
+	}
+	m.UpdatedAt = now
+	m.DueAt = NextDeadline(m, defaultAfter, cal)
+	return m, nil
+}
+
+func cleanRecipients(rs []Recipient) []Recipient {
+	var out []Recipient
+	seen := map[string]bool{}
+	for _, r := range rs {
+		r.Address = NormalizeAddress(r.Address)
+		if r.Address == "" || seen[r.Address] {
+			continue
+		}
+		seen[r.Address] = true
+		if r.Field == "" {
+			r.Field = FieldTo
+		}
+		if r.Best == "" {
+			r.Best = StatusPending
+		}
+		if r.Status == "" {
+			r.Status = r.Best
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// NextDeadline returns when m's first no-response deadline falls: its
+// Deadline, or defaultAfter when that is zero, after SentAt, counted by cal
+// (wall-clock when cal is nil). It is zero when the mail is closed or the
+// interval is negative or zero.
+func NextDeadline(m Mail, defaultAfter time.Duration, cal *Calendar) time.Time {
+	after := m.Deadline
+	if after == 0 {
+		after = defaultAfter
+	}
+	if m.Closed() || after <= 0 {
+		return time.Time{}
+	}
+	return cal.Add(m.SentAt, after)
+}
+
+// Sweep fires m's deadline once now has reached DueAt: each recipient still
+// without a conclusive status, other than the sender, gets the no-response
+// overlay and exactly one no-response notice for that deadline. The
+// deadline is then spent: DueAt becomes zero and a snoozed mail is open
+// again. Sweeping before DueAt, with no deadline armed, or on a closed mail
+// returns m and no notices, so Sweep can be called as often as wanted.
+func Sweep(m Mail, now time.Time) (Mail, []Notice) {
+	if m.Closed() || m.DueAt.IsZero() || now.Before(m.DueAt) {
+		return m, nil
+	}
+	next := m.Clone()
+	due := next.DueAt
+	var notices []Notice
+	for i := range next.Recipients {
+		r := &next.Recipients[i]
+		if !owesNoResponse(next, *r, due) {
+			continue
+		}
+		from := r.Status
+		r.NoResponseFor = due
+		r.Status = StatusNoResponse
+		if from != StatusNoResponse {
+			r.StatusAt = due
+		}
+		if !notified(*r, StatusNoResponse) {
+			r.Notified = append(r.Notified, StatusNoResponse)
+		}
+		notices = append(notices, newNotice(next, *r, from, due))
+	}
+	next.DueAt = time.Time{}
+	if next.State == StateSnoozed {
+		next.State = StateOpen
+		next.SnoozedUntil = time.Time{}
+	}
+	next.UpdatedAt = now
+	return next, notices
+}
+
+func owesNoResponse(m Mail, r Recipient, due time.Time) bool {
+	return NormalizeAddress(r.Address) != NormalizeAddress(m.Sender) &&
+		!m.Conclusive(r) &&
+		r.NoResponseFor.Before(due)
+}
+
+// Snooze moves m's deadline to until: the sender will be reminded then of
+// every recipient still without an answer. It fails with ErrClosed on a
+// closed mail and ErrNotFuture when until is not after now.
+func Snooze(m Mail, until, now time.Time) (Mail, error) {
+	if m.Closed() {
+		return m, fmt.Errorf("snooze %s: %w", m.MessageID, ErrClosed)
+	}
+	if !until.After(now) {
+		return m, fmt.Errorf("snooze %s until %s: %w", m.MessageID, until.Format(time.RFC3339), ErrNotFuture)
+	}
+	m.State = StateSnoozed
+	m.SnoozedUntil = until
+	m.DueAt = until
+	m.UpdatedAt = now
+	return m, nil
+}
+
+// Close marks m done or stopped, which disarms its deadline and ends its
+// notices; evidence still updates its recipients. Closing with the state
+// it already has changes nothing. Any other state fails with
+// ErrInvalidState.
+func Close(m Mail, state State, now time.Time) (Mail, error) {
+	if state != StateDone && state != StateStopped {
+		return m, fmt.Errorf("close %s as %q: %w", m.MessageID, state, ErrInvalidState)
+	}
+	if m.State == state {
+		return m, nil
+	}
+	m.State = state
+	m.SnoozedUntil = time.Time{}
+	m.DueAt = time.Time{}
+	m.ClosedAt = now
+	m.UpdatedAt = now
+	return m, nil
+}
