@@ -42,10 +42,14 @@ func addressValue(v string) string {
 	if strings.Contains(a, `\x{`) {
 		a = unescapeUTF8Address(a)
 	}
+	a = strings.Trim(a, "<> \t\"'")
+	if strings.Contains(a, "@") && !strings.ContainsAny(a, " \t<>,;") {
+		return strings.ToLower(a) // also keeps UTF-8 local parts (RFC 6531)
+	}
 	if as := findAddresses(a); len(as) > 0 {
 		return as[0]
 	}
-	return strings.ToLower(strings.Trim(a, "<> \t\"'"))
+	return strings.ToLower(a)
 }
 
 var utf8Escape = regexp.MustCompile(`\\x\{([0-9A-Fa-f]{1,6})\}`)
