@@ -157,7 +157,7 @@ func (m *message) bounceReports() []Report {
 			r.Status = findStatus(text)
 		}
 		r.ReplyCode = findReplyCode(r.Diagnostic)
-		r.Reason = classify(r)
+		r.Reason = classify(r, "")
 		rs = append(rs, r)
 	}
 	return rs

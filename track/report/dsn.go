@@ -188,7 +188,7 @@ func (m *message) dsnReports() []Report {
 				rs[i].ReplyCode = findReplyCode(rs[i].Diagnostic)
 			}
 		}
-		rs[i].Reason = classify(rs[i])
+		rs[i].Reason = classify(rs[i], diagnosticFor(m.humanText(), rs[i].Recipient, recipients(rs)))
 	}
 	return rs
 }
@@ -262,13 +262,24 @@ func recipients(rs []Report) []string {
 	return out
 }
 
-// classify computes the reason of a DSN report.
-func classify(r Report) Reason {
+// classify computes the reason of a DSN report. context is the report's
+// human-readable text about the recipient: mail systems often put the
+// failed SMTP command ("in reply to RCPT TO command") or their plainest
+// wording there rather than in the Diagnostic-Code.
+func classify(r Report, context string) Reason {
+	text := r.Diagnostic
+	if context != "" && !strings.Contains(text, context) {
+		text = strings.TrimSpace(text + " " + context)
+	}
+	cmd := SMTPCommandFromText(r.Diagnostic)
+	if cmd == "" {
+		cmd = SMTPCommandFromText(context)
+	}
 	return ClassifyReason(ReasonInput{
 		Action:     r.Action,
 		Status:     r.Status,
 		ReplyCode:  r.ReplyCode,
-		Diagnostic: r.Diagnostic,
-		Command:    SMTPCommandFromText(r.Diagnostic),
+		Diagnostic: text,
+		Command:    cmd,
 	})
 }

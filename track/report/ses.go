@@ -88,7 +88,7 @@ func (n *sesNotification) reports() []Report {
 		}
 	}
 	for i := range rs {
-		rs[i].Reason = classify(rs[i])
+		rs[i].Reason = classify(rs[i], "")
 	}
 	return rs
 }
