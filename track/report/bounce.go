@@ -15,7 +15,7 @@ import (
 
 // daemonLocalParts are local parts of addresses that send bounces.
 var daemonLocalParts = []string{
-	"mailer-daemon", "postmaster", "mail-daemon", "maildaemon", "mailerdaemon",
+	"mailer-daemon", "postmaster", "post_master", "mail-daemon", "maildaemon", "mailerdaemon",
 	"mail.daemon", "bounce", "bounces", "nobody", "mdaemon", "mailadmin",
 	"mail-delivery", "mailer", "daemon", "mailerservice", "mail", "root",
 }
