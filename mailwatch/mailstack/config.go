@@ -72,6 +72,23 @@ ssl_cert = <{{.Dir}}/dovecot/cert.pem
 ssl_key = <{{.Dir}}/dovecot/key.pem
 mail_location = maildir:~/Maildir
 mail_fsync = never
+# special-use folders as Outlook names them, so clients must find Sent by
+# its \Sent attribute rather than by name
+namespace inbox {
+  inbox = yes
+  separator = /
+  mailbox "Sent Items" {
+    special_use = \Sent
+    auto = subscribe
+  }
+  mailbox Drafts {
+    special_use = \Drafts
+    auto = subscribe
+  }
+  mailbox Receipts {
+    auto = no
+  }
+}
 # %n strips the domain: LMTP looks up "alice@{{.Domain}}"
 passdb {
   driver = passwd-file
