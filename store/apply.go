@@ -1,0 +1,260 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/mailack/mailack/track"
+	"github.com/mailack/mailack/track/report"
+)
+
+// ApplyInput is what one message (or one pixel fetch, one chat action)
+// tells: applied together in one transaction.
+type ApplyInput struct {
+	// Reports are the parsed reports of one message, one per recipient it
+	// speaks about.
+	Reports []report.Report
+	// Evidence is evidence that names its mail already: pixel fetches and
+	// chat acknowledgements (track.PixelEvidence, track.ChatEvidence).
+	Evidence []track.Evidence
+	// Checkpoint, when set, is advanced in the same transaction: the
+	// position of the message the reports were read from.
+	Checkpoint *Checkpoint
+	Now        time.Time
+}
+
+// Outcome is what became of one report or piece of evidence.
+type Outcome string
+
+// The outcomes.
+const (
+	// OutcomeApplied: the evidence was stored and applied to its mail
+	// (which may not have changed, if it showed nothing new).
+	OutcomeApplied Outcome = "applied"
+	// OutcomeDuplicate: evidence with the same ID is stored already;
+	// nothing changed.
+	OutcomeDuplicate Outcome = "duplicate"
+	// OutcomeOrphaned: no tracked mail matched; kept as an orphan until
+	// its mail is registered or it expires.
+	OutcomeOrphaned Outcome = "orphaned"
+	// OutcomeUnknownRecipient: the mail matched but none of its
+	// recipients; the evidence is stored with the mail, which is unchanged.
+	OutcomeUnknownRecipient Outcome = "unknown_recipient"
+	// OutcomeIgnored: the report implies no status (not a report, or an
+	// action or disposition without meaning); nothing was stored.
+	OutcomeIgnored Outcome = "ignored"
+)
+
+// ItemResult is the outcome of one report or piece of evidence.
+type ItemResult struct {
+	EvidenceID string
+	// MessageID is the mail the evidence belongs to; empty for orphans and
+	// ignored reports.
+	MessageID string
+	Outcome   Outcome
+}
+
+// ApplyResult is what applying did.
+type ApplyResult struct {
+	// Items has one result per report, then one per evidence, in input
+	// order.
+	Items []ItemResult
+	// Notices are the notices put in the outbox.
+	Notices []track.Notice
+}
+
+// ApplyReport correlates, records and applies the reports and evidence of
+// in, and in the same transaction stores the evidence, updates the mails
+// and their indexes, puts the notices owed in the outbox, keeps unmatched
+// reports as orphans and advances the checkpoint. Evidence already stored
+// (by its ID, which derives from the report itself) is skipped, so applying
+// the same input twice changes nothing the second time.
+//
+// Concurrent calls share transactions (DB.Batch); an error fails the whole
+// input, and none of it is stored.
+func (s *Store) ApplyReport(ctx context.Context, in ApplyInput) (ApplyResult, error) {
+	for _, ev := range in.Evidence {
+		if ev.ID == "" || hasNUL(ev.ID) {
+			return ApplyResult{}, fmt.Errorf("apply evidence %q: bad ID: %w", ev.ID, ErrInvalid)
+		}
+	}
+	var res ApplyResult
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		res = ApplyResult{}
+		a := applier{tx: tx, s: s, now: in.Now, res: &res}
+		for _, r := range in.Reports {
+			if err := a.report(r); err != nil {
+				return err
+			}
+		}
+		for _, ev := range in.Evidence {
+			if err := a.evidence(ev); err != nil {
+				return err
+			}
+		}
+		return advanceCheckpoint(tx, in.Checkpoint, in.Now)
+	})
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("apply: %w", err)
+	}
+	return res, nil
+}
+
+// applier applies items within one transaction.
+type applier struct {
+	tx  *bbolt.Tx
+	s   *Store
+	now time.Time
+	res *ApplyResult
+}
+
+func (a *applier) add(id, messageID string, o Outcome) {
+	a.res.Items = append(a.res.Items, ItemResult{EvidenceID: id, MessageID: messageID, Outcome: o})
+}
+
+func (a *applier) report(r report.Report) error {
+	id := track.EvidenceID(r)
+	if _, ok := track.Signal(r); !ok {
+		a.add(id, "", OutcomeIgnored)
+		return nil
+	}
+	if owner, ok := seenEvidence(a.tx, id); ok {
+		a.add(id, owner, OutcomeDuplicate)
+		return nil
+	}
+	mt, err := track.Correlate(r, txLookup{a.tx}, a.now, window(a.s.opts))
+	switch {
+	case errors.Is(err, track.ErrUnknownRecipient):
+		return a.keepUnmatched(track.EvidenceFrom(r, mt, a.now))
+	case err != nil:
+		return fmt.Errorf("correlate report %s: %w", id, err)
+	case !mt.Found():
+		o := track.OrphanFrom(r, a.now)
+		a.add(id, "", OutcomeOrphaned)
+		return putOrphan(a.tx, &o)
+	}
+	return a.apply(mt.Mail, track.EvidenceFrom(r, mt, a.now))
+}
+
+func (a *applier) evidence(ev track.Evidence) error {
+	if owner, ok := seenEvidence(a.tx, ev.ID); ok {
+		a.add(ev.ID, owner, OutcomeDuplicate)
+		return nil
+	}
+	ev.MessageID = track.NormalizeMessageID(ev.MessageID)
+	m, ok, err := getMail(a.tx, ev.MessageID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		o := track.Orphan{
+			Evidence: ev,
+			Keys:     track.Keys{MessageID: ev.MessageID, Recipient: track.NormalizeAddress(ev.Recipient), Date: ev.At},
+			Received: a.now,
+		}
+		a.add(ev.ID, "", OutcomeOrphaned)
+		return putOrphan(a.tx, &o)
+	}
+	return a.apply(m, ev)
+}
+
+// apply stores ev and applies it to m.
+func (a *applier) apply(m track.Mail, ev track.Evidence) error {
+	r, err := track.Apply(m, ev, a.now)
+	if errors.Is(err, track.ErrUnknownRecipient) {
+		return a.keepUnmatched(ev)
+	}
+	if err != nil {
+		return fmt.Errorf("apply evidence %s to %s: %w", ev.ID, m.MessageID, err)
+	}
+	if err := putEvidence(a.tx, &ev); err != nil {
+		return err
+	}
+	a.add(ev.ID, m.MessageID, OutcomeApplied)
+	if !r.Changed {
+		return nil
+	}
+	if err := putMail(a.tx, a.s.schema, &m, &r.Mail); err != nil {
+		return err
+	}
+	return a.enqueue(r.Notices)
+}
+
+// keepUnmatched stores evidence for a mail none of whose recipients it
+// names, so the observation is kept though it changes nothing.
+func (a *applier) keepUnmatched(ev track.Evidence) error {
+	if err := putEvidence(a.tx, &ev); err != nil {
+		return err
+	}
+	a.add(ev.ID, ev.MessageID, OutcomeUnknownRecipient)
+	return nil
+}
+
+func (a *applier) enqueue(ns []track.Notice) error {
+	added, err := enqueueNotices(a.tx, ns, a.now)
+	a.res.Notices = append(a.res.Notices, added...)
+	return err
+}
+
+// window is the subject correlation window track expects: 0 disables.
+func window(o Options) time.Duration {
+	return max(o.CorrelationWindow, 0)
+}
+
+// seenEvidence reports whether evidence id is stored, and for which mail
+// ("" while it is an orphan).
+func seenEvidence(tx *bbolt.Tx, id string) (string, bool) {
+	v := tx.Bucket(bucketEvidenceIDs).Get([]byte(id))
+	return string(v), v != nil
+}
+
+// putEvidence appends ev to its mail's evidence and records its ID.
+func putEvidence(tx *bbolt.Tx, ev *track.Evidence) error {
+	if ev.MessageID == "" || hasNUL(ev.MessageID) {
+		return fmt.Errorf("put evidence %s: message-id %q: %w", ev.ID, ev.MessageID, ErrInvalid)
+	}
+	v, err := encodeEvidence(ev)
+	if err != nil {
+		return fmt.Errorf("encode evidence %s: %w", ev.ID, err)
+	}
+	if err := tx.Bucket(bucketEvidence).Put(join(ev.MessageID, ev.ID), v); err != nil {
+		return fmt.Errorf("put evidence %s: %w", ev.ID, err)
+	}
+	if err := tx.Bucket(bucketEvidenceIDs).Put([]byte(ev.ID), []byte(ev.MessageID)); err != nil {
+		return fmt.Errorf("put evidence id %s: %w", ev.ID, err)
+	}
+	return nil
+}
+
+// Evidence returns the evidence stored for a mail, in key order.
+func (s *Store) Evidence(ctx context.Context, messageID string) ([]track.Evidence, error) {
+	messageID = track.NormalizeMessageID(messageID)
+	var out []track.Evidence
+	err := s.view(ctx, func(tx *bbolt.Tx) error {
+		var err error
+		out, err = mailEvidence(tx, messageID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("evidence of %s: %w", messageID, err)
+	}
+	return out, nil
+}
+
+func mailEvidence(tx *bbolt.Tx, messageID string) ([]track.Evidence, error) {
+	if messageID == "" || hasNUL(messageID) {
+		return nil, nil
+	}
+	var out []track.Evidence
+	prefix := join(messageID, "")
+	err := scanPrefix(tx.Bucket(bucketEvidence), prefix, func(k, v []byte) (bool, error) {
+		ev, err := decodeEvidence(messageID, string(k[len(prefix):]), v)
+		out = append(out, ev)
+		return true, err
+	})
+	return out, err
+}

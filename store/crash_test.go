@@ -1,0 +1,436 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/mailack/mailack/track"
+	"github.com/mailack/mailack/track/report"
+)
+
+// The crash test: a child process applies a deterministic stream of
+// operations to a database, the parent kills it with SIGKILL at random
+// points and starts it again until the stream is done, and the result must
+// equal that of a run without crashes. The stream's position is the UID
+// of the checkpoint, stored with each operation, so the child resumes where
+// the last committed operation left off.
+
+const (
+	crashEnvDB   = "MAILACK_CRASH_DB"
+	crashEnvSeed = "MAILACK_CRASH_SEED"
+	crashAccount = "crash"
+	crashFolder  = "INBOX"
+	minKills     = 100
+)
+
+type crashKind int
+
+const (
+	opRegister crashKind = iota
+	opReport
+	opSweep
+	opSnooze
+	opClose
+	opAck
+)
+
+// crashOp is one step of the stream.
+type crashOp struct {
+	kind    crashKind
+	key     float64 // orders the stream while it is built
+	now     time.Time
+	mail    track.Mail      // opRegister
+	reports []report.Report // opReport
+	target  string          // opSnooze, opClose: a Message-ID
+	seq     uint64          // opAck
+}
+
+// crashStream builds the stream for seed: mails registered in order,
+// reports about them arriving before (orphans) and after registration,
+// read again (duplicates), about mails never registered, several
+// recipients in one message, and sweeps, snoozes, closes and outbox
+// acknowledgements between them.
+func crashStream(seed uint64) []crashOp {
+	rng := rand.New(rand.NewPCG(seed, 0x6d61696c61636b))
+	const mails = 120
+	var ops []crashOp
+	rid := 0
+	newReport := func(mid, rcpt string) report.Report {
+		rid++
+		r := report.Report{Kind: report.KindDSN, OriginalMessageID: mid, Recipient: rcpt,
+			ReportMessageID: fmt.Sprintf("r%d.%d@mx.example.net", seed, rid)}
+		switch x := rng.IntN(10); {
+		case x < 5:
+			r.Action = report.ActionDelivered
+		case x < 6:
+			r.Action, r.Status = report.ActionFailed, "5.1.1"
+		case x < 7:
+			r.Action = report.ActionDelayed
+		default:
+			r.Kind, r.Disposition = report.KindMDN, []report.Disposition{
+				report.DispositionDisplayed, report.DispositionDisplayed, report.DispositionDeleted}[rng.IntN(3)]
+		}
+		return r
+	}
+	for i := range mails {
+		mid := fmt.Sprintf("c%d.%d@example.com", seed, i)
+		m := track.Mail{MessageID: mid, Sender: fmt.Sprintf("sender%d@example.com", i%7), Subject: "Offer " + mid,
+			Requested: track.Requested{ReadReceipt: rng.IntN(2) == 0, DSN: true}}
+		for j := range 1 + rng.IntN(3) {
+			m.Recipients = append(m.Recipients, track.Recipient{Address: fmt.Sprintf("r%d@example.net", (i+j*31)%50)})
+		}
+		at := float64(i) + rng.Float64()
+		ops = append(ops, crashOp{kind: opRegister, key: at, mail: m})
+		for _, r := range m.Recipients {
+			for range 1 + rng.IntN(3) {
+				rep := newReport(mid, r.Address)
+				key := at - 2 + rng.Float64()*12 // some before registration
+				ops = append(ops, crashOp{kind: opReport, key: key, reports: []report.Report{rep}})
+				if rng.IntN(8) == 0 { // read again later
+					ops = append(ops, crashOp{kind: opReport, key: key + rng.Float64()*20, reports: []report.Report{rep}})
+				}
+			}
+		}
+		if len(m.Recipients) > 1 && rng.IntN(3) == 0 { // one DSN about two recipients
+			a, b := newReport(mid, m.Recipients[0].Address), newReport(mid, m.Recipients[1].Address)
+			ops = append(ops, crashOp{kind: opReport, key: at + rng.Float64()*5, reports: []report.Report{a, b}})
+		}
+		if rng.IntN(10) == 0 { // about a mail never registered
+			ops = append(ops, crashOp{kind: opReport, key: at, reports: []report.Report{newReport("lost"+mid, "x@example.org")}})
+		}
+		switch rng.IntN(12) {
+		case 0:
+			ops = append(ops, crashOp{kind: opSnooze, key: at + 3, target: mid})
+		case 1:
+			ops = append(ops, crashOp{kind: opClose, key: at + 8, target: mid})
+		}
+	}
+	slices.SortStableFunc(ops, func(a, b crashOp) int { return cmpFloat(a.key, b.key) })
+	return placeCrashOps(ops, rng)
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// placeCrashOps gives each operation its time, one minute apart, prepares
+// the mails as the tracker would, and adds sweeps and acknowledgements.
+func placeCrashOps(ops []crashOp, rng *rand.Rand) []crashOp {
+	var out []crashOp
+	for _, op := range ops {
+		if len(out)%20 == 19 {
+			out = append(out, crashOp{kind: opSweep})
+		}
+		if rng.IntN(15) == 0 {
+			out = append(out, crashOp{kind: opAck, seq: uint64(len(out) / 3)})
+		}
+		out = append(out, op)
+	}
+	for i := range out {
+		out[i].now = t0.Add(time.Duration(i) * time.Minute)
+		for j := range out[i].reports {
+			out[i].reports[j].Date = out[i].now
+		}
+		if out[i].kind == opRegister {
+			m := out[i].mail
+			m.SentAt = out[i].now.Add(-5 * time.Minute)
+			m, err := track.Register(m, 2*time.Hour, nil, out[i].now)
+			if err != nil {
+				panic(err) // the stream is built from valid mails
+			}
+			out[i].mail = m
+		}
+	}
+	return out
+}
+
+// runCrashOp applies operation pos (1-based) of the stream. Operations
+// that cannot carry the checkpoint in their own transaction are
+// idempotent: run again after a crash, they change nothing.
+func runCrashOp(ctx context.Context, s *Store, op crashOp, pos int) error {
+	cp := Checkpoint{Account: crashAccount, Folder: crashFolder, UIDValidity: 1, UID: uint32(pos), Updated: op.now}
+	var err error
+	switch op.kind {
+	case opRegister:
+		_, err = s.RegisterMail(ctx, RegisterInput{Mail: op.mail, Now: op.now, Checkpoint: &cp})
+		return err
+	case opReport:
+		_, err = s.ApplyReport(ctx, ApplyInput{Reports: op.reports, Now: op.now, Checkpoint: &cp})
+		return err
+	case opSweep:
+		_, err = s.SweepDue(ctx, op.now)
+	case opSnooze:
+		_, err = s.Snooze(ctx, op.target, op.now.Add(3*time.Hour), op.now)
+	case opClose:
+		_, err = s.CloseMail(ctx, op.target, track.StateDone, op.now)
+	case opAck:
+		err = s.Ack(ctx, op.seq)
+	}
+	if errors.Is(err, ErrNotFound) || errors.Is(err, track.ErrClosed) {
+		err = nil // the same in every run
+	}
+	if err != nil {
+		return err
+	}
+	return s.SetCheckpoint(ctx, cp)
+}
+
+// runCrashStream runs the stream from the checkpoint on.
+func runCrashStream(ctx context.Context, s *Store, ops []crashOp) error {
+	next := 0
+	cp, err := s.Checkpoint(ctx, crashAccount, crashFolder)
+	switch {
+	case err == nil:
+		next = int(cp.UID)
+	case !errors.Is(err, ErrNotFound):
+		return err
+	}
+	for i := next; i < len(ops); i++ {
+		if err := runCrashOp(ctx, s, ops[i], i+1); err != nil {
+			return fmt.Errorf("operation %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// TestCrashChild is the child process of TestCrashConsistency.
+func TestCrashChild(t *testing.T) {
+	path := os.Getenv(crashEnvDB)
+	if path == "" {
+		t.Skip("runs only as the child of TestCrashConsistency")
+	}
+	seed, err := strconv.ParseUint(os.Getenv(crashEnvSeed), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := crashStream(seed)
+	s, err := Open(path, Options{LockTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("ready")
+	if err := runCrashStream(t.Context(), s, ops); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readyWriter collects a child's output and closes ready when the child
+// says it is ready.
+type readyWriter struct {
+	mu    sync.Mutex // guards buf and seen
+	buf   bytes.Buffer
+	seen  bool
+	ready chan struct{}
+}
+
+func (w *readyWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if !w.seen && strings.Contains(w.buf.String(), "ready\n") {
+		w.seen = true
+		close(w.ready)
+	}
+	return len(p), nil
+}
+
+func (w *readyWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// runChild runs the child once and kills it kill after it is ready, unless
+// it is done by then. It reports whether the child was killed.
+func runChild(t *testing.T, path string, seed uint64, kill time.Duration) bool {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), crashEnvDB+"="+path, crashEnvSeed+"="+strconv.FormatUint(seed, 10))
+	out := &readyWriter{ready: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.NewTimer(time.Minute)
+	defer deadline.Stop()
+	select {
+	case <-out.ready:
+	case err := <-exited:
+		t.Fatalf("child exited before it was ready: %v\n%s", err, out)
+	case <-deadline.C:
+		t.Fatalf("child not ready after a minute:\n%s", out)
+	}
+	fire := time.NewTimer(kill)
+	defer fire.Stop()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("child failed: %v\n%s", err, out)
+		}
+		return false
+	case <-fire.C:
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		<-exited
+		return true
+	case <-deadline.C:
+		t.Fatalf("child still running after a minute:\n%s", out)
+	}
+	return false
+}
+
+// crashState is what a run leaves behind, for comparison.
+type crashState struct {
+	export   []byte
+	outbox   []string
+	evidence int
+	notices  uint64 // notices ever put in the outbox
+	orphans  int
+	cp       Checkpoint
+}
+
+func readCrashState(t *testing.T, path string) crashState {
+	t.Helper()
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mustCheck(t, s)
+	var st crashState
+	st.export = export(t, s)
+	for _, it := range pending(t, s) {
+		st.outbox = append(st.outbox, fmt.Sprintf("%d %s %d", it.Seq, it.Notice.Key, it.Attempts))
+	}
+	err = s.db.View(func(tx *bbolt.Tx) error {
+		st.evidence = tx.Bucket(bucketEvidence).Stats().KeyN
+		st.orphans = tx.Bucket(bucketOrphans).Stats().KeyN
+		st.notices = tx.Bucket(bucketOutbox).Sequence()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.cp, err = s.Checkpoint(t.Context(), crashAccount, crashFolder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// checkAfterKill opens the database the child left, checks it and returns
+// the stream position it reached.
+func checkAfterKill(t *testing.T, path string) int {
+	t.Helper()
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatalf("open after kill: %v", err)
+	}
+	defer s.Close()
+	if err := s.Check(t.Context()); err != nil {
+		t.Fatalf("Check() after kill = %v", err)
+	}
+	cp, err := s.Checkpoint(t.Context(), crashAccount, crashFolder)
+	if errors.Is(err, ErrNotFound) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(cp.UID)
+}
+
+func TestCrashConsistency(t *testing.T) {
+	rng := rand.New(rand.NewPCG(20250602, 1))
+	var kills, runs, ops, reports int
+	var evidence, notices, orphans int
+	start := time.Now()
+	for round := uint64(1); kills < minKills; round++ {
+		stream := crashStream(round)
+		ops += len(stream)
+		for _, op := range stream {
+			reports += len(op.reports)
+		}
+
+		refPath := filepath.Join(t.TempDir(), "reference.db")
+		ref := openAt(t, refPath, Options{})
+		if err := runCrashStream(t.Context(), ref, stream); err != nil {
+			t.Fatalf("reference run: %v", err)
+		}
+		if err := ref.Close(); err != nil {
+			t.Fatal(err)
+		}
+		want := readCrashState(t, refPath)
+
+		path := filepath.Join(t.TempDir(), "crash.db")
+		for pos := -1; pos < len(stream); {
+			delay := time.Duration(rng.Int64N(int64(30 * time.Millisecond)))
+			runs++
+			if runChild(t, path, round, delay) {
+				kills++
+			}
+			pos = checkAfterKill(t, path)
+		}
+		got := readCrashState(t, path)
+		compareCrashStates(t, round, got, want)
+		evidence += want.evidence
+		notices += int(want.notices)
+		orphans += want.orphans
+	}
+	t.Logf("crash test: %d kills in %d child runs; %d operations, %d reports; %d evidence, %d notices, %d orphans stored; equal to uninterrupted runs; %v",
+		kills, runs, ops, reports, evidence, notices, orphans, time.Since(start).Round(time.Millisecond))
+}
+
+func compareCrashStates(t *testing.T, round uint64, got, want crashState) {
+	t.Helper()
+	if got.evidence != want.evidence || got.notices != want.notices || got.orphans != want.orphans {
+		t.Errorf("round %d: evidence %d, notices %d, orphans %d; uninterrupted run: %d, %d, %d",
+			round, got.evidence, got.notices, got.orphans, want.evidence, want.notices, want.orphans)
+	}
+	if !slices.Equal(got.outbox, want.outbox) {
+		t.Errorf("round %d: outbox differs:\n%s\nuninterrupted run:\n%s", round,
+			strings.Join(got.outbox, "\n"), strings.Join(want.outbox, "\n"))
+	}
+	if got.cp.UID != want.cp.UID {
+		t.Errorf("round %d: checkpoint UID %d, uninterrupted run %d", round, got.cp.UID, want.cp.UID)
+	}
+	if !bytes.Equal(got.export, want.export) {
+		t.Errorf("round %d: export differs from the uninterrupted run:\n%s", round, firstDiff(got.export, want.export))
+	}
+}
+
+// firstDiff shows where two byte slices first differ.
+func firstDiff(a, b []byte) string {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	from := max(0, i-200)
+	return fmt.Sprintf("got  ...%s\nwant ...%s", a[from:min(len(a), i+200)], b[from:min(len(b), i+200)])
+}

@@ -1,0 +1,87 @@
+// Package store is mailack's memory: the tracked mails, every piece of
+// evidence about them, the reports not matched yet, how far each mailbox
+// has been read, the notices still owed to chat, and a few chat-side
+// caches, all in one bbolt file. It persists the domain types of package
+// track and leaves every decision to it: correlation, status rules,
+// deadlines and notices are track's, the store only makes them durable and
+// atomic.
+//
+// # Transactions and crashes
+//
+// Each write method is one bbolt transaction, and bbolt commits a
+// transaction entirely or not at all. ApplyReport reads the report's mail,
+// correlates it (track.Correlate, over the same transaction), applies the
+// evidence (track.Apply), appends the evidence, stores the mail and its
+// index entries, puts the notices in the outbox or keeps the report as an
+// orphan, and advances the mailbox checkpoint, all in that one
+// transaction. RegisterMail stores a mail, adopts its orphans and advances
+// the checkpoint of the Sent folder the same way.
+//
+// After a crash at any point, either all of a message's effects are stored
+// with the checkpoint after it, or none are and the checkpoint still points
+// before it; the reader resumes at the checkpoint and processes the message
+// again. Evidence IDs derive from the reports themselves (track.EvidenceID)
+// and are kept in evidence_ids, so a message read again (after a crash, a
+// UIDVALIDITY change, or from a second mailbox) is recognised and changes
+// nothing. A report is therefore never lost and never counted twice.
+//
+// Long operations (SweepDue, Purge, ExpireOrphans) work a chunk of mails
+// per transaction; each chunk is consistent, and one interrupted is run
+// again, which is harmless because a spent deadline, a purged mail or an
+// expired orphan is no longer in the index that found it.
+//
+// Concurrent writers share transactions through DB.Batch: a write with no
+// other in flight commits alone and at once, and concurrent ones are
+// grouped, which multiplies throughput. A function Batch runs may run again
+// if another in its group fails, so every write function computes its
+// results afresh from the transaction.
+//
+// Notices leave the outbox when Ack is called after delivery. A crash
+// between delivery and Ack delivers the notice again: delivery is at least
+// once.
+//
+// # Layout
+//
+// Keys join parts with NUL bytes, which no stored ID may contain; times in
+// keys are 8 big-endian bytes that sort as the times do. Values are compact
+// JSON with short field names fixed by this package (see codec.go), so the
+// format does not follow renames in package track.
+//
+//	meta            "schema" → version (8 bytes, big-endian)
+//	mails           messageID → mail
+//	evidence        messageID \x00 evidenceID → evidence (append-only)
+//	evidence_ids    evidenceID → messageID, or empty while an orphan
+//	by_sender       sender \x00 SentAt messageID → state
+//	by_due          DueAt messageID → (mails with an armed deadline)
+//	by_closed       ClosedAt messageID → (done and stopped mails)
+//	by_envelope     envelopeID \x00 messageID →
+//	by_subject      address \x00 subject-hash SentAt messageID →
+//	orphans         evidenceID → orphan (evidence and correlation keys)
+//	orphans_by_key  kind \x00 value \x00 evidenceID → (m Message-ID,
+//	                e envelope ID, t thread ID, s address \x00 subject-hash)
+//	orphans_by_age  Received evidenceID →
+//	checkpoints     account \x00 folder → UIDVALIDITY, last UID, MODSEQ
+//	outbox          sequence (8 bytes) → notice, attempts, next try
+//	outbox_keys     notice key → sequence
+//	slack_refs      messageID → channel, message timestamp
+//	slack_users     address → chat user ID, fetched at
+//	quarantine      sequence (8 bytes) → mailbox, UID, size, reason, head
+//
+// by_sender lists a sender's mails newest first and filters them by state
+// without loading them; by_due makes the deadline sweep, by_closed the
+// retention purge, and by_subject the last-resort correlation range scans.
+// by_subject holds every recipient address and its plus-address base; the
+// subject hash is of track.NormalizeSubject's result.
+//
+// Check verifies that every index entry names an existing record and is
+// the entry that record implies, and that every record has all its
+// entries.
+//
+// # Schema
+//
+// The meta bucket holds the schema version. Open refuses a file written by
+// a newer program (ErrNewerSchema) and upgrades an older one by running the
+// missing migrations in order, in the same transaction, so an upgrade is
+// also all or nothing. testdata/ holds a frozen database of each released
+// version that the tests upgrade.
+package store

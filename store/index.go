@@ -1,0 +1,203 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/mailack/mailack/track"
+)
+
+// entry is one index key and its value.
+type entry struct{ key, val []byte }
+
+// mailIndex is a secondary index over mails. Each mail implies a set of
+// entries; putMail keeps the index equal to the union of those sets and
+// Check verifies it.
+type mailIndex struct {
+	bucket []byte
+	since  int // the schema version that introduced the index
+	// entries lists the entries m implies.
+	entries func(m *track.Mail) []entry
+	// owner returns the Message-ID an entry's key names.
+	owner func(k []byte) (string, bool)
+}
+
+// mailIndexes are the mail indexes, in the order they were introduced.
+var mailIndexes = []mailIndex{
+	{bucketBySender, 1, bySenderEntries, afterNUL(timeLen)},
+	{bucketByDue, 1, byDueEntries, afterFixed(timeLen)},
+	{bucketByClosed, 1, byClosedEntries, afterFixed(timeLen)},
+	{bucketByEnvelope, 1, byEnvelopeEntries, afterNUL(0)},
+	{bucketBySubject, 1, bySubjectEntries, afterNUL(16 + timeLen)},
+}
+
+// activeIndexes are the indexes a database at schema version v has.
+func activeIndexes(v int) []mailIndex {
+	var out []mailIndex
+	for _, ix := range mailIndexes {
+		if ix.since <= v {
+			out = append(out, ix)
+		}
+	}
+	return out
+}
+
+// afterNUL reads keys of the form part\x00 <skip bytes> messageID.
+func afterNUL(skip int) func([]byte) (string, bool) {
+	return func(k []byte) (string, bool) {
+		i := bytes.IndexByte(k, 0)
+		if i < 0 || len(k) <= i+1+skip {
+			return "", false
+		}
+		return string(k[i+1+skip:]), true
+	}
+}
+
+// afterFixed reads keys of the form <n bytes> messageID.
+func afterFixed(n int) func([]byte) (string, bool) {
+	return func(k []byte) (string, bool) {
+		if len(k) <= n {
+			return "", false
+		}
+		return string(k[n:]), true
+	}
+}
+
+// bySenderEntries: sender \x00 SentAt messageID → state, so that a sender's
+// mails are listed newest first and filtered by state without loading them.
+func bySenderEntries(m *track.Mail) []entry {
+	k := append(join(m.Sender, ""), appendTime(nil, m.SentAt)...)
+	return []entry{{append(k, m.MessageID...), []byte(m.State)}}
+}
+
+// byDueEntries: DueAt messageID, for mails with an armed deadline.
+func byDueEntries(m *track.Mail) []entry {
+	if m.DueAt.IsZero() {
+		return nil
+	}
+	return []entry{{append(appendTime(nil, m.DueAt), m.MessageID...), empty}}
+}
+
+// byClosedEntries: ClosedAt messageID, for done and stopped mails, so that
+// retention is a range scan.
+func byClosedEntries(m *track.Mail) []entry {
+	if !m.Closed() {
+		return nil
+	}
+	return []entry{{append(appendTime(nil, m.ClosedAt), m.MessageID...), empty}}
+}
+
+// byEnvelopeEntries: envelopeID \x00 messageID.
+func byEnvelopeEntries(m *track.Mail) []entry {
+	if m.EnvelopeID == "" {
+		return nil
+	}
+	return []entry{{join(m.EnvelopeID, m.MessageID), empty}}
+}
+
+// bySubjectEntries: address \x00 subject-hash SentAt messageID for every
+// recipient address and its plus-address base, for correlation by subject
+// when a report quotes no ID.
+func bySubjectEntries(m *track.Mail) []entry {
+	subject := track.NormalizeSubject(m.Subject)
+	if subject == "" {
+		return nil
+	}
+	h := subjectHash(subject)
+	var out []entry
+	for _, addr := range subjectAddresses(m) {
+		k := append(join(addr, h), appendTime(nil, m.SentAt)...)
+		out = append(out, entry{append(k, m.MessageID...), empty})
+	}
+	return out
+}
+
+func subjectAddresses(m *track.Mail) []string {
+	var out []string
+	for _, r := range m.Recipients {
+		for _, a := range []string{r.Address, plusBase(r.Address)} {
+			if a != "" && !containsString(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+func containsString(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// putMail stores m, whose stored version is old (nil for a new mail), and
+// brings the indexes of schema version v up to date.
+func putMail(tx *bbolt.Tx, v int, old, m *track.Mail) error {
+	val, err := encodeMail(m)
+	if err != nil {
+		return fmt.Errorf("encode mail %s: %w", m.MessageID, err)
+	}
+	if err := tx.Bucket(bucketMails).Put([]byte(m.MessageID), val); err != nil {
+		return fmt.Errorf("put mail %s: %w", m.MessageID, err)
+	}
+	return reindex(tx, v, old, m)
+}
+
+// deleteMail removes m and its index entries; its evidence is left to the
+// caller.
+func deleteMail(tx *bbolt.Tx, v int, m *track.Mail) error {
+	if err := tx.Bucket(bucketMails).Delete([]byte(m.MessageID)); err != nil {
+		return fmt.Errorf("delete mail %s: %w", m.MessageID, err)
+	}
+	return reindex(tx, v, m, nil)
+}
+
+// reindex replaces old's index entries with m's; either may be nil.
+func reindex(tx *bbolt.Tx, v int, old, m *track.Mail) error {
+	for _, ix := range activeIndexes(v) {
+		var before, after []entry
+		if old != nil {
+			before = ix.entries(old)
+		}
+		if m != nil {
+			after = ix.entries(m)
+		}
+		if err := applyDiff(tx.Bucket(ix.bucket), before, after); err != nil {
+			return fmt.Errorf("index %s: %w", ix.bucket, err)
+		}
+	}
+	return nil
+}
+
+func applyDiff(b *bbolt.Bucket, before, after []entry) error {
+	for _, e := range before {
+		if findEntry(after, e.key) == nil {
+			if err := b.Delete(e.key); err != nil {
+				return err
+			}
+		}
+	}
+	for _, e := range after {
+		if old := findEntry(before, e.key); old != nil && bytes.Equal(old.val, e.val) {
+			continue
+		}
+		if err := b.Put(e.key, e.val); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func findEntry(es []entry, key []byte) *entry {
+	for i := range es {
+		if bytes.Equal(es[i].key, key) {
+			return &es[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,213 @@
+package store
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/mailack/mailack/track"
+	"github.com/mailack/mailack/track/report"
+)
+
+var updateFixture = flag.Bool("update-fixture", false,
+	"write testdata/v1.db anew; only for a fixture that does not exist yet, as shipped fixtures are frozen")
+
+const fixtureV1 = "testdata/v1.db"
+
+// fixtureNote is stored in the fixture's meta bucket.
+const fixtureNote = "DO NOT EDIT: frozen schema v1 database, written by writeFixtureV1 in migrate_test.go; " +
+	"later versions must open it as it is"
+
+// writeFixtureV1 writes a schema v1 database with one of everything.
+func writeFixtureV1(t *testing.T, path string) {
+	dir := t.TempDir()
+	s, err := Open(filepath.Join(dir, "v1.db"), Options{schema: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+
+	open := newMail(t, "open@example.com", "alice@example.com", at(0), "bob@example.net", "carol+x@example.org")
+	open.EnvelopeID = "env-open"
+	register(t, s, open, at(0))
+	register(t, s, newMail(t, "snoozed@example.com", "alice@example.com", at(1), "bob@example.net"), at(1))
+	register(t, s, newMail(t, "done@example.com", "dave@example.com", at(2), "bob@example.net"), at(2))
+	cp := &Checkpoint{Account: "work", Folder: "INBOX", UIDValidity: 1700000000, UID: 42, ModSeq: 9001}
+	_, err = s.ApplyReport(ctx, ApplyInput{Now: at(3), Checkpoint: cp, Reports: []report.Report{
+		dsn("open@example.com", "bob@example.net", report.ActionDelivered, "dsn1@mx.example.net", at(3)),
+		mdn("open@example.com", "carol+x@example.org", report.DispositionDisplayed, "mdn1@example.org", at(3)),
+		dsn("done@example.com", "bob@example.net", report.ActionFailed, "dsn2@mx.example.net", at(3)),
+		mdn("unknown@example.com", "erin@example.com", report.DispositionDisplayed, "mdn2@example.com", at(3)),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustDo(t, "snooze", func() error { _, err := s.Snooze(ctx, "snoozed@example.com", at(72), at(4)); return err })
+	mustDo(t, "close", func() error { _, err := s.CloseMail(ctx, "done@example.com", track.StateDone, at(5)); return err })
+	mustDo(t, "sweep", func() error { _, err := s.SweepDue(ctx, at(30)); return err })
+	items := pending(t, s)
+	mustDo(t, "ack", func() error { return s.Ack(ctx, items[0].Seq) })
+	mustDo(t, "retry", func() error { return s.Retry(ctx, items[1].Seq, at(31), "slack: ratelimited") })
+	mustDo(t, "slack ref", func() error {
+		return s.PutSlackRef(ctx, "open@example.com", SlackRef{"C024BE91L", "1748854800.000100"})
+	})
+	mustDo(t, "slack user", func() error { return s.PutSlackUser(ctx, "alice@example.com", SlackUser{"U0G9QF9C6", at(0)}) })
+	mustDo(t, "quarantine", func() error {
+		_, err := s.Quarantine(ctx, Quarantined{Account: "work", Folder: "INBOX", UIDValidity: 1700000000, UID: 43,
+			Size: 2048, Reason: "parse: no header", At: at(6), Head: []byte("garbage\r\n")}, nil)
+		return err
+	})
+	mustDo(t, "note", func() error {
+		return s.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Put([]byte("note"), []byte(fixtureNote)) })
+	})
+	if _, err := s.BackupFile(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustDo(t *testing.T, what string, fn func() error) {
+	t.Helper()
+	if err := fn(); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// copyFixture copies a fixture to a temporary file, leaving the original
+// as it is.
+func copyFixture(t *testing.T, name string) string {
+	t.Helper()
+	src, err := os.Open(name)
+	if err != nil {
+		t.Fatalf("open fixture: %v", err)
+	}
+	defer src.Close()
+	path := filepath.Join(t.TempDir(), filepath.Base(name))
+	dst, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestOpenFixtureV1(t *testing.T) {
+	if *updateFixture {
+		if _, err := os.Stat(fixtureV1); err == nil {
+			t.Fatalf("%s exists and is frozen; delete it by hand only if it never shipped", fixtureV1)
+		}
+		writeFixtureV1(t, fixtureV1)
+	}
+	s := openAt(t, copyFixture(t, fixtureV1), Options{})
+	ctx := t.Context()
+	mustCheck(t, s)
+	var v int
+	_ = s.db.View(func(tx *bbolt.Tx) error { v, _ = schemaVersion(tx); return nil })
+	if v != currentSchema {
+		t.Errorf("schema after open = %d, want %d", v, currentSchema)
+	}
+
+	m := mustMail(t, s, "open@example.com")
+	if r := recipient(t, m, "bob@example.net"); r.Status != track.StatusNoResponse || r.Best != track.StatusDelivered {
+		t.Errorf("open: bob = %s (best %s), want no_response (best delivered)", r.Status, r.Best)
+	}
+	if r := recipient(t, m, "carol+x@example.org"); r.Status != track.StatusRead {
+		t.Errorf("open: carol = %s, want read", r.Status)
+	}
+	if m := mustMail(t, s, "done@example.com"); m.State != track.StateDone {
+		t.Errorf("done: state %s, want done", m.State)
+	}
+	if m := mustMail(t, s, "snoozed@example.com"); m.State != track.StateSnoozed || !m.DueAt.Equal(t0.Add(72*time.Hour)) {
+		t.Errorf("snoozed: %s due %v, want snoozed, due at +72h", m.State, m.DueAt)
+	}
+	if cp, err := s.Checkpoint(ctx, "work", "INBOX"); err != nil || cp.UID != 42 || cp.ModSeq != 9001 {
+		t.Errorf("Checkpoint() = %+v, %v; want UID 42, MODSEQ 9001", cp, err)
+	}
+	if ref, err := s.SlackRef(ctx, "open@example.com"); err != nil || ref.TS != "1748854800.000100" {
+		t.Errorf("SlackRef() = %+v, %v", ref, err)
+	}
+	if u, err := s.SlackUser(ctx, "alice@example.com"); err != nil || u.ID != "U0G9QF9C6" {
+		t.Errorf("SlackUser() = %+v, %v", u, err)
+	}
+	if q, err := s.QuarantineList(ctx, 0); err != nil || len(q) != 1 || q[0].UID != 43 {
+		t.Errorf("QuarantineList() = %+v, %v; want UID 43", q, err)
+	}
+	items := pending(t, s)
+	if len(items) == 0 || items[0].Attempts != 1 {
+		t.Errorf("outbox = %+v, want the retried notice first", items)
+	}
+
+	// The old data works with the new code: the orphan is adopted, the
+	// indexes answer.
+	reg := register(t, s, newMail(t, "unknown@example.com", "alice@example.com", t0, "erin@example.com"), t0.Add(7*time.Hour))
+	if len(reg.Adopted) != 1 || len(reg.Notices) != 1 {
+		t.Errorf("register after migration: adopted %v, notices %d; want the orphaned receipt", reg.Adopted, len(reg.Notices))
+	}
+	list, err := s.ListBySender(ctx, "alice@example.com", ListFilter{}, 0)
+	if err != nil || len(list) != 3 {
+		t.Errorf("ListBySender(alice) = %d mails, %v; want 3", len(list), err)
+	}
+	mustCheck(t, s)
+}
+
+func TestMigrationsAreOrdered(t *testing.T) {
+	for i, m := range migrations {
+		if m.to != i+1 {
+			t.Errorf("migrations[%d] goes to %d, want %d", i, m.to, i+1)
+		}
+	}
+	if last := migrations[len(migrations)-1].to; last != currentSchema {
+		t.Errorf("last migration goes to %d, currentSchema is %d", last, currentSchema)
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Update(func(tx *bbolt.Tx) error { return setSchemaVersion(tx, currentSchema+1) }); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err = Open(path, Options{})
+	var se *SchemaError
+	if !errors.Is(err, ErrNewerSchema) || !errors.As(err, &se) || se.Found != currentSchema+1 || se.Supported != currentSchema {
+		t.Fatalf("Open(newer) = %v, want ErrNewerSchema with versions %d and %d", err, currentSchema+1, currentSchema)
+	}
+}
+
+func TestOpenRefusesForeignFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "other.db")
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error { _, err := tx.CreateBucket([]byte("widgets")); return err }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := Open(path, Options{}); !errors.Is(err, ErrNotStore) {
+		t.Errorf("Open(foreign bbolt file) = %v, want ErrNotStore", err)
+	}
+}
+
+func TestOpenLocked(t *testing.T) {
+	s := openTest(t, Options{})
+	if _, err := Open(s.Path(), Options{LockTimeout: 50 * time.Millisecond}); !errors.Is(err, ErrLocked) {
+		t.Errorf("second Open() = %v, want ErrLocked", err)
+	}
+}

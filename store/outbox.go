@@ -1,0 +1,156 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/mailack/mailack/track"
+)
+
+// OutboxItem is a notice not yet delivered to chat.
+type OutboxItem struct {
+	// Seq orders the outbox and names the item for Ack and Retry.
+	Seq      uint64
+	Notice   track.Notice
+	Enqueued time.Time
+	// Attempts counts failed deliveries; NextTry is when the next may be
+	// made and LastError why the last failed.
+	Attempts  int
+	NextTry   time.Time
+	LastError string
+}
+
+type outboxRec struct {
+	Notice    noticeRec `json:"n"`
+	Enqueued  int64     `json:"enq"`
+	Attempts  int       `json:"tries,omitempty"`
+	NextTry   int64     `json:"next,omitempty"`
+	LastError string    `json:"err,omitempty"`
+}
+
+func (r *outboxRec) item(seq uint64) OutboxItem {
+	return OutboxItem{
+		Seq:       seq,
+		Notice:    r.Notice.notice(),
+		Enqueued:  fromNanos(r.Enqueued),
+		Attempts:  r.Attempts,
+		NextTry:   fromNanos(r.NextTry),
+		LastError: r.LastError,
+	}
+}
+
+// enqueueNotices appends the notices whose keys are not in the outbox yet
+// and returns those it appended.
+func enqueueNotices(tx *bbolt.Tx, ns []track.Notice, now time.Time) ([]track.Notice, error) {
+	box, keys := tx.Bucket(bucketOutbox), tx.Bucket(bucketOutboxKeys)
+	box.FillPercent = 0.95 // keys only ever grow
+	var added []track.Notice
+	for _, n := range ns {
+		if n.Key == "" {
+			return added, fmt.Errorf("enqueue notice for %s: empty key: %w", n.MessageID, ErrInvalid)
+		}
+		if keys.Get([]byte(n.Key)) != nil {
+			continue
+		}
+		seq, err := box.NextSequence()
+		if err != nil {
+			return added, fmt.Errorf("enqueue notice %s: %w", n.Key, err)
+		}
+		v, err := json.Marshal(outboxRec{Notice: toNoticeRec(&n), Enqueued: nanos(now)})
+		if err != nil {
+			return added, fmt.Errorf("encode notice %s: %w", n.Key, err)
+		}
+		if err := box.Put(seqKey(seq), v); err != nil {
+			return added, fmt.Errorf("enqueue notice %s: %w", n.Key, err)
+		}
+		if err := keys.Put([]byte(n.Key), seqKey(seq)); err != nil {
+			return added, fmt.Errorf("enqueue notice %s: %w", n.Key, err)
+		}
+		added = append(added, n)
+	}
+	return added, nil
+}
+
+// Pending returns up to limit outbox items due at now (NextTry not after
+// now), oldest first; limit 0 means all.
+func (s *Store) Pending(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error) {
+	var out []OutboxItem
+	err := s.view(ctx, func(tx *bbolt.Tx) error {
+		out = nil
+		c := tx.Bucket(bucketOutbox).Cursor()
+		for k, v := c.First(); k != nil && !full(len(out), limit); k, v = c.Next() {
+			var r outboxRec
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode outbox item %x: %w", k, err)
+			}
+			if r.NextTry != 0 && fromNanos(r.NextTry).After(now) {
+				continue
+			}
+			out = append(out, r.item(binary.BigEndian.Uint64(k)))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list outbox: %w", err)
+	}
+	return out, nil
+}
+
+// Ack removes a delivered item from the outbox. An item not there fails
+// with ErrNotFound, which a caller acknowledging twice may ignore.
+func (s *Store) Ack(ctx context.Context, seq uint64) error {
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		r, err := getOutbox(tx, seq)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketOutbox).Delete(seqKey(seq)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketOutboxKeys).Delete([]byte(r.Notice.Key))
+	})
+	if err != nil {
+		return fmt.Errorf("ack outbox item %d: %w", seq, err)
+	}
+	return nil
+}
+
+// Retry records a failed delivery of an item: it counts the attempt, keeps
+// cause and holds the item back until next.
+func (s *Store) Retry(ctx context.Context, seq uint64, next time.Time, cause string) error {
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		r, err := getOutbox(tx, seq)
+		if err != nil {
+			return err
+		}
+		r.Attempts++
+		r.NextTry = nanos(next)
+		r.LastError = cause
+		v, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketOutbox).Put(seqKey(seq), v)
+	})
+	if err != nil {
+		return fmt.Errorf("retry outbox item %d: %w", seq, err)
+	}
+	return nil
+}
+
+func getOutbox(tx *bbolt.Tx, seq uint64) (outboxRec, error) {
+	v := tx.Bucket(bucketOutbox).Get(seqKey(seq))
+	if v == nil {
+		return outboxRec{}, ErrNotFound
+	}
+	var r outboxRec
+	if err := json.Unmarshal(v, &r); err != nil {
+		return outboxRec{}, fmt.Errorf("decode outbox item %d: %w", seq, err)
+	}
+	return r, nil
+}

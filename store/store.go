@@ -1,0 +1,179 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// Errors callers branch on.
+var (
+	// ErrNotFound means the mail, item or entry asked for is not stored.
+	ErrNotFound = errors.New("store: not found")
+	// ErrNewerSchema means the database was written by a newer mailack; see
+	// SchemaError for the versions.
+	ErrNewerSchema = errors.New("store: database schema is newer than this program")
+	// ErrNotStore means the file is a bbolt database but not a mailack one.
+	ErrNotStore = errors.New("store: not a mailack database")
+	// ErrLocked means another process holds the database open.
+	ErrLocked = errors.New("store: database is locked by another process")
+	// ErrInvalid means an argument cannot be stored as given, such as a key
+	// holding a NUL byte.
+	ErrInvalid = errors.New("store: invalid argument")
+)
+
+// SchemaError reports a database whose schema version this program cannot
+// use. It matches ErrNewerSchema with errors.Is.
+type SchemaError struct {
+	Path      string
+	Found     int // the version in the file
+	Supported int // the newest version this program knows
+}
+
+func (e *SchemaError) Error() string {
+	return fmt.Sprintf("store: %s has schema version %d, newer than version %d which this mailack supports: use a newer mailack or restore a backup",
+		e.Path, e.Found, e.Supported)
+}
+
+// Unwrap makes the error match ErrNewerSchema.
+func (e *SchemaError) Unwrap() error { return ErrNewerSchema }
+
+// Options tune Open. The zero value gives the defaults.
+type Options struct {
+	// LockTimeout bounds the wait for the file lock another process holds;
+	// default 5 s. Open then fails with ErrLocked.
+	LockTimeout time.Duration
+	// InitialMmapSize is the size mapped at open, default 1 GiB. Writers
+	// block while a read transaction (a backup, an export) is open only
+	// when the file outgrows the mapping, so a generous size keeps them
+	// moving; it costs address space, not memory.
+	InitialMmapSize int
+	// MaxBatchSize and MaxBatchDelay bound how many concurrent writes share
+	// one transaction and how long the first waits for company; defaults 64
+	// and 2 ms. A write with no other write in flight does not wait.
+	MaxBatchSize  int
+	MaxBatchDelay time.Duration
+	// NoSync skips fsync on commit: a crash of the machine, not only of the
+	// process, may then lose or corrupt data. For tests and benchmarks.
+	NoSync bool
+	// NoFreelistSync leaves bbolt's free page list out of each commit,
+	// which makes commits cheaper and every open slower (the list is
+	// rebuilt by walking the file).
+	NoFreelistSync bool
+	// CorrelationWindow is how long before a report a mail matched only by
+	// subject and recipient may have been sent; default 14 days. Negative
+	// disables matching by subject.
+	CorrelationWindow time.Duration
+	// QuarantineHead is how many bytes of a quarantined message are kept;
+	// default 64 KiB.
+	QuarantineHead int
+
+	// schema stops migrations at this version; zero means the newest.
+	// Only the fixture generator sets it.
+	schema int
+}
+
+func (o Options) withDefaults() Options {
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = 5 * time.Second
+	}
+	if o.InitialMmapSize <= 0 {
+		o.InitialMmapSize = 1 << 30
+	}
+	if o.MaxBatchSize <= 0 {
+		o.MaxBatchSize = 64
+	}
+	if o.MaxBatchDelay <= 0 {
+		o.MaxBatchDelay = 2 * time.Millisecond
+	}
+	if o.CorrelationWindow == 0 {
+		o.CorrelationWindow = 14 * 24 * time.Hour
+	}
+	if o.QuarantineHead <= 0 {
+		o.QuarantineHead = 64 << 10
+	}
+	if o.schema <= 0 || o.schema > currentSchema {
+		o.schema = currentSchema
+	}
+	return o
+}
+
+// Store is mailack's database. It is safe for concurrent use.
+type Store struct {
+	db     *bbolt.DB
+	path   string
+	opts   Options
+	schema int // the version whose buckets and indexes writes maintain
+
+	writers atomic.Int32 // write calls in flight; see update
+}
+
+// Open opens or creates the database at path and migrates it to the
+// current schema in one transaction. A database written by a newer
+// mailack is refused with a *SchemaError.
+func Open(path string, opts Options) (*Store, error) {
+	opts = opts.withDefaults()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
+		Timeout:         opts.LockTimeout,
+		InitialMmapSize: opts.InitialMmapSize,
+		FreelistType:    bbolt.FreelistMapType,
+		NoFreelistSync:  opts.NoFreelistSync,
+		NoSync:          opts.NoSync,
+	})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w: %w", path, ErrLocked, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.MaxBatchSize = opts.MaxBatchSize
+	db.MaxBatchDelay = opts.MaxBatchDelay
+	s := &Store{db: db, path: path, opts: opts, schema: opts.schema}
+	if err := db.Update(func(tx *bbolt.Tx) error { return migrate(tx, path, opts.schema) }); err != nil {
+		// The migration error is what matters; closing a file we only read
+		// cannot lose anything.
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database. Pending writes finish first.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// update runs fn in a write transaction. A write with no other write in
+// flight gets its own transaction at once; concurrent writes share one
+// through DB.Batch, which may run fn more than once, so fn must set its
+// results afresh on every run. ctx is checked before the transaction
+// starts; a transaction once started runs to its end.
+func (s *Store) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	n := s.writers.Add(1)
+	defer s.writers.Add(-1)
+	if n == 1 {
+		return s.db.Update(fn)
+	}
+	return s.db.Batch(fn)
+}
+
+// view runs fn in a read transaction after checking ctx.
+func (s *Store) view(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.View(fn)
+}
