@@ -104,7 +104,7 @@ type ExportedMail struct {
 // Export writes the mails with their evidence, and the orphans, as one
 // JSON document read from one consistent snapshot:
 //
-//	{"schema": 1, "mails": [{"mail": {...}, "evidence": [...]}, ...], "orphans": [...]}
+//	{"schema": 2, "mails": [{"mail": {...}, "evidence": [...]}, ...], "orphans": [...]}
 //
 // Mails come in Message-ID order. Field names are those of package track.
 func (s *Store) Export(ctx context.Context, w io.Writer) error {

@@ -56,6 +56,8 @@
 //	by_closed       ClosedAt messageID → (done and stopped mails)
 //	by_envelope     envelopeID \x00 messageID →
 //	by_subject      address \x00 subject-hash SentAt messageID →
+//	awaiting        SentAt messageID → sender, subject, recipients waited
+//	                for (open mails not answered by every recipient; v2)
 //	orphans         evidenceID → orphan (evidence and correlation keys)
 //	orphans_by_key  kind \x00 value \x00 evidenceID → (m Message-ID,
 //	                e envelope ID, t thread ID, s address \x00 subject-hash)
@@ -69,7 +71,9 @@
 //
 // by_sender lists a sender's mails newest first and filters them by state
 // without loading them; by_due makes the deadline sweep, by_closed the
-// retention purge, and by_subject the last-resort correlation range scans.
+// retention purge, by_subject the last-resort correlation and awaiting the
+// digest range scans; awaiting's entries carry what a digest shows, so the
+// digest loads no mail.
 // by_subject holds every recipient address and its plus-address base; the
 // subject hash is of track.NormalizeSubject's result.
 //

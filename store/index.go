@@ -31,6 +31,7 @@ var mailIndexes = []mailIndex{
 	{bucketByClosed, 1, byClosedEntries, afterFixed(timeLen)},
 	{bucketByEnvelope, 1, byEnvelopeEntries, afterNUL(0)},
 	{bucketBySubject, 1, bySubjectEntries, afterNUL(16 + timeLen)},
+	{bucketAwaiting, 2, awaitingEntries, afterFixed(timeLen)},
 }
 
 // activeIndexes are the indexes a database at schema version v has.

@@ -24,6 +24,7 @@ var (
 	bucketByClosed    = []byte("by_closed")
 	bucketByEnvelope  = []byte("by_envelope")
 	bucketBySubject   = []byte("by_subject")
+	bucketAwaiting    = []byte("awaiting")
 	bucketOrphans     = []byte("orphans")
 	bucketOrphanKeys  = []byte("orphans_by_key")
 	bucketOrphanAge   = []byte("orphans_by_age")

@@ -9,7 +9,7 @@ import (
 )
 
 // currentSchema is the schema version this program writes.
-const currentSchema = 1
+const currentSchema = 2
 
 var keySchema = []byte("schema")
 
@@ -30,6 +30,7 @@ var migrations = []migration{
 		bucketCheckpoints, bucketOutbox, bucketOutboxKeys,
 		bucketSlackRefs, bucketSlackUsers, bucketQuarantine,
 	)},
+	{2, "index open mails awaiting an answer by SentAt, for the digest", buildIndex(bucketAwaiting)},
 }
 
 // migrate checks the schema version of the database and runs the missing

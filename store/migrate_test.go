@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -73,6 +74,36 @@ func writeFixtureV1(t *testing.T, path string) {
 	}
 }
 
+// fileSchema reads the schema version of a database file without
+// migrating it.
+func fileSchema(t *testing.T, path string) int {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var v int
+	if err := db.View(func(tx *bbolt.Tx) error { v, err = schemaVersion(tx); return err }); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func storeSchema(t *testing.T, s *Store) int {
+	t.Helper()
+	var v int
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		v, err = schemaVersion(tx)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 func mustDo(t *testing.T, what string, fn func() error) {
 	t.Helper()
 	if err := fn(); err != nil {
@@ -110,13 +141,21 @@ func TestOpenFixtureV1(t *testing.T) {
 		}
 		writeFixtureV1(t, fixtureV1)
 	}
-	s := openAt(t, copyFixture(t, fixtureV1), Options{})
+	path := copyFixture(t, fixtureV1)
+	if v := fileSchema(t, path); v != 1 {
+		t.Fatalf("%s has schema %d, want 1", fixtureV1, v)
+	}
+	s := openAt(t, path, Options{})
 	ctx := t.Context()
 	mustCheck(t, s)
-	var v int
-	_ = s.db.View(func(tx *bbolt.Tx) error { v, _ = schemaVersion(tx); return nil })
-	if v != currentSchema {
+	if v := storeSchema(t, s); v != currentSchema {
 		t.Errorf("schema after open = %d, want %d", v, currentSchema)
+	}
+	// v2: the awaiting index is built from the mails.
+	digest, err := s.Digest(ctx, t0.Add(48*time.Hour), DigestQuery{})
+	if err != nil || len(digest) != 1 || digest[0].Sender != "alice@example.com" || len(digest[0].Mails) != 1 ||
+		digest[0].Mails[0].MessageID != "open@example.com" || !slices.Equal(digest[0].Mails[0].Waiting, []string{"bob@example.net"}) {
+		t.Errorf("Digest() after migration = %+v, %v; want alice's open@example.com waiting for bob", digest, err)
 	}
 
 	m := mustMail(t, s, "open@example.com")
@@ -160,6 +199,15 @@ func TestOpenFixtureV1(t *testing.T) {
 		t.Errorf("ListBySender(alice) = %d mails, %v; want 3", len(list), err)
 	}
 	mustCheck(t, s)
+}
+
+func TestFixtureGeneratorWritesV1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.db")
+	writeFixtureV1(t, path)
+	if v := fileSchema(t, path); v != 1 {
+		t.Fatalf("writeFixtureV1 wrote schema %d, want 1", v)
+	}
+	mustCheck(t, openAt(t, path, Options{}))
 }
 
 func TestMigrationsAreOrdered(t *testing.T) {

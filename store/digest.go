@@ -1,0 +1,125 @@
+package store
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/mailack/mailack/track"
+)
+
+// awaitingRec is the value of an awaiting entry: enough to render a digest
+// without loading the mail.
+type awaitingRec struct {
+	Sender  string   `json:"from"`
+	Subject string   `json:"subj,omitempty"`
+	Waiting []string `json:"wait"`
+}
+
+// awaitingEntries: SentAt messageID → awaitingRec, for open mails with a
+// recipient other than the sender still without a conclusive answer.
+// Snoozed mails are left out: their sender asked to hear of them later.
+func awaitingEntries(m *track.Mail) []entry {
+	if m.State != track.StateOpen {
+		return nil
+	}
+	w := waitingFor(m)
+	if len(w) == 0 {
+		return nil
+	}
+	// Marshalling strings cannot fail; invalid UTF-8 is replaced.
+	v, _ := json.Marshal(awaitingRec{Sender: m.Sender, Subject: m.Subject, Waiting: w})
+	return []entry{{append(appendTime(nil, m.SentAt), m.MessageID...), v}}
+}
+
+// waitingFor lists m's recipients, other than the sender, whose status
+// does not answer what the mail asked for.
+func waitingFor(m *track.Mail) []string {
+	var out []string
+	for _, r := range m.Recipients {
+		if r.Address != m.Sender && !m.Conclusive(r) {
+			out = append(out, r.Address)
+		}
+	}
+	return out
+}
+
+// DigestQuery selects the mails of a digest.
+type DigestQuery struct {
+	// OlderThan: only mails sent at least this long before now.
+	OlderThan time.Duration
+	// Within: only mails sent at most this long before now; 0 means no
+	// bound, which makes the digest cover every unanswered mail ever sent.
+	Within time.Duration
+	// Limit caps the mails returned, oldest first; 0 means no limit.
+	Limit int
+}
+
+// DigestMail is an open mail still waiting for answers.
+type DigestMail struct {
+	MessageID string
+	Subject   string
+	SentAt    time.Time
+	// Waiting lists the recipients without a conclusive answer.
+	Waiting []string
+}
+
+// SenderDigest is one sender's unanswered mails, oldest first.
+type SenderDigest struct {
+	Sender string
+	Mails  []DigestMail
+}
+
+// Digest lists the open mails, sent within the query's window, that a
+// recipient has not answered yet, grouped by sender in address order. It
+// is a range scan of the awaiting index, whose entries carry what a digest
+// shows, so no mail is loaded.
+func (s *Store) Digest(ctx context.Context, now time.Time, q DigestQuery) ([]SenderDigest, error) {
+	end := appendTime(nil, now.Add(-q.OlderThan))
+	var start []byte
+	if q.Within > 0 {
+		start = appendTime(nil, now.Add(-q.Within))
+	}
+	bySender := map[string][]DigestMail{}
+	err := s.view(ctx, func(tx *bbolt.Tx) error {
+		clear(bySender)
+		n := 0
+		c := tx.Bucket(bucketAwaiting).Cursor()
+		k, v := c.First()
+		if start != nil {
+			k, v = c.Seek(start)
+		}
+		for ; k != nil && !full(n, q.Limit); k, v = c.Next() {
+			if len(k) <= timeLen {
+				return orDangling(nil, bucketAwaiting, k)
+			}
+			if bytes.Compare(k[:timeLen], end) > 0 {
+				break
+			}
+			var r awaitingRec
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode %s entry %q: %w", bucketAwaiting, k, err)
+			}
+			bySender[r.Sender] = append(bySender[r.Sender], DigestMail{
+				MessageID: string(k[timeLen:]), Subject: r.Subject, SentAt: readTime(k), Waiting: r.Waiting,
+			})
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("digest: %w", err)
+	}
+	out := make([]SenderDigest, 0, len(bySender))
+	for sender, mails := range bySender {
+		out = append(out, SenderDigest{Sender: sender, Mails: mails})
+	}
+	slices.SortFunc(out, func(a, b SenderDigest) int { return cmp.Compare(a.Sender, b.Sender) })
+	return out, nil
+}
