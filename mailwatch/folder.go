@@ -1,0 +1,388 @@
+package mailwatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailack/mailack/track/report"
+)
+
+// folderWatch watches one folder of one account over its own connection
+// (IDLE watches only the selected folder).
+type folderWatch struct {
+	w      *Watcher
+	acct   Account
+	role   Role
+	folder string // as configured; "" for a Sent folder found by special use
+	log    *slog.Logger
+}
+
+// sentHeaderFields are fetched for every new sent mail.
+var sentHeaderFields = []string{"From", "To", "Cc", "Bcc", "Subject", "Date", "Message-ID", "Content-Type",
+	"Disposition-Notification-To", "Return-Receipt-To", "X-Confirm-Reading-To"}
+
+// catchUpWindow is how many UIDs one header fetch covers, so that memory
+// stays flat however large the folder is.
+const catchUpWindow = 1000
+
+// session runs one connection: select, catch up, wait for changes, catch
+// up again, until the connection fails or ctx ends.
+func (f *folderWatch) session(ctx context.Context) error {
+	events := make(chan struct{}, 1)
+	h := &imapclient.UnilateralDataHandler{
+		// Runs on go-imap's reader goroutine: never send commands here.
+		Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+			if d.NumMessages != nil {
+				select {
+				case events <- struct{}{}:
+				default:
+				}
+			}
+		},
+		Fetch: func(msg *imapclient.FetchMessageData) { msg.Collect() },
+	}
+	c, err := dial(ctx, f.acct, f.w.opts.CommandTimeout, h, &f.w.bytesRead)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+
+	name, err := f.resolve(c)
+	if err != nil {
+		return err
+	}
+	var sel *imap.SelectData
+	err = guard(f.w.opts.CommandTimeout, c, func() (err error) {
+		sel, err = c.Select(name, &imap.SelectOptions{CondStore: c.Caps().Has(imap.CapCondStore)}).Wait()
+		return err
+	})
+	if err != nil {
+		return temporary(fmt.Errorf("select %q: %w", name, err))
+	}
+	cp, err := f.w.opts.Sink.Checkpoint(ctx, f.acct.Name, name)
+	if err != nil {
+		return fmt.Errorf("read checkpoint: %w", err)
+	}
+	if cp.UIDValidity != sel.UIDValidity {
+		if cp.UIDValidity != 0 {
+			f.log.Info("uidvalidity changed: rescanning folder", "folder", name, "old", cp.UIDValidity, "new", sel.UIDValidity)
+		}
+		cp = Checkpoint{Account: f.acct.Name, Folder: name, UIDValidity: sel.UIDValidity}
+	}
+	uidNext := uint32(sel.UIDNext)
+	for {
+		if cp, err = f.catchUp(ctx, c, cp, uidNext); err != nil {
+			return err
+		}
+		f.w.synced(f.acct.Name)
+		uidNext = 0 // from now on fetch open-ended ranges
+		if err := f.wait(ctx, c, events); err != nil {
+			return err
+		}
+	}
+}
+
+// resolve returns the name of the folder to select.
+func (f *folderWatch) resolve(c *imapclient.Client) (string, error) {
+	if f.folder != "" {
+		return f.folder, nil
+	}
+	var list []*imap.ListData
+	err := guard(f.w.opts.CommandTimeout, c, func() (err error) {
+		opts := &imap.ListOptions{}
+		if c.Caps().Has(imap.CapSpecialUse) {
+			opts.ReturnSpecialUse = true
+		}
+		list, err = c.List("", "*", opts).Collect()
+		return err
+	})
+	if err != nil {
+		return "", temporary(fmt.Errorf("list folders: %w", err))
+	}
+	for _, l := range list {
+		if slices.Contains(l.Attrs, imap.MailboxAttrSent) {
+			return l.Mailbox, nil
+		}
+	}
+	for _, name := range []string{"Sent", "Sent Items", "Sent Messages", "[Gmail]/Sent Mail", "INBOX.Sent", "送信済みアイテム"} {
+		for _, l := range list {
+			if strings.EqualFold(l.Mailbox, name) {
+				return l.Mailbox, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("account %s: no folder has the \\Sent attribute; set sent_folder", f.acct.Name)
+}
+
+// head is what the cheap first fetch learns about a message.
+type head struct {
+	uid    uint32
+	size   int64
+	header []byte
+}
+
+// catchUp reads every message after cp, window by window, and returns the
+// checkpoint reached. uidNext bounds the windows; 0 means unknown, and the
+// range is then open-ended.
+func (f *folderWatch) catchUp(ctx context.Context, c *imapclient.Client, cp Checkpoint, uidNext uint32) (Checkpoint, error) {
+	for {
+		start := cp.LastUID + 1
+		openEnded := uidNext == 0 || start+catchUpWindow > uidNext
+		set := imap.UIDSet{{Start: imap.UID(start), Stop: imap.UID(start + catchUpWindow - 1)}}
+		if openEnded {
+			set = imap.UIDSet{{Start: imap.UID(start), Stop: 0}}
+		}
+		heads, err := f.fetchHeads(c, set, start)
+		if err != nil {
+			return cp, err
+		}
+		last := cp.LastUID
+		for _, h := range heads {
+			if ctx.Err() != nil {
+				return cp, ctx.Err()
+			}
+			it, err := f.read(c, h)
+			if err != nil {
+				return cp, err
+			}
+			last = h.uid
+			if it.Reports == nil && it.Sent == nil && it.Quarantine == nil {
+				continue
+			}
+			it.Checkpoint = cp
+			it.Checkpoint.LastUID = h.uid
+			if err := f.w.opts.Sink.Apply(ctx, it); err != nil {
+				return cp, fmt.Errorf("apply uid %d: %w", h.uid, err)
+			}
+			cp = it.Checkpoint
+			f.afterApply(c, it)
+		}
+		if !openEnded && last < start+catchUpWindow-1 {
+			// UIDs are never reused under one UIDVALIDITY: the gap holds
+			// no message and never will.
+			last = start + catchUpWindow - 1
+		}
+		if last > cp.LastUID {
+			adv := cp
+			adv.LastUID = last
+			if err := f.w.opts.Sink.Apply(ctx, Item{Checkpoint: adv, Role: f.role}); err != nil {
+				return cp, fmt.Errorf("advance checkpoint: %w", err)
+			}
+			cp = adv
+		}
+		if openEnded {
+			return cp, nil
+		}
+	}
+}
+
+// fetchHeads fetches the size and the examined header fields of the
+// messages in set, dropping UIDs below start ("UID FETCH n:*" always
+// returns the last message, even below n).
+func (f *folderWatch) fetchHeads(c *imapclient.Client, set imap.UIDSet, start uint32) ([]head, error) {
+	fields := report.LikelyFields
+	if f.role == RoleSent {
+		fields = sentHeaderFields
+	}
+	section := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: fields, Peek: true}
+	var bufs []*imapclient.FetchMessageBuffer
+	err := guard(f.w.opts.CommandTimeout, c, func() (err error) {
+		bufs, err = c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+		return err
+	})
+	if err != nil {
+		return nil, temporary(fmt.Errorf("fetch headers %v: %w", set, err))
+	}
+	heads := make([]head, 0, len(bufs))
+	for _, b := range bufs {
+		if uint32(b.UID) < start {
+			continue
+		}
+		heads = append(heads, head{uid: uint32(b.UID), size: b.RFC822Size, header: b.FindBodySection(section)})
+	}
+	slices.SortFunc(heads, func(a, b head) int { return int(a.uid) - int(b.uid) })
+	return heads, nil
+}
+
+// read examines one message and returns what it found. Only messages that
+// may matter are fetched whole, and never more than MaxMessageBytes of them.
+func (f *folderWatch) read(c *imapclient.Client, h head) (Item, error) {
+	it := Item{Role: f.role, UID: h.uid, Size: h.size}
+	switch f.role {
+	case RoleReports:
+		if !report.Likely(h.header) {
+			return it, nil
+		}
+	case RoleSent:
+		if f.acct.Policy.PixelMarker == "" {
+			return f.process(it, h.header), nil
+		}
+	}
+	raw, err := f.fetchBody(c, h)
+	if err != nil {
+		return it, err
+	}
+	return f.process(it, raw), nil
+}
+
+// fetchBody fetches a whole message, or its first MaxMessageBytes.
+func (f *folderWatch) fetchBody(c *imapclient.Client, h head) ([]byte, error) {
+	section := &imap.FetchItemBodySection{Peek: true}
+	if h.size > f.w.opts.MaxMessageBytes {
+		section.Partial = &imap.SectionPartial{Offset: 0, Size: f.w.opts.MaxMessageBytes}
+	}
+	var bufs []*imapclient.FetchMessageBuffer
+	set := imap.UIDSetNum(imap.UID(h.uid))
+	err := guard(f.w.opts.CommandTimeout, c, func() (err error) {
+		bufs, err = c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+		return err
+	})
+	if err != nil {
+		return nil, temporary(fmt.Errorf("fetch uid %d: %w", h.uid, err))
+	}
+	for _, b := range bufs {
+		if uint32(b.UID) == h.uid {
+			return b.FindBodySection(section), nil
+		}
+	}
+	// Expunged between the two fetches: nothing to read.
+	return nil, nil
+}
+
+// maxQuarantineHead caps how much of a quarantined message is kept.
+const maxQuarantineHead = 64 << 10
+
+// process turns a message into an item. A message that cannot be read, or
+// whose reading panics, is quarantined: one bad message never stops the
+// watcher and is never retried.
+func (f *folderWatch) process(it Item, raw []byte) (out Item) {
+	if raw == nil {
+		return it
+	}
+	defer func() {
+		if f.w.opts.DontRecover {
+			return
+		}
+		if r := recover(); r != nil {
+			f.log.Error("message processing panicked: quarantined", "uid", it.UID, "panic", r, "stack", string(debug.Stack()))
+			out = it
+			out.Reports, out.Sent = nil, nil
+			out.Quarantine = &Quarantined{Reason: fmt.Sprintf("panic: %v", r), Head: headOf(raw)}
+		}
+	}()
+	switch f.role {
+	case RoleReports:
+		rs, err := f.w.parse(raw)
+		if err != nil {
+			f.log.Warn("unreadable message: quarantined", "uid", it.UID, "err", err)
+			it.Quarantine = &Quarantined{Reason: err.Error(), Head: headOf(raw)}
+			return it
+		}
+		if rs == nil {
+			rs = []report.Report{} // examined, no report: still recorded
+		}
+		it.Reports = rs
+	case RoleSent:
+		m, ok, err := SentMail(f.acct.Name, f.acct.owner(), raw, f.acct.Policy, f.w.opts.Now())
+		switch {
+		case errors.Is(err, errNoMessageID):
+			f.log.Warn("sent mail without message-id: not tracked", "uid", it.UID)
+		case err != nil:
+			f.log.Warn("unreadable sent mail: quarantined", "uid", it.UID, "err", err)
+			it.Quarantine = &Quarantined{Reason: err.Error(), Head: headOf(raw)}
+		case ok:
+			it.Sent = &m
+		}
+	}
+	return it
+}
+
+func headOf(raw []byte) []byte {
+	if len(raw) > maxQuarantineHead {
+		raw = raw[:maxQuarantineHead]
+	}
+	return append([]byte(nil), raw...)
+}
+
+// afterApply moves or flags a processed report, once its result is stored.
+// A failure here loses nothing and is only logged.
+func (f *folderWatch) afterApply(c *imapclient.Client, it Item) {
+	if f.role != RoleReports || len(it.Reports) == 0 {
+		return
+	}
+	set := imap.UIDSetNum(imap.UID(it.UID))
+	var err error
+	switch {
+	case f.acct.MoveReportsTo != "":
+		err = guard(f.w.opts.CommandTimeout, c, func() error {
+			_, err := c.Move(set, f.acct.MoveReportsTo).Wait()
+			return err
+		})
+	case f.acct.FlagReports:
+		err = guard(f.w.opts.CommandTimeout, c, c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close)
+	}
+	if err != nil {
+		f.log.Warn("could not move or flag a processed report", "uid", it.UID, "err", err)
+	}
+}
+
+// wait blocks until the folder may have changed: an EXISTS during IDLE, the
+// IDLE restart interval, or the poll interval.
+func (f *folderWatch) wait(ctx context.Context, c *imapclient.Client, events chan struct{}) error {
+	timeout := f.w.opts.CommandTimeout
+	if f.acct.PollInterval > 0 || !c.Caps().Has(imap.CapIdle) {
+		interval := f.acct.PollInterval
+		if interval <= 0 {
+			interval = f.w.opts.DefaultPoll
+		}
+		t := time.NewTimer(interval)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.Closed():
+			return temporary(errors.New("connection closed by server"))
+		case <-events:
+		case <-t.C:
+		}
+		if err := guard(timeout, c, c.Noop().Wait); err != nil {
+			return temporary(fmt.Errorf("noop: %w", err))
+		}
+		return nil
+	}
+	var idle *imapclient.IdleCommand
+	err := guard(timeout, c, func() (err error) {
+		idle, err = c.Idle()
+		return err
+	})
+	if err != nil {
+		return temporary(fmt.Errorf("idle: %w", err))
+	}
+	t := time.NewTimer(f.w.opts.IdleRestart)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-c.Closed():
+		return temporary(errors.New("connection closed by server during idle"))
+	case <-events:
+	case <-t.C:
+	}
+	if err := idle.Close(); err != nil && ctx.Err() == nil {
+		return temporary(fmt.Errorf("end idle: %w", err))
+	}
+	if err := guard(timeout, c, idle.Wait); err != nil && ctx.Err() == nil {
+		return temporary(fmt.Errorf("end idle: %w", err))
+	}
+	return ctx.Err()
+}

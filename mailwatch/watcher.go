@@ -1,0 +1,203 @@
+package mailwatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mailack/mailack/track/report"
+)
+
+// Options configure a Watcher. Zero values take the defaults noted.
+type Options struct {
+	// Sink receives what is read. Required.
+	Sink   Sink
+	Logger *slog.Logger
+	// CommandTimeout bounds every IMAP command (default 60 s): a server
+	// that stops answering is disconnected rather than waited for forever.
+	CommandTimeout time.Duration
+	// IdleRestart re-issues IDLE this often (default 10 min), well before
+	// the 29 minutes after which servers may drop an idle client.
+	IdleRestart time.Duration
+	// DefaultPoll is the poll interval for servers without IDLE (default
+	// 1 min).
+	DefaultPoll time.Duration
+	// MaxMessageBytes caps how much of one message is fetched (default
+	// 10 MiB); the rest of a larger message is not read.
+	MaxMessageBytes int64
+	// MinBackoff and MaxBackoff bound the wait before reconnecting after a
+	// failure (default 1 s and 5 min); the wait doubles on each failure,
+	// with jitter, and resets after a session that lasted.
+	MinBackoff, MaxBackoff time.Duration
+	// Now returns the current time (default time.Now).
+	Now func() time.Time
+	// DontRecover lets a panic while reading a message crash the watcher,
+	// for tests; by default the message is quarantined.
+	DontRecover bool
+}
+
+func (o *Options) setDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.CommandTimeout <= 0 {
+		o.CommandTimeout = time.Minute
+	}
+	if o.IdleRestart <= 0 {
+		o.IdleRestart = 10 * time.Minute
+	}
+	if o.DefaultPoll <= 0 {
+		o.DefaultPoll = time.Minute
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = 10 << 20
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = time.Second
+	}
+	if o.MaxBackoff < o.MinBackoff {
+		o.MaxBackoff = max(5*time.Minute, o.MinBackoff)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// AccountStatus is the health of one account.
+type AccountStatus struct {
+	Account    string
+	LastSync   time.Time // when a folder of the account was last fully read
+	LastError  string
+	Reconnects int
+}
+
+// Watcher watches several accounts. Each folder of each account runs in
+// its own goroutine with its own connection, so one failing account or
+// folder never stops the others.
+type Watcher struct {
+	accounts  []Account
+	opts      Options
+	bytesRead atomic.Int64
+	parse     func([]byte) ([]report.Report, error) // report.Parse; tests may replace it
+
+	mu     sync.Mutex // guards status
+	status map[string]*AccountStatus
+}
+
+// New returns a watcher for accounts. It checks the accounts and reports
+// every problem at once.
+func New(accounts []Account, opts Options) (*Watcher, error) {
+	opts.setDefaults()
+	var errs []error
+	if opts.Sink == nil {
+		errs = append(errs, errors.New("mailwatch: no sink"))
+	}
+	seen := map[string]bool{}
+	for i, a := range accounts {
+		switch {
+		case a.Name == "":
+			errs = append(errs, fmt.Errorf("account %d: no name", i+1))
+		case seen[a.Name]:
+			errs = append(errs, fmt.Errorf("account %s: name used twice", a.Name))
+		}
+		seen[a.Name] = true
+		if a.Addr == "" {
+			errs = append(errs, fmt.Errorf("account %s: no server address", a.Name))
+		}
+		if a.Username == "" {
+			errs = append(errs, fmt.Errorf("account %s: no username", a.Name))
+		}
+		if a.Password == "" && a.TokenSource == nil {
+			errs = append(errs, fmt.Errorf("account %s: no password or oauth2 token source", a.Name))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	w := &Watcher{accounts: accounts, opts: opts, parse: report.Parse, status: map[string]*AccountStatus{}}
+	for _, a := range accounts {
+		w.status[a.Name] = &AccountStatus{Account: a.Name}
+	}
+	return w, nil
+}
+
+// Run watches every folder of every account until ctx ends. It returns
+// nil once every folder goroutine has stopped.
+func (w *Watcher) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, a := range w.accounts {
+		log := w.opts.Logger.With("component", "mailwatch", "account", a.Name)
+		folders := []*folderWatch{{w: w, acct: a, role: RoleSent, folder: a.SentFolder, log: log}}
+		for _, name := range a.reportFolders() {
+			folders = append(folders, &folderWatch{w: w, acct: a, role: RoleReports, folder: name, log: log})
+		}
+		for _, f := range folders {
+			wg.Go(func() { w.supervise(ctx, f) })
+		}
+	}
+	wg.Wait()
+	return nil
+}
+
+// supervise runs sessions of one folder until ctx ends, reconnecting after
+// failures with capped exponential backoff and jitter.
+func (w *Watcher) supervise(ctx context.Context, f *folderWatch) {
+	backoff := w.opts.MinBackoff
+	for ctx.Err() == nil {
+		started := w.opts.Now()
+		err := f.session(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		w.failed(f.acct.Name, err)
+		if w.opts.Now().Sub(started) > 2*w.opts.MaxBackoff {
+			backoff = w.opts.MinBackoff
+		}
+		wait := backoff/2 + rand.N(backoff/2+1)
+		f.log.Warn("imap session ended; reconnecting", "role", f.role, "folder", f.folder, "err", err, "wait", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(2*backoff, w.opts.MaxBackoff)
+	}
+}
+
+func (w *Watcher) synced(account string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.status[account].LastSync = w.opts.Now()
+	w.status[account].LastError = ""
+}
+
+func (w *Watcher) failed(account string, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := w.status[account]
+	s.Reconnects++
+	if err != nil {
+		s.LastError = err.Error()
+	}
+}
+
+// Status returns the health of every account, in configuration order.
+func (w *Watcher) Status() []AccountStatus {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]AccountStatus, 0, len(w.accounts))
+	for _, a := range w.accounts {
+		out = append(out, *w.status[a.Name])
+	}
+	return out
+}
+
+// BytesRead returns how many bytes all connections have received.
+func (w *Watcher) BytesRead() int64 { return w.bytesRead.Load() }

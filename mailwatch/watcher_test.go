@@ -1,0 +1,389 @@
+package mailwatch
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-smtp"
+
+	"github.com/mailack/mailack/mailwatch/mailstack"
+	"github.com/mailack/mailack/track/report"
+)
+
+// memSink records what the watcher applies, the way the store would: the
+// item and its checkpoint together.
+type memSink struct {
+	mu      sync.Mutex
+	cps     map[string]Checkpoint
+	items   []Item
+	applied map[string]int // account/folder/uidvalidity/uid -> times applied
+	fail    error
+}
+
+func newMemSink() *memSink {
+	return &memSink{cps: map[string]Checkpoint{}, applied: map[string]int{}}
+}
+
+func (s *memSink) Checkpoint(_ context.Context, account, folder string) (Checkpoint, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cps[account+"/"+folder], nil
+}
+
+func (s *memSink) Apply(_ context.Context, it Item) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	cp := it.Checkpoint
+	s.cps[cp.Account+"/"+cp.Folder] = cp
+	if it.Reports != nil || it.Sent != nil || it.Quarantine != nil {
+		s.items = append(s.items, it)
+		s.applied[fmt.Sprintf("%s/%s/%d/%d", cp.Account, cp.Folder, cp.UIDValidity, it.UID)]++
+	}
+	return nil
+}
+
+// waitFor polls the recorded items until cond holds.
+func (s *memSink) waitFor(t *testing.T, what string, timeout time.Duration, cond func(items []Item) bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		s.mu.Lock()
+		ok := cond(s.items)
+		n := len(s.items)
+		s.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s (%d items recorded)", timeout, what, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *memSink) snapshot() []Item {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Item(nil), s.items...)
+}
+
+func reportsOf(items []Item) []report.Report {
+	var out []report.Report
+	for _, it := range items {
+		out = append(out, it.Reports...)
+	}
+	return out
+}
+
+func findReport(items []Item, kind report.Kind, rcpt string) (report.Report, bool) {
+	for _, r := range reportsOf(items) {
+		if r.Kind == kind && r.Recipient == rcpt {
+			return r, true
+		}
+	}
+	return report.Report{}, false
+}
+
+func appendMsg(t *testing.T, c *imapclient.Client, folder, raw string) {
+	t.Helper()
+	cmd := c.Append(folder, int64(len(raw)), &imap.AppendOptions{})
+	if _, err := cmd.Write([]byte(raw)); err != nil {
+		t.Fatalf("append to %s: %v", folder, err)
+	}
+	if err := cmd.Close(); err != nil {
+		t.Fatalf("append to %s: %v", folder, err)
+	}
+	if _, err := cmd.Wait(); err != nil {
+		t.Fatalf("append to %s: %v", folder, err)
+	}
+}
+
+func sentMail(id, to, subject string) string {
+	return "From: Alice <alice@test.example>\r\nTo: " + to + "\r\nSubject: " + subject + "\r\n" +
+		"Date: Tue, 24 Nov 2026 10:00:00 +0900\r\nMessage-ID: <" + id + ">\r\n" +
+		"Disposition-Notification-To: alice@test.example\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nHello.\r\n"
+}
+
+func mdnFor(id, from, to string, n int) string {
+	return "From: " + from + "\r\nTo: " + to + "\r\nSubject: Read: hello\r\n" +
+		fmt.Sprintf("Message-ID: <mdn-%d-%s>\r\n", n, id) +
+		"Date: Tue, 24 Nov 2026 11:00:00 +0900\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/report; report-type=disposition-notification; boundary=\"R\"\r\n\r\n" +
+		"--R\r\nContent-Type: text/plain\r\n\r\nYour message was read.\r\n" +
+		"--R\r\nContent-Type: message/disposition-notification\r\n\r\n" +
+		"Reporting-UA: test\r\nFinal-Recipient: rfc822; " + from + "\r\nOriginal-Message-ID: <" + id + ">\r\n" +
+		"Disposition: manual-action/MDN-sent-manually; displayed\r\n--R--\r\n"
+}
+
+func account(s *mailstack.Stack, user string) Account {
+	return Account{
+		Name: user, Addr: s.IMAPAddr(), TLS: TLSStartTLS,
+		TLSConfig: &tls.Config{RootCAs: s.RootCAs(), ServerName: "localhost"},
+		Username:  user, Password: s.Password(user), Owner: s.Address(user),
+	}
+}
+
+func startWatcher(t *testing.T, sink Sink, opts Options, accts ...Account) func() {
+	t.Helper()
+	opts.Sink = sink
+	opts.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
+	opts.DontRecover = true
+	if opts.MinBackoff == 0 {
+		opts.MinBackoff, opts.MaxBackoff = 50*time.Millisecond, 200*time.Millisecond
+	}
+	w, err := New(accts, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		w.Run(ctx)
+		close(done)
+	}()
+	stop := func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("watcher did not stop within 10 s of cancel")
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// TestWatchSentAndReports covers the main path over IDLE: a sent mail that
+// asks for a receipt is registered from the Sent folder (found by its
+// \Sent attribute), and a real Postfix bounce and an MDN arriving later
+// are read and carry the original's Message-ID.
+func TestWatchSentAndReports(t *testing.T) {
+	for _, mode := range []string{"idle", "poll"} {
+		t.Run(mode, func(t *testing.T) {
+			s := mailstack.Start(t)
+			sink := newMemSink()
+			acct := account(s, "alice")
+			if mode == "poll" {
+				acct.PollInterval = 100 * time.Millisecond
+			}
+			startWatcher(t, sink, Options{}, acct)
+
+			c := s.Login(t, "alice")
+			id := "sent-1@test.example"
+			appendMsg(t, c, "Sent Items", sentMail(id, "Bob <bob@test.example>, nosuch@test.example", "Quote"))
+			sink.waitFor(t, "the sent mail", 5*time.Second, func(items []Item) bool {
+				for _, it := range items {
+					if it.Sent != nil && it.Sent.MessageID == id {
+						return true
+					}
+				}
+				return false
+			})
+
+			// A real bounce: Postfix sends it to alice for the unknown user.
+			s.Send(t, s.Address("alice"), []string{"nosuch@test.example"}, []byte(sentMail(id, "nosuch@test.example", "Quote")),
+				mailstack.SendOptions{Return: smtp.DSNReturnHeaders, EnvelopeID: "env-1"})
+			s.DeliverLMTP(t, "alice", []byte(mdnFor(id, "bob@test.example", "alice@test.example", 1)))
+			sink.waitFor(t, "the bounce and the receipt", 10*time.Second, func(items []Item) bool {
+				_, dsn := findReport(items, report.KindDSN, "nosuch@test.example")
+				_, mdn := findReport(items, report.KindMDN, "bob@test.example")
+				return dsn && mdn
+			})
+			items := sink.snapshot()
+			dsn, _ := findReport(items, report.KindDSN, "nosuch@test.example")
+			if dsn.OriginalMessageID != id || dsn.EnvelopeID != "env-1" || dsn.Action != report.ActionFailed || dsn.Status != "5.1.1" {
+				t.Errorf("bounce = %+v, want failed 5.1.1 for %s with envelope env-1", dsn, id)
+			}
+			mdn, _ := findReport(items, report.KindMDN, "bob@test.example")
+			if mdn.OriginalMessageID != id || mdn.Disposition != report.DispositionDisplayed {
+				t.Errorf("receipt = %+v, want displayed for %s", mdn, id)
+			}
+			for k, n := range sink.applied {
+				if n != 1 {
+					t.Errorf("%s applied %d times", k, n)
+				}
+			}
+		})
+	}
+}
+
+// TestWatchSkipsOrdinaryMail checks that mail that is no report is not
+// fetched whole and produces no item, while the checkpoint still advances.
+func TestWatchSkipsOrdinaryMail(t *testing.T) {
+	s := mailstack.Start(t)
+	sink := newMemSink()
+	acct := account(s, "alice")
+	c := s.Login(t, "alice")
+	for i := range 5 {
+		appendMsg(t, c, "INBOX", fmt.Sprintf("From: carol@test.example\r\nTo: alice@test.example\r\nSubject: lunch %d\r\nMessage-ID: <l%d@test.example>\r\n\r\nhi\r\n", i, i))
+	}
+	appendMsg(t, c, "INBOX", mdnFor("x@test.example", "bob@test.example", "alice@test.example", 9))
+	startWatcher(t, sink, Options{}, acct)
+	sink.waitFor(t, "the receipt", 5*time.Second, func(items []Item) bool { return len(items) == 1 })
+	if it := sink.snapshot()[0]; it.UID != 6 || len(it.Reports) != 1 {
+		t.Errorf("item = uid %d with %d reports, want uid 6 with one report", it.UID, len(it.Reports))
+	}
+	sink.waitFor(t, "the checkpoint", 5*time.Second, func([]Item) bool {
+		return sink.cps["alice/INBOX"].LastUID == 6 // waitFor holds the lock
+	})
+}
+
+// TestWatchRestart restarts Dovecot while the watcher waits in IDLE:
+// reports delivered before and after are each applied exactly once.
+func TestWatchRestart(t *testing.T) {
+	s := mailstack.Start(t)
+	sink := newMemSink()
+	startWatcher(t, sink, Options{}, account(s, "alice"))
+	for i := range 3 {
+		s.DeliverLMTP(t, "alice", []byte(mdnFor(fmt.Sprintf("m%d@test.example", i), "bob@test.example", "alice@test.example", i)))
+	}
+	sink.waitFor(t, "3 receipts", 10*time.Second, func(items []Item) bool { return len(reportsOf(items)) == 3 })
+	s.Restart(t)
+	for i := 3; i < 6; i++ {
+		s.DeliverLMTP(t, "alice", []byte(mdnFor(fmt.Sprintf("m%d@test.example", i), "bob@test.example", "alice@test.example", i)))
+	}
+	sink.waitFor(t, "6 receipts", 20*time.Second, func(items []Item) bool { return len(reportsOf(items)) >= 6 })
+	seen := map[string]int{}
+	for _, r := range reportsOf(sink.snapshot()) {
+		seen[r.OriginalMessageID]++
+	}
+	for i := range 6 {
+		if n := seen[fmt.Sprintf("m%d@test.example", i)]; n != 1 {
+			t.Errorf("receipt %d applied %d times, want once", i, n)
+		}
+	}
+}
+
+// TestWatchUIDValidityChange recreates a watched folder: the watcher notices
+// the new UIDVALIDITY and reads the folder again from the start.
+func TestWatchUIDValidityChange(t *testing.T) {
+	s := mailstack.Start(t)
+	sink := newMemSink()
+	c := s.Login(t, "alice")
+	if err := c.Create("Reports", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	appendMsg(t, c, "Reports", mdnFor("a@test.example", "bob@test.example", "alice@test.example", 1))
+	acct := account(s, "alice")
+	acct.ReportFolders = []string{"Reports"}
+	acct.PollInterval = 100 * time.Millisecond
+	startWatcher(t, sink, Options{}, acct)
+	sink.waitFor(t, "the first receipt", 5*time.Second, func(items []Item) bool { return len(items) == 1 })
+	before, _ := sink.Checkpoint(context.Background(), "alice", "Reports")
+
+	if err := c.Delete("Reports").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // Dovecot's UIDVALIDITY is a timestamp in seconds
+	if err := c.Create("Reports", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	appendMsg(t, c, "Reports", mdnFor("a@test.example", "bob@test.example", "alice@test.example", 1))
+	appendMsg(t, c, "Reports", mdnFor("b@test.example", "bob@test.example", "alice@test.example", 2))
+	sink.waitFor(t, "the rescan", 10*time.Second, func(items []Item) bool { return len(items) == 3 })
+	after, _ := sink.Checkpoint(context.Background(), "alice", "Reports")
+	if after.UIDValidity == before.UIDValidity || after.LastUID != 2 {
+		t.Errorf("checkpoint after recreate = %+v, before %+v: want a new UIDVALIDITY read up to UID 2", after, before)
+	}
+}
+
+// TestWatchOversizedAndQuarantine: a huge report is read only up to the
+// cap and still understood; a message whose reading panics is quarantined
+// with its head and the watcher goes on to the next one.
+func TestWatchOversizedAndQuarantine(t *testing.T) {
+	s := mailstack.Start(t)
+	sink := newMemSink()
+	c := s.Login(t, "alice")
+	big := strings.Replace(mdnFor("big@test.example", "bob@test.example", "alice@test.example", 1), "--R--\r\n",
+		"--R\r\nContent-Type: application/octet-stream\r\n\r\n"+strings.Repeat("A", 2<<20)+"\r\n--R--\r\n", 1)
+	appendMsg(t, c, "INBOX", big)
+	appendMsg(t, c, "INBOX", mdnFor("poison@test.example", "bob@test.example", "alice@test.example", 2))
+	appendMsg(t, c, "INBOX", mdnFor("after@test.example", "bob@test.example", "alice@test.example", 3))
+
+	w, err := New([]Account{account(s, "alice")}, Options{Sink: sink, MaxMessageBytes: 64 << 10, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var largest int
+	w.parse = func(raw []byte) ([]report.Report, error) {
+		largest = max(largest, len(raw))
+		if strings.Contains(string(raw), "poison@") {
+			panic("parser bug")
+		}
+		return report.Parse(raw)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	sink.waitFor(t, "three items", 10*time.Second, func(items []Item) bool { return len(items) == 3 })
+	items := sink.snapshot()
+	if r := items[0].Reports; len(r) != 1 || r[0].OriginalMessageID != "big@test.example" || items[0].Size <= 2<<20 {
+		t.Errorf("big receipt = %+v (size %d), want its report", r, items[0].Size)
+	}
+	if largest > 64<<10 {
+		t.Errorf("parser was handed %d bytes, want at most the 64 KiB cap", largest)
+	}
+	if q := items[1].Quarantine; q == nil || !strings.Contains(q.Reason, "parser bug") || !strings.Contains(string(q.Head), "poison@") {
+		t.Errorf("second item = %+v, want it quarantined with the panic and its head", items[1])
+	}
+	if r := items[2].Reports; len(r) != 1 || r[0].OriginalMessageID != "after@test.example" {
+		t.Errorf("third item = %+v, want the receipt after the poison one", items[2])
+	}
+}
+
+// TestWatchTwoAccounts runs two accounts at once, one of them with a wrong
+// password: the other is not held up.
+func TestWatchTwoAccounts(t *testing.T) {
+	s := mailstack.Start(t)
+	sink := newMemSink()
+	bad := account(s, "carol")
+	bad.Password = "wrong"
+	w, err := New([]Account{account(s, "alice"), account(s, "bob"), bad}, Options{Sink: sink, MinBackoff: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	s.DeliverLMTP(t, "alice", []byte(mdnFor("x@test.example", "bob@test.example", "alice@test.example", 1)))
+	s.DeliverLMTP(t, "bob", []byte(mdnFor("y@test.example", "alice@test.example", "bob@test.example", 2)))
+	sink.waitFor(t, "both receipts", 10*time.Second, func(items []Item) bool { return len(items) == 2 })
+	for _, st := range w.Status() {
+		switch st.Account {
+		case "carol":
+			if st.LastError == "" || !st.LastSync.IsZero() {
+				t.Errorf("carol status %+v: want an auth error and no sync", st)
+			}
+		default:
+			if st.LastSync.IsZero() {
+				t.Errorf("%s never synced: %+v", st.Account, st)
+			}
+		}
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	_, err := New([]Account{{Name: "a"}, {Name: "a", Addr: "x:1", Username: "u", Password: "p"}, {}}, Options{})
+	if err == nil {
+		t.Fatal("New accepted bad accounts")
+	}
+	for _, want := range []string{"no sink", "account a: no server address", "account a: name used twice", "account 3: no name", "no password"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("New() error %q lacks %q", err, want)
+		}
+	}
+}
