@@ -1,0 +1,140 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// TestExampleConfig loads the commented example shipped in configs/, so it
+// stays correct.
+func TestExampleConfig(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "refresh")
+	if err := os.WriteFile(tokenFile, []byte("1//refresh-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "configs", "mailack.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = []byte(strings.ReplaceAll(string(data), "/run/secrets/mailack-tanaka-refresh-token", tokenFile))
+	cfg, err := Parse("mailack.yaml", data, env(map[string]string{
+		"MAILACK_M365_CLIENT_SECRET": "m365-secret", "MAILACK_GOOGLE_CLIENT_SECRET": "g-secret",
+		"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "MAILACK_PIXEL_KEY": strings.Repeat("k", 32),
+		"MAILACK_RELAY_SALES_PASSWORD": "p", "MAILACK_UPSTREAM_PASSWORD": "u",
+	}))
+	if err != nil {
+		t.Fatalf("example config: %v", err)
+	}
+	a := cfg.Accounts[1]
+	if a.Port != 993 || a.TLS != "implicit" || a.Owner != "tanaka@example.com" || a.Track != "receipts" {
+		t.Errorf("account defaults = port %d tls %q owner %q track %q", a.Port, a.TLS, a.Owner, a.Track)
+	}
+	if got := a.OAuth2.RefreshToken.Value(); got != "1//refresh-token" {
+		t.Errorf("refresh token from file = %q", got)
+	}
+	if cfg.Accounts[0].OAuth2.ClientSecret.Value() != "m365-secret" || cfg.Slack.BotToken.Value() != "xoxb-1" {
+		t.Error("secrets from the environment were not resolved")
+	}
+	if cfg.Tracking.BusinessHours.Timezone != "Asia/Tokyo" || cfg.Slack.Digests[0].After != 24*time.Hour {
+		t.Errorf("values not read: %+v", cfg.Tracking.BusinessHours)
+	}
+}
+
+func TestDefaultsAlone(t *testing.T) {
+	cfg, err := Parse("empty.yaml", nil, env(nil))
+	if err != nil {
+		t.Fatalf("empty file: %v", err)
+	}
+	if cfg.Store.Path != "mailack.db" || cfg.Tracking.DefaultDeadline != 48*time.Hour || cfg.Slack.Enabled || cfg.Pixel.Enabled {
+		t.Errorf("defaults = %+v", cfg)
+	}
+}
+
+// TestProblems checks every message, with its line, and that all problems
+// of a file are reported at once.
+func TestProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  map[string]string
+		want []string // "LINE: path: message" fragments, all required
+	}{
+		{"unknown key", "log:\n  level: info\n  colour: red\n", nil, []string{`:3: unknown key "colour"`}},
+		{"bad enums", "log:\n  level: loud\n  format: xml\n", nil, []string{
+			`:2: log.level: "loud" is not one of debug, info, warn, error`, `:3: log.format: "xml" is not one of text, json`}},
+		{"bad duration", "tracking:\n  default_deadline: soon\n", nil, []string{":2: ", "a duration such as 48h"}},
+		{"negative deadline", "tracking:\n  default_deadline: -1h\n", nil, []string{":2: tracking.default_deadline: must be a positive duration"}},
+		{"business hours", "tracking:\n  business_hours:\n    timezone: Mars/Base\n    days: [mon, funday]\n    start: \"18:00\"\n    end: \"09:00\"\n    holidays: fr\n    closed: [tomorrow]\n", nil, []string{
+			`:3: tracking.business_hours.timezone: unknown time zone "Mars/Base"`,
+			`:4: tracking.business_hours.days[1]: "funday" is not a weekday`,
+			`:6: tracking.business_hours.end: must be after start`,
+			`:7: tracking.business_hours.holidays: "fr" is not one of jp, us, none`,
+			`:8: tracking.business_hours.closed[0]: "tomorrow" is not a date`}},
+		{"idle restart too long", "watch:\n  idle_restart: 30m\n", nil, []string{":2: watch.idle_restart: must be at most 29m"}},
+		{"account basics", "accounts:\n  - name: a\n    port: 99999\n    tls: ssl\n  - name: a\n    host: h\n    username: u\n    password: ${P}\n", map[string]string{"P": "x"}, []string{
+			":2: accounts[0]: needs password", ":2: accounts[0].host: the IMAP server's host name is required",
+			`:3: accounts[0].port: 99999 is not a TCP port`, `:4: accounts[0].tls: "ssl" is not one of implicit, starttls, insecure`,
+			":2: accounts[0].username: the login name is required", `:5: accounts[1].name: "a" names two accounts`}},
+		{"literal secret", "accounts:\n  - name: a\n    host: h\n    username: u@example.com\n    password: hunter2\n", nil, []string{
+			":5: accounts[0]: password: a literal secret is not accepted; write ${ENV_VAR} or use password_file"}},
+		{"missing env", "accounts:\n  - name: a\n    host: h\n    username: u@example.com\n    password: ${NOPE}\n", nil, []string{
+			":5: accounts[0]: password: environment variable NOPE is not set"}},
+		{"missing file", "accounts:\n  - name: a\n    host: h\n    username: u@example.com\n    password_file: /nonexistent/pw\n", nil, []string{
+			"accounts[0]: password_file: open /nonexistent/pw"}},
+		{"both password and oauth2", "accounts:\n  - name: a\n    host: h\n    username: u@example.com\n    password: ${P}\n    oauth2:\n      provider: microsoft\n      flow: client_credentials\n", map[string]string{"P": "x"}, []string{
+			":2: accounts[0]: give either password or oauth2, not both"}},
+		{"oauth2 fields", "accounts:\n  - name: a\n    host: h\n    username: u@example.com\n    oauth2:\n      provider: google\n      flow: client_credentials\n", nil, []string{
+			":5: accounts[0].oauth2.client_id: the application (client) ID is required", "Gmail has no app-only IMAP access", "client_secret: required for client_credentials"}},
+		{"slack", "slack:\n  enabled: true\n  mode: http\n  digests:\n    - schedule: every day\n      after: 0s\n", nil, []string{
+			":1: slack.bot_token: required when slack is enabled", ":1: slack.signing_secret: http mode needs",
+			`:5: slack.digests[0].schedule: "every day" is not a cron expression`, ":5: slack.digests[0].channel: the channel ID is required",
+			":6: slack.digests[0].after: must be a positive duration"}},
+		{"pixel", "pixel:\n  enabled: true\n  keys:\n    - secret: ${K}\n", map[string]string{"K": "short"}, []string{
+			"http.public_url: an enabled pixel needs the public URL", ":4: pixel.keys[0].id: every key needs an id", ":4: pixel.keys[0].secret: must be at least 32 characters"}},
+		{"relay", "relay:\n  enabled: true\n  listen: nowhere\n  read_receipts: internal\n", nil, []string{
+			":3: relay.listen: must be host:port", "relay.users: the relay requires AUTH", "relay.upstream.addr: the smarthost", "relay.internal_domains: read_receipts: internal needs", "relay.cert_file: TLS needs"}},
+		{"not yaml", "log: [unclosed\n", nil, []string{"did not find expected"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", []byte(tc.yaml), env(tc.env))
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("Parse() = %v, want a *config.Error", err)
+			}
+			msg := err.Error()
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error lacks %q:\n%s", w, msg)
+				}
+			}
+		})
+	}
+}
+
+func TestSecretNeverPrints(t *testing.T) {
+	cfg, err := Parse("f.yaml", []byte("slack:\n  bot_token: ${T}\n"), env(map[string]string{"T": "xoxb-very-secret"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).Info("cfg", "token", cfg.Slack.BotToken, "slack", cfg.Slack)
+	out := b.String() + fmt.Sprintf("%v %+v %s", cfg.Slack.BotToken, cfg.Slack, cfg.Slack.BotToken)
+	if strings.Contains(out, "very-secret") {
+		t.Errorf("secret printed: %s", out)
+	}
+	if cfg.Slack.BotToken.Value() != "xoxb-very-secret" {
+		t.Error("secret value lost")
+	}
+}

@@ -1,0 +1,288 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// validator collects problems with their lines.
+type validator struct {
+	lines    map[string]int
+	problems []Problem
+}
+
+// add records a problem at path, placed at the line of path or of its
+// nearest parent present in the file.
+func (v *validator) add(path, format string, args ...any) {
+	v.problems = append(v.problems, Problem{Line: v.line(path), Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) line(path string) int {
+	for p := path; p != ""; {
+		if l, ok := v.lines[p]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return 0
+}
+
+func (v *validator) oneOf(path, got string, allowed ...string) {
+	if !slices.Contains(allowed, got) {
+		v.add(path, "%q is not one of %s", got, strings.Join(allowed, ", "))
+	}
+}
+
+func (v *validator) positive(path string, d time.Duration) {
+	if d <= 0 {
+		v.add(path, "must be a positive duration such as 48h")
+	}
+}
+
+func (v *validator) secret(path string, s *Secret, file string, getenv func(string) string) {
+	key := path[strings.LastIndexAny(path, ".")+1:]
+	if msg := s.resolve(key, file, getenv); msg != "" {
+		v.problems = append(v.problems, Problem{Line: v.line(path), Path: path[:max(0, strings.LastIndex(path, "."))], Msg: msg})
+	}
+}
+
+// resolveSecrets fills every secret of cfg.
+func (v *validator) resolveSecrets(c *Config, getenv func(string) string) {
+	for i := range c.Accounts {
+		a := &c.Accounts[i]
+		p := fmt.Sprintf("accounts[%d]", i)
+		v.secret(p+".password", &a.Password, a.PasswordFile, getenv)
+		if o := a.OAuth2; o != nil {
+			v.secret(p+".oauth2.client_secret", &o.ClientSecret, o.ClientSecretFile, getenv)
+			v.secret(p+".oauth2.refresh_token", &o.RefreshToken, o.RefreshTokenFile, getenv)
+		}
+	}
+	v.secret("slack.bot_token", &c.Slack.BotToken, c.Slack.BotTokenFile, getenv)
+	v.secret("slack.app_token", &c.Slack.AppToken, c.Slack.AppTokenFile, getenv)
+	v.secret("slack.signing_secret", &c.Slack.SigningSecret, c.Slack.SigningSecretFile, getenv)
+	for i := range c.Pixel.Keys {
+		k := &c.Pixel.Keys[i]
+		v.secret(fmt.Sprintf("pixel.keys[%d].secret", i), &k.Secret, k.SecretFile, getenv)
+	}
+	for i := range c.Relay.Users {
+		u := &c.Relay.Users[i]
+		v.secret(fmt.Sprintf("relay.users[%d].password", i), &u.Password, u.PasswordFile, getenv)
+	}
+	v.secret("relay.upstream.password", &c.Relay.Upstream.Password, c.Relay.Upstream.PasswordFile, getenv)
+}
+
+// validate checks the values of cfg.
+func (v *validator) validate(c *Config) {
+	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	v.oneOf("log.format", c.Log.Format, "text", "json")
+	if c.Store.Path == "" {
+		v.add("store.path", "must name the database file")
+	}
+	v.positive("tracking.default_deadline", c.Tracking.DefaultDeadline)
+	v.positive("tracking.sweep_interval", c.Tracking.SweepInterval)
+	v.oneOf("tracking.locale", c.Tracking.Locale, "en", "ja")
+	v.businessHours(c.Tracking.BusinessHours)
+	v.positive("watch.command_timeout", c.Watch.CommandTimeout)
+	v.positive("watch.idle_restart", c.Watch.IdleRestart)
+	if c.Watch.IdleRestart > 29*time.Minute {
+		v.add("watch.idle_restart", "must be at most 29m: servers may drop a client idle for 30 minutes")
+	}
+	if c.Watch.MaxMessageBytes < 64<<10 {
+		v.add("watch.max_message_bytes", "must be at least 65536")
+	}
+	names := map[string]bool{}
+	for i := range c.Accounts {
+		v.account(fmt.Sprintf("accounts[%d]", i), &c.Accounts[i], names)
+	}
+	v.slack(&c.Slack)
+	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+		v.add("http.listen", "must be host:port, e.g. 127.0.0.1:8080")
+	}
+	if c.HTTP.PublicURL != "" {
+		if u, err := url.Parse(c.HTTP.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			v.add("http.public_url", "must be an http(s) URL")
+		}
+	}
+	v.pixel(c)
+	v.relay(&c.Relay)
+}
+
+var weekdays = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+func (v *validator) businessHours(b BusinessHours) {
+	const p = "tracking.business_hours"
+	if _, err := time.LoadLocation(b.Timezone); err != nil {
+		v.add(p+".timezone", "unknown time zone %q (use an IANA name such as Asia/Tokyo)", b.Timezone)
+	}
+	for i, d := range b.Days {
+		if !slices.Contains(weekdays, strings.ToLower(d)) {
+			v.add(fmt.Sprintf("%s.days[%d]", p, i), "%q is not a weekday (mon ... sun)", d)
+		}
+	}
+	start, err1 := time.Parse("15:04", b.Start)
+	end, err2 := time.Parse("15:04", b.End)
+	switch {
+	case err1 != nil:
+		v.add(p+".start", "must be a time of day as HH:MM")
+	case err2 != nil:
+		v.add(p+".end", "must be a time of day as HH:MM")
+	case !end.After(start):
+		v.add(p+".end", "must be after start")
+	}
+	v.oneOf(p+".holidays", b.Holidays, "jp", "us", "none")
+	for i, d := range b.Closed {
+		if _, err := time.Parse("2006-01-02", d); err != nil {
+			v.add(fmt.Sprintf("%s.closed[%d]", p, i), "%q is not a date as YYYY-MM-DD", d)
+		}
+	}
+}
+
+func (v *validator) account(p string, a *Account, names map[string]bool) {
+	switch {
+	case a.Name == "":
+		v.add(p+".name", "every account needs a name")
+	case names[a.Name]:
+		v.add(p+".name", "%q names two accounts", a.Name)
+	}
+	names[a.Name] = true
+	if a.Host == "" {
+		v.add(p+".host", "the IMAP server's host name is required")
+	}
+	if a.Port < 1 || a.Port > 65535 {
+		v.add(p+".port", "%d is not a TCP port", a.Port)
+	}
+	v.oneOf(p+".tls", a.TLS, "implicit", "starttls", "insecure")
+	if a.Username == "" {
+		v.add(p+".username", "the login name is required")
+	}
+	if _, err := mail.ParseAddress(a.Owner); err != nil {
+		v.add(p+".owner", "%q is not an e-mail address (it defaults to the username)", a.Owner)
+	}
+	hasPassword := a.Password.ref != "" || a.PasswordFile != "" || a.Password.literal
+	switch {
+	case hasPassword && a.OAuth2 != nil:
+		v.add(p, "give either password or oauth2, not both")
+	case !hasPassword && a.OAuth2 == nil:
+		v.add(p, "needs password (${ENV_VAR} or password_file) or oauth2")
+	case a.OAuth2 != nil:
+		v.oauth2(p+".oauth2", a.OAuth2)
+	}
+	v.oneOf(p+".track", a.Track, "receipts", "all")
+	if a.PollInterval < 0 {
+		v.add(p+".poll_interval", "must not be negative")
+	}
+	if a.MoveReportsTo != "" && a.FlagReports {
+		v.add(p+".flag_reports", "give either move_reports_to or flag_reports, not both")
+	}
+}
+
+func (v *validator) oauth2(p string, o *OAuth2) {
+	v.oneOf(p+".provider", o.Provider, "microsoft", "google")
+	v.oneOf(p+".flow", o.Flow, "client_credentials", "refresh_token")
+	if o.ClientID == "" {
+		v.add(p+".client_id", "the application (client) ID is required")
+	}
+	switch o.Flow {
+	case "client_credentials":
+		if o.Provider == "google" {
+			v.add(p+".flow", "Gmail has no app-only IMAP access: use refresh_token")
+		}
+		if o.Tenant == "" && o.TokenURL == "" {
+			v.add(p+".tenant", "the Microsoft 365 tenant ID or domain is required")
+		}
+		if !o.ClientSecret.IsSet() && o.ClientSecretFile == "" && !o.ClientSecret.literal {
+			v.add(p+".client_secret", "required for client_credentials")
+		}
+	case "refresh_token":
+		if !o.RefreshToken.IsSet() && o.RefreshTokenFile == "" && !o.RefreshToken.literal {
+			v.add(p+".refresh_token", "required for the refresh_token flow")
+		}
+	}
+}
+
+func (v *validator) slack(s *Slack) {
+	v.oneOf("slack.mode", s.Mode, "socket", "http")
+	if !s.Enabled {
+		return
+	}
+	if !s.BotToken.IsSet() && s.BotTokenFile == "" {
+		v.add("slack.bot_token", "required when slack is enabled (xoxb-...)")
+	}
+	if s.Mode == "socket" && !s.AppToken.IsSet() && s.AppTokenFile == "" {
+		v.add("slack.app_token", "socket mode needs an app-level token (xapp-...) with connections:write")
+	}
+	if s.Mode == "http" && !s.SigningSecret.IsSet() && s.SigningSecretFile == "" {
+		v.add("slack.signing_secret", "http mode needs the app's signing secret")
+	}
+	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+	for i, d := range s.Digests {
+		p := fmt.Sprintf("slack.digests[%d]", i)
+		if d.Channel == "" {
+			v.add(p+".channel", "the channel ID is required")
+		}
+		if _, err := parser.Parse(d.Schedule); err != nil {
+			v.add(p+".schedule", "%q is not a cron expression (minute hour day month weekday): %v", d.Schedule, err)
+		}
+		if d.Timezone != "" {
+			if _, err := time.LoadLocation(d.Timezone); err != nil {
+				v.add(p+".timezone", "unknown time zone %q", d.Timezone)
+			}
+		}
+		v.positive(p+".after", d.After)
+	}
+}
+
+func (v *validator) pixel(c *Config) {
+	if !c.Pixel.Enabled {
+		return
+	}
+	if len(c.Pixel.Keys) == 0 {
+		v.add("pixel.keys", "an enabled pixel needs at least one key")
+	}
+	if c.HTTP.PublicURL == "" {
+		v.add("http.public_url", "an enabled pixel needs the public URL recipients' mail clients fetch it from")
+	}
+	for i, k := range c.Pixel.Keys {
+		if k.ID == "" {
+			v.add(fmt.Sprintf("pixel.keys[%d].id", i), "every key needs an id")
+		}
+		if k.Secret.IsSet() && len(k.Secret.Value()) < 32 {
+			v.add(fmt.Sprintf("pixel.keys[%d].secret", i), "must be at least 32 characters")
+		}
+	}
+}
+
+func (v *validator) relay(r *Relay) {
+	if !r.Enabled {
+		return
+	}
+	if _, _, err := net.SplitHostPort(r.Listen); err != nil {
+		v.add("relay.listen", "must be host:port, e.g. 0.0.0.0:587")
+	}
+	v.oneOf("relay.tls", r.TLS, "starttls", "implicit", "none")
+	if r.TLS != "none" && (r.CertFile == "" || r.KeyFile == "") {
+		v.add("relay.cert_file", "TLS needs cert_file and key_file")
+	}
+	if len(r.Users) == 0 {
+		v.add("relay.users", "the relay requires AUTH: give at least one user")
+	}
+	if r.Upstream.Addr == "" {
+		v.add("relay.upstream.addr", "the smarthost host:port is required")
+	}
+	v.oneOf("relay.upstream.tls", r.Upstream.TLS, "starttls", "implicit", "none")
+	v.oneOf("relay.read_receipts", r.ReadReceipts, "never", "always", "internal")
+	if r.ReadReceipts == "internal" && len(r.InternalDomains) == 0 {
+		v.add("relay.internal_domains", "read_receipts: internal needs the list of internal domains")
+	}
+}
