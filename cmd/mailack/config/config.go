@@ -92,10 +92,10 @@ type Account struct {
 
 // OAuth2 configures XOAUTH2 for Microsoft 365 or Gmail.
 type OAuth2 struct {
-	Provider     string        `yaml:"provider"` // microsoft or google
-	Flow         string        `yaml:"flow"`     // client_credentials or refresh_token
-	Tenant       string        `yaml:"tenant"`
-	ClientID     string        `yaml:"client_id"`
+	Provider         string `yaml:"provider"` // microsoft or google
+	Flow             string `yaml:"flow"`     // client_credentials or refresh_token
+	Tenant           string `yaml:"tenant"`
+	ClientID         string `yaml:"client_id"`
 	ClientSecret     Secret `yaml:"client_secret"`
 	ClientSecretFile string `yaml:"client_secret_file"`
 	RefreshToken     Secret `yaml:"refresh_token"`
@@ -106,8 +106,8 @@ type OAuth2 struct {
 
 // Slack configures the bot.
 type Slack struct {
-	Enabled       bool              `yaml:"enabled"`
-	Mode          string            `yaml:"mode"` // socket or http
+	Enabled           bool              `yaml:"enabled"`
+	Mode              string            `yaml:"mode"` // socket or http
 	BotToken          Secret            `yaml:"bot_token"`
 	BotTokenFile      string            `yaml:"bot_token_file"`
 	AppToken          Secret            `yaml:"app_token"`
