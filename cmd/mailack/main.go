@@ -21,15 +21,17 @@ type command struct {
 	run     func(ctx context.Context, env *env, args []string) error
 }
 
-// env is what a command may touch: its streams. Tests run commands with
-// buffers.
+// env is what a command may touch: its streams and the environment. Tests
+// run commands with buffers and a map.
 type env struct {
 	stdout, stderr io.Writer
+	getenv         func(string) string
 }
 
 // commands is the table of subcommands; help is generated from it.
 var commands = []command{
 	{name: "scan", usage: "[--json] PATH...", summary: "read report e-mails (.eml, folders, mbox, Maildir) and print what they say", run: runScan},
+	{name: "check-config", usage: "FILE", summary: "check a configuration file and report every problem in it", run: runCheckConfig},
 }
 
 // errUsage marks an error that was caused by how mailack was called; the
@@ -38,7 +40,7 @@ var errUsage = errors.New("usage")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, &env{stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
+	code := run(ctx, &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:])
 	stop()
 	os.Exit(code)
 }

@@ -14,7 +14,7 @@ import (
 func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = run(context.Background(), &env{stdout: &out, stderr: &errb}, args)
+	code = run(context.Background(), &env{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}, args)
 	return code, out.String(), errb.String()
 }
 
@@ -132,5 +132,23 @@ func TestScanMissingPath(t *testing.T) {
 	code, out, _ := runCmd(t, "scan", "--json", filepath.Join(t.TempDir(), "missing"))
 	if code != 0 || !strings.Contains(out, `"kind":"error"`) {
 		t.Errorf("scan of a missing path = %d, %q; want 0 and an error record", code, out)
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(good, []byte("store:\n  path: x.db\n"), 0o644)
+	os.WriteFile(bad, []byte("log:\n  level: loud\naccounts:\n  - name: a\n    password: hunter2\n"), 0o644)
+	code, out, _ := runCmd(t, "check-config", good)
+	if code != 0 || !strings.Contains(out, "ok (0 account(s)") {
+		t.Errorf("check-config good = %d, %q", code, out)
+	}
+	code, _, errOut := runCmd(t, "check-config", bad)
+	for _, want := range []string{"bad.yaml:2: log.level", "bad.yaml:5: accounts[0]: password: a literal secret is not accepted", "accounts[0].host"} {
+		if code != 1 || !strings.Contains(errOut, want) {
+			t.Errorf("check-config bad = %d, stderr lacks %q:\n%s", code, want, errOut)
+		}
 	}
 }
