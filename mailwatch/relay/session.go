@@ -1,0 +1,116 @@
+package relay
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"io"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// Replies of the relay's own. Upstream replies are passed through as they
+// came (see upstreamError).
+var (
+	errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
+	errShuttingDown = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "shutting down, try again later"}
+)
+
+// backend makes a session per connection.
+type backend struct{ s *Server }
+
+func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	if b.s.draining.Load() {
+		return nil, errShuttingDown
+	}
+	return &session{s: b.s, conn: c}, nil
+}
+
+// session is one client connection. go-smtp calls its methods from the
+// connection's goroutine only.
+type session struct {
+	s    *Server
+	conn *smtp.Conn
+	user string // authenticated user; "" before AUTH
+
+	from  string
+	rcpts []string
+}
+
+func (ss *session) AuthMechanisms() []string { return []string{sasl.Plain} }
+
+func (ss *session) Auth(mech string) (sasl.Server, error) {
+	if mech != sasl.Plain {
+		return nil, smtp.ErrAuthUnknownMechanism
+	}
+	return sasl.NewPlainServer(func(identity, username, password string) error {
+		if identity != "" && identity != username {
+			ss.s.log.Warn("authentication failed", "user", username, "reason", "identity differs", "remote", remote(ss.conn))
+			return smtp.ErrAuthFailed
+		}
+		if !ss.s.checkPassword(username, password) {
+			ss.s.log.Warn("authentication failed", "user", username, "remote", remote(ss.conn))
+			return smtp.ErrAuthFailed
+		}
+		ss.user = username
+		ss.s.log.Debug("authenticated", "user", username, "remote", remote(ss.conn))
+		return nil
+	}), nil
+}
+
+// checkPassword compares in constant time, also for unknown users, so
+// that timing tells nothing about which users exist.
+func (s *Server) checkPassword(user, password string) bool {
+	want, ok := s.opts.Users[user]
+	got := sha256.Sum256([]byte(password))
+	exp := sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(got[:], exp[:]) == 1 && ok
+}
+
+func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	if ss.user == "" {
+		return errAuthRequired
+	}
+	if ss.s.draining.Load() {
+		return errShuttingDown
+	}
+	ss.from, ss.rcpts = from, nil
+	return nil
+}
+
+func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if ss.user == "" {
+		return errAuthRequired
+	}
+	ss.rcpts = append(ss.rcpts, to)
+	return nil
+}
+
+// Data reads the message and relays it; the client's reply is the
+// upstream's.
+func (ss *session) Data(r io.Reader) error {
+	if ss.user == "" {
+		return errAuthRequired
+	}
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		var se *smtp.SMTPError
+		if errors.As(err, &se) {
+			return se
+		}
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "message not read completely"}
+	}
+	return ss.s.relay(submission{user: ss.user, from: ss.from, rcpts: ss.rcpts, raw: raw})
+}
+
+func (ss *session) Reset() { ss.from, ss.rcpts = "", nil }
+
+func (ss *session) Logout() error { return nil }
+
+func remote(c *smtp.Conn) string {
+	if c == nil || c.Conn() == nil {
+		return ""
+	}
+	return c.Conn().RemoteAddr().String()
+}

@@ -1,0 +1,169 @@
+package relay
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// dialError marks a failure to reach or greet the upstream, before any
+// message was offered.
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return "upstream: " + e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
+
+// buildError marks a failure to make a copy of the message; nothing of it
+// was sent.
+type buildError struct{ err error }
+
+func (e *buildError) Error() string { return "build copy: " + e.err.Error() }
+func (e *buildError) Unwrap() error { return e.err }
+
+// dsnNotify is what the relay asks DSNs for: everything.
+var dsnNotify = []smtp.DSNNotify{smtp.DSNNotifySuccess, smtp.DSNNotifyFailure, smtp.DSNNotifyDelayed}
+
+// delivery is the outcome of one upstream exchange.
+type delivery struct {
+	accepted []string // recipients whose copy the upstream accepted
+	dsn      bool     // the upstream offered DSN, so reports were requested
+	err      error
+}
+
+// deliver sends the copies to the upstream over one connection. With more
+// than one copy it first checks every recipient with the upstream, so that
+// a refused recipient stops the message before any copy is sent.
+func (s *Server) deliver(ctx context.Context, from, envelopeID string, copies []copyOf) delivery {
+	c, stop, err := s.dial(ctx)
+	if err != nil {
+		return delivery{err: err}
+	}
+	defer func() {
+		stop()
+		// Quit was sent on success; this only releases the connection.
+		_ = c.Close()
+	}()
+	d := delivery{}
+	d.dsn, _ = c.Extension("DSN")
+	mail := &smtp.MailOptions{Return: smtp.DSNReturnHeaders, EnvelopeID: envelopeID}
+	if len(copies) > 1 {
+		var all []string
+		for _, cp := range copies {
+			all = append(all, cp.rcpts...)
+		}
+		if err := s.envelope(c, from, mail, all); err != nil {
+			d.err = err
+			return d
+		}
+		if err := c.Reset(); err != nil {
+			d.err = fmt.Errorf("rset: %w", err)
+			return d
+		}
+	}
+	for _, cp := range copies {
+		if err := s.send(c, from, mail, cp); err != nil {
+			d.err = err
+			return d
+		}
+		d.accepted = append(d.accepted, cp.rcpts...)
+	}
+	if err := c.Quit(); err != nil {
+		s.log.Debug("upstream quit", "err", err)
+	}
+	return d
+}
+
+// envelope starts a transaction for rcpts. When a recipient is refused it
+// resets the transaction and returns the refusal.
+func (s *Server) envelope(c *smtp.Client, from string, mail *smtp.MailOptions, rcpts []string) error {
+	if err := c.Mail(from, mail); err != nil {
+		return fmt.Errorf("mail from: %w", err)
+	}
+	for _, r := range rcpts {
+		err := c.Rcpt(r, &smtp.RcptOptions{
+			Notify:                dsnNotify,
+			OriginalRecipientType: smtp.DSNAddressTypeRFC822,
+			OriginalRecipient:     r,
+		})
+		if err != nil {
+			if rerr := c.Reset(); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+			return fmt.Errorf("rcpt to: %w", err)
+		}
+	}
+	return nil
+}
+
+// send sends one copy.
+func (s *Server) send(c *smtp.Client, from string, mail *smtp.MailOptions, cp copyOf) error {
+	body, err := cp.build()
+	if err != nil {
+		return &buildError{err}
+	}
+	if err := s.envelope(c, from, mail, cp.rcpts); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return fmt.Errorf("data: %w", err)
+	}
+	if _, err := w.Write(body); err != nil {
+		return fmt.Errorf("write data: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("end of data: %w", err)
+	}
+	return nil
+}
+
+// dial connects to the upstream, greets it, starts TLS as configured and
+// authenticates. Any failure is a *dialError. The client takes no context,
+// so the connection is closed when ctx ends, which ends any call in
+// progress; stop ends that watch.
+func (s *Server) dial(ctx context.Context) (c *smtp.Client, stop func() bool, err error) {
+	up := s.opts.Upstream
+	host, _, _ := net.SplitHostPort(up.Addr)
+	cfg := up.TLSConfig
+	if cfg == nil {
+		cfg = &tls.Config{ServerName: host}
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", up.Addr)
+	if err != nil {
+		return nil, nil, &dialError{fmt.Errorf("dial %s: %w", up.Addr, err)}
+	}
+	stop = context.AfterFunc(ctx, func() { _ = conn.Close() })
+	fail := func(what string, err error) (*smtp.Client, func() bool, error) {
+		stop()
+		return nil, nil, &dialError{errors.Join(fmt.Errorf("%s: %w", what, err), conn.Close())}
+	}
+	switch up.TLS {
+	case TLSImplicit:
+		c = smtp.NewClient(tls.Client(conn, cfg))
+	case TLSStartTLS:
+		// This greets the server as "localhost"; the EHLO after STARTTLS
+		// below gives the real name.
+		if c, err = smtp.NewClientStartTLS(conn, cfg); err != nil {
+			return fail("starttls", err)
+		}
+	default:
+		c = smtp.NewClient(conn)
+	}
+	if err := c.Hello(s.opts.Hostname); err != nil {
+		return fail("ehlo", err)
+	}
+	if up.Username != "" {
+		if err := c.Auth(sasl.NewPlainClient("", up.Username, string(up.Password))); err != nil {
+			// The smarthost refusing our credentials is for an operator to
+			// fix; the client should try again later.
+			return fail("auth", err)
+		}
+	}
+	return c, stop, nil
+}
