@@ -22,7 +22,27 @@ var daemonLocalParts = []string{
 
 var bounceSubjectRe = regexp.MustCompile(`(?i)undeliver|returned mail|return(ing)? (mail|message)|delivery (status|fail|problem|notification|report)|mail delivery|failure notice|failed mail|could not (be )?deliver|not (be )?delivered|nondeliver|non-deliver|delivery has failed|mail system error|rejected|bounce|warning: could not|delayed mail|delivery delay|message status|error sending|mail failure|unzustellbar|不達|配信|エラー|未配達|届きません|送信できません`)
 
-var bounceBodyRe = regexp.MustCompile(`(?i)could not be delivered|couldn't be delivered|wasn't able to deliver|was not delivered|unable to deliver|undeliverable|delivery (to the following|has failed|failed|problem)|permanent (fatal )?error|permanent failure|the following address(es)? (had|failed)|user unknown|no such user|mailbox (is )?(full|unavailable)|could not deliver|message (was|has been) (rejected|returned|blocked|delayed)|delivery (is )?delayed|still (being )?(retried|trying)|failed to deliver|this is the mail system|mail delivery (system|subsystem|failed)|returned to sender|届きませんでした|配信できません|送信できません|宛先不明|あて先|送信に失敗`)
+// bounceBodyPhrases are what a bounce's text says about mail it could not
+// deliver.
+var bounceBodyPhrases = newPhraseSet([]string{
+	"could not be delivered", "couldn't be delivered", "wasn't able to deliver",
+	"was not delivered", "unable to deliver", "undeliverable",
+	"delivery to the following", "delivery has failed", "delivery failed", "delivery problem",
+	"permanent error", "permanent fatal error", "permanent failure",
+	"the following address had", "the following addresses had",
+	"the following address failed", "the following addresses failed",
+	"user unknown", "no such user",
+	"mailbox full", "mailbox is full", "mailbox unavailable", "mailbox is unavailable",
+	"could not deliver",
+	"message was rejected", "message was returned", "message was blocked", "message was delayed",
+	"message has been rejected", "message has been returned", "message has been blocked", "message has been delayed",
+	"delivery delayed", "delivery is delayed",
+	"still retried", "still being retried", "still trying", "still being trying",
+	"failed to deliver", "this is the mail system",
+	"mail delivery system", "mail delivery subsystem", "mail delivery failed",
+	"returned to sender",
+	"届きませんでした", "配信できません", "送信できません", "宛先不明", "あて先", "送信に失敗",
+})
 
 // isBounce reports whether the message looks like a bounce.
 func (m *message) isBounce() bool {
@@ -44,15 +64,70 @@ func (m *message) isBounce() bool {
 	if bounceSubjectRe.MatchString(m.subject) {
 		return true
 	}
-	return bounceBodyRe.MatchString(m.humanText())
+	return bounceBodyPhrases.any(m.humanText())
 }
 
-// returnedStartRe matches the first header line of a returned message
-// quoted in a bounce's text.
-var returnedStartRe = regexp.MustCompile(`(?im)^(return-path|received|message-id|from|date|subject|to|mime-version|content-type|x-[a-z0-9-]+|delivered-to|reply-to|sender|cc|dkim-signature|arc-seal|authentication-results):[ \t]`)
+// returnedStartFields are the fields that may start the header of a
+// returned message quoted in a bounce's text, besides any X- field.
+var returnedStartFields = []string{
+	"return-path", "received", "message-id", "from", "date", "subject", "to",
+	"mime-version", "content-type", "delivered-to", "reply-to", "sender", "cc",
+	"dkim-signature", "arc-seal", "authentication-results",
+}
 
-// separatorRe matches the line that introduces a returned message.
-var separatorRe = regexp.MustCompile(`(?im)^[ \t>|]*[-=_*]*[ \t]*(below this line is a copy|this is a copy of|original message|copy of (the )?(original )?message|unsent message|returned (mail|message) follows|message header follows|the (original )?header|headers of the original|original message header|original mail as follows|元のメッセージ|原文|以下.*(原文|メッセージ))`)
+// isReturnedStart reports whether line is a header line that may start a
+// returned message: one of returnedStartFields or an X- field, a colon and
+// a blank.
+func isReturnedStart(line string) bool {
+	i := 0
+	for i < len(line) && (isAlnum(line[i]) || line[i] == '-') {
+		i++
+	}
+	if i == 0 || i+1 >= len(line) || line[i] != ':' || line[i+1] != ' ' && line[i+1] != '\t' {
+		return false
+	}
+	name := line[:i]
+	if len(name) > 2 && hasPrefixFold(name, "x-") {
+		return true
+	}
+	for _, f := range returnedStartFields {
+		if len(f) == len(name) && hasPrefixFold(name, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// separatorPhrases are the words of the line that introduces a returned
+// message, after any quoting and rule characters.
+var separatorPhrases = []string{
+	"below this line is a copy", "this is a copy of", "original message",
+	"copy of message", "copy of the message", "copy of original message", "copy of the original message",
+	"unsent message", "returned mail follows", "returned message follows",
+	"message header follows", "the header", "the original header", "headers of the original",
+	"original mail as follows", "元のメッセージ", "原文",
+}
+
+// isSeparator reports whether line introduces a returned message.
+func isSeparator(line string) bool {
+	i := 0
+	for i < len(line) && (line[i] == ' ' || line[i] == '\t' || line[i] == '>' || line[i] == '|') {
+		i++
+	}
+	for i < len(line) && (line[i] == '-' || line[i] == '=' || line[i] == '_' || line[i] == '*') {
+		i++
+	}
+	rest := line[skipBlanks(line, i):]
+	for _, p := range separatorPhrases {
+		if hasPrefixFold(rest, p) {
+			return true
+		}
+	}
+	if after, ok := strings.CutPrefix(rest, "以下"); ok {
+		return strings.Contains(after, "原文") || strings.Contains(after, "メッセージ")
+	}
+	return false
+}
 
 // humanText returns the bounce's own text: the first text parts, cut where
 // the returned message starts.
@@ -77,19 +152,27 @@ func (m *message) humanText() string {
 	return s
 }
 
-// cutReturned cuts a bounce text where the returned message begins.
+// cutReturned cuts a bounce text where the returned message begins: at a
+// separator line, or at a run of header lines.
 func cutReturned(t string) string {
-	end := len(t)
-	if loc := separatorRe.FindStringIndex(t); loc != nil {
-		end = loc[0]
-	}
-	for _, loc := range returnedStartRe.FindAllStringIndex(t[:end], 32) {
-		if headerRun(t[loc[0]:]) {
-			end = loc[0]
-			break
+	starts := 0 // only the first 32 possible header starts are tried
+	for pos := 0; pos < len(t); {
+		line, next := t[pos:], len(t)
+		if i := strings.IndexByte(line, '\n'); i >= 0 {
+			line, next = line[:i], pos+i+1
 		}
+		if isSeparator(line) {
+			return t[:pos]
+		}
+		if starts < 32 && isReturnedStart(line) {
+			starts++
+			if headerRun(t[pos:]) {
+				return t[:pos]
+			}
+		}
+		pos = next
 	}
-	return t[:end]
+	return t
 }
 
 // headerRun reports whether s starts with at least three header lines.
@@ -102,7 +185,7 @@ func headerRun(s string) bool {
 		case line == "":
 			return false
 		case line[0] == ' ' || line[0] == '\t':
-		case returnedStartRe.MatchString(line) || isFieldName([]byte(strings.SplitN(line, ":", 2)[0])) && strings.Contains(line, ": "):
+		case isReturnedStart(line) || isHeaderLine(line):
 			n++
 		default:
 			return false
@@ -115,23 +198,164 @@ func headerRun(s string) bool {
 	return true
 }
 
-var (
-	tagRe   = regexp.MustCompile(`(?s)<[^>]*>`)
-	styleRe = regexp.MustCompile(`(?is)<(style|script)[^>]*>.*?</(style|script)>`)
-)
-
-// stripTags reduces HTML to its text, one line per element.
-func stripTags(s string) string {
-	s = styleRe.ReplaceAllString(s, "")
-	s = tagRe.ReplaceAllString(s, "\n")
-	r := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&", "&nbsp;", " ", "&quot;", `"`)
-	return r.Replace(s)
+// isHeaderLine reports whether line looks like a header field: a field
+// name, a colon, and ": " somewhere.
+func isHeaderLine(line string) bool {
+	i := strings.IndexByte(line, ':')
+	if i < 0 {
+		i = len(line)
+	}
+	return isFieldNameString(line[:i]) && strings.Contains(line, ": ")
 }
 
-// delayRe matches text that says delivery is still being attempted.
-var delayRe = regexp.MustCompile(`(?i)will (continue|keep) (trying|to try|retrying)|still (being )?(trying|retried|attempting)|has not yet been delivered|not been delivered yet|delivery (is )?delayed|delayed mail|will be retried|warning: message .* delayed|temporarily deferred|retry (for|until)|this is a warning|no action is required`)
+// stripTags reduces HTML to its text, one line per element: style and
+// script elements are dropped, every other tag becomes a line break, and
+// the common entities are decoded.
+func stripTags(s string) string {
+	s = dropStyles(s)
+	var b strings.Builder
+	b.Grow(len(s))
+	closed := true // a '>' may follow
+	for i := 0; i < len(s); {
+		switch s[i] {
+		case '<':
+			if !closed {
+				break
+			}
+			if j := strings.IndexByte(s[i+1:], '>'); j >= 0 {
+				b.WriteByte('\n')
+				i += j + 2
+				continue
+			}
+			closed = false
+		case '&':
+			if r, n := htmlEntity(s[i:]); n > 0 {
+				b.WriteString(r)
+				i += n
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	return b.String()
+}
 
-var giveUpRe = regexp.MustCompile(`(?i)given up|giving up|permanent|returned to sender|could not be delivered|undeliverable|failed permanently|not be delivered`)
+// htmlEntities are the entities stripTags decodes.
+var htmlEntities = []struct{ name, text string }{
+	{"&lt;", "<"}, {"&gt;", ">"}, {"&amp;", "&"}, {"&nbsp;", " "}, {"&quot;", `"`},
+}
+
+func htmlEntity(s string) (string, int) {
+	for _, e := range htmlEntities {
+		if strings.HasPrefix(s, e.name) {
+			return e.text, len(e.name)
+		}
+	}
+	return "", 0
+}
+
+// dropStyles removes style and script elements from HTML: from the opening
+// tag to the first closing tag of either kind.
+func dropStyles(s string) string {
+	var b strings.Builder
+	last := 0
+	closeStyle, closeScript := -2, -2 // next closing tags at or after some offset
+	for i := 0; ; {
+		j := indexFold(s, i, "<s")
+		if j < 0 {
+			break
+		}
+		name := 0
+		switch {
+		case hasPrefixFold(s[j+1:], "style"):
+			name = len("style")
+		case hasPrefixFold(s[j+1:], "script"):
+			name = len("script")
+		default:
+			i = j + 1
+			continue
+		}
+		k := indexByteFrom(s, j+1+name, '>')
+		if k < 0 {
+			break
+		}
+		if closeStyle != -1 && closeStyle <= k {
+			closeStyle = indexFold(s, k+1, "</style>")
+		}
+		if closeScript != -1 && closeScript <= k {
+			closeScript = indexFold(s, k+1, "</script>")
+		}
+		end := -1
+		switch {
+		case closeStyle >= 0 && (closeScript < 0 || closeStyle < closeScript):
+			end = closeStyle + len("</style>")
+		case closeScript >= 0:
+			end = closeScript + len("</script>")
+		default:
+			// No element closes after here: nothing more to drop.
+		}
+		if end < 0 {
+			break
+		}
+		b.WriteString(s[last:j])
+		last, i = end, end
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// delayPhrases are what a bounce's text says when delivery is still being
+// attempted. The first, delayWarning, counts only when " delayed" follows
+// on its line.
+var delayPhrases = newPhraseSet([]string{
+	delayWarning,
+	"will continue trying", "will continue to try", "will continue retrying",
+	"will keep trying", "will keep to try", "will keep retrying",
+	"still trying", "still retried", "still attempting",
+	"still being trying", "still being retried", "still being attempting",
+	"has not yet been delivered", "not been delivered yet",
+	"delivery delayed", "delivery is delayed", "delayed mail", "will be retried",
+	"temporarily deferred", "retry for", "retry until", "this is a warning",
+	"no action is required",
+})
+
+const delayWarning = "warning: message "
+
+// giveUpPhrases are what a bounce's text says when delivery has ended.
+var giveUpPhrases = newPhraseSet([]string{
+	"given up", "giving up", "permanent", "returned to sender",
+	"could not be delivered", "undeliverable", "failed permanently", "not be delivered",
+})
+
+// saysDelayed reports whether text says delivery is still being attempted.
+func saysDelayed(text string) bool {
+	found := false
+	noDelayedBefore := -1 // the rest of the line up to here holds no " delayed"
+	delayPhrases.scan(text, func(p, end int) bool {
+		if p != 0 {
+			found = true
+			return false
+		}
+		if end < noDelayedBefore {
+			return true
+		}
+		eol := indexByteFrom(text, end, '\n')
+		if eol < 0 {
+			eol = len(text)
+		}
+		if indexFold(text[:eol], end, " delayed") >= 0 {
+			found = true
+			return false
+		}
+		noDelayedBefore = eol
+		return true
+	})
+	return found
+}
 
 // bounceReports reads a bounce that has no delivery-status part.
 func (m *message) bounceReports() []Report {
@@ -144,7 +368,7 @@ func (m *message) bounceReports() []Report {
 		return nil
 	}
 	action := ActionFailed
-	if delayRe.MatchString(text) && !giveUpRe.MatchString(text) {
+	if saysDelayed(text) && !giveUpPhrases.any(text) {
 		action = ActionDelayed
 	}
 	orig := m.originalMessageID()
@@ -211,26 +435,6 @@ func (m *message) failedRecipients(text string) []string {
 		}
 	}
 	return nil
-}
-
-// prominentRe matches an address where bounces name failed recipients: at
-// the start of a line (optionally bracketed, quoted or bulleted) or after
-// "RCPT TO:".
-var prominentRe = regexp.MustCompile(`(?im)(?:^[ \t]*(?:[*\-][ \t]*|[245]\d\d[ \-])?["<(]?|rcpt to:[ \t]*<?)(` + addressRe.String() + `)`)
-
-// prominentAddresses returns the addresses in text that prominentRe
-// matches, lower-cased and without duplicates.
-func prominentAddresses(text string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, sm := range prominentRe.FindAllStringSubmatch(text, -1) {
-		a := strings.ToLower(strings.Trim(sm[1], ".-"))
-		if !seen[a] {
-			seen[a] = true
-			out = append(out, a)
-		}
-	}
-	return out
 }
 
 func isDaemonAddress(a string) bool {

@@ -64,39 +64,37 @@ func unescapeUTF8Address(a string) string {
 	})
 }
 
-var (
-	enhancedCode = regexp.MustCompile(`\b([245])\.([0-7])\.(\d{1,3})\b`)
-	replyCode    = regexp.MustCompile(`(?:^|[^\d.])([245][0-9][0-9])(?:[ \-]|$)`)
-)
-
 // findStatus returns the first RFC 3463 code in s, or "".
 func findStatus(s string) string {
-	return enhancedCode.FindString(s)
+	var code string
+	enhancedCodes(s, func(c string) bool {
+		code = c
+		return false
+	})
+	return code
 }
 
 // lastSpecificStatus returns the last RFC 3463 code in s that says more
 // than its class, or the first code when all are generic. A diagnostic that
 // quotes several codes ("5.1.0 - Unknown address error 550-'5.1.1 ...")
-// ends with the remote server's own.
+// ends with the remote server's own. Only the first 16 codes count.
 func lastSpecificStatus(s string) string {
-	codes := enhancedCode.FindAllString(s, 16)
-	for i := len(codes) - 1; i >= 0; i-- {
-		if !isGenericStatus(codes[i]) {
-			return codes[i]
+	var first, last string
+	n := 0
+	enhancedCodes(s, func(c string) bool {
+		if first == "" {
+			first = c
 		}
+		if !isGenericStatus(c) {
+			last = c
+		}
+		n++
+		return n < 16
+	})
+	if last != "" {
+		return last
 	}
-	if len(codes) > 0 {
-		return codes[0]
-	}
-	return ""
-}
-
-// findReplyCode returns the first SMTP reply code in s, or "".
-func findReplyCode(s string) string {
-	if m := replyCode.FindStringSubmatch(s); m != nil {
-		return m[1]
-	}
-	return ""
+	return first
 }
 
 // isGenericStatus reports whether a status code says no more than its class.
@@ -193,9 +191,26 @@ func (m *message) dsnReports() []Report {
 	return rs
 }
 
-// dsnFieldRe matches the first field of a delivery-status block written
-// into a bounce's text instead of its own MIME part.
-var dsnFieldRe = regexp.MustCompile(`(?im)^(reporting-mta|final-recipient):[ \t]*\S`)
+// dsnFieldStart returns the offset of the first line of t that starts a
+// delivery-status block written into a bounce's text instead of its own
+// MIME part (a Reporting-MTA or Final-Recipient field with a value), or -1.
+func dsnFieldStart(t string) int {
+	for pos := 0; pos < len(t); {
+		for _, name := range []string{"reporting-mta:", "final-recipient:"} {
+			if hasPrefixFold(t[pos:], name) {
+				if i := skipBlanks(t, pos+len(name)); i < len(t) && !isSpaceByte(t[i]) {
+					return pos
+				}
+			}
+		}
+		i := strings.IndexByte(t[pos:], '\n')
+		if i < 0 {
+			break
+		}
+		pos += i + 1
+	}
+	return -1
+}
 
 // dsnFields are the fields that mark a block as delivery status.
 var dsnFields = []string{"reporting-mta", "final-recipient", "original-recipient", "action", "status", "arrival-date", "diagnostic-code", "remote-mta", "received-from-mta", "original-envelope-id", "last-attempt-date"}
@@ -204,12 +219,12 @@ var dsnFields = []string{"reporting-mta", "final-recipient", "original-recipient
 // whose MIME structure is broken (the blocks are in a text part).
 func (m *message) inlineDSNBlocks() []header {
 	for _, t := range m.bodyTexts() {
-		loc := dsnFieldRe.FindStringIndex(t)
-		if loc == nil {
+		start := dsnFieldStart(t)
+		if start < 0 {
 			continue
 		}
 		var out []header
-		for _, b := range fieldBlocks([]byte(t[loc[0]:])) {
+		for _, b := range fieldBlocks([]byte(t[start:])) {
 			if !hasAny(b, dsnFields) {
 				break
 			}

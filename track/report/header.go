@@ -113,11 +113,29 @@ func isFieldName(b []byte) bool {
 		return false
 	}
 	for _, c := range b {
-		if c <= ' ' || c >= 0x7f || c == '=' || c == '"' || c == '<' || c == '>' || c == '(' || c == ')' || c == ',' {
+		if !fieldNameByte(c) {
 			return false
 		}
 	}
 	return true
+}
+
+// isFieldNameString is isFieldName for a string.
+func isFieldNameString(s string) bool {
+	s = strings.TrimRight(s, " \t")
+	if len(s) == 0 || len(s) > 76 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !fieldNameByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func fieldNameByte(c byte) bool {
+	return c > ' ' && c < 0x7f && c != '=' && c != '"' && c != '<' && c != '>' && c != '(' && c != ')' && c != ','
 }
 
 var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}

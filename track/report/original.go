@@ -1,8 +1,8 @@
 package report
 
 import (
-	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // returnedTypes are the media types of a part that returns the original
@@ -65,8 +65,6 @@ func (m *message) originalMessageID() string {
 	return m.quotedMessageID()
 }
 
-var quotedMessageIDRe = regexp.MustCompile(`(?i)message-id\s*:\s*<?\s*([^\s<>]+@[^\s<>]+?|[^\s<>@]{8,})\s*>`)
-
 // quotedMessageID finds the original's Message-ID quoted in the report's
 // body, the way text bounces return the original's header: in the header of
 // a part that is the returned message without a Content-Type, or in a text.
@@ -101,10 +99,66 @@ func (m *message) quotedMessageID() string {
 
 // textMessageID finds a quoted "Message-ID: <...>" line in a part's text.
 func (m *message) textMessageID(p *entity) string {
-	if sm := quotedMessageIDRe.FindStringSubmatch(p.text()); sm != nil {
-		return sm[1]
+	return quotedMessageIDIn(p.text())
+}
+
+// quotedMessageIDIn returns the ID of the first "Message-ID: <ID>" in t
+// (any field ending in Message-ID, any case, blanks and line breaks
+// allowed around the colon and inside the brackets, the opening bracket
+// optional). The ID is addr@domain, or without @ at least 8 characters.
+func quotedMessageIDIn(t string) string {
+	const name = "message-id"
+	for from := 0; ; {
+		i := indexFold(t, from, name)
+		if i < 0 {
+			return ""
+		}
+		if id := messageIDAt(t, i+len(name)); id != "" {
+			return id
+		}
+		from = i + 1
+	}
+}
+
+// messageIDAt reads ": <ID>" at t[i:], or returns "".
+func messageIDAt(t string, i int) string {
+	i = skipSpaces(t, i)
+	if i >= len(t) || t[i] != ':' {
+		return ""
+	}
+	i = skipSpaces(t, i+1)
+	if i < len(t) && t[i] == '<' {
+		i = skipSpaces(t, i+1)
+	}
+	start := i
+	for i < len(t) && !isSpaceByte(t[i]) && t[i] != '<' && t[i] != '>' {
+		i++
+	}
+	id := t[start:i]
+	if i = skipSpaces(t, i); i >= len(t) || t[i] != '>' || id == "" {
+		return ""
+	}
+	if at := strings.IndexByte(id, '@'); at >= 0 {
+		if at == 0 {
+			at = strings.IndexByte(id[1:], '@') + 1
+		}
+		if at > 0 && at < len(id)-1 {
+			return id
+		}
+		return ""
+	}
+	if utf8.RuneCountInString(id) >= 8 {
+		return id
 	}
 	return ""
+}
+
+// skipSpaces skips white space (\s) from s[i:].
+func skipSpaces(s string, i int) int {
+	for i < len(s) && isSpaceByte(s[i]) {
+		i++
+	}
+	return i
 }
 
 // bodyTexts returns the decoded text of every text part of the message and
@@ -140,21 +194,4 @@ func embeddedText(e *entity) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
-}
-
-var addressRe = regexp.MustCompile(`[A-Za-z0-9!#$%&'*+/=?^_{|}~.\-\p{So}]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+`)
-
-// findAddresses returns the e-mail addresses in s, lower-cased, in order of
-// appearance, without duplicates.
-func findAddresses(s string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, a := range addressRe.FindAllString(s, -1) {
-		a = strings.ToLower(strings.Trim(a, ".-"))
-		if !seen[a] {
-			seen[a] = true
-			out = append(out, a)
-		}
-	}
-	return out
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Reason is a bounce reason, named as in Sisimai's taxonomy
@@ -65,6 +66,7 @@ const reasonMaxText = 16 << 10
 // reasonCase is one ReasonInput prepared for matching.
 type reasonCase struct {
 	text    string // folded diagnostic: lower case, single spaces
+	found   textScan
 	code    string // enhanced status code, e.g. "5.1.1", or ""
 	name    Reason // what the status code alone says, or ""
 	reply   string
@@ -122,12 +124,14 @@ func newReasonCase(in ReasonInput) reasonCase {
 			code = t
 		}
 	}
+	found := reasonIdx.scan(text)
 	cmd := strings.ToUpper(strings.TrimSpace(in.Command))
 	if cmd == "" {
-		cmd = commandFromFolded(text)
+		cmd = found.command
 	}
 	return reasonCase{
 		text:    text,
+		found:   found,
 		code:    code,
 		name:    statusReason(code),
 		reply:   strings.TrimSpace(in.ReplyCode),
@@ -145,8 +149,13 @@ func foldReasonText(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
-	for _, r := range s {
-		if unicode.IsSpace(r) {
+	for i := 0; i < len(s); {
+		r, n := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRuneInString(s[i:])
+		}
+		i += n
+		if r < utf8.RuneSelf && asciiSpace(byte(r)) || r >= utf8.RuneSelf && unicode.IsSpace(r) {
 			space = true
 			continue
 		}
@@ -154,9 +163,18 @@ func foldReasonText(s string) string {
 			b.WriteByte(' ')
 		}
 		space = false
-		b.WriteRune(unicode.ToLower(r))
+		if r < utf8.RuneSelf {
+			b.WriteByte(lowerASCII[r])
+		} else {
+			b.WriteRune(unicode.ToLower(r))
+		}
 	}
 	return b.String()
+}
+
+// asciiSpace reports whether c is white space as unicode.IsSpace says.
+func asciiSpace(c byte) bool {
+	return c == ' ' || '\t' <= c && c <= '\r'
 }
 
 // firstStatusCode returns the first RFC 3463 code (class "2", "4" or "5",
@@ -342,13 +360,7 @@ func SMTPCommandFromText(s string) string {
 }
 
 func commandFromFolded(text string) string {
-	best, at := "", -1
-	for _, m := range commandMarkers {
-		if i := lastRefused(text, m.marker); i > at {
-			best, at = m.command, i
-		}
-	}
-	return best
+	return reasonIdx.scan(text).command
 }
 
 // lastRefused returns where marker last occurs in text, or -1. In an SMTP
@@ -391,14 +403,15 @@ type phraseRule struct {
 }
 
 // apply is the rule as a reasonStep.
-func (p phraseRule) apply(c *reasonCase) Reason {
-	if p.skips(c.command) || !p.match(c.text) {
+func (p *phraseRule) apply(c *reasonCase) Reason {
+	if p.skips(c.command) || !c.matches(p) {
 		return ReasonUndefined
 	}
 	return p.reason
 }
 
-func (p phraseRule) match(text string) bool {
+// match reports whether text holds any of the rule's phrases.
+func (p *phraseRule) match(text string) bool {
 	for _, ph := range p.phrases {
 		if strings.Contains(text, ph) {
 			return true
@@ -407,7 +420,7 @@ func (p phraseRule) match(text string) bool {
 	return false
 }
 
-func (p phraseRule) skips(command string) bool {
+func (p *phraseRule) skips(command string) bool {
 	for _, s := range p.skip {
 		if s == command {
 			return true
@@ -424,10 +437,10 @@ func userUnknownStep(c *reasonCase) Reason {
 	if c.command == "MAIL" {
 		return ReasonUndefined
 	}
-	strong := userUnknownStrong.match(c.text)
-	weak := strong || userUnknownWeak.match(c.text)
+	strong := c.matches(&userUnknownStrong)
+	weak := strong || c.matches(&userUnknownWeak)
 	if c.name == ReasonUserUnknown {
-		if !strong && (blockedRule.match(c.text) || rejectedRule.match(c.text) || notAcceptRule.match(c.text)) {
+		if !strong && (c.matches(&blockedRule) || c.matches(&rejectedRule) || c.matches(&notAcceptRule)) {
 			return ReasonUndefined // the code is loose; a later rule knows better
 		}
 		return ReasonUserUnknown
@@ -437,7 +450,7 @@ func userUnknownStep(c *reasonCase) Reason {
 		return ReasonUserUnknown
 	case weak && c.command == "RCPT":
 		return ReasonUserUnknown
-	case weak || filteredPhrases.match(c.text):
+	case weak || c.matches(&filteredPhrases):
 		return ReasonFiltered
 	}
 	return ReasonUndefined
@@ -450,7 +463,7 @@ func missingDomainStep(c *reasonCase) Reason {
 	if hostUnknownRule.skips(c.command) {
 		return ReasonUndefined
 	}
-	i := strings.Index(c.text, " does not exist")
+	i := c.found.doesNotExist
 	if i <= 0 {
 		return ReasonUndefined
 	}
@@ -481,8 +494,8 @@ func looksLikeHostName(s string) bool {
 // failedAttemptsStep reads "Delivery failed 20 attempts" (IMail) as a
 // message given up after retrying.
 func failedAttemptsStep(c *reasonCase) Reason {
-	const prefix, suffix = "delivery failed ", " attempts"
-	i := strings.Index(c.text, prefix)
+	const prefix, suffix = deliveryFailedPrefix, " attempts"
+	i := c.found.deliveryFailed
 	if i < 0 {
 		return ReasonUndefined
 	}
