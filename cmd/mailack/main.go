@@ -32,6 +32,7 @@ type env struct {
 var commands = []command{
 	{name: "scan", usage: "[--json] PATH...", summary: "read report e-mails (.eml, folders, mbox, Maildir) and print what they say", run: runScan},
 	{name: "check-config", usage: "FILE", summary: "check a configuration file and report every problem in it", run: runCheckConfig},
+	{name: "pixel", usage: "--message-id ID [--recipient ADDR] [--base-url URL]", summary: "print the open-tracking pixel URL and <img> for a mail another program sends", run: runPixel},
 }
 
 // errUsage marks an error that was caused by how mailack was called; the
