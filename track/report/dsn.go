@@ -282,19 +282,39 @@ func recipients(rs []Report) []string {
 // failed SMTP command ("in reply to RCPT TO command") or their plainest
 // wording there rather than in the Diagnostic-Code.
 func classify(r Report, context string) Reason {
-	text := r.Diagnostic
-	if context != "" && !strings.Contains(text, context) {
-		text = strings.TrimSpace(text + " " + context)
+	in := ReasonInput{Action: r.Action, Status: r.Status, ReplyCode: r.ReplyCode}
+	if len(r.Diagnostic)+1+len(context) > reasonMaxText {
+		// Too long to fold whole: fold and scan each text on its own.
+		in.Diagnostic = r.Diagnostic
+		if context != "" && !strings.Contains(in.Diagnostic, context) {
+			in.Diagnostic = strings.TrimSpace(in.Diagnostic + " " + context)
+		}
+		in.Command = SMTPCommandFromText(r.Diagnostic)
+		if in.Command == "" {
+			in.Command = SMTPCommandFromText(context)
+		}
+		return ClassifyReason(in)
 	}
-	cmd := SMTPCommandFromText(r.Diagnostic)
-	if cmd == "" {
-		cmd = SMTPCommandFromText(context)
+	text := foldReasonText(r.Diagnostic)
+	split := len(text)
+	if context != "" && !strings.Contains(r.Diagnostic, context) {
+		// The diagnostic and the context, one space apart, as
+		// foldReasonText would fold them joined.
+		switch fc := foldReasonText(context); {
+		case text == "":
+			text, split = fc, -1
+		case fc != "":
+			text += " " + fc
+		}
 	}
-	return ClassifyReason(ReasonInput{
-		Action:     r.Action,
-		Status:     r.Status,
-		ReplyCode:  r.ReplyCode,
-		Diagnostic: text,
-		Command:    cmd,
-	})
+	found := reasonIdx.scan(text, split)
+	in.Command = found.command
+	switch {
+	case in.Command != "":
+	case split < len(text):
+		in.Command = found.commandAfter
+	case context != "":
+		in.Command = SMTPCommandFromText(context)
+	}
+	return classifyFolded(in, text, found)
 }

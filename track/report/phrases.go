@@ -5,15 +5,25 @@ package report
 // letters match in either case; every other byte matches itself. A
 // phraseSet is built once and never changes, so it is safe for concurrent
 // use.
+//
+// States near the start, where a scan spends most of its time, have a full
+// row of transitions; deeper states keep only their own edges and fall back
+// along their fail links.
 type phraseSet struct {
-	root    [256]int32 // the state after each byte from the start state
-	edgeOff []int32    // the edges of state s are edges[edgeOff[s]:edgeOff[s+1]]
+	class   [256]uint8 // byte → column of a row; 0 for bytes in no phrase
+	ncol    int
+	row     []int32 // state → its row in rows, or -1
+	rows    []int32 // full transition rows of the states near the start
+	edgeOff []int32 // the edges of state s are edges[edgeOff[s]:edgeOff[s+1]]
 	edges   []phraseEdge
 	fail    []int32 // the state for the longest proper suffix that is a prefix of a phrase
 	dict    []int32 // the nearest state on the fail chain that ends a phrase, or 0
 	phrase  []int32 // the phrase ending at the state, or -1
 	lens    []int   // the byte length of each phrase
 }
+
+// rowDepth is the depth up to which states get a full row.
+const rowDepth = 2
 
 type phraseEdge struct {
 	b  byte
@@ -39,6 +49,7 @@ func newPhraseSet(phrases []string) *phraseSet {
 		phrase int32
 	}
 	nodes := []node{{next: map[byte]int32{}, phrase: -1}}
+	depth := []int{0}
 	for i, p := range phrases {
 		s := int32(0)
 		for j := 0; j < len(p); j++ {
@@ -47,6 +58,7 @@ func newPhraseSet(phrases []string) *phraseSet {
 			if !ok {
 				t = int32(len(nodes))
 				nodes = append(nodes, node{next: map[byte]int32{}, phrase: -1})
+				depth = append(depth, j+1)
 				nodes[s].next[c] = t
 			}
 			s = t
@@ -56,6 +68,7 @@ func newPhraseSet(phrases []string) *phraseSet {
 		}
 	}
 	ps := &phraseSet{
+		row:     make([]int32, len(nodes)),
 		edgeOff: make([]int32, len(nodes)+1),
 		fail:    make([]int32, len(nodes)),
 		dict:    make([]int32, len(nodes)),
@@ -64,6 +77,15 @@ func newPhraseSet(phrases []string) *phraseSet {
 	}
 	for i, p := range phrases {
 		ps.lens[i] = len(p)
+	}
+	ps.ncol = 1
+	for _, n := range nodes {
+		for c := range n.next {
+			if ps.class[c] == 0 {
+				ps.class[c] = uint8(ps.ncol)
+				ps.ncol++
+			}
+		}
 	}
 	for s, n := range nodes {
 		ps.phrase[s] = n.phrase
@@ -75,29 +97,47 @@ func newPhraseSet(phrases []string) *phraseSet {
 		}
 	}
 	ps.edgeOff[len(nodes)] = int32(len(ps.edges))
-	for c, t := range nodes[0].next {
-		ps.root[c] = t
-	}
-	// Breadth first, so that every fail target is complete before use.
-	queue := make([]int32, 0, len(nodes))
-	for _, e := range ps.edgesOf(0) {
-		queue = append(queue, e.to)
-	}
+	// Breadth first, so that the fail target and row of every shallower
+	// state are complete before use.
+	ps.addRow(0)
+	queue := []int32{0}
 	for len(queue) > 0 {
 		u := queue[0]
 		queue = queue[1:]
 		for _, e := range ps.edgesOf(u) {
 			v := e.to
-			ps.fail[v] = ps.step(ps.fail[u], e.b)
+			if u != 0 {
+				ps.fail[v] = ps.step(ps.fail[u], e.b)
+			}
 			if f := ps.fail[v]; ps.phrase[f] >= 0 {
 				ps.dict[v] = f
 			} else {
 				ps.dict[v] = ps.dict[f]
 			}
+			if depth[v] <= rowDepth {
+				ps.addRow(v)
+			} else {
+				ps.row[v] = -1
+			}
 			queue = append(queue, v)
 		}
 	}
 	return ps
+}
+
+// addRow gives state s a full row of transitions. The rows of the states
+// on its fail chain must exist.
+func (ps *phraseSet) addRow(s int32) {
+	ps.row[s] = int32(len(ps.rows) / ps.ncol)
+	start := len(ps.rows)
+	ps.rows = append(ps.rows, make([]int32, ps.ncol)...)
+	r := ps.rows[start:]
+	if s != 0 {
+		copy(r, ps.rows[int(ps.row[ps.fail[s]])*ps.ncol:][:ps.ncol])
+	}
+	for _, e := range ps.edgesOf(s) {
+		r[ps.class[e.b]] = e.to
+	}
 }
 
 func (ps *phraseSet) edgesOf(s int32) []phraseEdge {
@@ -106,7 +146,10 @@ func (ps *phraseSet) edgesOf(s int32) []phraseEdge {
 
 // step returns the state after reading the (lower-cased) byte c in state s.
 func (ps *phraseSet) step(s int32, c byte) int32 {
-	for s != 0 {
+	for {
+		if r := ps.row[s]; r >= 0 {
+			return ps.rows[int(r)*ps.ncol+int(ps.class[c])]
+		}
 		for _, e := range ps.edgesOf(s) {
 			if e.b == c {
 				return e.to
@@ -114,7 +157,6 @@ func (ps *phraseSet) step(s int32, c byte) int32 {
 		}
 		s = ps.fail[s]
 	}
-	return ps.root[c]
 }
 
 // scan calls f for every occurrence of a phrase in text, in the order the

@@ -102,7 +102,14 @@ var reasonSteps = []reasonStep{
 // answered, the reply code and finally the action. When Command is empty it
 // is looked for in the diagnostic text.
 func ClassifyReason(in ReasonInput) Reason {
-	c := newReasonCase(in)
+	text := foldReasonText(in.Diagnostic)
+	return classifyFolded(in, text, reasonIdx.scan(text, len(text)))
+}
+
+// classifyFolded is ClassifyReason for a diagnostic already folded and
+// scanned.
+func classifyFolded(in ReasonInput, text string, found textScan) Reason {
+	c := newReasonCase(in, text, found)
 	if in.Action == ActionDelivered || strings.HasPrefix(c.code, "2.") {
 		return ReasonDelivered
 	}
@@ -114,8 +121,7 @@ func ClassifyReason(in ReasonInput) Reason {
 	return ReasonUndefined
 }
 
-func newReasonCase(in ReasonInput) reasonCase {
-	text := foldReasonText(in.Diagnostic)
+func newReasonCase(in ReasonInput, text string, found textScan) reasonCase {
 	code := firstStatusCode(in.Status)
 	if code == "" || isClassOnlyCode(code) {
 		// Sisimai's preference: a specific code in the text beats a
@@ -124,7 +130,6 @@ func newReasonCase(in ReasonInput) reasonCase {
 			code = t
 		}
 	}
-	found := reasonIdx.scan(text)
 	cmd := strings.ToUpper(strings.TrimSpace(in.Command))
 	if cmd == "" {
 		cmd = found.command
@@ -360,7 +365,7 @@ func SMTPCommandFromText(s string) string {
 }
 
 func commandFromFolded(text string) string {
-	return reasonIdx.scan(text).command
+	return reasonIdx.scan(text, len(text)).command
 }
 
 // lastRefused returns where marker last occurs in text, or -1. In an SMTP

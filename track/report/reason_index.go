@@ -56,7 +56,8 @@ const maxPhraseRules = 128
 // textScan is what one pass over a folded diagnostic found.
 type textScan struct {
 	rules          [maxPhraseRules / 64]uint64 // bit n: rule n matches
-	command        string                      // the SMTP command the last marker names, or ""
+	command        string                      // the SMTP command the last marker before the split names, or ""
+	commandAfter   string                      // the same after the split
 	deliveryFailed int                         // offset of the first deliveryFailedPrefix, or -1
 	doesNotExist   int                         // offset of the first doesNotExistPhrase, or -1
 }
@@ -90,10 +91,12 @@ func newReasonIndex(rules []*phraseRule, markers []commandMarker) *reasonIndex {
 	return ix
 }
 
-// scan reads a folded text once.
-func (ix *reasonIndex) scan(text string) textScan {
+// scan reads a folded text once. The text may join two texts at a space
+// at offset split (len(text) when it is one text, -1 when the first is
+// empty): SMTP command markers are then read in each part on its own.
+func (ix *reasonIndex) scan(text string, split int) textScan {
 	ts := textScan{deliveryFailed: -1, doesNotExist: -1}
-	best, bestAt := -1, -1
+	var before, after lastMarker
 	transcript := false // a Sendmail-style ">>> COMMAND" marker occurs
 	ix.set.scan(text, func(p, end int) bool {
 		start := end - ix.set.lens[p]
@@ -102,10 +105,13 @@ func (ix *reasonIndex) scan(text string) textScan {
 			case ruleTarget:
 				ts.rules[t.n/64] |= 1 << (t.n % 64)
 			case markerTarget:
-				if strings.HasPrefix(commandMarkers[t.n].marker, ">>>") {
+				switch {
+				case strings.HasPrefix(commandMarkers[t.n].marker, ">>>"):
 					transcript = true
-				} else if start > bestAt || start == bestAt && t.n < best {
-					best, bestAt = t.n, start
+				case end <= split:
+					before.see(t.n, start)
+				case start > split:
+					after.see(t.n, start)
 				}
 			case placeTarget:
 				at := &ts.deliveryFailed
@@ -124,15 +130,38 @@ func (ix *reasonIndex) scan(text string) textScan {
 			if !strings.HasPrefix(m.marker, ">>>") {
 				continue
 			}
-			if i := lastRefused(text, m.marker); i > bestAt || i == bestAt && i >= 0 && n < best {
-				best, bestAt = n, i
+			if split > 0 {
+				before.see(n, lastRefused(text[:split], m.marker))
+			}
+			if split+1 < len(text) {
+				if i := lastRefused(text[split+1:], m.marker); i >= 0 {
+					after.see(n, split+1+i)
+				}
 			}
 		}
 	}
-	if best >= 0 {
-		ts.command = commandMarkers[best].command
-	}
+	ts.command, ts.commandAfter = before.command(), after.command()
 	return ts
+}
+
+// lastMarker keeps the command marker that occurs last, the earlier one in
+// commandMarkers when two start at the same offset.
+type lastMarker struct {
+	n, at int
+	seen  bool
+}
+
+func (l *lastMarker) see(n, at int) {
+	if at >= 0 && (!l.seen || at > l.at || at == l.at && n < l.n) {
+		l.n, l.at, l.seen = n, at, true
+	}
+}
+
+func (l *lastMarker) command() string {
+	if !l.seen {
+		return ""
+	}
+	return commandMarkers[l.n].command
 }
 
 // matches reports whether the case's text holds any of the rule's phrases.

@@ -143,6 +143,20 @@ func refCommand(text string) string {
 	return best
 }
 
+// refClassify is classify as it was before it folded the diagnostic and
+// its context together.
+func refClassify(r Report, context string) Reason {
+	text := r.Diagnostic
+	if context != "" && !strings.Contains(text, context) {
+		text = strings.TrimSpace(text + " " + context)
+	}
+	cmd := SMTPCommandFromText(r.Diagnostic)
+	if cmd == "" {
+		cmd = SMTPCommandFromText(context)
+	}
+	return ClassifyReason(ReasonInput{Action: r.Action, Status: r.Status, ReplyCode: r.ReplyCode, Diagnostic: text, Command: cmd})
+}
+
 // checkScanners compares every scanner with its reference on s.
 func checkScanners(t *testing.T, name, s string) {
 	t.Helper()
@@ -168,10 +182,16 @@ func checkScanners(t *testing.T, name, s string) {
 	check("saysDelayed", saysDelayed(s), refDelayRe.MatchString(s))
 	check("giveUpPhrases", giveUpPhrases.any(s), refGiveUpRe.MatchString(s))
 	folded := foldReasonText(s)
-	found := reasonIdx.scan(folded)
+	found := reasonIdx.scan(folded, len(folded))
 	check("command", found.command, refCommand(folded))
 	check("deliveryFailed", found.deliveryFailed, strings.Index(folded, deliveryFailedPrefix))
 	check("doesNotExist", found.doesNotExist, strings.Index(folded, doesNotExistPhrase))
+	for _, cut := range []int{0, len(s) / 3, len(s) / 2, len(s)} {
+		r := Report{Action: ActionFailed, Diagnostic: s[:cut]}
+		if got, want := classify(r, s[cut:]), refClassify(r, s[cut:]); got != want {
+			t.Errorf("classify(%s %.200q | %.200q) = %q, want %q", name, s[:cut], s[cut:], got, want)
+		}
+	}
 	c := reasonCase{text: folded, found: found}
 	for i, r := range phraseRules {
 		if got, want := c.matches(r), r.match(folded); got != want {
