@@ -39,6 +39,7 @@ type parsed struct {
 	addressed map[string]track.Recipient
 	dkim      bool // the message carries a DKIM signature
 	dnt       bool // the message asks for read receipts already
+	automatic bool // a report or an automatic reply (see untracked)
 }
 
 // readMessage parses the header of raw. It never fails: fields that cannot
@@ -58,6 +59,9 @@ func readMessage(raw []byte) *parsed {
 	if track.NormalizeMessageID(m.messageID) == "" {
 		m.messageID = ""
 	}
+	ct, _, _ := mime.ParseMediaType(h.get("Content-Type"))
+	auto := strings.ToLower(h.get("Auto-Submitted"))
+	m.automatic = ct == "multipart/report" || (auto != "" && auto != "no")
 	m.subject = decodeText(h.get("Subject"))
 	parser := &mail.AddressParser{WordDecoder: wordDecoder}
 	if from, err := parser.ParseList(h.get("From")); err == nil && len(from) > 0 {
@@ -100,6 +104,15 @@ func decodeText(s string) string {
 		return s
 	}
 	return d
+}
+
+// untracked reports whether a message is one the relay passes on without
+// tracking or changing it: a message with the null sender, a delivery or
+// read report (multipart/report, RFC 6522) or an automatic message
+// (Auto-Submitted, RFC 3834) such as a vacation reply. Nobody waits for an
+// answer to those, and a report must not ask for reports itself.
+func (m *parsed) untracked(envelopeFrom string) bool {
+	return envelopeFrom == "" || m.automatic
 }
 
 // recipients returns the tracked recipients for the envelope recipients

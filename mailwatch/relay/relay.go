@@ -24,6 +24,10 @@
 //   - registers the mail with the Registrar once the upstream has accepted
 //     it, and only then answers the client's DATA with 250.
 //
+// Messages from the null sender, delivery and read reports and automatic
+// replies are passed on untouched, without DSN requests, and are not
+// tracked.
+//
 // # Invariants
 //
 //   - Bytes are only added. The fields the relay adds go in front of the
@@ -59,7 +63,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -215,6 +221,11 @@ func validate(o *Options) error {
 	var errs []error
 	if len(o.Users) == 0 {
 		errs = append(errs, errors.New("no users"))
+	}
+	for _, u := range slices.Sorted(maps.Keys(o.Users)) {
+		if o.Users[u] == "" {
+			errs = append(errs, fmt.Errorf("user %q has no password", u))
+		}
 	}
 	if o.Registrar == nil {
 		errs = append(errs, errors.New("no registrar"))

@@ -435,6 +435,46 @@ func TestNoPixel(t *testing.T) {
 	}
 }
 
+// TestUntracked: reports, automatic replies and mail from the null sender
+// pass unchanged, without DSN requests and without being registered.
+func TestUntracked(t *testing.T) {
+	mdn := "From: bob@example.org\r\nTo: alice@example.com\r\nSubject: Read: Quote\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/report; report-type=disposition-notification; boundary=r\r\n\r\n" +
+		"--r\r\nContent-Type: text/html\r\n\r\n<html><body>Your message was read.</body></html>\r\n" +
+		"--r\r\nContent-Type: message/disposition-notification\r\n\r\nFinal-Recipient: rfc822;bob@example.org\r\n" +
+		"Original-Message-ID: <quote-2@example.com>\r\nDisposition: manual-action/MDN-sent-manually; displayed\r\n--r--\r\n"
+	vacation := "Auto-Submitted: auto-replied\r\n" + htmlMail
+	tests := []struct {
+		name, from, raw string
+	}{
+		{"read receipt from the null sender", "", mdn},
+		{"read receipt with a sender", "bob@example.org", mdn},
+		{"vacation reply", "alice@example.com", vacation},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			up := startUpstream(t, false, nil)
+			r := startRelay(t, up.addr, func(o *Options) {
+				o.Receipts = ReceiptPolicy{Mode: ReceiptsAlways}
+				o.Pixel = PixelOptions{Enabled: true, Keys: testPixelKeys(t), BaseURL: baseURL}
+			})
+			if err := submit(t, r.addr, tt.from, []string{"alice@example.com"}, []byte(tt.raw), submitOpts{}); err != nil {
+				t.Fatalf("submit: %v", err)
+			}
+			got := up.received()
+			if len(got) != 1 || string(got[0].data) != tt.raw || got[0].from != tt.from {
+				t.Fatalf("upstream received %+v, want the message unchanged", got)
+			}
+			if got[0].mailOpts.EnvelopeID != "" || got[0].mailOpts.Return != "" || got[0].rcptOpts[0].Notify != nil {
+				t.Errorf("DSN parameters %+v %+v, want none", got[0].mailOpts, got[0].rcptOpts[0])
+			}
+			if reg := r.reg.registered(); len(reg) != 0 {
+				t.Errorf("registered %+v, want nothing", reg)
+			}
+		})
+	}
+}
+
 // TestShutdown: idle clients are disconnected, a message in flight is
 // finished and answered, and Shutdown returns once it is.
 func TestShutdown(t *testing.T) {
@@ -502,6 +542,9 @@ func TestNewValidates(t *testing.T) {
 	_, err := New(Options{Receipts: ReceiptPolicy{Mode: "sometimes"}, Pixel: PixelOptions{Enabled: true}, Upstream: Upstream{Addr: "nohost", TLS: "ssl"}})
 	if err == nil {
 		t.Fatal("New(empty options) = nil error")
+	}
+	if _, err := New(Options{Users: map[string]Secret{"alice": ""}}); err == nil || !strings.Contains(err.Error(), `user "alice" has no password`) {
+		t.Errorf("New with an empty password: %v", err)
 	}
 	for _, want := range []string{"no users", "no registrar", "upstream address", "tls mode", "no tls config", "sometimes", "pixels enabled"} {
 		if !strings.Contains(err.Error(), want) {

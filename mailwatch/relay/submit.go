@@ -35,6 +35,8 @@ type plan struct {
 	msg    *parsed
 	mail   track.Mail // Recipients are filled in once the upstream accepted
 	copies []copyOf
+	// track is false for messages passed on untouched and untracked.
+	track bool
 }
 
 // relay processes one submission and returns nil, or the *smtp.SMTPError
@@ -46,7 +48,14 @@ func (s *Server) relay(sub submission) error {
 
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Upstream.Timeout)
 	defer cancel()
-	res := s.deliver(ctx, sub.from, p.mail.EnvelopeID, p.copies)
+	res := s.deliver(ctx, sub.from, p.mail.EnvelopeID, p.track, p.copies)
+	if !p.track {
+		if res.err != nil {
+			return upstreamError(res.err)
+		}
+		log.Info("relayed untracked", "recipients", len(sub.rcpts))
+		return nil
+	}
 	p.mail.Requested.DSN = res.dsn
 	if len(res.accepted) > 0 {
 		m := p.mail
@@ -55,7 +64,7 @@ func (s *Server) relay(sub submission) error {
 	}
 	if res.err != nil {
 		reply := upstreamError(res.err)
-		log.Warn("upstream refused", "code", reply.Code, "enhanced", fmt.Sprint(reply.EnhancedCode),
+		log.Warn("not relayed", "code", reply.Code, "enhanced", fmt.Sprint(reply.EnhancedCode),
 			"accepted", len(res.accepted), "recipients", len(sub.rcpts), "err", res.err)
 		return reply
 	}
@@ -71,25 +80,13 @@ func (s *Server) relay(sub submission) error {
 // copies to send and the mail to register.
 func (s *Server) plan(sub submission, now time.Time) plan {
 	msg := readMessage(sub.raw)
+	if msg.untracked(sub.from) {
+		whole := func() ([]byte, error) { return sub.raw, nil }
+		m := track.Mail{MessageID: track.NormalizeMessageID(msg.messageID)}
+		return plan{msg: msg, mail: m, copies: []copyOf{{rcpts: sub.rcpts, build: whole}}}
+	}
 	sender, senderName := msg.sender(sub.from)
-	var prefix []byte
-	id := msg.messageID
-	if id == "" {
-		domain := s.opts.MessageIDDomain
-		if domain == "" {
-			domain = domainOf(sender)
-		}
-		if domain == "" {
-			domain = s.opts.Hostname
-		}
-		id = newMessageID(domain)
-		prefix = append(prefix, "Message-ID: "+id+msg.nl...)
-	}
-	receipts := msg.dnt
-	if !msg.dnt && sender != "" && s.opts.Receipts.Wants(sub.rcpts) {
-		prefix = append(prefix, "Disposition-Notification-To: <"+sender+">"+msg.nl...)
-		receipts = true
-	}
+	prefix, id, receipts := s.addedFields(msg, sender, sub.rcpts)
 	m := track.Mail{
 		MessageID:  track.NormalizeMessageID(id),
 		Account:    sub.user,
@@ -101,11 +98,10 @@ func (s *Server) plan(sub submission, now time.Time) plan {
 	}
 	m.EnvelopeID = EnvelopeID(m.MessageID)
 	base := slices.Concat(prefix, sub.raw)
-	whole := func() ([]byte, error) { return base, nil }
-
 	part, ok := s.pixelPart(msg, sender)
 	if !ok {
-		return plan{msg: msg, mail: m, copies: []copyOf{{rcpts: sub.rcpts, build: whole}}}
+		whole := func() ([]byte, error) { return base, nil }
+		return plan{msg: msg, mail: m, copies: []copyOf{{rcpts: sub.rcpts, build: whole}}, track: true}
 	}
 	// The part was found in sub.raw; base has the prefix in front of it.
 	part.start += len(prefix)
@@ -113,25 +109,47 @@ func (s *Server) plan(sub submission, now time.Time) plan {
 	m.Requested.Pixel = true
 	withPixel := func(recipient string) func() ([]byte, error) {
 		return func() ([]byte, error) {
-			tok, err := trackpixel.Mint(s.opts.Pixel.Keys, trackpixel.Claims{MessageID: m.MessageID, Recipient: recipient, Sender: sender, Sent: now})
+			c := trackpixel.Claims{MessageID: m.MessageID, Recipient: recipient, Sender: sender, Sent: now}
+			tok, err := trackpixel.Mint(s.opts.Pixel.Keys, c)
 			if err != nil {
 				return nil, fmt.Errorf("mint pixel token: %w", err)
 			}
 			return injectPixel(base, part, trackpixel.Snippet(s.opts.Pixel.BaseURL, tok))
 		}
 	}
-	if !s.opts.Pixel.PerRecipient || len(sub.rcpts) == 1 {
-		rcpt := ""
-		if s.opts.Pixel.PerRecipient {
-			rcpt = sub.rcpts[0]
-		}
-		return plan{msg: msg, mail: m, copies: []copyOf{{rcpts: sub.rcpts, build: withPixel(rcpt)}}}
+	if !s.opts.Pixel.PerRecipient {
+		return plan{msg: msg, mail: m, copies: []copyOf{{rcpts: sub.rcpts, build: withPixel("")}}, track: true}
 	}
 	copies := make([]copyOf, 0, len(sub.rcpts))
 	for _, r := range sub.rcpts {
 		copies = append(copies, copyOf{rcpts: []string{r}, build: withPixel(r)})
 	}
-	return plan{msg: msg, mail: m, copies: copies}
+	return plan{msg: msg, mail: m, copies: copies, track: true}
+}
+
+// addedFields returns the header fields to put in front of the message:
+// a Message-ID when it has none, and Disposition-Notification-To when the
+// policy wants read receipts and the message does not ask already. It also
+// returns the Message-ID and whether the mail asks for read receipts.
+func (s *Server) addedFields(msg *parsed, sender string, rcpts []string) (prefix []byte, id string, receipts bool) {
+	id = msg.messageID
+	if id == "" {
+		domain := s.opts.MessageIDDomain
+		if domain == "" {
+			domain = domainOf(sender)
+		}
+		if domain == "" {
+			domain = s.opts.Hostname
+		}
+		id = newMessageID(domain)
+		prefix = append(prefix, "Message-ID: "+id+msg.nl...)
+	}
+	receipts = msg.dnt
+	if !msg.dnt && sender != "" && s.opts.Receipts.Wants(rcpts) {
+		prefix = append(prefix, "Disposition-Notification-To: <"+sender+">"+msg.nl...)
+		receipts = true
+	}
+	return prefix, id, receipts
 }
 
 // pixelPart returns the HTML part a pixel goes into, if pixels are on for

@@ -35,10 +35,11 @@ type delivery struct {
 	err      error
 }
 
-// deliver sends the copies to the upstream over one connection. With more
-// than one copy it first checks every recipient with the upstream, so that
-// a refused recipient stops the message before any copy is sent.
-func (s *Server) deliver(ctx context.Context, from, envelopeID string, copies []copyOf) delivery {
+// deliver sends the copies to the upstream over one connection, asking for
+// every DSN when dsn is set. With more than one copy it first checks every
+// recipient with the upstream, so that a refused recipient stops the
+// message before any copy is sent.
+func (s *Server) deliver(ctx context.Context, from, envelopeID string, dsn bool, copies []copyOf) delivery {
 	c, stop, err := s.dial(ctx)
 	if err != nil {
 		return delivery{err: err}
@@ -49,8 +50,11 @@ func (s *Server) deliver(ctx context.Context, from, envelopeID string, copies []
 		_ = c.Close()
 	}()
 	d := delivery{}
-	d.dsn, _ = c.Extension("DSN")
-	mail := &smtp.MailOptions{Return: smtp.DSNReturnHeaders, EnvelopeID: envelopeID}
+	var mail *smtp.MailOptions
+	if dsn {
+		d.dsn, _ = c.Extension("DSN")
+		mail = &smtp.MailOptions{Return: smtp.DSNReturnHeaders, EnvelopeID: envelopeID}
+	}
 	if len(copies) > 1 {
 		var all []string
 		for _, cp := range copies {
@@ -78,18 +82,19 @@ func (s *Server) deliver(ctx context.Context, from, envelopeID string, copies []
 	return d
 }
 
-// envelope starts a transaction for rcpts. When a recipient is refused it
-// resets the transaction and returns the refusal.
+// envelope starts a transaction for rcpts, with the DSN parameters when
+// mail is not nil. When a recipient is refused it resets the transaction
+// and returns the refusal.
 func (s *Server) envelope(c *smtp.Client, from string, mail *smtp.MailOptions, rcpts []string) error {
 	if err := c.Mail(from, mail); err != nil {
 		return fmt.Errorf("mail from: %w", err)
 	}
 	for _, r := range rcpts {
-		err := c.Rcpt(r, &smtp.RcptOptions{
-			Notify:                dsnNotify,
-			OriginalRecipientType: smtp.DSNAddressTypeRFC822,
-			OriginalRecipient:     r,
-		})
+		var opts *smtp.RcptOptions
+		if mail != nil {
+			opts = &smtp.RcptOptions{Notify: dsnNotify, OriginalRecipientType: smtp.DSNAddressTypeRFC822, OriginalRecipient: r}
+		}
+		err := c.Rcpt(r, opts)
 		if err != nil {
 			if rerr := c.Reset(); rerr != nil {
 				err = errors.Join(err, rerr)
