@@ -538,6 +538,37 @@ func TestShutdown(t *testing.T) {
 	}
 }
 
+// TestShutdownDeadline: when Shutdown's context ends with a message still
+// in flight, the upstream transaction is aborted and the client is not
+// told the message was accepted.
+func TestShutdownDeadline(t *testing.T) {
+	hold := make(chan struct{})
+	defer close(hold)
+	up := startUpstream(t, false, func(u *fakeUpstream) {
+		u.dataHold = hold
+		u.dataSeen = make(chan struct{}, 1)
+	})
+	r := startRelay(t, up.addr, nil)
+	sent := make(chan error, 1)
+	go func() { sent <- submit(t, r.addr, "alice@example.com", rcpts, []byte(plainMail), submitOpts{}) }()
+	select {
+	case <-up.dataSeen:
+	case <-time.After(20 * time.Second):
+		t.Fatal("message never reached the upstream")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := r.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown = %v, want the context's deadline error", err)
+	}
+	if err := <-sent; err == nil {
+		t.Errorf("client was told the message was accepted after its upstream transaction was aborted")
+	}
+	if reg := r.reg.registered(); len(reg) != 0 {
+		t.Errorf("registered %+v, want nothing", reg)
+	}
+}
+
 func TestNewValidates(t *testing.T) {
 	_, err := New(Options{Receipts: ReceiptPolicy{Mode: "sometimes"}, Pixel: PixelOptions{Enabled: true}, Upstream: Upstream{Addr: "nohost", TLS: "ssl"}})
 	if err == nil {
