@@ -86,7 +86,12 @@ type received struct {
 // refuses recipients, dataErr refuses messages, and dataHold, when set,
 // makes DATA wait until it is closed.
 type fakeUpstream struct {
-	addr     string
+	addr string
+	// tls serves STARTTLS with this config, or implicit TLS when implicit.
+	tls      *tls.Config
+	implicit bool
+	// password, when set, makes AUTH PLAIN as "relay" required.
+	password string
 	rcptErr  func(to string) error
 	dataErr  error
 	dataHold chan struct{}
@@ -105,15 +110,24 @@ func startUpstream(t *testing.T, noDSN bool, mod func(*fakeUpstream)) *fakeUpstr
 		mod(up)
 	}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		if up.password != "" {
+			return &authUpstreamSession{upstreamSession{up: up}, false}, nil
+		}
 		return &upstreamSession{up: up}, nil
 	}))
 	srv.Domain = "upstream.test"
 	srv.EnableDSN = !noDSN
-	srv.AllowInsecureAuth = true
+	srv.AllowInsecureAuth = up.tls == nil
 	srv.ErrorLog = errorLog{testLogger(t)}
+	var ln net.Listener
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if up.implicit {
+		ln = tls.NewListener(ln, up.tls)
+	} else {
+		srv.TLSConfig = up.tls
 	}
 	up.addr = ln.Addr().String()
 	done := make(chan struct{})
@@ -158,6 +172,32 @@ func (s *upstreamSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 	s.cur.rcpts = append(s.cur.rcpts, to)
 	s.cur.rcptOpts = append(s.cur.rcptOpts, *opts)
 	return nil
+}
+
+// authUpstreamSession requires AUTH PLAIN as "relay" with the upstream's
+// password.
+type authUpstreamSession struct {
+	upstreamSession
+	authed bool
+}
+
+func (s *authUpstreamSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+
+func (s *authUpstreamSession) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(identity, user, password string) error {
+		if user != "relay" || password != s.up.password {
+			return smtp.ErrAuthFailed
+		}
+		s.authed = true
+		return nil
+	}), nil
+}
+
+func (s *authUpstreamSession) Mail(from string, opts *smtp.MailOptions) error {
+	if !s.authed {
+		return smtp.ErrAuthRequired
+	}
+	return s.upstreamSession.Mail(from, opts)
 }
 
 func (s *upstreamSession) Data(r io.Reader) error {

@@ -118,6 +118,9 @@ type Upstream struct {
 	// set.
 	Username string
 	Password Secret
+	// ConnectTimeout bounds connecting, greeting, TLS and authentication;
+	// zero means 30 seconds.
+	ConnectTimeout time.Duration
 	// Timeout bounds one relayed message, connection included; zero means
 	// five minutes.
 	Timeout time.Duration
@@ -258,6 +261,7 @@ func validate(o *Options) error {
 	setDefault(&o.ReadTimeout, DefaultReadTimeout)
 	setDefault(&o.WriteTimeout, DefaultWriteTimeout)
 	setDefault(&o.RegisterTimeout, DefaultRegisterTimeout)
+	setDefault(&o.Upstream.ConnectTimeout, 30*time.Second)
 	setDefault(&o.Upstream.Timeout, 5*time.Minute)
 	return errors.Join(errs...)
 }

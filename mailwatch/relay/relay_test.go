@@ -265,6 +265,53 @@ func TestTLS(t *testing.T) {
 	}
 }
 
+// TestUpstreamTLSAndAuth: the relay reaches smarthosts over STARTTLS or
+// implicit TLS, authenticating when configured; when the smarthost refuses
+// the relay's own credentials, the client is told to try again later.
+func TestUpstreamTLSAndAuth(t *testing.T) {
+	srvCfg, cliCfg := testCert(t, "upstream.test")
+	tests := []struct {
+		name     string
+		implicit bool
+		mode     TLSMode
+		password Secret
+		ok       bool
+	}{
+		{"starttls with auth", false, TLSStartTLS, "smarthost secret", true},
+		{"implicit tls with auth", true, TLSImplicit, "smarthost secret", true},
+		{"wrong credentials", false, TLSStartTLS, "wrong", false},
+		{"starttls not offered", true, TLSStartTLS, "smarthost secret", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			up := startUpstream(t, false, func(u *fakeUpstream) {
+				u.tls, u.implicit, u.password = srvCfg, tt.implicit, "smarthost secret"
+			})
+			r := startRelay(t, up.addr, func(o *Options) {
+				o.Upstream.TLS, o.Upstream.TLSConfig = tt.mode, cliCfg
+				o.Upstream.Username, o.Upstream.Password = "relay", tt.password
+				// A relay expecting STARTTLS from an implicit-TLS server
+				// waits for a greeting that never comes.
+				o.Upstream.ConnectTimeout = time.Second
+			})
+			err := submit(t, r.addr, "alice@example.com", rcpts, []byte(plainMail), submitOpts{})
+			if tt.ok {
+				if err != nil || len(up.received()) != 1 {
+					t.Errorf("submit = %v, upstream got %d messages; want it relayed", err, len(up.received()))
+				}
+				return
+			}
+			var se *smtp.SMTPError
+			if !errors.As(err, &se) || se.Code != 451 || se.EnhancedCode != (smtp.EnhancedCode{4, 4, 1}) {
+				t.Errorf("submit = %v, want 451 4.4.1", err)
+			}
+			if n := len(r.reg.registered()); n != 0 {
+				t.Errorf("registered %d mails, want 0", n)
+			}
+		})
+	}
+}
+
 func TestRegistrarFailureStillAccepts(t *testing.T) {
 	up := startUpstream(t, false, nil)
 	s, reg := newRelay(t, up.addr, nil)

@@ -128,47 +128,63 @@ func (s *Server) send(c *smtp.Client, from string, mail *smtp.MailOptions, cp co
 }
 
 // dial connects to the upstream, greets it, starts TLS as configured and
-// authenticates. Any failure is a *dialError. The client takes no context,
-// so the connection is closed when ctx ends, which ends any call in
-// progress; stop ends that watch.
+// authenticates, all within Upstream.ConnectTimeout. Any failure is a
+// *dialError. The client takes no context, so the connection is closed
+// when ctx ends, which ends any call in progress; stop ends that watch.
 func (s *Server) dial(ctx context.Context) (c *smtp.Client, stop func() bool, err error) {
 	up := s.opts.Upstream
-	host, _, _ := net.SplitHostPort(up.Addr)
-	cfg := up.TLSConfig
-	if cfg == nil {
-		cfg = &tls.Config{ServerName: host}
-	}
+	dctx, cancel := context.WithTimeout(ctx, up.ConnectTimeout)
+	defer cancel()
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", up.Addr)
+	conn, err := d.DialContext(dctx, "tcp", up.Addr)
 	if err != nil {
 		return nil, nil, &dialError{fmt.Errorf("dial %s: %w", up.Addr, err)}
 	}
-	stop = context.AfterFunc(ctx, func() { _ = conn.Close() })
-	fail := func(what string, err error) (*smtp.Client, func() bool, error) {
-		stop()
-		return nil, nil, &dialError{errors.Join(fmt.Errorf("%s: %w", what, err), conn.Close())}
+	// A server that never greets (or speaks TLS where we expect SMTP)
+	// would otherwise hold the client until ctx ends.
+	stopDial := context.AfterFunc(dctx, func() { _ = conn.Close() })
+	c, err = s.handshake(conn)
+	if !stopDial() {
+		err = errors.Join(err, fmt.Errorf("no ready upstream within %v", up.ConnectTimeout))
 	}
+	if err != nil {
+		return nil, nil, &dialError{errors.Join(err, conn.Close())}
+	}
+	return c, context.AfterFunc(ctx, func() { _ = conn.Close() }), nil
+}
+
+// handshake greets the upstream on conn, starts TLS as configured and
+// authenticates.
+func (s *Server) handshake(conn net.Conn) (*smtp.Client, error) {
+	up := s.opts.Upstream
+	cfg := up.TLSConfig
+	if cfg == nil {
+		host, _, _ := net.SplitHostPort(up.Addr)
+		cfg = &tls.Config{ServerName: host}
+	}
+	var c *smtp.Client
 	switch up.TLS {
 	case TLSImplicit:
 		c = smtp.NewClient(tls.Client(conn, cfg))
 	case TLSStartTLS:
 		// This greets the server as "localhost"; the EHLO after STARTTLS
 		// below gives the real name.
+		var err error
 		if c, err = smtp.NewClientStartTLS(conn, cfg); err != nil {
-			return fail("starttls", err)
+			return nil, fmt.Errorf("starttls: %w", err)
 		}
 	default:
 		c = smtp.NewClient(conn)
 	}
 	if err := c.Hello(s.opts.Hostname); err != nil {
-		return fail("ehlo", err)
+		return nil, fmt.Errorf("ehlo: %w", err)
 	}
 	if up.Username != "" {
 		if err := c.Auth(sasl.NewPlainClient("", up.Username, string(up.Password))); err != nil {
 			// The smarthost refusing our credentials is for an operator to
 			// fix; the client should try again later.
-			return fail("auth", err)
+			return nil, fmt.Errorf("auth: %w", err)
 		}
 	}
-	return c, stop, nil
+	return c, nil
 }
