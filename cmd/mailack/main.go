@@ -31,6 +31,9 @@ type env struct {
 // commands is the table of subcommands; help is generated from it.
 var commands = []command{
 	{name: "scan", usage: "[--json] PATH...", summary: "read report e-mails (.eml, folders, mbox, Maildir) and print what they say", run: runScan},
+	{name: "run", usage: "--config FILE", summary: "run the daemon (watchers, store, Slack bot, HTTP, relay)", run: runRun},
+	{name: "backup", usage: "[--db FILE | --config FILE] DEST", summary: "write a consistent copy of the database", run: runBackup},
+	{name: "export", usage: "--json [--db FILE | --config FILE]", summary: "print tracked mail and evidence as JSON", run: runExport},
 	{name: "check-config", usage: "FILE", summary: "check a configuration file and report every problem in it", run: runCheckConfig},
 	{name: "pixel", usage: "--message-id ID [--recipient ADDR] [--base-url URL]", summary: "print the open-tracking pixel URL and <img> for a mail another program sends", run: runPixel},
 }
@@ -41,6 +44,9 @@ var errUsage = errors.New("usage")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// After the first signal the default handling returns, so a second
+	// one ends the process at once.
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:])
 	stop()
 	os.Exit(code)

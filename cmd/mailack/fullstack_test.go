@@ -1,0 +1,327 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-smtp"
+
+	"github.com/mailack/mailack/mailwatch/mailstack"
+)
+
+// buildBinary builds the mailack command once per test binary run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "mailack")
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// daemonProc is a running `mailack run`.
+type daemonProc struct {
+	cmd  *exec.Cmd
+	addr string
+	mu   sync.Mutex // guards logs
+	logs bytes.Buffer
+	done chan error
+}
+
+func (p *daemonProc) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.String()
+}
+
+var listenLine = regexp.MustCompile(`msg="mailack starting".* http=(\S+)`)
+
+func startDaemon(t *testing.T, bin, cfgPath string, env []string) *daemonProc {
+	t.Helper()
+	cmd := exec.Command(bin, "run", "--config", cfgPath)
+	cmd.Env = append(os.Environ(), env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &daemonProc{cmd: cmd, done: make(chan error, 1)}
+	addrc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			p.logs.WriteString(line + "\n")
+			p.mu.Unlock()
+			if m := listenLine.FindStringSubmatch(line); m != nil {
+				addrc <- m[1]
+			}
+		}
+		p.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+		}
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", p.log())
+		}
+	})
+	select {
+	case p.addr = <-addrc:
+	case err := <-p.done:
+		t.Fatalf("daemon exited at start: %v\n%s", err, p.log())
+	case <-time.After(15 * time.Second):
+		t.Fatalf("daemon did not start:\n%s", p.log())
+	}
+	return p
+}
+
+func (p *daemonProc) stop(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("daemon exited with %v after SIGTERM", err)
+		}
+		if !strings.Contains(p.log(), "mailack stopped") {
+			t.Errorf("daemon did not log a clean stop")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("daemon did not stop within 20 s of SIGTERM")
+	}
+}
+
+func (p *daemonProc) get(path string) (int, string) {
+	resp, err := http.Get("http://" + p.addr + path)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// metric returns the value of a metric line (name with labels) or -1.
+func (p *daemonProc) metric(name string) float64 {
+	_, body := p.get("/metrics")
+	for _, line := range strings.Split(body, "\n") {
+		if rest, ok := strings.CutPrefix(line, name+" "); ok {
+			v, _ := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			return v
+		}
+	}
+	return -1
+}
+
+func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func writeDaemonConfig(t *testing.T, s *mailstack.Stack, dir string) string {
+	t.Helper()
+	host, port, _ := strings.Cut(s.IMAPAddr(), ":")
+	cfg := fmt.Sprintf(`log:
+  level: debug
+store:
+  path: %s
+tracking:
+  sweep_interval: 1s
+http:
+  listen: 127.0.0.1:0
+accounts:
+  - name: alice
+    host: %s
+    port: %s
+    tls: insecure
+    username: alice
+    owner: alice@%s
+    password: ${MAILACK_TEST_PASSWORD}
+`, filepath.Join(dir, "mailack.db"), host, port, s.Domain())
+	path := filepath.Join(dir, "mailack.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+type exported struct {
+	Mails []struct {
+		Mail struct {
+			MessageID  string
+			Recipients []struct {
+				Address string
+				Status  string
+			}
+		} `json:"mail"`
+		Evidence []struct{ ID string } `json:"evidence"`
+	} `json:"mails"`
+}
+
+// TestDaemonFullStack runs the built binary against Dovecot and Postfix: a
+// sent mail asking for a receipt is registered from Sent, a real bounce and
+// a receipt are correlated to it, /healthz, /readyz and /metrics answer,
+// SIGTERM stops it cleanly, reports arriving while it is down are read
+// after a restart, and nothing is applied twice.
+func TestDaemonFullStack(t *testing.T) {
+	s := mailstack.Start(t)
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	cfg := writeDaemonConfig(t, s, dir)
+	env := []string{"MAILACK_TEST_PASSWORD=" + s.Password("alice")}
+	p := startDaemon(t, bin, cfg, env)
+
+	waitUntil(t, "/healthz", 5*time.Second, func() bool { c, _ := p.get("/healthz"); return c == 200 })
+	waitUntil(t, "/readyz", 10*time.Second, func() bool { c, _ := p.get("/readyz"); return c == 200 })
+
+	c := s.Login(t, "alice")
+	id := "quote-42@test.example"
+	sent := "From: alice@test.example\r\nTo: bob@test.example, nosuch@test.example\r\nSubject: =?UTF-8?B?6KaL56mN5pu4?=\r\n" +
+		"Date: Tue, 24 Nov 2026 10:00:00 +0900\r\nMessage-ID: <" + id + ">\r\nDisposition-Notification-To: alice@test.example\r\n\r\nPlease find the quote.\r\n"
+	appendTo(t, c, "Sent Items", sent)
+	waitUntil(t, "registration", 10*time.Second, func() bool { return p.metric("mailack_mails_registered_total") == 1 })
+
+	s.Send(t, s.Address("alice"), []string{"nosuch@test.example"}, []byte(sent), mailstack.SendOptions{Return: smtp.DSNReturnHeaders})
+	s.DeliverLMTP(t, "alice", []byte(receipt(id, "bob@test.example", 1)))
+	waitUntil(t, "two applied reports", 15*time.Second, func() bool {
+		return p.metric(`mailack_report_outcomes_total{outcome="applied"}`) == 2
+	})
+	p.stop(t)
+
+	// While mailack is down, more receipts arrive; one is a duplicate of a
+	// receipt already read (a client sending it twice).
+	s.DeliverLMTP(t, "alice", []byte(receipt(id, "bob@test.example", 1)))
+	p = startDaemon(t, bin, cfg, env)
+	waitUntil(t, "the duplicate", 15*time.Second, func() bool {
+		return p.metric(`mailack_report_outcomes_total{outcome="duplicate"}`) == 1
+	})
+	p.stop(t)
+
+	var out bytes.Buffer
+	cmd := exec.Command(bin, "export", "--json", "--db", filepath.Join(dir, "mailack.db"))
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	var ex exported
+	if err := json.Unmarshal(out.Bytes(), &ex); err != nil {
+		t.Fatalf("export is not JSON: %v\n%s", err, out.String())
+	}
+	if len(ex.Mails) != 1 || ex.Mails[0].Mail.MessageID != id {
+		t.Fatalf("exported mails = %+v, want the one sent mail", ex.Mails)
+	}
+	status := map[string]string{}
+	for _, r := range ex.Mails[0].Mail.Recipients {
+		status[r.Address] = r.Status
+	}
+	if status["bob@test.example"] != "read" || status["nosuch@test.example"] != "failed" {
+		t.Errorf("statuses = %v, want bob read and nosuch failed", status)
+	}
+	if n := len(ex.Mails[0].Evidence); n != 2 {
+		t.Errorf("evidence records = %d, want 2 (the duplicate receipt must not count)", n)
+	}
+}
+
+// TestDaemonSIGTERMUnderLoad stops the daemon while receipts keep
+// arriving and restarts it: every receipt is applied exactly once.
+func TestDaemonSIGTERMUnderLoad(t *testing.T) {
+	s := mailstack.Start(t)
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	cfg := writeDaemonConfig(t, s, dir)
+	env := []string{"MAILACK_TEST_PASSWORD=" + s.Password("alice")}
+	c := s.Login(t, "alice")
+	const n = 40
+	var rcpts []string
+	for i := range n {
+		rcpts = append(rcpts, fmt.Sprintf("r%02d@test.example", i))
+	}
+	id := "bulk-1@test.example"
+	appendTo(t, c, "Sent Items", "From: alice@test.example\r\nTo: "+strings.Join(rcpts, ", ")+"\r\nSubject: bulk\r\nMessage-ID: <"+id+">\r\nDisposition-Notification-To: alice@test.example\r\n\r\nx\r\n")
+
+	p := startDaemon(t, bin, cfg, env)
+	for i, r := range rcpts {
+		s.DeliverLMTP(t, "alice", []byte(receipt(id, r, i)))
+		if i == n/2 {
+			p.stop(t)
+		}
+	}
+	p = startDaemon(t, bin, cfg, env)
+	last := fmt.Sprintf("folder=INBOX uid=%d ", n)
+	waitUntil(t, "the last receipt applied", 30*time.Second, func() bool { return strings.Contains(p.log(), last) })
+	p.stop(t)
+	var out bytes.Buffer
+	cmd := exec.Command(bin, "export", "--json", "--db", filepath.Join(dir, "mailack.db"))
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	var ex exported
+	if err := json.Unmarshal(out.Bytes(), &ex); err != nil {
+		t.Fatal(err)
+	}
+	if len(ex.Mails) != 1 {
+		t.Fatalf("mails = %d, want 1", len(ex.Mails))
+	}
+	read := 0
+	for _, r := range ex.Mails[0].Mail.Recipients {
+		if r.Status == "read" {
+			read++
+		}
+	}
+	if got := len(ex.Mails[0].Evidence); got != n || read != n {
+		t.Errorf("evidence %d, recipients read %d; want %d each: nothing lost, nothing twice", got, read, n)
+	}
+}
+
+func appendTo(t *testing.T, c *imapclient.Client, folder, raw string) {
+	t.Helper()
+	cmd := c.Append(folder, int64(len(raw)), &imap.AppendOptions{})
+	cmd.Write([]byte(raw))
+	if err := cmd.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cmd.Wait(); err != nil {
+		t.Fatalf("append to %s: %v", folder, err)
+	}
+}
+
+func receipt(id, from string, n int) string {
+	return "From: " + from + "\r\nTo: alice@test.example\r\nSubject: Read: quote\r\n" +
+		fmt.Sprintf("Message-ID: <receipt-%d-%s>\r\n", n, from) +
+		"Date: Tue, 24 Nov 2026 11:00:00 +0900\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/report; report-type=disposition-notification; boundary=\"R\"\r\n\r\n" +
+		"--R\r\nContent-Type: text/plain\r\n\r\nYour message was read.\r\n" +
+		"--R\r\nContent-Type: message/disposition-notification\r\n\r\n" +
+		"Reporting-UA: test\r\nFinal-Recipient: rfc822; " + from + "\r\nOriginal-Message-ID: <" + id + ">\r\n" +
+		"Disposition: manual-action/MDN-sent-manually; displayed\r\n--R--\r\n"
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/mailack/mailack/mailwatch"
+)
+
+// metrics are the daemon's Prometheus metrics, in a registry of its own.
+type metrics struct {
+	reg         *prometheus.Registry
+	reports     *prometheus.CounterVec
+	outcomes    *prometheus.CounterVec
+	registered  prometheus.Counter
+	quarantined prometheus.Counter
+	deadlines   prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		reports: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailack_reports_processed_total",
+			Help: "Messages read from report folders, by kind (dsn, mdn, none)."}, []string{"kind"}),
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailack_report_outcomes_total",
+			Help: "What became of each report: applied (correlated), duplicate, orphaned, unknown_recipient, ignored."}, []string{"outcome"}),
+		registered: prometheus.NewCounter(prometheus.CounterOpts{Name: "mailack_mails_registered_total",
+			Help: "Sent mails registered for tracking."}),
+		quarantined: prometheus.NewCounter(prometheus.CounterOpts{Name: "mailack_messages_quarantined_total",
+			Help: "Messages set aside because they could not be processed."}),
+		deadlines: prometheus.NewCounter(prometheus.CounterOpts{Name: "mailack_deadline_notices_total",
+			Help: "No-response notices issued when a deadline passed."}),
+	}
+	m.reg.MustRegister(m.reports, m.outcomes, m.registered, m.quarantined, m.deadlines,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// watchCollector exports the watcher's per-account health at scrape time.
+type watchCollector struct {
+	w          *mailwatch.Watcher
+	reconnects *prometheus.Desc
+	lastSync   *prometheus.Desc
+	bytes      *prometheus.Desc
+}
+
+func newWatchCollector(w *mailwatch.Watcher) *watchCollector {
+	return &watchCollector{w: w,
+		reconnects: prometheus.NewDesc("mailack_imap_reconnects_total", "IMAP sessions that ended in an error, by account.", []string{"account"}, nil),
+		lastSync:   prometheus.NewDesc("mailack_imap_last_sync_timestamp_seconds", "When a folder of the account was last read completely.", []string{"account"}, nil),
+		bytes:      prometheus.NewDesc("mailack_imap_bytes_received_total", "Bytes received from IMAP servers.", nil, nil),
+	}
+}
+
+func (c *watchCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.reconnects
+	ch <- c.lastSync
+	ch <- c.bytes
+}
+
+func (c *watchCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.w.Status() {
+		ch <- prometheus.MustNewConstMetric(c.reconnects, prometheus.CounterValue, float64(s.Reconnects), s.Account)
+		if !s.LastSync.IsZero() {
+			ch <- prometheus.MustNewConstMetric(c.lastSync, prometheus.GaugeValue, float64(s.LastSync.UnixNano())/1e9, s.Account)
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.CounterValue, float64(c.w.BytesRead()))
+}

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mailack/mailack/cmd/mailack/config"
+	"github.com/mailack/mailack/mailwatch"
+	"github.com/mailack/mailack/store"
+	"github.com/mailack/mailack/track"
+)
+
+func runRun(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "run", "--config FILE", "Runs the daemon: mailbox watchers, store, Slack bot, HTTP listener (pixel, health,\n"+
+		"metrics), relay, deadline sweep and digests. SIGINT or SIGTERM stops it gracefully; a\nsecond signal stops it at once.")
+	path := fs.String("config", "", "configuration file (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *path == "" {
+		fs.Usage()
+		return fmt.Errorf("%w: --config is required", errUsage)
+	}
+	cfg, err := config.Load(*path, e.getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(e.stderr, cfg.Log)
+	d, err := newDaemon(ctx, cfg, log, time.Now)
+	if err != nil {
+		return err
+	}
+	return d.run(ctx)
+}
+
+func newLogger(w io.Writer, c config.Log) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level)) // validated by config
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// daemon is the running mailack: its components and what joins them.
+type daemon struct {
+	cfg     config.Config
+	log     *slog.Logger
+	now     func() time.Time
+	st      *store.Store
+	cal     *track.Calendar
+	metrics *metrics
+	watcher *mailwatch.Watcher
+	mux     *http.ServeMux
+	// listener is the HTTP listener, opened at start so that a port in use
+	// fails the start rather than a goroutine later.
+	listener net.Listener
+}
+
+// newDaemon opens the store and builds every component. Nothing runs yet.
+func newDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, now func() time.Time) (*daemon, error) {
+	d := &daemon{cfg: cfg, log: log, now: now, metrics: newMetrics(), mux: http.NewServeMux()}
+	var err error
+	if d.cal, err = calendar(cfg.Tracking.BusinessHours); err != nil {
+		return nil, fmt.Errorf("business hours: %w", err)
+	}
+	if d.st, err = store.Open(cfg.Store.Path, store.Options{}); err != nil {
+		return nil, err
+	}
+	if len(cfg.Accounts) > 0 {
+		sink := &storeSink{log: log.With("component", "sink"), st: d.st, cal: d.cal, defaultAfter: cfg.Tracking.DefaultDeadline, now: now, metrics: d.metrics}
+		d.watcher, err = mailwatch.New(accounts(ctx, cfg.Accounts), mailwatch.Options{
+			Sink: sink, Logger: log, CommandTimeout: cfg.Watch.CommandTimeout, IdleRestart: cfg.Watch.IdleRestart,
+			MaxMessageBytes: cfg.Watch.MaxMessageBytes, Now: now,
+		})
+		if err != nil {
+			d.st.Close()
+			return nil, err
+		}
+		d.metrics.reg.MustRegister(newWatchCollector(d.watcher))
+	}
+	d.routes()
+	if d.listener, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
+		d.st.Close()
+		return nil, fmt.Errorf("http listener: %w", err)
+	}
+	return d, nil
+}
+
+// routes registers the HTTP endpoints.
+func (d *daemon) routes() {
+	d.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	d.mux.HandleFunc("GET /readyz", d.ready)
+	d.mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics.reg, promhttp.HandlerOpts{}))
+	d.mux.HandleFunc("GET /backup", d.backup)
+}
+
+// backup streams a consistent copy of the database, to loopback clients
+// only (the listener may also serve the pixel to the world).
+func (d *daemon) backup(w http.ResponseWriter, r *http.Request) {
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		http.Error(w, "backup is available from loopback only", http.StatusForbidden)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	if _, err := d.st.Backup(r.Context(), w); err != nil {
+		d.log.Error("backup failed", "err", err)
+	}
+}
+
+// ready answers 200 when the store answers and every account has been read
+// completely at least once, 503 otherwise, listing what is not ready.
+func (d *daemon) ready(w http.ResponseWriter, r *http.Request) {
+	var problems []string
+	if _, err := d.st.Checkpoint(r.Context(), "", "\x01probe"); err != nil && !errors.Is(err, store.ErrNotFound) {
+		problems = append(problems, "store: "+err.Error())
+	}
+	if d.watcher != nil {
+		for _, s := range d.watcher.Status() {
+			if s.LastSync.IsZero() {
+				msg := "account " + s.Account + ": not synced yet"
+				if s.LastError != "" {
+					msg += " (" + s.LastError + ")"
+				}
+				problems = append(problems, msg)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		for _, p := range problems {
+			fmt.Fprintln(w, p)
+		}
+		return
+	}
+	io.WriteString(w, "ready\n")
+}
+
+// run runs every component until ctx ends, then shuts down in order: stop
+// taking work (watchers, HTTP), let the work in flight finish, close the
+// store last.
+func (d *daemon) run(ctx context.Context) error {
+	d.log.Info("mailack starting", "store", d.cfg.Store.Path, "http", d.listener.Addr().String(), "accounts", len(d.cfg.Accounts))
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	fail := func(name string, err error) {
+		if err != nil && ctx.Err() == nil {
+			d.log.Error("component failed; stopping", "component", name, "err", err)
+			cancel(fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	srv := &http.Server{Handler: d.mux, ReadHeaderTimeout: 10 * time.Second}
+	wg.Go(func() {
+		if err := srv.Serve(d.listener); !errors.Is(err, http.ErrServerClosed) {
+			fail("http", err)
+		}
+	})
+	if d.watcher != nil {
+		wg.Go(func() { fail("mailwatch", d.watcher.Run(ctx)) })
+	}
+	wg.Go(func() { fail("sweep", d.sweepLoop(ctx)) })
+
+	<-ctx.Done()
+	d.log.Info("mailack stopping")
+	shutCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		d.log.Warn("http shutdown", "err", err)
+	}
+	wg.Wait()
+	if err := d.st.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	d.log.Info("mailack stopped")
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return nil
+}
+
+// sweepLoop fires due deadlines every sweep interval, and once an hour
+// drops expired orphans and purges old closed mail.
+func (d *daemon) sweepLoop(ctx context.Context) error {
+	t := time.NewTicker(d.cfg.Tracking.SweepInterval)
+	defer t.Stop()
+	var lastHousekeeping time.Time
+	for {
+		now := d.now()
+		res, err := d.st.SweepDue(ctx, now)
+		if err != nil && ctx.Err() == nil {
+			d.log.Error("deadline sweep failed", "err", err)
+		}
+		d.metrics.deadlines.Add(float64(len(res.Notices)))
+		if now.Sub(lastHousekeeping) >= time.Hour {
+			lastHousekeeping = now
+			d.housekeeping(ctx, now)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (d *daemon) housekeeping(ctx context.Context, now time.Time) {
+	if n, err := d.st.ExpireOrphans(ctx, now, d.cfg.Store.OrphanMaxAge); err != nil {
+		d.log.Error("orphan expiry failed", "err", err)
+	} else if n > 0 {
+		d.log.Info("expired orphaned reports", "count", n)
+	}
+	if d.cfg.Store.Retention > 0 {
+		if res, err := d.st.Purge(ctx, d.cfg.Store.Retention, now); err != nil {
+			d.log.Error("purge failed", "err", err)
+		} else {
+			d.log.Debug("purged closed mail", "result", fmt.Sprintf("%+v", res))
+		}
+	}
+}

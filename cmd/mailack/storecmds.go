@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/mailack/mailack/cmd/mailack/config"
+	"github.com/mailack/mailack/store"
+)
+
+// openStoreFromFlags opens the database named by --db, or by the store
+// path of --config.
+func openStoreFromFlags(e *env, db, cfgPath string, lockWait time.Duration) (*store.Store, error) {
+	path := db
+	if path == "" && cfgPath != "" {
+		cfg, err := config.Load(cfgPath, e.getenv)
+		if err != nil {
+			return nil, err
+		}
+		path = cfg.Store.Path
+	}
+	if path == "" {
+		return nil, fmt.Errorf("%w: give --db FILE or --config FILE", errUsage)
+	}
+	return store.Open(path, store.Options{LockTimeout: lockWait})
+}
+
+func runBackup(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "backup", "[--db FILE | --config FILE] DEST", "Writes a consistent copy of the database to DEST. While the daemon runs it holds the\n"+
+		"database, so with --config the copy is made by the daemon itself (GET /backup on its HTTP\n"+
+		"listener, loopback only) without stopping it. Restore: stop mailack, copy DEST over the\ndatabase file, start mailack.")
+	db := fs.String("db", "", "database file")
+	cfgPath := fs.String("config", "", "configuration file naming the database and the daemon's listener")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return fmt.Errorf("%w: give exactly one DEST", errUsage)
+	}
+	dest := fs.Arg(0)
+	st, err := openStoreFromFlags(e, *db, *cfgPath, time.Second)
+	if errors.Is(err, store.ErrLocked) && *cfgPath != "" {
+		return backupFromDaemon(ctx, e, *cfgPath, dest)
+	}
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := st.BackupFile(ctx, dest)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "wrote %s (%d bytes)\n", dest, n)
+	return nil
+}
+
+// backupFromDaemon asks the running daemon for a copy of its database.
+func backupFromDaemon(ctx context.Context, e *env, cfgPath, dest string) error {
+	cfg, err := config.Load(cfgPath, e.getenv)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+cfg.HTTP.Listen+"/backup", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("database in use and the daemon did not answer: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("daemon refused the backup: %s", resp.Status)
+	}
+	tmp := dest + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	n, err := io.Copy(f, resp.Body)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, dest)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("backup from daemon: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "wrote %s (%d bytes, from the running daemon)\n", dest, n)
+	return nil
+}
+
+func runExport(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "export", "--json [--db FILE | --config FILE]", "Prints every tracked mail with its evidence, and the orphaned reports, as JSON.")
+	db := fs.String("db", "", "database file")
+	cfgPath := fs.String("config", "", "configuration file naming the database")
+	asJSON := fs.Bool("json", false, "print JSON (the only format)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if !*asJSON {
+		fs.Usage()
+		return fmt.Errorf("%w: --json is required", errUsage)
+	}
+	st, err := openStoreFromFlags(e, *db, *cfgPath, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return st.Export(ctx, e.stdout)
+}
