@@ -1,7 +1,6 @@
 package report
 
 import (
-	"net/mail"
 	"regexp"
 	"strings"
 	"time"
@@ -260,7 +259,7 @@ func dsnRecipient(b header) Report {
 	}
 	r.ReplyCode = findReplyCode(r.Diagnostic)
 	r.RemoteMTA = typedValue(b.get("remote-mta"))
-	if t, err := mail.ParseDate(b.get("last-attempt-date")); err == nil {
+	if t, err := parseDate(b.get("last-attempt-date")); err == nil {
 		r.LastAttempt = t.UTC()
 	} else if t, err := time.Parse(time.RFC1123Z, b.get("last-attempt-date")); err == nil {
 		r.LastAttempt = t.UTC()

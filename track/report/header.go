@@ -54,7 +54,7 @@ func parseHeader(b []byte) (header, []byte) {
 	)
 	flush := func() {
 		if len(lines) > 0 {
-			h[len(h)-1].value = string(bytes.Join(lines, []byte(" ")))
+			h[len(h)-1].value = joinLines(lines)
 			lines = lines[:0]
 		}
 	}
@@ -83,13 +83,77 @@ func parseHeader(b []byte) (header, []byte) {
 			}
 		default:
 			flush()
-			h = append(h, field{key: strings.ToLower(string(bytes.TrimSpace(line[:i])))})
+			h = append(h, field{key: fieldKey(line[:i])})
 			lines = append(lines, bytes.TrimSpace(line[i+1:]))
 		}
 	}
 	flush()
 	return h, rest
 }
+
+// joinLines joins the lines of a folded field with single spaces.
+func joinLines(lines [][]byte) string {
+	if len(lines) == 1 {
+		return string(lines[0])
+	}
+	n := len(lines) - 1
+	for _, l := range lines {
+		n += len(l)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i, l := range lines {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.Write(l)
+	}
+	return b.String()
+}
+
+// fieldKey returns the lower-cased field name b, which isFieldName
+// accepted (so it is ASCII), sharing the string of a common name.
+func fieldKey(b []byte) string {
+	b = bytes.TrimSpace(b)
+	var buf [32]byte
+	if len(b) > len(buf) {
+		return strings.ToLower(string(b))
+	}
+	key := buf[:len(b)]
+	for i, c := range b {
+		key[i] = lowerASCII[c]
+	}
+	if k, ok := commonFieldKeys[string(key)]; ok {
+		return k
+	}
+	return string(key)
+}
+
+// commonFieldKeys holds the names of the fields most reports have.
+var commonFieldKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{
+		"received", "from", "to", "cc", "subject", "date", "message-id",
+		"content-type", "content-transfer-encoding", "content-disposition",
+		"content-description", "content-id", "content-language", "mime-version",
+		"return-path", "reply-to", "sender", "in-reply-to", "references",
+		"delivered-to", "x-original-to", "x-mailer", "user-agent",
+		"dkim-signature", "authentication-results", "received-spf",
+		"arc-seal", "arc-message-signature", "arc-authentication-results",
+		"x-failed-recipients", "auto-submitted", "precedence", "errors-to",
+		"thread-topic", "thread-index", "accept-language", "x-ms-has-attach",
+		"x-priority", "x-msmail-priority", "importance", "list-unsubscribe",
+		"reporting-mta", "received-from-mta", "arrival-date", "original-envelope-id",
+		"final-recipient", "original-recipient", "action", "status",
+		"diagnostic-code", "remote-mta", "last-attempt-date", "will-retry-until",
+		"x-postfix-queue-id", "x-postfix-sender", "x-actual-recipient",
+		"reporting-ua", "disposition", "original-message-id", "mdn-gateway",
+		"disposition-notification-to", "return-receipt-to",
+	} {
+		m[k] = k
+	}
+	return m
+}()
 
 // cutLine returns the first line of b without its line ending, and the rest.
 func cutLine(b []byte) (line, rest []byte) {

@@ -70,7 +70,7 @@ type message struct {
 func (m *message) init() {
 	h := m.root.hdr
 	m.messageID = cleanMessageID(h.get("message-id"))
-	if d, err := mail.ParseDate(h.get("date")); err == nil {
+	if d, err := parseDate(h.get("date")); err == nil {
 		m.date = d.UTC()
 	}
 	m.subject = decodeHeaderText(h.get("subject"))
