@@ -142,7 +142,12 @@ func (m *message) humanText() string {
 			if p.mediaType == "text/html" {
 				t = stripTags(t)
 			}
-			b.WriteString(cutReturned(t))
+			if p.mediaType != "text/html" {
+				t = t[:p.returnedAt()]
+			} else {
+				t = cutReturned(t)
+			}
+			b.WriteString(t)
 			b.WriteByte('\n')
 		}
 		return b.Len() < maxPartBytes
@@ -448,25 +453,32 @@ func isDaemonAddress(a string) bool {
 }
 
 // diagnosticFor returns the error lines that follow the first mention of
-// addr in text: the line itself and the lines after it, up to a blank line
-// or a line naming another of the report's recipients.
-func diagnosticFor(text, addr string, all []string) string {
-	lt := strings.ToLower(text)
+// addr in the report's human text: the line itself and the lines after it,
+// up to a blank line or a line naming another of the report's recipients.
+func (m *message) diagnosticFor(addr string, all []string) string {
+	text, lt := m.humanText(), m.humanLower()
 	i := strings.Index(lt, addr)
 	if i < 0 {
 		return ""
 	}
 	start := strings.LastIndexByte(text[:i], '\n') + 1
 	var lines []string
-	for _, line := range strings.Split(text[start:], "\n") {
-		line = strings.TrimSpace(line)
+	for rest := start; rest >= 0; {
+		line, lline := text[rest:], lt[rest:]
+		if j := strings.IndexByte(line, '\n'); j >= 0 {
+			line, lline = line[:j], lline[:j]
+			rest += j + 1
+		} else {
+			rest = -1
+		}
+		line, lline = strings.TrimSpace(line), strings.TrimSpace(lline)
 		if line == "" {
 			if len(lines) > 1 {
 				break
 			}
 			continue
 		}
-		if len(lines) > 0 && mentionsOther(strings.ToLower(line), addr, all) {
+		if len(lines) > 0 && mentionsOther(lline, addr, all) {
 			break
 		}
 		lines = append(lines, line)
@@ -475,6 +487,15 @@ func diagnosticFor(text, addr string, all []string) string {
 		}
 	}
 	return strings.Join(lines, " ")
+}
+
+// humanLower returns humanText lower-cased, each byte at the same offset.
+func (m *message) humanLower() string {
+	if m.humanLow == nil {
+		s := lowerText(m.humanText())
+		m.humanLow = &s
+	}
+	return *m.humanLow
 }
 
 // mentionsOther reports whether line names a recipient in all other than
@@ -493,11 +514,10 @@ func mentionsOther(line, addr string, all []string) bool {
 // When the text does not put the error next to the address, the whole
 // text (shortened) is the diagnostic: it still says what went wrong.
 func (m *message) diagnosticFromText(addr string, all []string) string {
-	text := m.humanText()
-	if d := diagnosticFor(text, addr, all); d != "" && d != addr && d != "<"+addr+">" {
+	if d := m.diagnosticFor(addr, all); d != "" && d != addr && d != "<"+addr+">" {
 		return d
 	}
-	return summarize(text, maxDiagnosticBytes)
+	return summarize(m.humanText(), maxDiagnosticBytes)
 }
 
 // maxDiagnosticBytes caps a diagnostic taken from a whole text.

@@ -30,6 +30,7 @@ type entity struct {
 	children  []*entity         // parts of a multipart
 	embedded  *entity           // the message inside message/rfc822 or message/global
 	txt       *string           // the decoded text, once text has been called
+	cut       int               // 1 + where a returned message starts in txt, once returnedAt has been called
 }
 
 // walker parses entities and counts parts against the limits.
@@ -179,6 +180,15 @@ func (e *entity) text() string {
 		e.txt = &t
 	}
 	return *e.txt
+}
+
+// returnedAt returns where the returned message starts in the part's text,
+// its length when there is none (see cutReturned).
+func (e *entity) returnedAt() int {
+	if e.cut == 0 {
+		e.cut = 1 + len(cutReturned(e.text()))
+	}
+	return e.cut - 1
 }
 
 // decodeTransfer removes a Content-Transfer-Encoding leniently: invalid

@@ -34,7 +34,7 @@ func (m *message) returnedTextHeader() header {
 			return true
 		}
 		t := p.text()
-		start := len(cutReturned(t))
+		start := p.returnedAt()
 		if start >= len(t) {
 			return true
 		}

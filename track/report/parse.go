@@ -65,6 +65,7 @@ type message struct {
 	references []string
 	texts      []string // decoded body texts, filled on first use
 	human      *string  // the report's own text, filled on first use
+	humanLow   *string  // human lower-cased, filled on first use
 }
 
 func (m *message) init() {
