@@ -78,8 +78,8 @@ type ApplyResult struct {
 // input, and none of it is stored.
 func (s *Store) ApplyReport(ctx context.Context, in ApplyInput) (ApplyResult, error) {
 	for _, ev := range in.Evidence {
-		if ev.ID == "" || hasNUL(ev.ID) {
-			return ApplyResult{}, fmt.Errorf("apply evidence %q: bad ID: %w", ev.ID, ErrInvalid)
+		if ev.ID == "" || hasNUL(ev.ID) || track.NormalizeMessageID(ev.MessageID) == "" {
+			return ApplyResult{}, fmt.Errorf("apply evidence %q for %q: no ID or no message-id: %w", ev.ID, ev.MessageID, ErrInvalid)
 		}
 	}
 	var res ApplyResult
@@ -122,26 +122,32 @@ func (a *applier) report(r report.Report) error {
 		a.add(id, "", OutcomeIgnored)
 		return nil
 	}
-	if owner, ok := seenEvidence(a.tx, id); ok {
+	if owner, ok := seenGlobally(a.tx, id); ok {
 		a.add(id, owner, OutcomeDuplicate)
 		return nil
 	}
 	mt, err := track.Correlate(r, txLookup{a.tx}, a.now, window(a.s.opts))
-	switch {
-	case errors.Is(err, track.ErrUnknownRecipient):
-		return a.keepUnmatched(track.EvidenceFrom(r, mt, a.now))
-	case err != nil:
+	if err != nil && !errors.Is(err, track.ErrUnknownRecipient) {
 		return fmt.Errorf("correlate report %s: %w", id, err)
-	case !mt.Found():
+	}
+	if !mt.Found() {
 		o := track.OrphanFrom(r, a.now)
 		a.add(id, "", OutcomeOrphaned)
 		return putOrphan(a.tx, &o)
 	}
-	return a.apply(mt.Mail, track.EvidenceFrom(r, mt, a.now))
+	if hasEvidence(a.tx, mt.Mail.MessageID, id) {
+		a.add(id, mt.Mail.MessageID, OutcomeDuplicate)
+		return nil
+	}
+	ev := track.EvidenceFrom(r, mt, a.now)
+	if err != nil {
+		return a.keepUnmatched(ev)
+	}
+	return a.apply(mt.Mail, ev)
 }
 
 func (a *applier) evidence(ev track.Evidence) error {
-	if owner, ok := seenEvidence(a.tx, ev.ID); ok {
+	if owner, ok := seenGlobally(a.tx, ev.ID); ok {
 		a.add(ev.ID, owner, OutcomeDuplicate)
 		return nil
 	}
@@ -158,6 +164,10 @@ func (a *applier) evidence(ev track.Evidence) error {
 		}
 		a.add(ev.ID, "", OutcomeOrphaned)
 		return putOrphan(a.tx, &o)
+	}
+	if hasEvidence(a.tx, m.MessageID, ev.ID) {
+		a.add(ev.ID, m.MessageID, OutcomeDuplicate)
+		return nil
 	}
 	return a.apply(m, ev)
 }
@@ -178,7 +188,7 @@ func (a *applier) apply(m track.Mail, ev track.Evidence) error {
 	if !r.Changed {
 		return nil
 	}
-	if err := putMail(a.tx, a.s.schema, &m, &r.Mail); err != nil {
+	if err := putMail(a.tx, &m, &r.Mail); err != nil {
 		return err
 	}
 	return a.enqueue(r.Notices)
@@ -203,58 +213,4 @@ func (a *applier) enqueue(ns []track.Notice) error {
 // window is the subject correlation window track expects: 0 disables.
 func window(o Options) time.Duration {
 	return max(o.CorrelationWindow, 0)
-}
-
-// seenEvidence reports whether evidence id is stored, and for which mail
-// ("" while it is an orphan).
-func seenEvidence(tx *bbolt.Tx, id string) (string, bool) {
-	v := tx.Bucket(bucketEvidenceIDs).Get([]byte(id))
-	return string(v), v != nil
-}
-
-// putEvidence appends ev to its mail's evidence and records its ID.
-func putEvidence(tx *bbolt.Tx, ev *track.Evidence) error {
-	if ev.MessageID == "" || hasNUL(ev.MessageID) {
-		return fmt.Errorf("put evidence %s: message-id %q: %w", ev.ID, ev.MessageID, ErrInvalid)
-	}
-	v, err := encodeEvidence(ev)
-	if err != nil {
-		return fmt.Errorf("encode evidence %s: %w", ev.ID, err)
-	}
-	if err := tx.Bucket(bucketEvidence).Put(join(ev.MessageID, ev.ID), v); err != nil {
-		return fmt.Errorf("put evidence %s: %w", ev.ID, err)
-	}
-	if err := tx.Bucket(bucketEvidenceIDs).Put([]byte(ev.ID), []byte(ev.MessageID)); err != nil {
-		return fmt.Errorf("put evidence id %s: %w", ev.ID, err)
-	}
-	return nil
-}
-
-// Evidence returns the evidence stored for a mail, in key order.
-func (s *Store) Evidence(ctx context.Context, messageID string) ([]track.Evidence, error) {
-	messageID = track.NormalizeMessageID(messageID)
-	var out []track.Evidence
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
-		var err error
-		out, err = mailEvidence(tx, messageID)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("evidence of %s: %w", messageID, err)
-	}
-	return out, nil
-}
-
-func mailEvidence(tx *bbolt.Tx, messageID string) ([]track.Evidence, error) {
-	if messageID == "" || hasNUL(messageID) {
-		return nil, nil
-	}
-	var out []track.Evidence
-	prefix := join(messageID, "")
-	err := scanPrefix(tx.Bucket(bucketEvidence), prefix, func(k, v []byte) (bool, error) {
-		ev, err := decodeEvidence(messageID, string(k[len(prefix):]), v)
-		out = append(out, ev)
-		return true, err
-	})
-	return out, err
 }

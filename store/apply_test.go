@@ -62,7 +62,7 @@ func TestApplySameReportTwiceIsNoOp(t *testing.T) {
 	if second.Items[0].MessageID != "a1@example.com" {
 		t.Errorf("duplicate names mail %q, want a1@example.com", second.Items[0].MessageID)
 	}
-	if n := countKeys(t, s, bucketEvidence); n != 1 {
+	if n := countEvidence(t, s); n != 1 {
 		t.Errorf("evidence holds %d items, want 1", n)
 	}
 	if n := len(pending(t, s)); n != 1 {
@@ -293,7 +293,7 @@ func TestCheckpointAdvancesOnlyWithTheReport(t *testing.T) {
 	if r := recipient(t, mustMail(t, s, "k1@example.com"), "bob@example.net"); r.Status != track.StatusDelivered {
 		t.Errorf("after failed apply bob = %s, want delivered", r.Status)
 	}
-	if n := countKeys(t, s, bucketEvidence); n != 1 {
+	if n := countEvidence(t, s); n != 1 {
 		t.Errorf("evidence holds %d, want 1", n)
 	}
 }
@@ -323,7 +323,7 @@ func TestConcurrentAppliers(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if n := countKeys(t, s, bucketEvidence); n != mails {
+	if n := countEvidence(t, s); n != mails {
 		t.Errorf("evidence holds %d, want %d", n, mails)
 	}
 	if n := len(pending(t, s)); n != mails {

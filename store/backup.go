@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -110,7 +111,7 @@ type ExportedMail struct {
 func (s *Store) Export(ctx context.Context, w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	err := s.view(ctx, func(tx *bbolt.Tx) error {
-		if _, err := fmt.Fprintf(bw, "{\"schema\":%d,\n\"mails\":[", s.schema); err != nil {
+		if _, err := fmt.Fprintf(bw, "{\"schema\":%d,\n\"mails\":[", currentSchema); err != nil {
 			return err
 		}
 		if err := exportMails(ctx, tx, bw); err != nil {
@@ -134,27 +135,45 @@ func (s *Store) Export(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
+// exportMails writes the mails, each with the evidence that follows it in
+// the mails bucket, in one pass.
 func exportMails(ctx context.Context, tx *bbolt.Tx, w *bufio.Writer) error {
-	c := tx.Bucket(bucketMails).Cursor()
+	var cur *ExportedMail
 	sep := "\n"
+	flush := func() error {
+		if cur == nil {
+			return nil
+		}
+		err := writeJSON(w, sep, cur)
+		sep = ",\n"
+		return err
+	}
+	c := tx.Bucket(bucketMails).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if i := bytes.IndexByte(k, 0); i >= 0 {
+			if cur == nil || cur.Mail.MessageID != string(k[:i]) {
+				return fmt.Errorf("evidence %q follows no mail", k)
+			}
+			ev, err := decodeEvidence(string(k[:i]), string(k[i+1:]), v)
+			if err != nil {
+				return err
+			}
+			cur.Evidence = append(cur.Evidence, ev)
+			continue
+		}
+		if err := flush(); err != nil {
 			return err
 		}
 		m, err := decodeMail(string(k), v)
 		if err != nil {
 			return err
 		}
-		evs, err := mailEvidence(tx, m.MessageID)
-		if err != nil {
-			return err
-		}
-		if err := writeJSON(w, sep, ExportedMail{Mail: m, Evidence: evs}); err != nil {
-			return err
-		}
-		sep = ",\n"
+		cur = &ExportedMail{Mail: m, Evidence: []track.Evidence{}}
 	}
-	return nil
+	return flush()
 }
 
 func exportOrphans(tx *bbolt.Tx, w *bufio.Writer) error {

@@ -46,11 +46,11 @@ func (s *Store) Check(ctx context.Context) error {
 	var ie IntegrityError
 	err := s.view(ctx, func(tx *bbolt.Tx) error {
 		ie = IntegrityError{}
-		c := &checker{tx: tx, v: s.schema, ie: &ie, want: map[string]int{}}
+		c := &checker{tx: tx, ie: &ie, want: map[string]int{}}
 		for err := range c.tx.Check() {
 			c.add("bbolt: %v", err)
 		}
-		for _, step := range []func(context.Context) error{c.mails, c.indexes, c.evidence, c.evidenceIDs, c.orphans, c.outbox, c.slackRefs} {
+		for _, step := range []func(context.Context) error{c.mails, c.indexes, c.evidenceIDs, c.orphans, c.outbox, c.slackRefs} {
 			if err := step(ctx); err != nil {
 				return err
 			}
@@ -68,7 +68,6 @@ func (s *Store) Check(ctx context.Context) error {
 
 type checker struct {
 	tx   *bbolt.Tx
-	v    int
 	ie   *IntegrityError
 	want map[string]int // index bucket → entries the mails imply
 }
@@ -95,16 +94,22 @@ func (c *checker) forEach(ctx context.Context, b []byte, fn func(k, v []byte)) e
 	})
 }
 
-// mails checks that every mail decodes and has all its index entries.
+// mails checks that every mail decodes and has all its index entries, and
+// that all evidence follows a mail and decodes.
 func (c *checker) mails(ctx context.Context) error {
-	ixs := activeIndexes(c.v)
+	var mail []byte // the last mail's key
 	return c.forEach(ctx, bucketMails, func(k, v []byte) {
+		if !isMailKey(k) {
+			c.evidence(mail, k, v)
+			return
+		}
+		mail = bytes.Clone(k)
 		m, err := decodeMail(string(k), v)
 		if err != nil {
 			c.add("mail %q: %v", k, err)
 			return
 		}
-		for _, ix := range ixs {
+		for _, ix := range mailIndexes {
 			b := c.tx.Bucket(ix.bucket)
 			for _, e := range ix.entries(&m) {
 				c.want[string(ix.bucket)]++
@@ -120,12 +125,34 @@ func (c *checker) mails(ctx context.Context) error {
 	})
 }
 
+// evidence checks a piece of evidence under key k; mail is the key of the
+// mail before it.
+func (c *checker) evidence(mail, k, v []byte) {
+	i := bytes.IndexByte(k, 0)
+	mid, id := k[:i], k[i+1:]
+	if !bytes.Equal(mid, mail) {
+		c.add("evidence %s names no stored mail %s", id, mid)
+	}
+	ev, err := decodeEvidence(string(mid), string(id), v)
+	if err != nil {
+		c.add("%v", err)
+		return
+	}
+	got := c.tx.Bucket(bucketEvidenceIDs).Get(id)
+	switch {
+	case needsGlobalID(&ev) && !bytes.Equal(got, mid):
+		c.add("evidence %s of %s, tied by %s: evidence_ids holds %q", id, mid, ev.Via, got)
+	case c.tx.Bucket(bucketOrphans).Get(id) != nil:
+		c.add("evidence %s of %s is an orphan as well", id, mid)
+	}
+}
+
 // indexes checks that every index entry names a stored mail and that no
 // index holds more entries than the mails imply; when one does, it finds
 // the entries no mail implies.
 func (c *checker) indexes(ctx context.Context) error {
 	mails := c.tx.Bucket(bucketMails)
-	for _, ix := range activeIndexes(c.v) {
+	for _, ix := range mailIndexes {
 		n := 0
 		err := c.forEach(ctx, ix.bucket, func(k, _ []byte) {
 			n++
@@ -164,42 +191,17 @@ func (c *checker) strayEntries(ctx context.Context, ix mailIndex) error {
 	})
 }
 
-// evidence checks that every piece of evidence decodes, belongs to a
-// stored mail and is recorded in evidence_ids.
-func (c *checker) evidence(ctx context.Context) error {
-	mails, ids := c.tx.Bucket(bucketMails), c.tx.Bucket(bucketEvidenceIDs)
-	return c.forEach(ctx, bucketEvidence, func(k, v []byte) {
-		i := bytes.IndexByte(k, 0)
-		if i <= 0 || i == len(k)-1 {
-			c.add("evidence key %q malformed", k)
-			return
-		}
-		mid, id := k[:i], k[i+1:]
-		if _, err := decodeEvidence(string(mid), string(id), v); err != nil {
-			c.add("%v", err)
-		}
-		if mails.Get(mid) == nil {
-			c.add("evidence %s names no stored mail %s", id, mid)
-		}
-		if got := ids.Get(id); !bytes.Equal(got, mid) {
-			c.add("evidence %s of %s: evidence_ids holds %q", id, mid, got)
-		}
-	})
-}
-
-// evidenceIDs checks that every recorded ID names stored evidence, or an
-// orphan when it names no mail.
+// evidenceIDs checks that every recorded ID names evidence that needs it.
 func (c *checker) evidenceIDs(ctx context.Context) error {
-	ev, orphans := c.tx.Bucket(bucketEvidence), c.tx.Bucket(bucketOrphans)
+	mails := c.tx.Bucket(bucketMails)
 	return c.forEach(ctx, bucketEvidenceIDs, func(k, v []byte) {
-		if len(v) == 0 {
-			if orphans.Get(k) == nil {
-				c.add("evidence_ids entry %s names no orphan", k)
-			}
+		val := mails.Get(join(string(v), string(k)))
+		if val == nil {
+			c.add("evidence_ids entry %s names no evidence of %q", k, v)
 			return
 		}
-		if ev.Get(join(string(v), string(k))) == nil {
-			c.add("evidence_ids entry %s names no evidence of %s", k, v)
+		if ev, err := decodeEvidence(string(v), string(k), val); err == nil && !needsGlobalID(&ev) {
+			c.add("evidence_ids entry %s: evidence of %s is tied by %q and needs none", k, v, ev.Via)
 		}
 	})
 }
@@ -225,8 +227,8 @@ func (c *checker) orphans(ctx context.Context) error {
 		if age.Get(orphanAgeKey(&o)) == nil {
 			c.add("orphan %s: %s entry missing", k, bucketOrphanAge)
 		}
-		if v := ids.Get(k); v == nil || len(v) != 0 {
-			c.add("orphan %s: evidence_ids holds %q", k, v)
+		if v := ids.Get(k); v != nil {
+			c.add("orphan %s: evidence_ids ties it to %q", k, v)
 		}
 	})
 	if err != nil {

@@ -65,62 +65,80 @@ type crashOp struct {
 // recipients in one message, and sweeps, snoozes, closes and outbox
 // acknowledgements between them.
 func crashStream(seed uint64) []crashOp {
-	rng := rand.New(rand.NewPCG(seed, 0x6d61696c61636b))
-	const mails = 120
-	var ops []crashOp
-	rid := 0
-	newReport := func(mid, rcpt string) report.Report {
-		rid++
-		r := report.Report{Kind: report.KindDSN, OriginalMessageID: mid, Recipient: rcpt,
-			ReportMessageID: fmt.Sprintf("r%d.%d@mx.example.net", seed, rid)}
-		switch x := rng.IntN(10); {
-		case x < 5:
-			r.Action = report.ActionDelivered
-		case x < 6:
-			r.Action, r.Status = report.ActionFailed, "5.1.1"
-		case x < 7:
-			r.Action = report.ActionDelayed
-		default:
-			r.Kind, r.Disposition = report.KindMDN, []report.Disposition{
-				report.DispositionDisplayed, report.DispositionDisplayed, report.DispositionDeleted}[rng.IntN(3)]
-		}
-		return r
+	g := crashGen{rng: rand.New(rand.NewPCG(seed, 0x6d61696c61636b)), seed: seed}
+	for i := range 120 {
+		g.mail(i)
 	}
-	for i := range mails {
-		mid := fmt.Sprintf("c%d.%d@example.com", seed, i)
-		m := track.Mail{MessageID: mid, Sender: fmt.Sprintf("sender%d@example.com", i%7), Subject: "Offer " + mid,
-			Requested: track.Requested{ReadReceipt: rng.IntN(2) == 0, DSN: true}}
-		for j := range 1 + rng.IntN(3) {
-			m.Recipients = append(m.Recipients, track.Recipient{Address: fmt.Sprintf("r%d@example.net", (i+j*31)%50)})
-		}
-		at := float64(i) + rng.Float64()
-		ops = append(ops, crashOp{kind: opRegister, key: at, mail: m})
-		for _, r := range m.Recipients {
-			for range 1 + rng.IntN(3) {
-				rep := newReport(mid, r.Address)
-				key := at - 2 + rng.Float64()*12 // some before registration
-				ops = append(ops, crashOp{kind: opReport, key: key, reports: []report.Report{rep}})
-				if rng.IntN(8) == 0 { // read again later
-					ops = append(ops, crashOp{kind: opReport, key: key + rng.Float64()*20, reports: []report.Report{rep}})
-				}
+	slices.SortStableFunc(g.ops, func(a, b crashOp) int { return cmpFloat(a.key, b.key) })
+	return placeCrashOps(g.ops, g.rng)
+}
+
+// crashGen builds a crash stream.
+type crashGen struct {
+	rng  *rand.Rand
+	seed uint64
+	rid  int // reports made so far
+	ops  []crashOp
+}
+
+// mail adds mail i and everything that happens to it.
+func (g *crashGen) mail(i int) {
+	rng := g.rng
+	mid := fmt.Sprintf("c%d.%d@example.com", g.seed, i)
+	m := track.Mail{MessageID: mid, Sender: fmt.Sprintf("sender%d@example.com", i%7), Subject: "Offer " + mid,
+		Requested: track.Requested{ReadReceipt: rng.IntN(2) == 0, DSN: true}}
+	for j := range 1 + rng.IntN(3) {
+		m.Recipients = append(m.Recipients, track.Recipient{Address: fmt.Sprintf("r%d@example.net", (i+j*31)%50)})
+	}
+	at := float64(i) + rng.Float64()
+	g.add(at, crashOp{kind: opRegister, mail: m})
+	for _, r := range m.Recipients {
+		for range 1 + rng.IntN(3) {
+			rep := g.report(mid, r.Address)
+			key := at - 2 + rng.Float64()*12 // some before registration
+			g.add(key, crashOp{kind: opReport, reports: []report.Report{rep}})
+			if rng.IntN(8) == 0 { // read again later
+				g.add(key+rng.Float64()*20, crashOp{kind: opReport, reports: []report.Report{rep}})
 			}
 		}
-		if len(m.Recipients) > 1 && rng.IntN(3) == 0 { // one DSN about two recipients
-			a, b := newReport(mid, m.Recipients[0].Address), newReport(mid, m.Recipients[1].Address)
-			ops = append(ops, crashOp{kind: opReport, key: at + rng.Float64()*5, reports: []report.Report{a, b}})
-		}
-		if rng.IntN(10) == 0 { // about a mail never registered
-			ops = append(ops, crashOp{kind: opReport, key: at, reports: []report.Report{newReport("lost"+mid, "x@example.org")}})
-		}
-		switch rng.IntN(12) {
-		case 0:
-			ops = append(ops, crashOp{kind: opSnooze, key: at + 3, target: mid})
-		case 1:
-			ops = append(ops, crashOp{kind: opClose, key: at + 8, target: mid})
-		}
 	}
-	slices.SortStableFunc(ops, func(a, b crashOp) int { return cmpFloat(a.key, b.key) })
-	return placeCrashOps(ops, rng)
+	if len(m.Recipients) > 1 && rng.IntN(3) == 0 { // one DSN about two recipients
+		a, b := g.report(mid, m.Recipients[0].Address), g.report(mid, m.Recipients[1].Address)
+		g.add(at+rng.Float64()*5, crashOp{kind: opReport, reports: []report.Report{a, b}})
+	}
+	if rng.IntN(10) == 0 { // about a mail never registered
+		g.add(at, crashOp{kind: opReport, reports: []report.Report{g.report("lost"+mid, "x@example.org")}})
+	}
+	switch rng.IntN(12) {
+	case 0:
+		g.add(at+3, crashOp{kind: opSnooze, target: mid})
+	case 1:
+		g.add(at+8, crashOp{kind: opClose, target: mid})
+	}
+}
+
+func (g *crashGen) add(key float64, op crashOp) {
+	op.key = key
+	g.ops = append(g.ops, op)
+}
+
+// report makes a new report about rcpt of mail mid: a DSN or a receipt.
+func (g *crashGen) report(mid, rcpt string) report.Report {
+	g.rid++
+	r := report.Report{Kind: report.KindDSN, OriginalMessageID: mid, Recipient: rcpt,
+		ReportMessageID: fmt.Sprintf("r%d.%d@mx.example.net", g.seed, g.rid)}
+	switch x := g.rng.IntN(10); {
+	case x < 5:
+		r.Action = report.ActionDelivered
+	case x < 6:
+		r.Action, r.Status = report.ActionFailed, "5.1.1"
+	case x < 7:
+		r.Action = report.ActionDelayed
+	default:
+		r.Kind, r.Disposition = report.KindMDN, []report.Disposition{
+			report.DispositionDisplayed, report.DispositionDisplayed, report.DispositionDeleted}[g.rng.IntN(3)]
+	}
+	return r
 }
 
 func cmpFloat(a, b float64) int {
@@ -294,10 +312,17 @@ func runChild(t *testing.T, path string, seed uint64, kill time.Duration) bool {
 		}
 		return false
 	case <-fire.C:
-		if err := cmd.Process.Kill(); err != nil {
+		err := cmd.Process.Kill()
+		werr := <-exited
+		if errors.Is(err, os.ErrProcessDone) { // it finished just now
+			if werr != nil {
+				t.Fatalf("child failed: %v\n%s", werr, out)
+			}
+			return false
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
-		<-exited
 		return true
 	case <-deadline.C:
 		t.Fatalf("child still running after a minute:\n%s", out)
@@ -329,7 +354,6 @@ func readCrashState(t *testing.T, path string) crashState {
 		st.outbox = append(st.outbox, fmt.Sprintf("%d %s %d", it.Seq, it.Notice.Key, it.Attempts))
 	}
 	err = s.db.View(func(tx *bbolt.Tx) error {
-		st.evidence = tx.Bucket(bucketEvidence).Stats().KeyN
 		st.orphans = tx.Bucket(bucketOrphans).Stats().KeyN
 		st.notices = tx.Bucket(bucketOutbox).Sequence()
 		return nil
@@ -337,6 +361,7 @@ func readCrashState(t *testing.T, path string) crashState {
 	if err != nil {
 		t.Fatal(err)
 	}
+	st.evidence = countEvidence(t, s)
 	st.cp, err = s.Checkpoint(t.Context(), crashAccount, crashFolder)
 	if err != nil {
 		t.Fatal(err)

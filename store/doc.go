@@ -20,10 +20,13 @@
 // After a crash at any point, either all of a message's effects are stored
 // with the checkpoint after it, or none are and the checkpoint still points
 // before it; the reader resumes at the checkpoint and processes the message
-// again. Evidence IDs derive from the reports themselves (track.EvidenceID)
-// and are kept in evidence_ids, so a message read again (after a crash, a
-// UIDVALIDITY change, or from a second mailbox) is recognised and changes
-// nothing. A report is therefore never lost and never counted twice.
+// again. Evidence IDs derive from the reports themselves (track.EvidenceID),
+// so a message read again (after a crash, a UIDVALIDITY change, or from a
+// second mailbox) is recognised and changes nothing: its evidence is found
+// under the mail its Message-ID names, or, when it was tied to its mail by
+// envelope ID, threading headers or subject (which may tie it elsewhere
+// once more mails are tracked), in evidence_ids, or among the orphans. A
+// report is therefore never lost and never counted twice.
 //
 // Long operations (SweepDue, Purge, ExpireOrphans) work a chunk of mails
 // per transaction; each chunk is consistent, and one interrupted is run
@@ -48,16 +51,17 @@
 // format does not follow renames in package track.
 //
 //	meta            "schema" → version (8 bytes, big-endian)
-//	mails           messageID → mail
-//	evidence        messageID \x00 evidenceID → evidence (append-only)
-//	evidence_ids    evidenceID → messageID, or empty while an orphan
+//	mails           messageID → mail, and right after it
+//	                messageID \x00 evidenceID → evidence (append-only)
+//	evidence_ids    evidenceID → messageID, for evidence not tied to its
+//	                mail by Message-ID
 //	by_sender       sender \x00 SentAt messageID → state
 //	by_due          DueAt messageID → (mails with an armed deadline)
 //	by_closed       ClosedAt messageID → (done and stopped mails)
 //	by_envelope     envelopeID \x00 messageID →
 //	by_subject      address \x00 subject-hash SentAt messageID →
 //	awaiting        SentAt messageID → sender, subject, recipients waited
-//	                for (open mails not answered by every recipient; v2)
+//	                for (open mails not answered by every recipient)
 //	orphans         evidenceID → orphan (evidence and correlation keys)
 //	orphans_by_key  kind \x00 value \x00 evidenceID → (m Message-ID,
 //	                e envelope ID, t thread ID, s address \x00 subject-hash)
@@ -69,12 +73,13 @@
 //	slack_users     address → chat user ID, fetched at
 //	quarantine      sequence (8 bytes) → mailbox, UID, size, reason, head
 //
-// by_sender lists a sender's mails newest first and filters them by state
+// A mail's evidence follows its record in the mails bucket, so that
+// applying a report rewrites one leaf page for both; keys without a NUL
+// byte are mails. by_sender lists a sender's mails newest first and filters them by state
 // without loading them; by_due makes the deadline sweep, by_closed the
 // retention purge, by_subject the last-resort correlation and awaiting the
 // digest range scans; awaiting's entries carry what a digest shows, so the
-// digest loads no mail.
-// by_subject holds every recipient address and its plus-address base; the
+// digest loads no mail. by_subject holds every recipient address and its plus-address base; the
 // subject hash is of track.NormalizeSubject's result.
 //
 // Check verifies that every index entry names an existing record and is
@@ -86,6 +91,8 @@
 // The meta bucket holds the schema version. Open refuses a file written by
 // a newer program (ErrNewerSchema) and upgrades an older one by running the
 // missing migrations in order, in the same transaction, so an upgrade is
-// also all or nothing. testdata/ holds a frozen database of each released
-// version that the tests upgrade.
+// also all or nothing. testdata/ holds frozen databases of past versions
+// that the tests upgrade. Version 2 added awaiting; version 3 moved the
+// evidence from its own bucket next to the mails, which halved the pages a
+// report rewrites.
 package store

@@ -164,4 +164,35 @@ func countKeys(t testing.TB, s *Store, bucket []byte) int {
 	return n
 }
 
+// countEvidence counts the evidence in the mails bucket.
+func countEvidence(t testing.TB, s *Store) int {
+	t.Helper()
+	n := 0
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketMails).ForEach(func(k, _ []byte) error {
+			if !isMailKey(k) {
+				n++
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatalf("count evidence: %v", err)
+	}
+	return n
+}
+
+// countMails counts the mails.
+func countMails(t testing.TB, s *Store) int {
+	t.Helper()
+	n := 0
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		return forEachMail(tx, func(_, _ []byte) error { n++; return nil })
+	})
+	if err != nil {
+		t.Fatalf("count mails: %v", err)
+	}
+	return n
+}
+
 func id(i int) string { return fmt.Sprintf("m%04d@example.com", i) }

@@ -17,32 +17,20 @@ type entry struct{ key, val []byte }
 // Check verifies it.
 type mailIndex struct {
 	bucket []byte
-	since  int // the schema version that introduced the index
 	// entries lists the entries m implies.
 	entries func(m *track.Mail) []entry
 	// owner returns the Message-ID an entry's key names.
 	owner func(k []byte) (string, bool)
 }
 
-// mailIndexes are the mail indexes, in the order they were introduced.
+// mailIndexes are the mail indexes.
 var mailIndexes = []mailIndex{
-	{bucketBySender, 1, bySenderEntries, afterNUL(timeLen)},
-	{bucketByDue, 1, byDueEntries, afterFixed(timeLen)},
-	{bucketByClosed, 1, byClosedEntries, afterFixed(timeLen)},
-	{bucketByEnvelope, 1, byEnvelopeEntries, afterNUL(0)},
-	{bucketBySubject, 1, bySubjectEntries, afterNUL(16 + timeLen)},
-	{bucketAwaiting, 2, awaitingEntries, afterFixed(timeLen)},
-}
-
-// activeIndexes are the indexes a database at schema version v has.
-func activeIndexes(v int) []mailIndex {
-	var out []mailIndex
-	for _, ix := range mailIndexes {
-		if ix.since <= v {
-			out = append(out, ix)
-		}
-	}
-	return out
+	{bucketBySender, bySenderEntries, afterNUL(timeLen)},
+	{bucketByDue, byDueEntries, afterFixed(timeLen)},
+	{bucketByClosed, byClosedEntries, afterFixed(timeLen)},
+	{bucketByEnvelope, byEnvelopeEntries, afterNUL(0)},
+	{bucketBySubject, bySubjectEntries, afterNUL(16 + timeLen)},
+	{bucketAwaiting, awaitingEntries, afterFixed(timeLen)},
 }
 
 // afterNUL reads keys of the form part\x00 <skip bytes> messageID.
@@ -137,8 +125,8 @@ func containsString(ss []string, s string) bool {
 }
 
 // putMail stores m, whose stored version is old (nil for a new mail), and
-// brings the indexes of schema version v up to date.
-func putMail(tx *bbolt.Tx, v int, old, m *track.Mail) error {
+// brings the indexes up to date.
+func putMail(tx *bbolt.Tx, old, m *track.Mail) error {
 	val, err := encodeMail(m)
 	if err != nil {
 		return fmt.Errorf("encode mail %s: %w", m.MessageID, err)
@@ -146,21 +134,21 @@ func putMail(tx *bbolt.Tx, v int, old, m *track.Mail) error {
 	if err := tx.Bucket(bucketMails).Put([]byte(m.MessageID), val); err != nil {
 		return fmt.Errorf("put mail %s: %w", m.MessageID, err)
 	}
-	return reindex(tx, v, old, m)
+	return reindex(tx, old, m)
 }
 
 // deleteMail removes m and its index entries; its evidence is left to the
 // caller.
-func deleteMail(tx *bbolt.Tx, v int, m *track.Mail) error {
+func deleteMail(tx *bbolt.Tx, m *track.Mail) error {
 	if err := tx.Bucket(bucketMails).Delete([]byte(m.MessageID)); err != nil {
 		return fmt.Errorf("delete mail %s: %w", m.MessageID, err)
 	}
-	return reindex(tx, v, m, nil)
+	return reindex(tx, m, nil)
 }
 
 // reindex replaces old's index entries with m's; either may be nil.
-func reindex(tx *bbolt.Tx, v int, old, m *track.Mail) error {
-	for _, ix := range activeIndexes(v) {
+func reindex(tx *bbolt.Tx, old, m *track.Mail) error {
+	for _, ix := range mailIndexes {
 		var before, after []entry
 		if old != nil {
 			before = ix.entries(old)

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -124,25 +123,6 @@ func scanPrefix(b *bbolt.Bucket, prefix []byte, fn func(k, v []byte) (bool, erro
 		}
 	}
 	return nil
-}
-
-// deletePrefix deletes every key of b starting with prefix and returns
-// the keys' count.
-func deletePrefix(b *bbolt.Bucket, prefix []byte) (int, error) {
-	var keys [][]byte
-	err := scanPrefix(b, prefix, func(k, _ []byte) (bool, error) {
-		keys = append(keys, bytes.Clone(k))
-		return true, nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	for _, k := range keys {
-		if err := b.Delete(k); err != nil {
-			return 0, fmt.Errorf("delete %q: %w", k, err)
-		}
-	}
-	return len(keys), nil
 }
 
 // full reports whether a list of n items has reached limit; a limit of zero

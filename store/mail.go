@@ -60,7 +60,7 @@ func (s *Store) RegisterMail(ctx context.Context, in RegisterInput) (RegisterRes
 			res = RegisterResult{Mail: old, Existed: ok}
 			return err
 		}
-		if err := putMail(tx, s.schema, nil, &m); err != nil {
+		if err := putMail(tx, nil, &m); err != nil {
 			return err
 		}
 		r, err := s.adoptOrphans(tx, m, in.Now)
@@ -337,7 +337,7 @@ func (s *Store) change(ctx context.Context, id, what string, fn func(track.Mail)
 			return err
 		}
 		out = next
-		return putMail(tx, s.schema, &old, &next)
+		return putMail(tx, &old, &next)
 	})
 	if err != nil {
 		return track.Mail{}, fmt.Errorf("%s %s: %w", what, id, err)

@@ -63,7 +63,7 @@ func TestRegisterMailRejectsInvalid(t *testing.T) {
 			}
 		})
 	}
-	if n := countKeys(t, s, bucketMails); n != 0 {
+	if n := countMails(t, s); n != 0 {
 		t.Errorf("%d mails stored, want 0", n)
 	}
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // currentSchema is the schema version this program writes.
-const currentSchema = 2
+const currentSchema = 3
 
 var keySchema = []byte("schema")
 
@@ -31,20 +31,21 @@ var migrations = []migration{
 		bucketSlackRefs, bucketSlackUsers, bucketQuarantine,
 	)},
 	{2, "index open mails awaiting an answer by SentAt, for the digest", buildIndex(bucketAwaiting)},
+	{3, "keep evidence next to its mail; evidence_ids only for evidence not tied by Message-ID", moveEvidence},
 }
 
 // migrate checks the schema version of the database and runs the missing
-// migrations up to version target.
-func migrate(tx *bbolt.Tx, path string, target int) error {
+// migrations.
+func migrate(tx *bbolt.Tx, path string) error {
 	have, err := schemaVersion(tx)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)
 	}
-	if have > currentSchema || have > target {
-		return &SchemaError{Path: path, Found: have, Supported: target}
+	if have > currentSchema {
+		return &SchemaError{Path: path, Found: have, Supported: currentSchema}
 	}
 	for _, m := range migrations {
-		if m.to <= have || m.to > target {
+		if m.to <= have {
 			continue
 		}
 		if err := m.up(tx); err != nil {
@@ -54,7 +55,7 @@ func migrate(tx *bbolt.Tx, path string, target int) error {
 			return fmt.Errorf("open %s: %w", path, err)
 		}
 	}
-	if err := checkBuckets(tx, target); err != nil {
+	if err := checkBuckets(tx); err != nil {
 		return fmt.Errorf("open %s: %w", path, err)
 	}
 	return nil
@@ -120,7 +121,7 @@ func buildIndex(name []byte) func(*bbolt.Tx) error {
 		if err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
-		return tx.Bucket(bucketMails).ForEach(func(k, v []byte) error {
+		return forEachMail(tx, func(k, v []byte) error {
 			m, err := decodeMail(string(k), v)
 			if err != nil {
 				return err
@@ -135,27 +136,62 @@ func buildIndex(name []byte) func(*bbolt.Tx) error {
 	}
 }
 
-// schemaBuckets lists the buckets a database of version v has.
-func schemaBuckets(v int) [][]byte {
-	out := [][]byte{bucketMeta,
-		bucketMails, bucketEvidence, bucketEvidenceIDs,
+// buckets lists the buckets of the current schema.
+func buckets() [][]byte {
+	out := [][]byte{bucketMeta, bucketMails, bucketEvidenceIDs,
 		bucketOrphans, bucketOrphanKeys, bucketOrphanAge,
 		bucketCheckpoints, bucketOutbox, bucketOutboxKeys,
 		bucketSlackRefs, bucketSlackUsers, bucketQuarantine,
 	}
-	for _, ix := range activeIndexes(v) {
+	for _, ix := range mailIndexes {
 		out = append(out, ix.bucket)
 	}
 	return out
 }
 
-// checkBuckets makes sure every bucket of version v exists, so that the
-// rest of the package can take them for granted.
-func checkBuckets(tx *bbolt.Tx, v int) error {
-	for _, n := range schemaBuckets(v) {
+// checkBuckets makes sure every bucket of the current schema exists, so
+// that the rest of the package can take them for granted.
+func checkBuckets(tx *bbolt.Tx) error {
+	for _, n := range buckets() {
 		if tx.Bucket(n) == nil {
 			return fmt.Errorf("bucket %s missing: %w", n, ErrNotStore)
 		}
 	}
 	return nil
+}
+
+// moveEvidence moves each piece of evidence from the evidence bucket of
+// schema 2 to the mails bucket, next to its mail, and rebuilds
+// evidence_ids with only the IDs needsGlobalID asks for: orphans are found
+// in their own bucket.
+func moveEvidence(tx *bbolt.Tx) error {
+	if err := tx.DeleteBucket(bucketEvidenceIDs); err != nil {
+		return fmt.Errorf("delete %s: %w", bucketEvidenceIDs, err)
+	}
+	ids, err := tx.CreateBucket(bucketEvidenceIDs)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", bucketEvidenceIDs, err)
+	}
+	mails := tx.Bucket(bucketMails)
+	err = tx.Bucket(bucketEvidence).ForEach(func(k, v []byte) error {
+		i := bytes.IndexByte(k, 0)
+		if i <= 0 {
+			return fmt.Errorf("evidence key %q malformed", k)
+		}
+		ev, err := decodeEvidence(string(k[:i]), string(k[i+1:]), v)
+		if err != nil {
+			return err
+		}
+		if err := mails.Put(bytes.Clone(k), bytes.Clone(v)); err != nil {
+			return err
+		}
+		if needsGlobalID(&ev) {
+			return ids.Put(bytes.Clone(k[i+1:]), bytes.Clone(k[:i]))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("move evidence: %w", err)
+	}
+	return tx.DeleteBucket(bucketEvidence)
 }

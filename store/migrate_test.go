@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,18 +18,17 @@ import (
 )
 
 var updateFixture = flag.Bool("update-fixture", false,
-	"write testdata/v1.db anew; only for a fixture that does not exist yet, as shipped fixtures are frozen")
+	"write the fixture of the current schema, testdata/v<N>.db, if it does not exist; fixtures are frozen once written")
 
-const fixtureV1 = "testdata/v1.db"
+// fixturePath is the frozen database of schema version v. Each was written
+// by writeFixture as it was while the package wrote version v.
+func fixturePath(v int) string { return fmt.Sprintf("testdata/v%d.db", v) }
 
-// fixtureNote is stored in the fixture's meta bucket.
-const fixtureNote = "DO NOT EDIT: frozen schema v1 database, written by writeFixtureV1 in migrate_test.go; " +
-	"later versions must open it as it is"
-
-// writeFixtureV1 writes a schema v1 database with one of everything.
-func writeFixtureV1(t *testing.T, path string) {
+// writeFixture writes a database of the current schema with one of
+// everything; every fixture holds the same data.
+func writeFixture(t *testing.T, path string) {
 	dir := t.TempDir()
-	s, err := Open(filepath.Join(dir, "v1.db"), Options{schema: 1})
+	s, err := Open(filepath.Join(dir, "fixture.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,9 @@ func writeFixtureV1(t *testing.T, path string) {
 		return err
 	})
 	mustDo(t, "note", func() error {
-		return s.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Put([]byte("note"), []byte(fixtureNote)) })
+		note := fmt.Sprintf("DO NOT EDIT: frozen schema v%d database, written by writeFixture in migrate_test.go; "+
+			"later versions must open it as it is", currentSchema)
+		return s.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Put([]byte("note"), []byte(note)) })
 	})
 	if _, err := s.BackupFile(ctx, path); err != nil {
 		t.Fatal(err)
@@ -134,30 +136,35 @@ func copyFixture(t *testing.T, name string) string {
 	return path
 }
 
-func TestOpenFixtureV1(t *testing.T) {
-	if *updateFixture {
-		if _, err := os.Stat(fixtureV1); err == nil {
-			t.Fatalf("%s exists and is frozen; delete it by hand only if it never shipped", fixtureV1)
-		}
-		writeFixtureV1(t, fixtureV1)
+func TestOpenFixtures(t *testing.T) {
+	paths, err := filepath.Glob("testdata/v*.db")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no fixtures in testdata: %v", err)
 	}
-	path := copyFixture(t, fixtureV1)
-	if v := fileSchema(t, path); v != 1 {
-		t.Fatalf("%s has schema %d, want 1", fixtureV1, v)
+	for _, name := range paths {
+		t.Run(filepath.Base(name), func(t *testing.T) {
+			var v int
+			if _, err := fmt.Sscanf(filepath.Base(name), "v%d.db", &v); err != nil {
+				t.Fatalf("fixture name %s: %v", name, err)
+			}
+			path := copyFixture(t, name)
+			if got := fileSchema(t, path); got != v {
+				t.Fatalf("%s has schema %d, want %d", name, got, v)
+			}
+			s := openAt(t, path, Options{})
+			if got := storeSchema(t, s); got != currentSchema {
+				t.Errorf("schema after open = %d, want %d", got, currentSchema)
+			}
+			mustCheck(t, s)
+			checkFixture(t, s)
+		})
 	}
-	s := openAt(t, path, Options{})
-	ctx := t.Context()
-	mustCheck(t, s)
-	if v := storeSchema(t, s); v != currentSchema {
-		t.Errorf("schema after open = %d, want %d", v, currentSchema)
-	}
-	// v2: the awaiting index is built from the mails.
-	digest, err := s.Digest(ctx, t0.Add(48*time.Hour), DigestQuery{})
-	if err != nil || len(digest) != 1 || digest[0].Sender != "alice@example.com" || len(digest[0].Mails) != 1 ||
-		digest[0].Mails[0].MessageID != "open@example.com" || !slices.Equal(digest[0].Mails[0].Waiting, []string{"bob@example.net"}) {
-		t.Errorf("Digest() after migration = %+v, %v; want alice's open@example.com waiting for bob", digest, err)
-	}
+}
 
+// checkFixture checks that a store holds what writeFixture wrote and works
+// with it.
+func checkFixture(t *testing.T, s *Store) {
+	ctx := t.Context()
 	m := mustMail(t, s, "open@example.com")
 	if r := recipient(t, m, "bob@example.net"); r.Status != track.StatusNoResponse || r.Best != track.StatusDelivered {
 		t.Errorf("open: bob = %s (best %s), want no_response (best delivered)", r.Status, r.Best)
@@ -165,11 +172,19 @@ func TestOpenFixtureV1(t *testing.T) {
 	if r := recipient(t, m, "carol+x@example.org"); r.Status != track.StatusRead {
 		t.Errorf("open: carol = %s, want read", r.Status)
 	}
+	if evs, err := s.Evidence(ctx, "open@example.com"); err != nil || len(evs) != 2 {
+		t.Errorf("Evidence(open) = %d, %v; want 2", len(evs), err)
+	}
 	if m := mustMail(t, s, "done@example.com"); m.State != track.StateDone {
 		t.Errorf("done: state %s, want done", m.State)
 	}
 	if m := mustMail(t, s, "snoozed@example.com"); m.State != track.StateSnoozed || !m.DueAt.Equal(t0.Add(72*time.Hour)) {
 		t.Errorf("snoozed: %s due %v, want snoozed, due at +72h", m.State, m.DueAt)
+	}
+	digest, err := s.Digest(ctx, t0.Add(48*time.Hour), DigestQuery{})
+	if err != nil || len(digest) != 1 || digest[0].Sender != "alice@example.com" || len(digest[0].Mails) != 1 ||
+		digest[0].Mails[0].MessageID != "open@example.com" || !slices.Equal(digest[0].Mails[0].Waiting, []string{"bob@example.net"}) {
+		t.Errorf("Digest() = %+v, %v; want alice's open@example.com waiting for bob", digest, err)
 	}
 	if cp, err := s.Checkpoint(ctx, "work", "INBOX"); err != nil || cp.UID != 42 || cp.ModSeq != 9001 {
 		t.Errorf("Checkpoint() = %+v, %v; want UID 42, MODSEQ 9001", cp, err)
@@ -183,16 +198,19 @@ func TestOpenFixtureV1(t *testing.T) {
 	if q, err := s.QuarantineList(ctx, 0); err != nil || len(q) != 1 || q[0].UID != 43 {
 		t.Errorf("QuarantineList() = %+v, %v; want UID 43", q, err)
 	}
-	items := pending(t, s)
-	if len(items) == 0 || items[0].Attempts != 1 {
+	if items := pending(t, s); len(items) == 0 || items[0].Attempts != 1 {
 		t.Errorf("outbox = %+v, want the retried notice first", items)
 	}
 
-	// The old data works with the new code: the orphan is adopted, the
-	// indexes answer.
+	// The old data works with the new code: evidence read again is known,
+	// the orphan is adopted, the indexes answer.
+	again := apply(t, s, t0, dsn("open@example.com", "bob@example.net", report.ActionDelivered, "dsn1@mx.example.net", t0.Add(3*time.Hour)))
+	if again.Items[0].Outcome != OutcomeDuplicate {
+		t.Errorf("report read again: %s, want duplicate", again.Items[0].Outcome)
+	}
 	reg := register(t, s, newMail(t, "unknown@example.com", "alice@example.com", t0, "erin@example.com"), t0.Add(7*time.Hour))
 	if len(reg.Adopted) != 1 || len(reg.Notices) != 1 {
-		t.Errorf("register after migration: adopted %v, notices %d; want the orphaned receipt", reg.Adopted, len(reg.Notices))
+		t.Errorf("register: adopted %v, notices %d; want the orphaned receipt", reg.Adopted, len(reg.Notices))
 	}
 	list, err := s.ListBySender(ctx, "alice@example.com", ListFilter{}, 0)
 	if err != nil || len(list) != 3 {
@@ -201,13 +219,23 @@ func TestOpenFixtureV1(t *testing.T) {
 	mustCheck(t, s)
 }
 
-func TestFixtureGeneratorWritesV1(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "v1.db")
-	writeFixtureV1(t, path)
-	if v := fileSchema(t, path); v != 1 {
-		t.Fatalf("writeFixtureV1 wrote schema %d, want 1", v)
+// TestWriteFixture runs writeFixture, and with -update-fixture writes the
+// fixture of the current schema into testdata.
+func TestWriteFixture(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fixture.db")
+	if *updateFixture {
+		path = fixturePath(currentSchema)
+		if _, err := os.Stat(path); err == nil {
+			t.Fatalf("%s exists and is frozen", path)
+		}
 	}
-	mustCheck(t, openAt(t, path, Options{}))
+	writeFixture(t, path)
+	if v := fileSchema(t, path); v != currentSchema {
+		t.Fatalf("writeFixture wrote schema %d, want %d", v, currentSchema)
+	}
+	s := openAt(t, copyFixture(t, path), Options{})
+	mustCheck(t, s)
+	checkFixture(t, s)
 }
 
 func TestMigrationsAreOrdered(t *testing.T) {

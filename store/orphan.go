@@ -100,15 +100,14 @@ func putOrphan(tx *bbolt.Tx, o *track.Orphan) error {
 	if err := tx.Bucket(bucketOrphanAge).Put(orphanAgeKey(o), empty); err != nil {
 		return fmt.Errorf("put orphan age %s: %w", id, err)
 	}
-	return tx.Bucket(bucketEvidenceIDs).Put([]byte(id), empty)
+	return nil
 }
 
 func orphanAgeKey(o *track.Orphan) []byte {
 	return append(appendTime(nil, o.Received), o.Evidence.ID...)
 }
 
-// removeOrphan deletes o and its index entries but not its evidence ID,
-// which the caller either deletes or points at a mail.
+// removeOrphan deletes o and its index entries.
 func removeOrphan(tx *bbolt.Tx, o *track.Orphan) error {
 	id := o.Evidence.ID
 	if err := tx.Bucket(bucketOrphans).Delete([]byte(id)); err != nil {
@@ -188,7 +187,7 @@ func (s *Store) adoptOrphans(tx *bbolt.Tx, m track.Mail, now time.Time) (Registe
 	if !r.Changed {
 		return res, nil
 	}
-	if err := putMail(tx, s.schema, &m, &r.Mail); err != nil {
+	if err := putMail(tx, &m, &r.Mail); err != nil {
 		return res, err
 	}
 	res.Mail = r.Mail
@@ -246,9 +245,6 @@ func (s *Store) ExpireOrphans(ctx context.Context, now time.Time, maxAge time.Du
 			}
 			for _, o := range expired {
 				if err := removeOrphan(tx, &o); err != nil {
-					return err
-				}
-				if err := tx.Bucket(bucketEvidenceIDs).Delete([]byte(o.Evidence.ID)); err != nil {
 					return err
 				}
 			}

@@ -172,8 +172,8 @@ func TestExpireOrphans(t *testing.T) {
 	if len(left) != 1 || left[0].Keys.MessageID != "gone2@example.com" {
 		t.Errorf("orphans left = %+v, want gone2", left)
 	}
-	if n := countKeys(t, s, bucketEvidenceIDs); n != 1 {
-		t.Errorf("evidence_ids holds %d, want 1", n)
+	if n := countKeys(t, s, bucketOrphanAge); n != 1 {
+		t.Errorf("orphans_by_age holds %d, want 1", n)
 	}
 	mustCheck(t, s)
 }

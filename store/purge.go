@@ -66,28 +66,30 @@ func (s *Store) deleteMailAll(tx *bbolt.Tx, id string) (int, error) {
 	if err != nil || !ok {
 		return 0, orDangling(err, bucketByClosed, []byte(id))
 	}
-	if err := deleteMail(tx, s.schema, &m); err != nil {
+	if err := deleteMail(tx, &m); err != nil {
 		return 0, err
 	}
-	var evIDs [][]byte
+	// The mail's record is gone; what remains under its prefix is its
+	// evidence.
+	var keys [][]byte
 	prefix := join(id, "")
-	err = scanPrefix(tx.Bucket(bucketEvidence), prefix, func(k, _ []byte) (bool, error) {
-		evIDs = append(evIDs, bytes.Clone(k[len(prefix):]))
+	err = scanPrefix(tx.Bucket(bucketMails), prefix, func(k, _ []byte) (bool, error) {
+		keys = append(keys, bytes.Clone(k))
 		return true, nil
 	})
 	if err != nil {
 		return 0, err
 	}
-	for _, ev := range evIDs {
-		if err := tx.Bucket(bucketEvidenceIDs).Delete(ev); err != nil {
+	for _, k := range keys {
+		if err := tx.Bucket(bucketMails).Delete(k); err != nil {
 			return 0, err
 		}
-	}
-	if _, err := deletePrefix(tx.Bucket(bucketEvidence), prefix); err != nil {
-		return 0, err
+		if err := tx.Bucket(bucketEvidenceIDs).Delete(k[len(prefix):]); err != nil {
+			return 0, err
+		}
 	}
 	if err := tx.Bucket(bucketSlackRefs).Delete([]byte(id)); err != nil {
 		return 0, err
 	}
-	return len(evIDs), nil
+	return len(keys), nil
 }

@@ -60,9 +60,9 @@ type Options struct {
 	// NoSync skips fsync on commit: a crash of the machine, not only of the
 	// process, may then lose or corrupt data. For tests and benchmarks.
 	NoSync bool
-	// NoFreelistSync leaves bbolt's free page list out of each commit,
-	// which makes commits cheaper and every open slower (the list is
-	// rebuilt by walking the file).
+	// NoFreelistSync leaves bbolt's list of free pages out of each commit.
+	// Commits get cheaper when many pages are free (after a large Purge),
+	// but every Open then reads the whole file to rebuild the list.
 	NoFreelistSync bool
 	// CorrelationWindow is how long before a report a mail matched only by
 	// subject and recipient may have been sent; default 14 days. Negative
@@ -71,10 +71,6 @@ type Options struct {
 	// QuarantineHead is how many bytes of a quarantined message are kept;
 	// default 64 KiB.
 	QuarantineHead int
-
-	// schema stops migrations at this version; zero means the newest.
-	// Only the fixture generator sets it.
-	schema int
 }
 
 func (o Options) withDefaults() Options {
@@ -96,18 +92,14 @@ func (o Options) withDefaults() Options {
 	if o.QuarantineHead <= 0 {
 		o.QuarantineHead = 64 << 10
 	}
-	if o.schema <= 0 || o.schema > currentSchema {
-		o.schema = currentSchema
-	}
 	return o
 }
 
 // Store is mailack's database. It is safe for concurrent use.
 type Store struct {
-	db     *bbolt.DB
-	path   string
-	opts   Options
-	schema int // the version whose buckets and indexes writes maintain
+	db   *bbolt.DB
+	path string
+	opts Options
 
 	writers atomic.Int32 // write calls in flight; see update
 }
@@ -132,8 +124,8 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	db.MaxBatchSize = opts.MaxBatchSize
 	db.MaxBatchDelay = opts.MaxBatchDelay
-	s := &Store{db: db, path: path, opts: opts, schema: opts.schema}
-	if err := db.Update(func(tx *bbolt.Tx) error { return migrate(tx, path, opts.schema) }); err != nil {
+	s := &Store{db: db, path: path, opts: opts}
+	if err := db.Update(func(tx *bbolt.Tx) error { return migrate(tx, path) }); err != nil {
 		// The migration error is what matters; closing a file we only read
 		// cannot lose anything.
 		_ = db.Close()

@@ -31,62 +31,86 @@ type SweepResult struct {
 func (s *Store) SweepDue(ctx context.Context, now time.Time) (SweepResult, error) {
 	var total SweepResult
 	var after []byte // the last key handled, so that a mail Sweep leaves due cannot loop
-	for {
+	for more := true; more; {
+		if due, err := s.anyDue(ctx, now, after); err != nil || !due {
+			return total, err
+		}
 		var part SweepResult
 		var last []byte
 		err := s.update(ctx, func(tx *bbolt.Tx) error {
 			var err error
-			part, last, err = s.sweepChunk(tx, now, after)
+			part, last, more, err = s.sweepChunk(tx, now, after)
 			return err
 		})
 		if err != nil {
 			return total, fmt.Errorf("sweep: %w", err)
 		}
+		after = last
 		total.Swept += part.Swept
 		total.Notices = append(total.Notices, part.Notices...)
-		if last == nil {
-			return total, nil
-		}
-		after = last
 	}
+	return total, nil
 }
 
-// sweepChunk sweeps up to chunk due mails after key after and returns the
-// last key it handled, nil when none was left.
-func (s *Store) sweepChunk(tx *bbolt.Tx, now time.Time, after []byte) (SweepResult, []byte, error) {
+// anyDue reports, from a read transaction, whether a deadline after key
+// after is due at now, so that a sweep with nothing to do writes nothing.
+func (s *Store) anyDue(ctx context.Context, now time.Time, after []byte) (bool, error) {
+	var due bool
+	err := s.view(ctx, func(tx *bbolt.Tx) error {
+		k := firstAfter(tx.Bucket(bucketByDue).Cursor(), after)
+		due = k != nil && len(k) > timeLen && bytes.Compare(k[:timeLen], appendTime(nil, now)) <= 0
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("sweep: %w", err)
+	}
+	return due, nil
+}
+
+// firstAfter positions c on the first key after key after, or the first
+// key when after is nil.
+func firstAfter(c *bbolt.Cursor, after []byte) []byte {
+	if after == nil {
+		k, _ := c.First()
+		return k
+	}
+	k, _ := c.Seek(after)
+	if bytes.Equal(k, after) {
+		k, _ = c.Next()
+	}
+	return k
+}
+
+// sweepChunk sweeps up to chunk due mails after key after. It returns the
+// last key it handled and whether more may be due.
+func (s *Store) sweepChunk(tx *bbolt.Tx, now time.Time, after []byte) (SweepResult, []byte, bool, error) {
 	var res SweepResult
 	end := appendTime(nil, now)
 	var ids []string
-	var last []byte
+	last := after
 	c := tx.Bucket(bucketByDue).Cursor()
-	k, _ := c.First()
-	if after != nil {
-		if k, _ = c.Seek(after); bytes.Equal(k, after) {
-			k, _ = c.Next()
-		}
-	}
-	for ; k != nil && len(ids) < chunk && len(k) > timeLen && bytes.Compare(k[:timeLen], end) <= 0; k, _ = c.Next() {
+	for k := firstAfter(c, after); k != nil && len(ids) < chunk && len(k) > timeLen && bytes.Compare(k[:timeLen], end) <= 0; k, _ = c.Next() {
 		ids = append(ids, string(k[timeLen:]))
 		last = bytes.Clone(k)
 	}
 	for _, id := range ids {
 		m, ok, err := getMail(tx, id)
 		if err != nil || !ok {
-			return res, nil, orDangling(err, bucketByDue, []byte(id))
+			return res, nil, false, orDangling(err, bucketByDue, []byte(id))
 		}
 		next, notices := track.Sweep(m, now)
 		if next.DueAt.Equal(m.DueAt) && len(notices) == 0 {
 			continue
 		}
 		res.Swept++
-		if err := putMail(tx, s.schema, &m, &next); err != nil {
-			return res, nil, err
+		if err := putMail(tx, &m, &next); err != nil {
+			return res, nil, false, err
 		}
 		added, err := enqueueNotices(tx, notices, now)
 		if err != nil {
-			return res, nil, err
+			return res, nil, false, err
 		}
 		res.Notices = append(res.Notices, added...)
 	}
-	return res, last, nil
+	return res, last, len(ids) == chunk, nil
 }
