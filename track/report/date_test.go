@@ -43,9 +43,9 @@ func TestParseDateMatchesMail(t *testing.T) {
 		var dates []string
 		var visit func(e *entity)
 		visit = func(e *entity) {
-			for _, f := range e.hdr {
-				if strings.HasSuffix(f.key, "date") {
-					dates = append(dates, f.value)
+			for i := range e.hdr {
+				if f := &e.hdr[i]; strings.HasSuffix(f.key(), "date") {
+					dates = append(dates, f.value())
 				}
 			}
 			for _, c := range e.children {
@@ -56,8 +56,8 @@ func TestParseDateMatchesMail(t *testing.T) {
 			}
 			if strings.Contains(e.mediaType, "delivery-status") {
 				for _, b := range fieldBlocks(e.decoded(maxPartBytes)) {
-					for _, f := range b {
-						dates = append(dates, f.value)
+					for i := range b {
+						dates = append(dates, b[i].value())
 					}
 				}
 			}

@@ -9,10 +9,59 @@ import (
 	"github.com/emersion/go-message/charset"
 )
 
-// field is one header field: its lower-cased name and its unfolded value.
+// field is one header field: its name as written and its raw value. The
+// value is unfolded when first asked for: most fields of a message are
+// never read.
 type field struct {
-	key   string
-	value string
+	name []byte // without surrounding blanks
+	raw  []byte // the value's lines as written, until value is called
+	val  string // the unfolded value, once value has been called
+}
+
+// is reports whether the field is named key (lower case).
+func (f *field) is(key string) bool {
+	if len(f.name) != len(key) {
+		return false
+	}
+	for i, c := range f.name {
+		if lowerASCII[c] != key[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// key returns the field's name in lower case.
+func (f *field) key() string {
+	return strings.ToLower(string(f.name))
+}
+
+// value returns the field's value: its lines without surrounding blanks,
+// joined with single spaces.
+func (f *field) value() string {
+	if f.raw != nil {
+		f.val = unfold(f.raw)
+		f.raw = nil
+	}
+	return f.val
+}
+
+func unfold(raw []byte) string {
+	first, rest := cutLine(raw)
+	first = bytes.TrimSpace(first)
+	if len(rest) == 0 {
+		return string(first)
+	}
+	var b strings.Builder
+	b.Grow(len(raw))
+	b.Write(first)
+	for len(rest) > 0 {
+		var line []byte
+		line, rest = cutLine(rest)
+		b.WriteByte(' ')
+		b.Write(bytes.TrimSpace(line))
+	}
+	return b.String()
 }
 
 // header is a message or part header in the order the fields were written.
@@ -20,9 +69,9 @@ type header []field
 
 // get returns the value of the first field named key (lower case), or "".
 func (h header) get(key string) string {
-	for _, f := range h {
-		if f.key == key {
-			return f.value
+	for i := range h {
+		if h[i].is(key) {
+			return h[i].value()
 		}
 	}
 	return ""
@@ -30,8 +79,8 @@ func (h header) get(key string) string {
 
 // has reports whether a field named key (lower case) is present.
 func (h header) has(key string) bool {
-	for _, f := range h {
-		if f.key == key {
+	for i := range h {
+		if h[i].is(key) {
 			return true
 		}
 	}
@@ -48,112 +97,63 @@ const maxHeaderBytes = 1 << 20
 // is ignored, and folded lines are joined. Lines end in "\n"; a "\r" before
 // it is dropped.
 func parseHeader(b []byte) (header, []byte) {
-	var (
-		h     header
-		lines [][]byte // the current field's lines, joined when it ends
-	)
-	flush := func() {
-		if len(lines) > 0 {
-			h[len(h)-1].value = joinLines(lines)
-			lines = lines[:0]
-		}
-	}
+	h := make(header, 0, countFieldLines(b))
 	rest := b
 	read := 0
+	value := 0 // offset in b of the last field's value
+	end := func() {
+		// The last field's value runs to where rest starts.
+		if len(h) > 0 {
+			h[len(h)-1].raw = b[value : len(b)-len(rest)]
+		}
+	}
 	for len(rest) > 0 {
 		line, next := cutLine(rest)
 		read += len(rest) - len(next)
 		if len(line) == 0 {
-			flush()
+			end()
 			return h, next
 		}
 		if read > maxHeaderBytes {
 			break
 		}
-		rest = next
 		i := bytes.IndexByte(line, ':')
-		switch {
-		case line[0] == ' ' || line[0] == '\t', i <= 0 || !isFieldName(line[:i]):
+		if line[0] == ' ' || line[0] == '\t' || i <= 0 || !isFieldName(line[:i]) {
 			// A folded line, or not a header line at all. Mailers that
 			// fold without indenting (a "boundary=" on its own line) make
 			// the latter a continuation too; before any field (an mbox
 			// "From " line) it is skipped.
-			if len(h) > 0 {
-				lines = append(lines, bytes.TrimSpace(line))
-			}
-		default:
-			flush()
-			h = append(h, field{key: fieldKey(line[:i])})
-			lines = append(lines, bytes.TrimSpace(line[i+1:]))
+			rest = next
+			continue
 		}
+		end()
+		value = len(b) - len(rest) + i + 1
+		h = append(h, field{name: bytes.TrimSpace(line[:i])})
+		rest = next
 	}
-	flush()
+	end()
 	return h, rest
 }
 
-// joinLines joins the lines of a folded field with single spaces.
-func joinLines(lines [][]byte) string {
-	if len(lines) == 1 {
-		return string(lines[0])
-	}
-	n := len(lines) - 1
-	for _, l := range lines {
-		n += len(l)
-	}
-	var b strings.Builder
-	b.Grow(n)
-	for i, l := range lines {
-		if i > 0 {
-			b.WriteByte(' ')
+// countFieldLines returns how many lines of the header block at the start
+// of b may start a field, to size the header.
+func countFieldLines(b []byte) int {
+	n := 0
+	for len(b) > 0 && n < 1000 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return n + 1
 		}
-		b.Write(l)
+		if i == 0 || i == 1 && b[0] == '\r' {
+			return n
+		}
+		if b[0] != ' ' && b[0] != '\t' {
+			n++
+		}
+		b = b[i+1:]
 	}
-	return b.String()
+	return n
 }
-
-// fieldKey returns the lower-cased field name b, which isFieldName
-// accepted (so it is ASCII), sharing the string of a common name.
-func fieldKey(b []byte) string {
-	b = bytes.TrimSpace(b)
-	var buf [32]byte
-	if len(b) > len(buf) {
-		return strings.ToLower(string(b))
-	}
-	key := buf[:len(b)]
-	for i, c := range b {
-		key[i] = lowerASCII[c]
-	}
-	if k, ok := commonFieldKeys[string(key)]; ok {
-		return k
-	}
-	return string(key)
-}
-
-// commonFieldKeys holds the names of the fields most reports have.
-var commonFieldKeys = func() map[string]string {
-	m := map[string]string{}
-	for _, k := range []string{
-		"received", "from", "to", "cc", "subject", "date", "message-id",
-		"content-type", "content-transfer-encoding", "content-disposition",
-		"content-description", "content-id", "content-language", "mime-version",
-		"return-path", "reply-to", "sender", "in-reply-to", "references",
-		"delivered-to", "x-original-to", "x-mailer", "user-agent",
-		"dkim-signature", "authentication-results", "received-spf",
-		"arc-seal", "arc-message-signature", "arc-authentication-results",
-		"x-failed-recipients", "auto-submitted", "precedence", "errors-to",
-		"thread-topic", "thread-index", "accept-language", "x-ms-has-attach",
-		"x-priority", "x-msmail-priority", "importance", "list-unsubscribe",
-		"reporting-mta", "received-from-mta", "arrival-date", "original-envelope-id",
-		"final-recipient", "original-recipient", "action", "status",
-		"diagnostic-code", "remote-mta", "last-attempt-date", "will-retry-until",
-		"x-postfix-queue-id", "x-postfix-sender", "x-actual-recipient",
-		"reporting-ua", "disposition", "original-message-id", "mdn-gateway",
-		"disposition-notification-to", "return-receipt-to",
-	} {
-		m[k] = k
-	}
-	return m
-}()
 
 // cutLine returns the first line of b without its line ending, and the rest.
 func cutLine(b []byte) (line, rest []byte) {

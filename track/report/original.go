@@ -187,10 +187,11 @@ func (m *message) bodyTexts() []string {
 // by its first text, so quoted Message-IDs and addresses can be found in it.
 func embeddedText(e *entity) string {
 	var b strings.Builder
-	for _, f := range e.hdr {
-		b.WriteString(f.key)
+	for i := range e.hdr {
+		f := &e.hdr[i]
+		b.WriteString(f.key())
 		b.WriteString(": ")
-		b.WriteString(f.value)
+		b.WriteString(f.value())
 		b.WriteByte('\n')
 	}
 	return b.String()
