@@ -137,8 +137,14 @@ func startUpstream(t *testing.T, noDSN bool, mod func(*fakeUpstream)) *fakeUpstr
 		_ = srv.Serve(ln)
 	}()
 	t.Cleanup(func() {
-		// Already closed is fine.
-		_ = srv.Close()
+		// Shutdown, unlike Close, waits for the connections' goroutines,
+		// which log to the test. The relay has closed its connections by
+		// now (its cleanup runs first).
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("upstream shutdown: %v", err)
+		}
 		<-done
 	})
 	return up

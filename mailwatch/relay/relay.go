@@ -53,8 +53,9 @@
 //
 // Shutdown stops accepting, closes connections that are waiting for the
 // client's next command and waits for the others to finish their current
-// message; when its context ends it closes everything and aborts upstream
-// transactions. Passwords and message contents are never logged.
+// message; when its context ends it closes everything, aborts upstream
+// transactions and registrations in progress, and waits for every
+// connection's goroutine. Passwords and message contents are never logged.
 package relay
 
 import (
@@ -188,8 +189,10 @@ type Server struct {
 	cancel context.CancelFunc
 
 	draining atomic.Bool
-	mu       sync.Mutex // guards conns
+	wg       sync.WaitGroup // one per connection, done when go-smtp closes it
+	mu       sync.Mutex     // guards conns and stopped
 	conns    map[*trackedConn]struct{}
+	stopped  bool // no more connections are accepted
 }
 
 // New checks opts, reporting every problem, and returns a Server.
@@ -294,135 +297,6 @@ func (s *Server) serve(ln net.Listener) error {
 		return fmt.Errorf("relay: serve: %w", err)
 	}
 	return nil
-}
-
-// Shutdown stops accepting connections, closes those waiting for a
-// command and waits until the others have finished the message in hand.
-// When ctx ends first, it closes every connection, aborts upstream
-// transactions and returns ctx's error.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.draining.Store(true)
-	done := make(chan error, 1)
-	go func() { done <- s.smtp.Shutdown(ctx) }()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		s.closeIdle()
-		select {
-		case err := <-done:
-			s.cancel()
-			if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-				return fmt.Errorf("relay: shutdown: %w", err)
-			}
-			if ctx.Err() != nil {
-				s.closeAll()
-				return ctx.Err()
-			}
-			return nil
-		case <-tick.C:
-		}
-	}
-}
-
-// Close closes the listeners and every connection at once and aborts
-// upstream transactions; messages in hand are not accepted.
-func (s *Server) Close() error {
-	s.draining.Store(true)
-	s.cancel()
-	err := s.smtp.Close()
-	s.closeAll()
-	if err != nil && !errors.Is(err, smtp.ErrServerClosed) {
-		return fmt.Errorf("relay: close: %w", err)
-	}
-	return nil
-}
-
-// closeIdle closes the connections that wait for the client.
-func (s *Server) closeIdle() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for c := range s.conns {
-		c.closeIfIdle()
-	}
-}
-
-func (s *Server) closeAll() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for c := range s.conns {
-		// The connection is being torn down; its error says nothing new.
-		_ = c.Conn.Close()
-	}
-}
-
-// trackingListener registers every accepted connection with the server.
-type trackingListener struct {
-	net.Listener
-	s *Server
-}
-
-func (l *trackingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	tc := &trackedConn{Conn: c, s: l.s}
-	l.s.mu.Lock()
-	l.s.conns[tc] = struct{}{}
-	l.s.mu.Unlock()
-	return tc, nil
-}
-
-// trackedConn knows whether the server is waiting for the client. go-smtp
-// answers each command before it reads the next, so while a Read is
-// pending every reply has been written, and closing the connection cannot
-// lose an answer the client is owed.
-type trackedConn struct {
-	net.Conn
-	s *Server
-
-	mu      sync.Mutex // guards reading and drained
-	reading bool
-	drained bool
-}
-
-func (c *trackedConn) Read(p []byte) (int, error) {
-	c.mu.Lock()
-	if c.drained {
-		c.mu.Unlock()
-		return 0, net.ErrClosed
-	}
-	c.reading = true
-	c.mu.Unlock()
-	n, err := c.Conn.Read(p)
-	c.mu.Lock()
-	c.reading = false
-	drained := c.drained
-	c.mu.Unlock()
-	if drained {
-		// Whatever arrived after the connection was drained is dropped, so
-		// that no command is handled that could not be answered.
-		return 0, net.ErrClosed
-	}
-	return n, err
-}
-
-// closeIfIdle closes the connection if a Read is pending.
-func (c *trackedConn) closeIfIdle() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.reading && !c.drained {
-		c.drained = true
-		// The pending Read returns with this error; nothing else to do.
-		_ = c.Conn.Close()
-	}
-}
-
-func (c *trackedConn) Close() error {
-	c.s.mu.Lock()
-	delete(c.s.conns, c)
-	c.s.mu.Unlock()
-	return c.Conn.Close()
 }
 
 // errorLog passes go-smtp's internal errors to slog.

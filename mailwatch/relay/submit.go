@@ -172,7 +172,7 @@ func (s *Server) pixelPart(msg *parsed, sender string) (htmlPart, bool) {
 
 // register starts tracking m.
 func (s *Server) register(log *slog.Logger, m track.Mail) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), s.opts.RegisterTimeout)
+	ctx, cancel := context.WithTimeout(s.ctx, s.opts.RegisterTimeout)
 	defer cancel()
 	if err := s.opts.Registrar.RegisterMail(ctx, m); err != nil {
 		// The message is on its way; refusing it now would make the
