@@ -1,6 +1,3 @@
-// Package bot is mailack's Slack side: it renders tracking notices as
-// direct messages and status cards, answers the /track command and the
-// card buttons, publishes App Home, and posts the channel digest.
 package bot
 
 import (

@@ -1,0 +1,346 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/mailack/mailack/track"
+)
+
+// action handles one button press or date pick.
+type action func(b *Bot, ctx context.Context, r *request, a *slack.BlockAction, cb *slack.InteractionCallback)
+
+// actions maps each action ID the bot renders to its handler. Handlers
+// trust nothing in the payload: they reload the mail it names and check
+// who may act on it.
+var actions = map[string]action{
+	actNudge:      (*Bot).actNudge,
+	actFollowUp:   (*Bot).actFollowUp,
+	actSnooze1:    snoozeFor(24 * time.Hour),
+	actSnooze3:    snoozeFor(72 * time.Hour),
+	actSnoozeDate: (*Bot).actSnoozeDate,
+	actDone:       (*Bot).actDone,
+	actSeen:       (*Bot).actSeen,
+	actTrack:      (*Bot).actTrack,
+}
+
+// interaction handles an interactivity payload after its ack.
+func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
+	if cb.Type != slack.InteractionTypeBlockActions {
+		b.log.Debug("interaction ignored", "type", cb.Type)
+		return
+	}
+	for _, a := range cb.ActionCallback.BlockActions {
+		handle, ok := actions[a.ActionID]
+		if !ok {
+			b.log.Warn("unknown action", "action_id", a.ActionID, "user", cb.User.ID)
+			continue
+		}
+		b.spawn(ctx, a.ActionID, func(ctx context.Context) {
+			channel := cb.Container.ChannelID
+			if channel == "" {
+				channel = cb.Channel.ID
+			}
+			r := b.newRequest(ctx, cb.User.ID, channel, cb.ResponseURL, cb.TriggerID)
+			handle(b, ctx, r, a, &cb)
+		})
+	}
+}
+
+// visibleMail loads mail id for a user who wants to see it: its sender
+// or an admin.
+func (b *Bot) visibleMail(ctx context.Context, r *request, id string) (track.Mail, bool) {
+	return b.checkedMail(ctx, r, id, b.admins[r.user])
+}
+
+// ownedMail loads mail id for a user who wants to act on it: only its
+// sender may.
+func (b *Bot) ownedMail(ctx context.Context, r *request, id string) (track.Mail, bool) {
+	return b.checkedMail(ctx, r, id, false)
+}
+
+// checkedMail loads mail id and checks that r's author sent it (or that
+// admin lets them see it), answering them when not.
+func (b *Bot) checkedMail(ctx context.Context, r *request, id string, admin bool) (track.Mail, bool) {
+	m, err := b.deps.Mails.Mail(ctx, track.NormalizeMessageID(id))
+	if errors.Is(err, ErrNotFound) {
+		b.respond(ctx, r, r.loc.t(msgNoSuchMail))
+		return track.Mail{}, false
+	}
+	if err != nil {
+		b.trouble(ctx, r, "load mail", err)
+		return track.Mail{}, false
+	}
+	owner, err := b.dir.owns(ctx, r.user, m)
+	if err != nil {
+		b.trouble(ctx, r, "check owner", err)
+		return track.Mail{}, false
+	}
+	if !owner && !admin {
+		b.log.Warn("refused access to another sender's mail", "user", r.user, "message_id", m.MessageID)
+		b.respond(ctx, r, r.loc.t(msgNotYours))
+		return track.Mail{}, false
+	}
+	return m, true
+}
+
+func snoozeFor(d time.Duration) action {
+	return func(b *Bot, ctx context.Context, r *request, a *slack.BlockAction, _ *slack.InteractionCallback) {
+		b.snooze(ctx, r, a.Value, time.Now().Add(d))
+	}
+}
+
+func (b *Bot) actSnoozeDate(ctx context.Context, r *request, a *slack.BlockAction, _ *slack.InteractionCallback) {
+	until, err := snoozeUntil(a.SelectedDate, time.Now(), r.loc.zone())
+	if err != nil {
+		b.respond(ctx, r, r.loc.t(msgNotFuture))
+		return
+	}
+	b.snooze(ctx, r, a.BlockID, until)
+}
+
+// snooze moves a mail's deadline and shows it.
+func (b *Bot) snooze(ctx context.Context, r *request, id string, until time.Time) {
+	m, ok := b.ownedMail(ctx, r, id)
+	if !ok {
+		return
+	}
+	m, err := b.deps.Mails.Snooze(ctx, m.MessageID, until, time.Now())
+	switch {
+	case errors.Is(err, track.ErrClosed):
+		b.respond(ctx, r, r.loc.t(msgAlreadyClosed))
+	case errors.Is(err, track.ErrNotFuture):
+		b.respond(ctx, r, r.loc.t(msgNotFuture))
+	case err != nil:
+		b.trouble(ctx, r, "snooze", err)
+	default:
+		b.refresh(ctx, r, m)
+		b.respond(ctx, r, r.loc.t(msgSnoozed, subject(m, r.loc), r.loc.when(until)))
+	}
+}
+
+func (b *Bot) actDone(ctx context.Context, r *request, a *slack.BlockAction, _ *slack.InteractionCallback) {
+	b.close(ctx, r, a.Value, track.StateDone, msgMarkedDone)
+}
+
+// close ends tracking a mail and shows it.
+func (b *Bot) close(ctx context.Context, r *request, id string, state track.State, done msg) {
+	m, ok := b.ownedMail(ctx, r, id)
+	if !ok {
+		return
+	}
+	m, err := b.deps.Mails.CloseMail(ctx, m.MessageID, state, time.Now())
+	if err != nil {
+		b.trouble(ctx, r, "close", err)
+		return
+	}
+	b.refresh(ctx, r, m)
+	b.respond(ctx, r, r.loc.t(done, subject(m, r.loc)))
+}
+
+// refresh updates the card of a mail r's author changed, if it has one,
+// and their App Home.
+func (b *Bot) refresh(ctx context.Context, r *request, m track.Mail) {
+	if _, ok, err := b.deps.Cards.Card(ctx, m.MessageID); err == nil && ok {
+		if _, _, err := b.showCard(ctx, unpaced, m, r.user, r.loc); err != nil {
+			b.log.Warn("cannot update status card", "message_id", m.MessageID, "err", err)
+		}
+	}
+	b.refreshHome(ctx, r.user)
+}
+
+func (b *Bot) refreshHome(ctx context.Context, user string) {
+	if err := b.publishHome(ctx, unpaced, user); err != nil {
+		b.log.Warn("cannot publish app home", "user", user, "err", err)
+	}
+}
+
+// actFollowUp shows courteous wording to paste into a reply: in a modal,
+// or as an ephemeral message when there is no trigger to open one.
+func (b *Bot) actFollowUp(ctx context.Context, r *request, a *slack.BlockAction, _ *slack.InteractionCallback) {
+	m, ok := b.ownedMail(ctx, r, a.Value)
+	if !ok {
+		return
+	}
+	body := r.loc.t(msgFollowUpBody, subject(m, r.loc), r.loc.day(m.SentAt))
+	blocks := []slack.Block{
+		slack.NewSectionBlock(mrkdwn(esc(r.loc.t(msgFollowUpIntro))), nil, nil),
+		slack.NewSectionBlock(plain(body), nil, nil),
+	}
+	if r.triggerID == "" {
+		b.respond(ctx, r, body, blocks...)
+		return
+	}
+	view := slack.ModalViewRequest{
+		Type:   slack.VTModal,
+		Title:  plain(clip(r.loc.t(msgFollowUpTitle), 24)),
+		Close:  plain(r.loc.t(msgClose)),
+		Blocks: slack.Blocks{BlockSet: blocks},
+	}
+	err := b.call(ctx, unpaced, func(ctx context.Context) error {
+		_, err := b.api.OpenViewContext(ctx, r.triggerID, view)
+		return wrap(err, "views.open")
+	})
+	if err != nil {
+		b.log.Warn("cannot open follow-up modal; answering in chat", "err", err)
+		b.respond(ctx, r, body, blocks...)
+	}
+}
+
+// actNudge sends a recipient who is in the workspace a polite direct
+// message about the mail, with a "Seen it" button.
+func (b *Bot) actNudge(ctx context.Context, r *request, a *slack.BlockAction, _ *slack.InteractionCallback) {
+	id, addr, ok := splitPair(a.Value)
+	if !ok {
+		b.respond(ctx, r, r.loc.t(msgNoSuchMail))
+		return
+	}
+	m, ok := b.ownedMail(ctx, r, id)
+	if !ok {
+		return
+	}
+	rcpt, ok := recipientOf(m, addr)
+	if !ok {
+		b.respond(ctx, r, r.loc.t(msgNoSuchMail))
+		return
+	}
+	target, err := b.dir.userOf(ctx, rcpt.Address)
+	if err != nil {
+		b.trouble(ctx, r, "nudge lookup", err)
+		return
+	}
+	if target == "" {
+		b.respond(ctx, r, r.loc.t(msgNudgeNoUser, rcpt.Address))
+		return
+	}
+	if !b.mayNudge(m.MessageID, rcpt.Address, time.Now()) {
+		b.respond(ctx, r, r.loc.t(msgNudgeTooSoon, rcpt.Address))
+		return
+	}
+	if err := b.sendNudge(ctx, r.user, target, m, rcpt.Address); err != nil {
+		b.trouble(ctx, r, "nudge", err)
+		return
+	}
+	b.log.Info("recipient nudged in slack", "user", r.user, "message_id", m.MessageID, "recipient", rcpt.Address)
+	b.respond(ctx, r, r.loc.t(msgNudged, "<@"+target+">"))
+}
+
+// sendNudge posts the nudge to target, in target's language.
+func (b *Bot) sendNudge(ctx context.Context, sender, target string, m track.Mail, addr string) error {
+	tl, _ := b.localeOf(ctx, target)
+	ch, err := b.dmChannel(ctx, unpaced, target)
+	if err != nil {
+		return err
+	}
+	text := tl.t(msgNudgeDM, sender, esc(subject(m, tl)), tl.day(m.SentAt))
+	seen := slack.NewButtonBlockElement(actSeen, pairValue(m.MessageID, addr), plain(tl.t(btnSeen)))
+	seen.Style = slack.StylePrimary
+	blocks := []slack.Block{
+		slack.NewSectionBlock(mrkdwn(text), nil, nil),
+		slack.NewActionBlock("", seen),
+	}
+	return b.call(ctx, unpaced, func(ctx context.Context) error {
+		_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
+		return wrap(err, "chat.postMessage nudge")
+	})
+}
+
+// mayNudge reports whether the recipient of a mail may be nudged now, and
+// if so remembers that they were.
+func (b *Bot) mayNudge(messageID, addr string, now time.Time) bool {
+	key := pairValue(messageID, addr)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if last, ok := b.nudged[key]; ok && now.Sub(last) < b.cfg.NudgeEvery {
+		return false
+	}
+	for k, at := range b.nudged {
+		if now.Sub(at) >= b.cfg.NudgeEvery {
+			delete(b.nudged, k)
+		}
+	}
+	b.nudged[key] = now
+	return true
+}
+
+// actSeen records that a nudged recipient has seen the mail. Only the
+// Slack user of that recipient's address may press it.
+func (b *Bot) actSeen(ctx context.Context, r *request, a *slack.BlockAction, cb *slack.InteractionCallback) {
+	id, addr, ok := splitPair(a.Value)
+	m, err := b.deps.Mails.Mail(ctx, track.NormalizeMessageID(id))
+	if !ok || errors.Is(err, ErrNotFound) {
+		b.respond(ctx, r, r.loc.t(msgNoSuchMail))
+		return
+	}
+	if err != nil {
+		b.trouble(ctx, r, "seen", err)
+		return
+	}
+	rcpt, ok := recipientOf(m, addr)
+	if !ok || !b.isUser(ctx, r.user, rcpt.Address) {
+		b.log.Warn("refused seen-it from another user", "user", r.user, "message_id", m.MessageID)
+		b.respond(ctx, r, r.loc.t(msgSeenNotYours))
+		return
+	}
+	now := time.Now()
+	if err := b.deps.Acks.Acknowledge(ctx, track.ChatEvidence(m.MessageID, rcpt.Address, actSeen, now), now); err != nil {
+		b.trouble(ctx, r, "acknowledge", err)
+		return
+	}
+	b.log.Info("recipient confirmed in slack", "user", r.user, "message_id", m.MessageID)
+	b.wake()
+	sender, err := b.dir.userOf(ctx, m.Sender)
+	if err != nil || sender == "" {
+		sender = m.Sender
+	}
+	b.thankSeen(ctx, r, cb, r.loc.t(msgSeenThanks, sender, esc(subject(m, r.loc))))
+}
+
+// thankSeen replaces the nudge with a thank-you, so it cannot be pressed
+// again.
+func (b *Bot) thankSeen(ctx context.Context, r *request, cb *slack.InteractionCallback, text string) {
+	if r.channel == "" || cb.Container.MessageTs == "" {
+		b.respond(ctx, r, text)
+		return
+	}
+	err := b.call(ctx, unpaced, func(ctx context.Context) error {
+		_, _, _, err := b.api.UpdateMessageContext(ctx, r.channel, cb.Container.MessageTs,
+			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(slack.NewSectionBlock(mrkdwn(text), nil, nil)))
+		return wrap(err, "chat.update nudge")
+	})
+	if err != nil {
+		b.log.Warn("cannot update nudge", "err", err)
+		b.respond(ctx, r, text)
+	}
+}
+
+// isUser reports whether user is the Slack user of addr.
+func (b *Bot) isUser(ctx context.Context, user, addr string) bool {
+	id, err := b.dir.userOf(ctx, addr)
+	if err != nil {
+		b.log.Warn("cannot look up recipient", "address", addr, "err", err)
+	}
+	return err == nil && id != "" && id == user
+}
+
+func (b *Bot) actTrack(ctx context.Context, r *request, a *slack.BlockAction, _ *slack.InteractionCallback) {
+	if b.deps.Sent == nil {
+		b.respond(ctx, r, r.loc.t(msgTrackOff))
+		return
+	}
+	b.trackByID(ctx, r, track.NormalizeMessageID(a.Value))
+}
+
+// recipientOf finds a recipient of m by address.
+func recipientOf(m track.Mail, addr string) (track.Recipient, bool) {
+	addr = track.NormalizeAddress(addr)
+	for _, r := range m.Recipients {
+		if r.Address == addr {
+			return r, true
+		}
+	}
+	return track.Recipient{}, false
+}

@@ -1,0 +1,172 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+	"golang.org/x/time/rate"
+)
+
+// handlerTimeout bounds the work a request starts after its ack.
+const handlerTimeout = time.Minute
+
+// Bot is mailack's Slack app for one workspace. Build it with New, run it
+// with Run and, in HTTP mode, serve Handler.
+type Bot struct {
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	api     *slack.Client
+	http    *http.Client
+	dir     *directory
+	admins  map[string]bool
+	limiter *rate.Limiter // paces the outbox writer and the digests
+	events  *dedupe       // Events API event IDs already handled
+	kick    chan struct{} // wakes the writer early; capacity 1
+
+	work sync.WaitGroup // handlers still running after their ack
+
+	mu     sync.Mutex           // guards the fields below
+	dms    map[string]string    // user ID → direct message channel ID
+	nudged map[string]time.Time // Message-ID and address → last nudge
+}
+
+// New builds the bot. It checks cfg (Config.Validate) and that every
+// required dependency is there; it does not contact Slack.
+func New(cfg Config, deps Deps, log *slog.Logger) (*Bot, error) {
+	if err := errors.Join(cfg.Validate(), deps.validate()); err != nil {
+		return nil, err
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	opts := []slack.Option{slack.OptionAPIURL(cfg.APIURL), slack.OptionHTTPClient(hc)}
+	if cfg.AppToken != "" {
+		opts = append(opts, slack.OptionAppLevelToken(cfg.AppToken.Reveal()))
+	}
+	api := slack.New(cfg.BotToken.Reveal(), opts...)
+	log = log.With("component", "slack")
+	b := &Bot{
+		cfg:     cfg,
+		deps:    deps,
+		log:     log,
+		api:     api,
+		http:    hc,
+		admins:  map[string]bool{},
+		limiter: rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst),
+		events:  newDedupe(time.Hour),
+		kick:    make(chan struct{}, 1),
+		dms:     map[string]string{},
+		nudged:  map[string]time.Time{},
+	}
+	b.dir = newDirectory(api, deps.Users, cfg, log)
+	for _, id := range cfg.Admins {
+		b.admins[id] = true
+	}
+	return b, nil
+}
+
+// Run delivers the outbox, posts the digests on their schedules and, in
+// Socket Mode, receives Slack's requests, until ctx is cancelled. It then
+// waits for the handlers still running and returns nil, or the error that
+// stopped a part early. In HTTP mode, shut the HTTP server down before
+// cancelling ctx, so that no handler starts after Run has returned.
+func (b *Bot) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	parts := map[string]func(context.Context) error{
+		"outbox":  b.runWriter,
+		"digests": b.runDigests,
+	}
+	if b.cfg.Mode == ModeSocket {
+		parts["socket mode"] = b.runSocket
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex // guards first
+	var first error
+	for name, run := range parts {
+		wg.Go(func() {
+			err := run(ctx)
+			if err == nil || ctx.Err() != nil && errors.Is(err, context.Canceled) {
+				return
+			}
+			mu.Lock()
+			if first == nil {
+				first = fmt.Errorf("%s: %w", name, err)
+			}
+			mu.Unlock()
+			cancel()
+		})
+	}
+	b.log.Info("slack bot running", "mode", b.cfg.Mode)
+	wg.Wait()
+	b.work.Wait()
+	b.log.Info("slack bot stopped")
+	return first
+}
+
+// spawn runs f after a request was acknowledged, detached from the
+// request's context but bounded by handlerTimeout. Run waits for it.
+func (b *Bot) spawn(ctx context.Context, what string, f func(ctx context.Context)) {
+	b.work.Add(1)
+	go func() {
+		defer b.work.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), handlerTimeout)
+		defer cancel()
+		if !b.cfg.DontRecover {
+			defer b.recoverPanic(what)
+		}
+		f(ctx)
+	}()
+}
+
+// recoverPanic keeps one bad request from taking the bot down.
+func (b *Bot) recoverPanic(what string) {
+	if r := recover(); r != nil {
+		b.log.Error("handler panicked", "handler", what, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	}
+}
+
+// wake makes the writer look at the outbox now.
+func (b *Bot) wake() {
+	select {
+	case b.kick <- struct{}{}:
+	default: // already woken
+	}
+}
+
+// dedupe remembers IDs for a while. It is safe for concurrent use.
+type dedupe struct {
+	ttl  time.Duration
+	mu   sync.Mutex // guards seen
+	seen map[string]time.Time
+}
+
+func newDedupe(ttl time.Duration) *dedupe {
+	return &dedupe{ttl: ttl, seen: map[string]time.Time{}}
+}
+
+// first reports whether id is seen for the first time within the TTL, and
+// remembers it.
+func (d *dedupe) first(id string, now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for k, at := range d.seen {
+		if now.Sub(at) > d.ttl {
+			delete(d.seen, k)
+		}
+	}
+	if _, ok := d.seen[id]; ok {
+		return false
+	}
+	d.seen[id] = now
+	return true
+}

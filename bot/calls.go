@@ -1,0 +1,211 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/mailack/mailack/track"
+)
+
+// lostCard are the chat.update errors after which the card is posted
+// anew: the message or its channel is gone.
+var lostCard = map[string]bool{
+	"message_not_found":   true,
+	"cant_update_message": true,
+	"channel_not_found":   true,
+	"is_archived":         true,
+}
+
+// call makes one Web API call after pace allows it, bounded by
+// CallTimeout.
+func (b *Bot) call(ctx context.Context, pace pacer, f func(ctx context.Context) error) error {
+	if err := pace(ctx); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
+	defer cancel()
+	return f(ctx)
+}
+
+// userLocale returns how to speak to a user, and their settings.
+func (b *Bot) userLocale(ctx context.Context, user string) (locale, UserSettings, error) {
+	p, err := b.dir.profile(ctx, user)
+	if err != nil {
+		return locale{}, UserSettings{}, err
+	}
+	set, err := b.deps.Settings.Settings(ctx, user)
+	if err != nil {
+		return locale{}, UserSettings{}, fmt.Errorf("settings of %s: %w", user, err)
+	}
+	lang := set.Language
+	if !lang.valid() {
+		lang = langOfLocale(p.Locale)
+	}
+	if lang == "" {
+		lang = b.cfg.Language
+	}
+	return locale{lang: lang, tz: p.TZ}, set, nil
+}
+
+// localeOf is userLocale for answering a person: when Slack cannot be
+// asked, the default language and UTC still make an answer.
+func (b *Bot) localeOf(ctx context.Context, user string) (locale, UserSettings) {
+	l, set, err := b.userLocale(ctx, user)
+	if err != nil {
+		b.log.Warn("cannot read user's locale", "user", user, "err", err)
+		return locale{lang: b.cfg.Language, tz: time.UTC}, set
+	}
+	return l, set
+}
+
+// showCard brings a mail's status card up to date: chat.update of the
+// card the store remembers, or a new direct message to user when there is
+// none (or it is gone). fresh reports a new card.
+func (b *Bot) showCard(ctx context.Context, pace pacer, m track.Mail, user string, l locale) (c Card, fresh bool, err error) {
+	blocks := cardBlocks(m, l, b.nudgeable(ctx, m))
+	text := cardFallback(m, l)
+	c, ok, err := b.deps.Cards.Card(ctx, m.MessageID)
+	if err != nil {
+		return Card{}, false, err
+	}
+	if ok {
+		err := b.call(ctx, pace, func(ctx context.Context) error {
+			_, _, _, err := b.api.UpdateMessageContext(ctx, c.Channel, c.TS, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
+			return err
+		})
+		if err == nil || !lostCard[slackCode(err)] {
+			return c, false, wrap(err, "chat.update")
+		}
+		b.log.Info("status card gone; posting a new one", "message_id", m.MessageID, "err", err)
+	}
+	ch, err := b.dmChannel(ctx, pace, user)
+	if err != nil {
+		return Card{}, false, err
+	}
+	err = b.call(ctx, pace, func(ctx context.Context) error {
+		_, ts, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
+		c = Card{Channel: ch, TS: ts}
+		return err
+	})
+	if err != nil {
+		return Card{}, false, wrap(err, "chat.postMessage")
+	}
+	if err := b.deps.Cards.PutCard(ctx, m.MessageID, c); err != nil {
+		// The card is shown; the next change posts another one.
+		b.log.Error("cannot remember status card", "message_id", m.MessageID, "err", err)
+	}
+	return c, true, nil
+}
+
+// reply posts a notice's short reply in the card's thread.
+func (b *Bot) reply(ctx context.Context, pace pacer, c Card, m track.Mail, n track.Notice, l locale) error {
+	return b.call(ctx, pace, func(ctx context.Context) error {
+		_, _, err := b.api.PostMessageContext(ctx, c.Channel, slack.MsgOptionTS(c.TS), slack.MsgOptionText(replyText(m, n, l), false))
+		return wrap(err, "chat.postMessage reply")
+	})
+}
+
+// dmChannel returns the direct message channel with user, opening it
+// once.
+func (b *Bot) dmChannel(ctx context.Context, pace pacer, user string) (string, error) {
+	b.mu.Lock()
+	ch, ok := b.dms[user]
+	b.mu.Unlock()
+	if ok {
+		return ch, nil
+	}
+	err := b.call(ctx, pace, func(ctx context.Context) error {
+		c, _, _, err := b.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
+		if err == nil {
+			ch = c.ID
+		}
+		return err
+	})
+	if err != nil {
+		return "", wrap(err, "conversations.open")
+	}
+	b.mu.Lock()
+	b.dms[user] = ch
+	b.mu.Unlock()
+	return ch, nil
+}
+
+// nudgeable returns the recipients of m a nudge could reach in Slack. A
+// lookup that fails leaves its recipient out: the card is still worth
+// showing.
+func (b *Bot) nudgeable(ctx context.Context, m track.Mail) map[string]bool {
+	out := map[string]bool{}
+	for i, r := range m.Recipients {
+		if i == maxCardRecipients || ctx.Err() != nil {
+			break
+		}
+		if !canNudge(m, r) {
+			continue
+		}
+		id, err := b.dir.userOf(ctx, r.Address)
+		if err != nil {
+			b.log.Debug("cannot look up recipient", "address", r.Address, "err", err)
+			continue
+		}
+		out[r.Address] = id != ""
+	}
+	return out
+}
+
+// request is one person's request: a slash command or a button press.
+type request struct {
+	user        string
+	channel     string
+	responseURL string
+	triggerID   string
+	loc         locale
+	set         UserSettings
+}
+
+// respond answers a request with a message only its author sees: through
+// the request's response_url, else chat.postEphemeral in its channel or
+// the author's direct messages.
+func (b *Bot) respond(ctx context.Context, r *request, text string, blocks ...slack.Block) {
+	if err := b.sendEphemeral(ctx, r, text, blocks); err != nil {
+		b.log.Warn("cannot answer user", "user", r.user, "err", err)
+	}
+}
+
+func (b *Bot) sendEphemeral(ctx context.Context, r *request, text string, blocks []slack.Block) error {
+	if r.responseURL != "" && strings.HasPrefix(r.responseURL, b.cfg.ResponseURLPrefix) {
+		msg := &slack.WebhookMessage{ResponseType: slack.ResponseTypeEphemeral, Text: text}
+		if len(blocks) > 0 {
+			msg.Blocks = &slack.Blocks{BlockSet: blocks}
+		}
+		return b.call(ctx, unpaced, func(ctx context.Context) error {
+			return wrap(slack.PostWebhookCustomHTTPContext(ctx, r.responseURL, b.http, msg), "response_url")
+		})
+	}
+	ch := r.channel
+	if ch == "" {
+		var err error
+		if ch, err = b.dmChannel(ctx, unpaced, r.user); err != nil {
+			return err
+		}
+	}
+	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+	if len(blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(blocks...))
+	}
+	return b.call(ctx, unpaced, func(ctx context.Context) error {
+		_, err := b.api.PostEphemeralContext(ctx, ch, r.user, opts...)
+		return wrap(err, "chat.postEphemeral")
+	})
+}
+
+// wrap names the Web API method an error came from; nil stays nil.
+func wrap(err error, method string) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", method, err)
+}

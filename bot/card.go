@@ -1,0 +1,227 @@
+package bot
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/mailack/mailack/track"
+)
+
+// Block Kit limits the card keeps within.
+const (
+	maxCardRecipients = 20  // recipients shown one by one; the rest are counted
+	maxHeader         = 150 // characters of a header's plain text
+	maxBlockID        = 255 // characters of a block_id
+)
+
+// Action IDs of the buttons the bot renders. Each is a key of the actions
+// table.
+const (
+	actNudge      = "nudge"
+	actFollowUp   = "followup"
+	actSnooze1    = "snooze_1d"
+	actSnooze3    = "snooze_3d"
+	actSnoozeDate = "snooze_date"
+	actDone       = "done"
+	actSeen       = "seen"
+	actTrack      = "track_pick"
+)
+
+// statusIcons puts an emoji before each status so that a card can be read
+// at a glance.
+var statusIcons = map[track.Status]string{
+	track.StatusPending:       ":hourglass_flowing_sand:",
+	track.StatusDelayed:       ":hourglass:",
+	track.StatusRelayed:       ":outbox_tray:",
+	track.StatusFailed:        ":warning:",
+	track.StatusDelivered:     ":incoming_envelope:",
+	track.StatusOpenedMachine: ":eyes:",
+	track.StatusOpened:        ":eyes:",
+	track.StatusDeletedUnread: ":wastebasket:",
+	track.StatusRead:          ":white_check_mark:",
+	track.StatusDeclined:      ":no_entry_sign:",
+	track.StatusAcknowledged:  ":white_check_mark:",
+	track.StatusNoResponse:    ":zzz:",
+}
+
+// withReason marks the statuses shown with their bounce or delay reason;
+// the others are shown with the time they were reached.
+var withReason = map[track.Status]bool{
+	track.StatusFailed:  true,
+	track.StatusDelayed: true,
+}
+
+// cardBlocks renders a mail's status card. nudge holds the recipients
+// that have a Slack user and may be nudged.
+func cardBlocks(m track.Mail, l locale, nudge map[string]bool) []slack.Block {
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(plain(clip(subject(m, l), maxHeader))),
+		slack.NewContextBlock("", mrkdwn(stateLine(m, l))),
+	}
+	for i, r := range m.Recipients {
+		if i == maxCardRecipients {
+			blocks = append(blocks, slack.NewContextBlock("", mrkdwn(l.t(msgMoreRecipients, len(m.Recipients)-i))))
+			break
+		}
+		var acc *slack.Accessory
+		if nudge[r.Address] && canNudge(m, r) {
+			acc = slack.NewAccessory(slack.NewButtonBlockElement(actNudge, pairValue(m.MessageID, r.Address), plain(l.t(btnNudge))))
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(recipientText(m, r, l)), nil, acc))
+	}
+	if a := actionsBlock(m, l); a != nil {
+		blocks = append(blocks, a)
+	}
+	return blocks
+}
+
+// canNudge reports whether a nudge about m could still help r.
+func canNudge(m track.Mail, r track.Recipient) bool {
+	return !m.Closed() && r.Status != track.StatusFailed && !m.Conclusive(r)
+}
+
+// actionsBlock holds the mail's buttons, or nil for a closed mail. The
+// Message-ID is each button's value and the block's ID (for the date
+// picker, which has no value).
+func actionsBlock(m track.Mail, l locale) *slack.ActionBlock {
+	if m.Closed() {
+		return nil
+	}
+	id := m.MessageID
+	elems := []slack.BlockElement{
+		slack.NewButtonBlockElement(actFollowUp, id, plain(l.t(btnFollowUp))),
+		slack.NewButtonBlockElement(actSnooze1, id, plain(l.t(btnSnooze1))),
+		slack.NewButtonBlockElement(actSnooze3, id, plain(l.t(btnSnooze3))),
+	}
+	blockID := ""
+	if len(id) <= maxBlockID {
+		blockID = id
+		dp := slack.NewDatePickerBlockElement(actSnoozeDate)
+		dp.Placeholder = plain(l.t(btnSnoozeDate))
+		elems = append(elems, dp)
+	}
+	done := slack.NewButtonBlockElement(actDone, id, plain(l.t(btnDone)))
+	done.Style = slack.StylePrimary
+	elems = append(elems, done)
+	return slack.NewActionBlock(blockID, elems...)
+}
+
+// stateLine says when the mail was sent and where it stands.
+func stateLine(m track.Mail, l locale) string {
+	parts := []string{l.t(msgSent, l.when(m.SentAt))}
+	switch {
+	case m.State == track.StateDone:
+		parts = append(parts, l.t(msgStateDone))
+	case m.State == track.StateStopped:
+		parts = append(parts, l.t(msgStateStopped))
+	case m.State == track.StateSnoozed:
+		parts = append(parts, l.t(msgSnoozedUntil, l.when(m.SnoozedUntil)))
+	case !m.DueAt.IsZero():
+		parts = append(parts, l.t(msgDue, l.when(m.DueAt)))
+	}
+	return strings.Join(parts, " · ")
+}
+
+// recipientText is one recipient's line on the card, with the advice for
+// a bounce below it.
+func recipientText(m track.Mail, r track.Recipient, l locale) string {
+	var b strings.Builder
+	b.WriteString(statusIcons[r.Status] + " " + who(r) + " — " + statusText(r, l))
+	if r.Status == track.StatusFailed {
+		b.WriteString("\n_" + esc(l.reason(r.Reason).Do) + "_")
+	}
+	if r.Confidence == track.ConfidenceLow {
+		b.WriteString("\n_" + esc(l.t(msgLowConfidence)) + "_")
+	}
+	return b.String()
+}
+
+// statusText says a recipient's status with its reason or time.
+func statusText(r track.Recipient, l locale) string {
+	s := l.status(r.Status)
+	switch {
+	case withReason[r.Status]:
+		return esc(l.t(msgStatusReason, s, l.reason(r.Reason).Plain))
+	case r.Status != track.StatusPending && !r.StatusAt.IsZero():
+		return esc(l.t(msgStatusAt, s, l.when(r.StatusAt)))
+	}
+	return esc(s)
+}
+
+// who names a recipient in mrkdwn.
+func who(r track.Recipient) string {
+	if r.Name == "" {
+		return "*" + esc(r.Address) + "*"
+	}
+	return "*" + esc(r.Name) + "* " + esc("<"+r.Address+">")
+}
+
+// replyText is the thread reply for a notice: the recipient and the status
+// the notice announces (not the mail's latest, which the card shows).
+func replyText(m track.Mail, n track.Notice, l locale) string {
+	r := track.Recipient{Address: n.Recipient, Status: n.To, Reason: n.Reason, StatusAt: n.At, Confidence: n.Confidence}
+	for _, mr := range m.Recipients {
+		if mr.Address == n.Recipient {
+			r.Name = mr.Name
+		}
+	}
+	text := l.t(msgReply, who(r), statusText(r, l))
+	if n.To == track.StatusFailed {
+		text += " " + esc(l.reason(n.Reason).Do)
+	}
+	return statusIcons[n.To] + " " + text
+}
+
+// cardFallback is the card's notification text.
+func cardFallback(m track.Mail, l locale) string {
+	var parts []string
+	for i, r := range m.Recipients {
+		if i == 3 {
+			parts = append(parts, "…")
+			break
+		}
+		parts = append(parts, r.Address+": "+l.status(r.Status))
+	}
+	return subject(m, l) + " — " + strings.Join(parts, ", ")
+}
+
+func subject(m track.Mail, l locale) string {
+	if strings.TrimSpace(m.Subject) == "" {
+		return l.t(msgNoSubject)
+	}
+	return m.Subject
+}
+
+// pairValue packs a Message-ID and an address into one button value;
+// normalised Message-IDs and addresses hold no spaces.
+func pairValue(messageID, addr string) string { return messageID + " " + addr }
+
+func splitPair(v string) (messageID, addr string, ok bool) {
+	messageID, addr, ok = strings.Cut(v, " ")
+	return messageID, addr, ok && messageID != "" && addr != ""
+}
+
+var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// esc escapes text from mail (subjects, names) for mrkdwn, so that it
+// cannot mention people or make links.
+func esc(s string) string { return mrkdwnEscaper.Replace(s) }
+
+// clip cuts s to at most n characters.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+func plain(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+}
+
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+}

@@ -1,0 +1,332 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/mailack/mailack/track"
+)
+
+const (
+	// maxListed is how many mails /track list shows.
+	maxListed = 20
+	// maxFound is how many Sent-folder matches /track offers.
+	maxFound = 10
+)
+
+// command is one /track subcommand. The help in both languages is made
+// from this table.
+type command struct {
+	name  string
+	usage string // arguments after the name
+	desc  msg
+	admin bool // only for Config.Admins
+	run   func(b *Bot, ctx context.Context, r *request, args []string)
+}
+
+// commandTable lists the subcommands; text that names none is a
+// Message-ID or words to start tracking.
+func commandTable() []command {
+	return []command{
+		{name: "help", desc: cmdHelp, run: (*Bot).cmdHelp},
+		{name: "list", usage: "[pending|problems|all]", desc: cmdList, run: (*Bot).cmdList},
+		{name: "show", usage: "<Message-ID>", desc: cmdShow, run: (*Bot).cmdShow},
+		{name: "stop", usage: "<Message-ID>", desc: cmdStop, run: (*Bot).cmdStop},
+		{name: "snooze", usage: "<Message-ID> 1d|3d|YYYY-MM-DD", desc: cmdSnooze, run: (*Bot).cmdSnooze},
+		{name: "settings", usage: "[lang en|ja|auto] [notify all|problems] [deadline 2d|36h|default|off] [quiet 22:00-07:00|off]", desc: cmdSettings, run: (*Bot).cmdSettings},
+		{name: "who", usage: "<address>", desc: cmdWho, admin: true, run: (*Bot).cmdWho},
+	}
+}
+
+// trackUsage is the usage line of starting to track, which has no name.
+const trackUsage = "<Message-ID> | <words of the subject>"
+
+// command handles a slash command after its ack.
+func (b *Bot) command(ctx context.Context, sc slack.SlashCommand) {
+	b.spawn(ctx, "command", func(ctx context.Context) {
+		r := b.newRequest(ctx, sc.UserID, sc.ChannelID, sc.ResponseURL, sc.TriggerID)
+		text := unescapeCommand(sc.Text)
+		args := strings.Fields(text)
+		if len(args) == 0 {
+			b.cmdHelp(ctx, r, nil)
+			return
+		}
+		for _, c := range commandTable() {
+			if !strings.EqualFold(args[0], c.name) {
+				continue
+			}
+			if c.admin && !b.admins[r.user] {
+				b.respond(ctx, r, r.loc.t(msgAdminOnly))
+				return
+			}
+			c.run(b, ctx, r, args[1:])
+			return
+		}
+		b.startTracking(ctx, r, text)
+	})
+}
+
+func (b *Bot) newRequest(ctx context.Context, user, channel, responseURL, triggerID string) *request {
+	l, set := b.localeOf(ctx, user)
+	return &request{user: user, channel: channel, responseURL: responseURL, triggerID: triggerID, loc: l, set: set}
+}
+
+// unescapeCommand undoes the HTML escaping Slack applies to command text.
+func unescapeCommand(s string) string {
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(strings.TrimSpace(s))
+}
+
+func (b *Bot) cmdHelp(ctx context.Context, r *request, _ []string) {
+	b.respond(ctx, r, r.loc.t(msgHelpTitle), slack.NewSectionBlock(mrkdwn(b.helpText(r)), nil, nil))
+}
+
+// helpText lists the commands r's author may use, in their language.
+func (b *Bot) helpText(r *request) string {
+	lines := []string{r.loc.t(msgHelpTitle)}
+	for _, c := range commandTable() {
+		if c.admin && !b.admins[r.user] {
+			continue
+		}
+		lines = append(lines, "`/track "+strings.TrimSpace(c.name+" "+c.usage)+"` — "+r.loc.t(c.desc))
+	}
+	lines = append(lines, "`/track "+trackUsage+"` — "+r.loc.t(cmdTrack))
+	return esc(strings.Join(lines, "\n"))
+}
+
+// usage answers a command given wrong arguments with its usage and the help.
+func (b *Bot) usage(ctx context.Context, r *request, name string) {
+	for _, c := range commandTable() {
+		if c.name == name {
+			text := r.loc.t(msgUsage, "/track "+c.name+" "+c.usage)
+			b.respond(ctx, r, text, slack.NewSectionBlock(mrkdwn(esc(text)+"\n\n"+b.helpText(r)), nil, nil))
+		}
+	}
+}
+
+// listFilters are the filters of /track list, each with its title.
+var listFilters = map[string]struct {
+	title  msg
+	closed bool
+	keep   func(track.Mail) bool
+}{
+	"":         {msgFilterAll, false, func(track.Mail) bool { return true }},
+	"pending":  {msgFilterPending, false, waiting},
+	"problems": {msgFilterProblems, false, troubled},
+	"all":      {msgFilterAll, true, func(track.Mail) bool { return true }},
+}
+
+// waiting reports whether a recipient of m has not answered yet.
+func waiting(m track.Mail) bool {
+	for _, r := range m.Recipients {
+		if r.Status != track.StatusFailed && !m.Conclusive(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// troubled reports whether a recipient of m bounced, is delayed or did
+// not answer in time.
+func troubled(m track.Mail) bool {
+	for _, r := range m.Recipients {
+		if r.Status == track.StatusFailed || r.Status == track.StatusDelayed || r.Status == track.StatusNoResponse {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *Bot) cmdList(ctx context.Context, r *request, args []string) {
+	name := strings.ToLower(strings.Join(args, " "))
+	f, ok := listFilters[name]
+	if !ok {
+		b.usage(ctx, r, "list")
+		return
+	}
+	mails, err := b.ownMails(ctx, r.user, f.closed)
+	if err != nil {
+		b.trouble(ctx, r, "list", err)
+		return
+	}
+	b.showList(ctx, r, r.loc.t(msgListTitle, r.loc.t(f.title)), mails, f.keep)
+}
+
+// showList answers with the mails that pass keep, newest first.
+func (b *Bot) showList(ctx context.Context, r *request, title string, mails []track.Mail, keep func(track.Mail) bool) {
+	blocks := []slack.Block{slack.NewHeaderBlock(plain(clip(title, maxHeader)))}
+	n := 0
+	for _, m := range mails {
+		if !keep(m) {
+			continue
+		}
+		if n == maxListed {
+			blocks = append(blocks, slack.NewContextBlock("", mrkdwn(r.loc.t(msgListMore, countKept(mails, keep)-n))))
+			break
+		}
+		n++
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(mailSummary(m, r.loc)+"\n`"+esc(m.MessageID)+"`"), nil, nil))
+	}
+	if n == 0 {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(r.loc.t(msgListEmpty)), nil, nil))
+	}
+	b.respond(ctx, r, title, blocks...)
+}
+
+func countKept(mails []track.Mail, keep func(track.Mail) bool) int {
+	n := 0
+	for _, m := range mails {
+		if keep(m) {
+			n++
+		}
+	}
+	return n
+}
+
+func (b *Bot) cmdShow(ctx context.Context, r *request, args []string) {
+	if len(args) != 1 {
+		b.usage(ctx, r, "show")
+		return
+	}
+	m, ok := b.visibleMail(ctx, r, args[0])
+	if !ok {
+		return
+	}
+	b.respond(ctx, r, cardFallback(m, r.loc), cardBlocks(m, r.loc, nil)...)
+}
+
+func (b *Bot) cmdStop(ctx context.Context, r *request, args []string) {
+	if len(args) != 1 {
+		b.usage(ctx, r, "stop")
+		return
+	}
+	b.close(ctx, r, args[0], track.StateStopped, msgStoppedTracking)
+}
+
+func (b *Bot) cmdSnooze(ctx context.Context, r *request, args []string) {
+	if len(args) != 2 {
+		b.usage(ctx, r, "snooze")
+		return
+	}
+	until, err := snoozeUntil(args[1], time.Now(), r.loc.zone())
+	if err != nil {
+		b.usage(ctx, r, "snooze")
+		return
+	}
+	b.snooze(ctx, r, args[0], until)
+}
+
+// snoozeUntil reads "1d", "3d" (from now) or a date (9:00 that day in loc).
+func snoozeUntil(s string, now time.Time, loc *time.Location) (time.Time, error) {
+	if d, err := ParseDeadline(s); err == nil && d > 0 {
+		return now.Add(d), nil
+	}
+	day, err := time.ParseInLocation(time.DateOnly, s, loc)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return day.Add(9 * time.Hour), nil
+}
+
+func (b *Bot) cmdWho(ctx context.Context, r *request, args []string) {
+	if len(args) != 1 {
+		b.usage(ctx, r, "who")
+		return
+	}
+	addr := track.NormalizeAddress(args[0])
+	mails, err := b.mailsOf(ctx, []string{addr}, false)
+	if err != nil {
+		b.trouble(ctx, r, "who", err)
+		return
+	}
+	b.log.Info("admin listed another sender's mail", "user", r.user, "sender", addr)
+	b.showList(ctx, r, addr, mails, func(track.Mail) bool { return true })
+}
+
+// startTracking starts tracking a sent mail named by its Message-ID, or
+// offers the Sent-folder mails that match words.
+func (b *Bot) startTracking(ctx context.Context, r *request, text string) {
+	if b.deps.Sent == nil {
+		b.respond(ctx, r, r.loc.t(msgTrackOff))
+		return
+	}
+	if !strings.ContainsAny(text, " \t") && strings.Contains(text, "@") {
+		b.trackByID(ctx, r, track.NormalizeMessageID(text))
+		return
+	}
+	addrs, err := b.dir.addresses(ctx, r.user)
+	if err != nil || len(addrs) == 0 {
+		b.respond(ctx, r, r.loc.t(msgNoAddress))
+		return
+	}
+	var found []SentMail
+	for _, a := range addrs {
+		fs, err := b.deps.Sent.FindSent(ctx, a, text, maxFound)
+		if err != nil {
+			b.trouble(ctx, r, "find sent", err)
+			return
+		}
+		found = append(found, fs...)
+	}
+	if len(found) == 0 {
+		none := r.loc.t(msgSearchNone, text)
+		b.respond(ctx, r, none, slack.NewSectionBlock(mrkdwn(esc(none)+"\n\n"+b.helpText(r)), nil, nil))
+		return
+	}
+	b.respond(ctx, r, r.loc.t(msgSearchPick), foundBlocks(found, r.loc)...)
+}
+
+// foundBlocks offers Sent-folder matches, each with a button to track it.
+func foundBlocks(found []SentMail, l locale) []slack.Block {
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(l.t(msgSearchPick)), nil, nil)}
+	for i, f := range found {
+		if i == maxFound {
+			break
+		}
+		subj := f.Subject
+		if strings.TrimSpace(subj) == "" {
+			subj = l.t(msgNoSubject)
+		}
+		text := "*" + esc(subj) + "*\n" + l.t(msgSent, l.when(f.SentAt)) + " → " + esc(strings.Join(f.To, ", "))
+		btn := slack.NewButtonBlockElement(actTrack, f.MessageID, plain(l.t(btnTrack)))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, slack.NewAccessory(btn)))
+	}
+	return blocks
+}
+
+// trackByID starts tracking the mail with the Message-ID from one of the
+// author's Sent folders; the search side checks that it is theirs.
+func (b *Bot) trackByID(ctx context.Context, r *request, id string) {
+	addrs, err := b.dir.addresses(ctx, r.user)
+	if err != nil || len(addrs) == 0 {
+		b.respond(ctx, r, r.loc.t(msgNoAddress))
+		return
+	}
+	for _, a := range addrs {
+		m, err := b.deps.Sent.TrackSent(ctx, a, id, r.set.Deadline)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			b.trouble(ctx, r, "track sent", err)
+			return
+		}
+		b.log.Info("tracking started by hand", "user", r.user, "message_id", m.MessageID)
+		if _, _, err := b.showCard(ctx, unpaced, m, r.user, r.loc); err != nil {
+			b.log.Warn("cannot post status card", "message_id", m.MessageID, "err", err)
+		}
+		b.refreshHome(ctx, r.user)
+		b.respond(ctx, r, r.loc.t(msgTracking, subject(m, r.loc)))
+		return
+	}
+	b.respond(ctx, r, r.loc.t(msgSearchNone, id))
+}
+
+// trouble tells the user something went wrong and logs why.
+func (b *Bot) trouble(ctx context.Context, r *request, what string, err error) {
+	b.log.Error("request failed", "what", what, "user", r.user, "err", err)
+	b.respond(ctx, r, r.loc.t(msgTrouble))
+}

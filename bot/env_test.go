@@ -1,0 +1,352 @@
+package bot_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mailack/mailack/bot"
+	"github.com/mailack/mailack/bot/botstore"
+	"github.com/mailack/mailack/store"
+	"github.com/mailack/mailack/track"
+	"github.com/mailack/mailack/track/report"
+)
+
+// The workspace of the tests.
+var (
+	alice  = fakeUser{ID: "UALICE", Email: "alice@example.com", Locale: "en-US", TZ: "America/New_York"}
+	bob    = fakeUser{ID: "UBOB", Email: "bob@example.com", Locale: "en-GB", TZ: "Europe/London"}
+	hanako = fakeUser{ID: "UHANAKO", Email: "hanako@example.jp", Locale: "ja-JP", TZ: "Asia/Tokyo"}
+	carol  = fakeUser{ID: "UCAROL", Email: "carol@example.com", Locale: "en-US", TZ: "America/Chicago"}
+	admin  = fakeUser{ID: "UADMIN", Email: "admin@example.com", Locale: "en-US", TZ: "UTC"}
+)
+
+// outsider has no Slack user.
+const outsider = "someone@partner.example"
+
+const testSecret = "8f742231b10e8888abcd99yyyzzz85a5"
+
+// env is a bot wired to a real store and the Slack fake.
+type env struct {
+	fake     *fakeSlack
+	base     string // the fake's URL
+	store    *store.Store
+	settings *botstore.Settings
+	sent     *fakeSent
+	bot      *bot.Bot
+	handler  http.Handler
+	logs     *strings.Builder
+	logMu    *sync.Mutex
+	reqs     atomic.Int64
+}
+
+type envOptions struct {
+	// inProcess connects the bot to the fake without a network, for
+	// testing/synctest.
+	inProcess bool
+	config    func(*bot.Config)
+}
+
+func newEnv(t *testing.T, o envOptions) *env {
+	t.Helper()
+	e := &env{fake: newFakeSlack(alice, bob, hanako, carol, admin), logs: &strings.Builder{}, logMu: &sync.Mutex{}}
+	var hc *http.Client
+	if o.inProcess {
+		e.base, hc = "http://slack.test", e.fake.inProcess()
+	} else {
+		srv := e.fake.serve(t)
+		e.base, hc = srv.URL, srv.Client()
+	}
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, "mailack.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	e.store = st
+	if e.settings, err = botstore.OpenSettings(filepath.Join(dir, "settings.json")); err != nil {
+		t.Fatal(err)
+	}
+	e.sent = &fakeSent{store: st, mails: map[string][]sentCopy{}}
+	cfg := bot.Defaults()
+	cfg.Mode = bot.ModeHTTP
+	cfg.BotToken = "xoxb-test-token"
+	cfg.SigningSecret = testSecret
+	cfg.APIURL = e.base + "/"
+	cfg.HTTPClient = hc
+	cfg.ResponseURLPrefix = e.base + "/response/"
+	cfg.Admins = []string{admin.ID}
+	cfg.Poll = 50 * time.Millisecond
+	cfg.DontRecover = true
+	if o.config != nil {
+		o.config(&cfg)
+	}
+	log := slog.New(slog.NewTextHandler(&syncWriter{mu: e.logMu, w: e.logs, t: t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.bot, err = bot.New(cfg, botstore.New(st).Deps(e.settings, e.sent), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.handler = e.bot.Handler()
+	return e
+}
+
+// syncWriter sends the bot's log to the test's output and keeps a copy.
+type syncWriter struct {
+	mu *sync.Mutex
+	w  *strings.Builder
+	t  *testing.T
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.w.Write(p)
+	return s.t.Output().Write(p)
+}
+
+func (e *env) logged() string {
+	e.logMu.Lock()
+	defer e.logMu.Unlock()
+	return e.logs.String()
+}
+
+// run runs the bot until the returned stop is called; stop fails the test
+// if Run failed.
+func (e *env) run(t *testing.T) (stop func()) {
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- e.bot.Run(ctx) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run() = %v", err)
+		}
+	}
+}
+
+// register tracks a mail from sender to the recipients, sent at sentAt.
+func (e *env) register(t *testing.T, id, sender, subject string, sentAt time.Time, rcpts ...string) track.Mail {
+	t.Helper()
+	m := track.Mail{MessageID: id, Sender: sender, Subject: subject, SentAt: sentAt, Requested: track.Requested{ReadReceipt: true}}
+	for _, r := range rcpts {
+		m.Recipients = append(m.Recipients, track.Recipient{Address: r})
+	}
+	m, err := track.Register(m, 48*time.Hour, nil, sentAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.store.RegisterMail(t.Context(), store.RegisterInput{Mail: m, Now: sentAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Mail
+}
+
+// observe applies evidence that a recipient reached sig, as a report
+// would, and returns the notices it caused.
+func (e *env) observe(t *testing.T, id, rcpt string, sig track.Status, reason report.Reason, at time.Time) []track.Notice {
+	t.Helper()
+	src := track.SourceDSN
+	if sig == track.StatusRead || sig == track.StatusDeclined || sig == track.StatusDeletedUnread {
+		src = track.SourceMDN
+	}
+	ev := track.Evidence{
+		ID: fmt.Sprintf("test-%s-%s-%s", id, rcpt, sig), MessageID: id, Recipient: rcpt, Source: src,
+		Signal: sig, Reason: reason, At: at, Seen: at, Confidence: track.ConfidenceExact,
+	}
+	res, err := e.store.ApplyReport(t.Context(), store.ApplyInput{Evidence: []track.Evidence{ev}, Now: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Notices
+}
+
+// pending returns what is left in the outbox.
+func (e *env) pending(t *testing.T) []store.OutboxItem {
+	t.Helper()
+	items, err := e.store.Pending(t.Context(), time.Now().Add(1000*time.Hour), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return items
+}
+
+// post sends a signed request to the bot's HTTP handler.
+func (e *env) post(path, body string) *httptest.ResponseRecorder {
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	return e.postSigned(path, body, ts, sign(testSecret, ts, body))
+}
+
+func (e *env) postSigned(path, body, ts, sig string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", sig)
+	rec := httptest.NewRecorder()
+	e.handler.ServeHTTP(rec, req)
+	return rec
+}
+
+func sign(secret, ts, body string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte("v0:" + ts + ":" + body))
+	return "v0=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// responseURL returns a fresh response_url for one request.
+func (e *env) responseURL() string {
+	return fmt.Sprintf("%s/response/%d", e.base, e.reqs.Add(1))
+}
+
+// command sends /track text as u, shaped as Slack sends slash commands,
+// and returns the response_url its answer will go to.
+func (e *env) command(t *testing.T, u fakeUser, text string) string {
+	t.Helper()
+	respURL := e.responseURL()
+	body := url.Values{
+		"token":        {"xyzz0WbapA4vBCDEFasx0q6G"},
+		"team_id":      {"T1DC2JH3J"},
+		"team_domain":  {"example"},
+		"channel_id":   {"C0GENERAL"},
+		"channel_name": {"general"},
+		"user_id":      {u.ID},
+		"user_name":    {strings.ToLower(u.ID)},
+		"command":      {"/track"},
+		"text":         {text},
+		"api_app_id":   {"A0MAILACK"},
+		"response_url": {respURL},
+		"trigger_id":   {"398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"},
+	}.Encode()
+	if rec := e.post(bot.PathCommands, body); rec.Code != http.StatusOK {
+		t.Fatalf("POST %s = %d %s", bot.PathCommands, rec.Code, rec.Body)
+	}
+	return respURL
+}
+
+// answer waits for the answer to a request and returns its text.
+func (e *env) answer(t *testing.T, respURL string) string {
+	t.Helper()
+	path := strings.TrimPrefix(respURL, e.base)
+	c := e.fake.waitFor(t, "answer at "+path, func(c call) bool { return c.Path == path })
+	return c.text()
+}
+
+// blockAction is one element of an interactivity payload's actions.
+type blockAction struct {
+	ActionID     string `json:"action_id"`
+	BlockID      string `json:"block_id"`
+	Value        string `json:"value,omitempty"`
+	Type         string `json:"type"`
+	SelectedDate string `json:"selected_date,omitempty"`
+	ActionTS     string `json:"action_ts"`
+}
+
+// press sends a block_actions payload as u, shaped as Slack sends it
+// (form-encoded, the JSON in payload), and returns its response_url.
+func (e *env) press(t *testing.T, u fakeUser, a blockAction) string {
+	t.Helper()
+	if a.Type == "" {
+		a.Type = "button"
+	}
+	a.ActionTS = "1700000100.000200"
+	respURL := e.responseURL()
+	payload := map[string]any{
+		"type":         "block_actions",
+		"team":         map[string]any{"id": "T1DC2JH3J", "domain": "example"},
+		"user":         map[string]any{"id": u.ID, "username": strings.ToLower(u.ID), "team_id": "T1DC2JH3J"},
+		"api_app_id":   "A0MAILACK",
+		"token":        "xyzz0WbapA4vBCDEFasx0q6G",
+		"container":    map[string]any{"type": "message", "message_ts": "1700000000.000001", "channel_id": "D" + u.ID, "is_ephemeral": false},
+		"trigger_id":   "398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c",
+		"channel":      map[string]any{"id": "D" + u.ID, "name": "directmessage"},
+		"message":      map[string]any{"type": "message", "ts": "1700000000.000001", "text": "card"},
+		"response_url": respURL,
+		"actions":      []blockAction{a},
+	}
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := url.Values{"payload": {string(raw)}}.Encode()
+	if rec := e.post(bot.PathInteractivity, body); rec.Code != http.StatusOK {
+		t.Fatalf("POST %s = %d %s", bot.PathInteractivity, rec.Code, rec.Body)
+	}
+	return respURL
+}
+
+// sentCopy is a mail in a fake Sent folder.
+type sentCopy struct {
+	bot.SentMail
+	rcpts []string
+}
+
+// fakeSent is a Sent-folder search over fixed mails; tracking registers
+// in the real store.
+type fakeSent struct {
+	store *store.Store
+	mu    sync.Mutex            // guards mails
+	mails map[string][]sentCopy // by sender
+}
+
+func (f *fakeSent) add(sender string, m bot.SentMail) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mails[sender] = append(f.mails[sender], sentCopy{SentMail: m, rcpts: m.To})
+}
+
+func (f *fakeSent) FindSent(_ context.Context, sender, query string, limit int) ([]bot.SentMail, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []bot.SentMail
+	for _, m := range f.mails[sender] {
+		if strings.Contains(strings.ToLower(m.Subject), strings.ToLower(query)) && len(out) < limit {
+			out = append(out, m.SentMail)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeSent) TrackSent(ctx context.Context, sender, id string, deadline time.Duration) (track.Mail, error) {
+	f.mu.Lock()
+	var found *sentCopy
+	for _, m := range f.mails[sender] {
+		if m.MessageID == id {
+			found = &m
+		}
+	}
+	f.mu.Unlock()
+	if found == nil {
+		return track.Mail{}, bot.ErrNotFound
+	}
+	m := track.Mail{MessageID: id, Sender: sender, Subject: found.Subject, SentAt: found.SentAt, Deadline: deadline}
+	for _, r := range found.rcpts {
+		m.Recipients = append(m.Recipients, track.Recipient{Address: r})
+	}
+	m, err := track.Register(m, 48*time.Hour, nil, time.Now())
+	if err != nil {
+		return track.Mail{}, err
+	}
+	res, err := f.store.RegisterMail(ctx, store.RegisterInput{Mail: m, Now: time.Now()})
+	return res.Mail, err
+}
+
+var errTest = errors.New("test")

@@ -1,0 +1,139 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+)
+
+// maxRequestBody caps a request from Slack; real ones are a few KB.
+const maxRequestBody = 1 << 20
+
+// The HTTP mode endpoints, as configured in the app manifest.
+const (
+	PathEvents        = "/slack/events"
+	PathCommands      = "/slack/commands"
+	PathInteractivity = "/slack/interactivity"
+)
+
+// Handler serves Slack's HTTP requests (HTTP mode): the Events API on
+// PathEvents, slash commands on PathCommands and interactivity on
+// PathInteractivity. Each request is verified before anything is parsed;
+// a forged or stale one gets 401 and changes nothing. Valid requests are
+// answered at once and handled afterwards.
+func (b *Bot) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("POST "+PathEvents, b.verified(b.serveEvents))
+	mux.Handle("POST "+PathCommands, b.verified(b.serveCommand))
+	mux.Handle("POST "+PathInteractivity, b.verified(b.serveInteraction))
+	return mux
+}
+
+// verified reads the body once, checks Slack's signature over it and puts
+// it back for next.
+func (b *Bot) verified(next func(w http.ResponseWriter, r *http.Request, body []byte)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
+		if err != nil {
+			http.Error(w, "request body too large or unreadable", http.StatusRequestEntityTooLarge)
+			return
+		}
+		err = VerifySignature([]byte(b.cfg.SigningSecret.Reveal()),
+			r.Header.Get("X-Slack-Request-Timestamp"), r.Header.Get("X-Slack-Signature"), body, time.Now())
+		if err != nil {
+			b.log.Warn("refused unsigned slack request", "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
+			http.Error(w, "invalid signature", http.StatusUnauthorized)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next(w, r, body)
+	})
+}
+
+func (b *Bot) serveEvents(w http.ResponseWriter, r *http.Request, body []byte) {
+	ev, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken())
+	if err != nil {
+		b.log.Warn("bad events api request", "err", err)
+		http.Error(w, "bad event", http.StatusBadRequest)
+		return
+	}
+	if ev.Type == slackevents.URLVerification {
+		var ch slackevents.ChallengeResponse
+		if err := json.Unmarshal(body, &ch); err != nil {
+			http.Error(w, "bad challenge", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, ch.Challenge) // the client is gone if this fails
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	b.event(r.Context(), ev)
+}
+
+func (b *Bot) serveCommand(w http.ResponseWriter, r *http.Request, _ []byte) {
+	sc, err := slack.SlashCommandParse(r)
+	if err != nil {
+		http.Error(w, "bad command", http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	b.command(r.Context(), sc)
+}
+
+func (b *Bot) serveInteraction(w http.ResponseWriter, r *http.Request, body []byte) {
+	cb, err := parseInteraction(body)
+	if err != nil {
+		b.log.Warn("bad interactivity request", "err", err)
+		http.Error(w, "bad payload", http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	b.interaction(r.Context(), cb)
+}
+
+// parseInteraction reads an interactivity request: a form with the JSON
+// in its payload field.
+func parseInteraction(body []byte) (slack.InteractionCallback, error) {
+	var cb slack.InteractionCallback
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return cb, err
+	}
+	payload := form.Get("payload")
+	if payload == "" {
+		return cb, errors.New("no payload")
+	}
+	err = json.Unmarshal([]byte(payload), &cb)
+	return cb, err
+}
+
+// event handles an Events API event once: Slack retries an event it
+// thinks was not received, with the same event_id.
+func (b *Bot) event(ctx context.Context, ev slackevents.EventsAPIEvent) {
+	if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok && cb.EventID != "" {
+		if !b.events.first(cb.EventID, time.Now()) {
+			b.log.Debug("duplicate event dropped", "event_id", cb.EventID)
+			return
+		}
+	}
+	switch inner := ev.InnerEvent.Data.(type) {
+	case *slackevents.AppHomeOpenedEvent:
+		if inner.Tab != "home" {
+			return
+		}
+		b.spawn(ctx, "app_home_opened", func(ctx context.Context) {
+			if err := b.publishHome(ctx, unpaced, inner.User); err != nil {
+				b.log.Warn("cannot publish app home", "user", inner.User, "err", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,356 @@
+package bot
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mailack/mailack/track"
+)
+
+// Lang names a catalogue.
+type Lang string
+
+// The languages.
+const (
+	English  Lang = "en"
+	Japanese Lang = "ja"
+)
+
+func (l Lang) valid() bool { return l == English || l == Japanese }
+
+// langOfLocale maps a Slack locale ("ja-JP", "en-GB") to a language, or
+// "" when there is no catalogue for it.
+func langOfLocale(locale string) Lang {
+	base, _, _ := strings.Cut(strings.ToLower(locale), "-")
+	if l := Lang(base); l.valid() {
+		return l
+	}
+	return ""
+}
+
+// msg names a sentence of the catalogues. Arguments are fmt verbs with
+// explicit indexes, so each language orders them as it needs.
+type msg string
+
+// The sentences.
+const (
+	msgNoSubject       msg = "no_subject"
+	msgSent            msg = "sent"
+	msgSnoozedUntil    msg = "snoozed_until"
+	msgStateDone       msg = "state_done"
+	msgStateStopped    msg = "state_stopped"
+	msgDue             msg = "due"
+	msgStatusAt        msg = "status_at"
+	msgStatusReason    msg = "status_reason"
+	msgLowConfidence   msg = "low_confidence"
+	msgMoreRecipients  msg = "more_recipients"
+	msgReply           msg = "reply"
+	btnNudge           msg = "btn_nudge"
+	btnFollowUp        msg = "btn_followup"
+	btnSnooze1         msg = "btn_snooze1"
+	btnSnooze3         msg = "btn_snooze3"
+	btnSnoozeDate      msg = "btn_snooze_date"
+	btnDone            msg = "btn_done"
+	btnSeen            msg = "btn_seen"
+	btnTrack           msg = "btn_track"
+	msgFollowUpTitle   msg = "followup_title"
+	msgClose           msg = "close"
+	msgFollowUpIntro   msg = "followup_intro"
+	msgFollowUpBody    msg = "followup_body"
+	msgNudgeDM         msg = "nudge_dm"
+	msgNudged          msg = "nudged"
+	msgNudgeNoUser     msg = "nudge_no_user"
+	msgNudgeTooSoon    msg = "nudge_too_soon"
+	msgSeenThanks      msg = "seen_thanks"
+	msgSeenNotYours    msg = "seen_not_yours"
+	msgSnoozed         msg = "snoozed"
+	msgMarkedDone      msg = "marked_done"
+	msgStoppedTracking msg = "stopped_tracking"
+	msgNotYours        msg = "not_yours"
+	msgNoSuchMail      msg = "no_such_mail"
+	msgAlreadyClosed   msg = "already_closed"
+	msgNotFuture       msg = "not_future"
+	msgTrouble         msg = "trouble"
+	msgHelpTitle       msg = "help_title"
+	msgUsage           msg = "usage"
+	msgAdminOnly       msg = "admin_only"
+	msgListTitle       msg = "list_title"
+	msgListEmpty       msg = "list_empty"
+	msgListMore        msg = "list_more"
+	msgFilterPending   msg = "filter_pending"
+	msgFilterProblems  msg = "filter_problems"
+	msgFilterAll       msg = "filter_all"
+	msgSettingsNow     msg = "settings_now"
+	msgSettingsSaved   msg = "settings_saved"
+	msgSettingsBad     msg = "settings_bad"
+	msgLevelAll        msg = "level_all"
+	msgLevelProblems   msg = "level_problems"
+	msgLangAuto        msg = "lang_auto"
+	msgTrackOff        msg = "track_off"
+	msgSearchNone      msg = "search_none"
+	msgSearchPick      msg = "search_pick"
+	msgTracking        msg = "tracking"
+	msgNoAddress       msg = "no_address"
+	msgHomeTitle       msg = "home_title"
+	msgHomeHint        msg = "home_hint"
+	msgDigestTitle     msg = "digest_title"
+	msgDigestLine      msg = "digest_line"
+	msgDigestRedacted  msg = "digest_redacted"
+	msgHours           msg = "hours"
+	msgDays            msg = "days"
+	cmdHelp            msg = "cmd_help"
+	cmdList            msg = "cmd_list"
+	cmdShow            msg = "cmd_show"
+	cmdStop            msg = "cmd_stop"
+	cmdSnooze          msg = "cmd_snooze"
+	cmdSettings        msg = "cmd_settings"
+	cmdWho             msg = "cmd_who"
+	cmdTrack           msg = "cmd_track"
+)
+
+// catalogs holds every sentence the bot says, per language.
+var catalogs = map[Lang]map[msg]string{
+	English: {
+		msgNoSubject:       "(no subject)",
+		msgSent:            "Sent %[1]s",
+		msgSnoozedUntil:    "snoozed until %[1]s",
+		msgStateDone:       "done — no longer tracked",
+		msgStateStopped:    "tracking stopped",
+		msgDue:             "waiting for answers until %[1]s",
+		msgStatusAt:        "%[1]s at %[2]s",
+		msgStatusReason:    "%[1]s — %[2]s",
+		msgLowConfidence:   "matched by subject only — it may be about another mail",
+		msgMoreRecipients:  "…and %[1]d more recipients",
+		msgReply:           "%[1]s: %[2]s",
+		btnNudge:           "Nudge in Slack",
+		btnFollowUp:        "Follow-up text",
+		btnSnooze1:         "Snooze 1 day",
+		btnSnooze3:         "Snooze 3 days",
+		btnSnoozeDate:      "Snooze until…",
+		btnDone:            "Done",
+		btnSeen:            "Seen it",
+		btnTrack:           "Track this",
+		msgFollowUpTitle:   "Follow-up text",
+		msgClose:           "Close",
+		msgFollowUpIntro:   "Wording you can paste into a reply to your mail:",
+		msgFollowUpBody:    "I am following up on my email “%[1]s” of %[2]s. Could you let me know once you have had a chance to look at it? Thank you.",
+		msgNudgeDM:         "Hello! <@%[1]s> sent you an email, “%[2]s”, on %[3]s and would be glad to know it reached you. When you have a moment, please have a look and press “Seen it” to let them know.",
+		msgNudged:          "I sent %[1]s a friendly note in Slack.",
+		msgNudgeNoUser:     "%[1]s is not in this Slack workspace; use “Follow-up text” instead.",
+		msgNudgeTooSoon:    "You nudged %[1]s about this mail recently; let's give them a little time.",
+		msgSeenThanks:      "Thank you! I told <@%[1]s> that you have seen “%[2]s”.",
+		msgSeenNotYours:    "This button is for the person the mail was sent to.",
+		msgSnoozed:         "Snoozed “%[1]s” until %[2]s.",
+		msgMarkedDone:      "Marked “%[1]s” done; it is no longer tracked.",
+		msgStoppedTracking: "Stopped tracking “%[1]s”.",
+		msgNotYours:        "You can only act on mail you sent.",
+		msgNoSuchMail:      "No tracked mail has that Message-ID.",
+		msgAlreadyClosed:   "That mail is no longer tracked.",
+		msgNotFuture:       "Please pick a date in the future.",
+		msgTrouble:         "Sorry, something went wrong. Please try again in a moment.",
+		msgHelpTitle:       "*/track* — follow up on the mail you sent",
+		msgUsage:           "Usage: `%[1]s`",
+		msgAdminOnly:       "That command is for administrators.",
+		msgListTitle:       "Your tracked mail (%[1]s)",
+		msgListEmpty:       "Nothing is tracked right now.",
+		msgListMore:        "…and %[1]d more.",
+		msgFilterPending:   "waiting for answers",
+		msgFilterProblems:  "with problems",
+		msgFilterAll:       "all",
+		msgSettingsNow:     "Language: %[1]s · Notifications: %[2]s · Deadline: %[3]s · Quiet hours: %[4]s",
+		msgSettingsSaved:   "Saved.",
+		msgSettingsBad:     "I could not understand %[1]q.",
+		msgLevelAll:        "every change",
+		msgLevelProblems:   "problems and deadlines only",
+		msgLangAuto:        "as in Slack",
+		msgTrackOff:        "Starting to track by hand is not set up here; please ask your administrator.",
+		msgSearchNone:      "No sent mail matched %[1]q.",
+		msgSearchPick:      "Which mail shall I track?",
+		msgTracking:        "Now tracking “%[1]s”. Its status card is in your direct messages.",
+		msgNoAddress:       "I could not find your e-mail address in Slack.",
+		msgHomeTitle:       "Your tracked mail",
+		msgHomeHint:        "Status cards arrive in your direct messages. Type /track help for the commands.",
+		msgDigestTitle:     "Mail still waiting for an answer after %[1]s",
+		msgDigestLine:      "• %[1]s — sent %[2]s — waiting for %[3]s",
+		msgDigestRedacted:  "(subject hidden)",
+		msgHours:           "%[1]d hours",
+		msgDays:            "%[1]d days",
+		cmdHelp:            "show this help",
+		cmdList:            "list your tracked mail",
+		cmdShow:            "show the status card of a mail",
+		cmdStop:            "stop tracking a mail",
+		cmdSnooze:          "be reminded later (1d, 3d or a date)",
+		cmdSettings:        "show or change your settings",
+		cmdWho:             "list the tracked mail of any sender",
+		cmdTrack:           "start tracking a mail from your Sent folder",
+	},
+	Japanese: {
+		msgNoSubject:       "(件名なし)",
+		msgSent:            "%[1]s 送信",
+		msgSnoozedUntil:    "%[1]s までスヌーズ中",
+		msgStateDone:       "完了 — 追跡を終了しました",
+		msgStateStopped:    "追跡を停止しました",
+		msgDue:             "%[1]s まで返答を待っています",
+		msgStatusAt:        "%[1]s(%[2]s)",
+		msgStatusReason:    "%[1]s — %[2]s",
+		msgLowConfidence:   "件名だけで照合しました — 別のメールの報告かもしれません",
+		msgMoreRecipients:  "…ほか %[1]d 名",
+		msgReply:           "%[1]s: %[2]s",
+		btnNudge:           "Slackで声をかける",
+		btnFollowUp:        "フォローアップ文面",
+		btnSnooze1:         "1日スヌーズ",
+		btnSnooze3:         "3日スヌーズ",
+		btnSnoozeDate:      "日付を指定してスヌーズ",
+		btnDone:            "完了",
+		btnSeen:            "確認しました",
+		btnTrack:           "追跡する",
+		msgFollowUpTitle:   "フォローアップ文面",
+		msgClose:           "閉じる",
+		msgFollowUpIntro:   "返信に貼り付けてお使いください:",
+		msgFollowUpBody:    "%[2]sにお送りした「%[1]s」の件でご連絡いたしました。ご確認いただけましたらご一報ください。どうぞよろしくお願いいたします。",
+		msgNudgeDM:         "お疲れさまです。<@%[1]s> さんが %[3]s に「%[2]s」というメールをお送りしています。お手すきの際にご確認いただき、「確認しました」を押してお知らせください。",
+		msgNudged:          "%[1]s さんにSlackでお声がけしました。",
+		msgNudgeNoUser:     "%[1]s はこのSlackワークスペースにいません。「フォローアップ文面」をお使いください。",
+		msgNudgeTooSoon:    "このメールについては最近 %[1]s さんにお声がけしています。少しお待ちください。",
+		msgSeenThanks:      "ありがとうございます。<@%[1]s> さんに「%[2]s」を確認されたことをお伝えしました。",
+		msgSeenNotYours:    "このボタンはメールを受け取った方のためのものです。",
+		msgSnoozed:         "「%[1]s」を %[2]s までスヌーズしました。",
+		msgMarkedDone:      "「%[1]s」を完了にしました。追跡を終了します。",
+		msgStoppedTracking: "「%[1]s」の追跡を停止しました。",
+		msgNotYours:        "ご自身が送信したメールだけを操作できます。",
+		msgNoSuchMail:      "そのMessage-IDの追跡中メールはありません。",
+		msgAlreadyClosed:   "そのメールはもう追跡していません。",
+		msgNotFuture:       "今日より後の日付を選んでください。",
+		msgTrouble:         "申し訳ありません、問題が発生しました。しばらくしてからもう一度お試しください。",
+		msgHelpTitle:       "*/track* — 送信したメールのその後を確認します",
+		msgUsage:           "使い方: `%[1]s`",
+		msgAdminOnly:       "このコマンドは管理者専用です。",
+		msgListTitle:       "追跡中のメール(%[1]s)",
+		msgListEmpty:       "現在追跡中のメールはありません。",
+		msgListMore:        "…ほか %[1]d 件",
+		msgFilterPending:   "返答待ち",
+		msgFilterProblems:  "問題あり",
+		msgFilterAll:       "すべて",
+		msgSettingsNow:     "言語: %[1]s · 通知: %[2]s · 期限: %[3]s · 通知しない時間帯: %[4]s",
+		msgSettingsSaved:   "保存しました。",
+		msgSettingsBad:     "%[1]q を解釈できませんでした。",
+		msgLevelAll:        "すべての変化",
+		msgLevelProblems:   "問題と期限のみ",
+		msgLangAuto:        "Slackの設定に合わせる",
+		msgTrackOff:        "手動での追跡開始は設定されていません。管理者にお問い合わせください。",
+		msgSearchNone:      "%[1]q に一致する送信済みメールはありません。",
+		msgSearchPick:      "どのメールを追跡しますか?",
+		msgTracking:        "「%[1]s」の追跡を開始しました。ステータスカードをDMでお送りしました。",
+		msgNoAddress:       "Slackにあなたのメールアドレスが見つかりませんでした。",
+		msgHomeTitle:       "追跡中のメール",
+		msgHomeHint:        "ステータスカードはDMに届きます。コマンド一覧は /track help で表示します。",
+		msgDigestTitle:     "%[1]s 以上返答を待っているメール",
+		msgDigestLine:      "• %[1]s — %[2]s 送信 — 返答待ち: %[3]s",
+		msgDigestRedacted:  "(件名非表示)",
+		msgHours:           "%[1]d時間",
+		msgDays:            "%[1]d日",
+		cmdHelp:            "このヘルプを表示",
+		cmdList:            "追跡中のメールを一覧表示",
+		cmdShow:            "メールのステータスカードを表示",
+		cmdStop:            "メールの追跡を停止",
+		cmdSnooze:          "あとで知らせる(1d・3d・日付)",
+		cmdSettings:        "設定の表示・変更",
+		cmdWho:             "任意の送信者の追跡中メールを表示",
+		cmdTrack:           "送信済みフォルダのメールの追跡を開始",
+	},
+}
+
+// statusWords says each status in plain words. The bounce reason and the
+// time are added by the card.
+var statusWords = map[Lang]map[track.Status]string{
+	English: {
+		track.StatusPending:       "no news yet",
+		track.StatusDelayed:       "delayed — their server is still trying",
+		track.StatusRelayed:       "relayed (handed to a server that reports no further)",
+		track.StatusFailed:        "bounced",
+		track.StatusDelivered:     "delivered",
+		track.StatusOpenedMachine: "opened — possibly by a mail proxy",
+		track.StatusOpened:        "opened by a person",
+		track.StatusDeletedUnread: "deleted unread (a weak signal)",
+		track.StatusRead:          "read",
+		track.StatusDeclined:      "declined to send a read receipt",
+		track.StatusAcknowledged:  "confirmed in Slack",
+		track.StatusNoResponse:    "no response",
+	},
+	Japanese: {
+		track.StatusPending:       "まだ反応がありません",
+		track.StatusDelayed:       "配送遅延 — 相手のサーバーが再送を試みています",
+		track.StatusRelayed:       "転送済み(転送先のサーバーからはこれ以上報告がありません)",
+		track.StatusFailed:        "不達",
+		track.StatusDelivered:     "配送済み",
+		track.StatusOpenedMachine: "開封 — メールプロキシによる可能性があります",
+		track.StatusOpened:        "本人が開封",
+		track.StatusDeletedUnread: "未読のまま削除(弱い兆候)",
+		track.StatusRead:          "既読",
+		track.StatusDeclined:      "開封確認の送信を拒否",
+		track.StatusAcknowledged:  "Slackで確認済み",
+		track.StatusNoResponse:    "返答なし",
+	},
+}
+
+// locale is how one person is spoken to: a language and a time zone.
+type locale struct {
+	lang Lang
+	tz   *time.Location
+}
+
+// t returns sentence k in l's language, formatted with args.
+func (l locale) t(k msg, args ...any) string {
+	s, ok := catalogs[l.lang][k]
+	if !ok {
+		s = catalogs[English][k]
+	}
+	if len(args) == 0 {
+		return s
+	}
+	return fmt.Sprintf(s, args...)
+}
+
+// status says s in plain words.
+func (l locale) status(s track.Status) string {
+	if w, ok := statusWords[l.lang][s]; ok {
+		return w
+	}
+	return string(s)
+}
+
+var jaWeekdays = [...]string{"日", "月", "火", "水", "木", "金", "土"}
+
+// when formats a time in l's zone: "Tue 3 Jun 14:05" or "6月3日(火) 14:05".
+func (l locale) when(t time.Time) string {
+	t = t.In(l.zone())
+	if l.lang == Japanese {
+		return fmt.Sprintf("%d月%d日(%s) %s", t.Month(), t.Day(), jaWeekdays[t.Weekday()], t.Format("15:04"))
+	}
+	return t.Format("Mon 2 Jan 15:04")
+}
+
+// day formats a date in l's zone: "Tue 3 Jun" or "6月3日(火)".
+func (l locale) day(t time.Time) string {
+	t = t.In(l.zone())
+	if l.lang == Japanese {
+		return fmt.Sprintf("%d月%d日(%s)", t.Month(), t.Day(), jaWeekdays[t.Weekday()])
+	}
+	return t.Format("Mon 2 Jan")
+}
+
+// span says a duration in whole days or hours.
+func (l locale) span(d time.Duration) string {
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+		return l.t(msgDays, int(d/(24*time.Hour)))
+	}
+	return l.t(msgHours, int(d/time.Hour))
+}
+
+func (l locale) zone() *time.Location {
+	if l.tz == nil {
+		return time.UTC
+	}
+	return l.tz
+}

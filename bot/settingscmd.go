@@ -1,0 +1,83 @@
+package bot
+
+import (
+	"context"
+	"strings"
+)
+
+// settingKeys are the /track settings keys, each parsing its value into
+// the settings.
+var settingKeys = map[string]func(s *UserSettings, v string) bool{
+	"lang": func(s *UserSettings, v string) bool {
+		switch l := Lang(v); {
+		case v == "auto":
+			s.Language = ""
+		case l.valid():
+			s.Language = l
+		default:
+			return false
+		}
+		return true
+	},
+	"notify": func(s *UserSettings, v string) bool {
+		if l := Level(v); l == LevelAll || l == LevelProblems {
+			s.Level = l
+			return true
+		}
+		return false
+	},
+	"deadline": func(s *UserSettings, v string) bool {
+		d, err := ParseDeadline(v)
+		if err == nil {
+			s.Deadline = d
+		}
+		return err == nil
+	},
+	"quiet": func(s *UserSettings, v string) bool {
+		q, err := ParseQuietHours(v)
+		if err == nil {
+			s.Quiet = q
+		}
+		return err == nil
+	},
+}
+
+// cmdSettings shows the author's settings, or changes them from
+// key-value pairs ("lang ja notify problems").
+func (b *Bot) cmdSettings(ctx context.Context, r *request, args []string) {
+	if len(args) == 0 {
+		b.respond(ctx, r, settingsText(r.set, r.loc))
+		return
+	}
+	if len(args)%2 != 0 {
+		b.usage(ctx, r, "settings")
+		return
+	}
+	set := r.set
+	for i := 0; i < len(args); i += 2 {
+		parse, ok := settingKeys[strings.ToLower(args[i])]
+		if !ok || !parse(&set, strings.ToLower(args[i+1])) {
+			b.respond(ctx, r, r.loc.t(msgSettingsBad, args[i]+" "+args[i+1]))
+			return
+		}
+	}
+	if err := b.deps.Settings.PutSettings(ctx, r.user, set); err != nil {
+		b.trouble(ctx, r, "settings", err)
+		return
+	}
+	l, _ := b.localeOf(ctx, r.user) // the language may have changed
+	b.respond(ctx, r, l.t(msgSettingsSaved)+" "+settingsText(set, l))
+}
+
+// settingsText says a user's settings in l's language.
+func settingsText(s UserSettings, l locale) string {
+	lang := l.t(msgLangAuto)
+	if s.Language.valid() {
+		lang = string(s.Language)
+	}
+	level := l.t(msgLevelAll)
+	if s.level() == LevelProblems {
+		level = l.t(msgLevelProblems)
+	}
+	return l.t(msgSettingsNow, lang, level, formatDeadline(s.Deadline), s.Quiet.String())
+}

@@ -1,0 +1,241 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/mailack/mailack/track"
+)
+
+const (
+	// outboxBatch is how many outbox items one pass reads.
+	outboxBatch = 100
+	// permanentRetry is how long an item Slack refused waits before it is
+	// tried again.
+	permanentRetry = 24 * time.Hour
+)
+
+// pacer waits for the right to make a Web API call.
+type pacer func(ctx context.Context) error
+
+// unpaced is the pacer of calls that answer a person: they are few, and a
+// trigger_id expires in three seconds.
+func unpaced(context.Context) error { return nil }
+
+// problemKinds are the notices a LevelProblems user is told about.
+var problemKinds = map[track.NoticeKind]bool{
+	track.NoticeBounced:    true,
+	track.NoticeDelayed:    true,
+	track.NoticeNoResponse: true,
+}
+
+// writer drains the outbox. Its fields belong to the goroutine running
+// runWriter.
+type writer struct {
+	b           *Bot
+	pausedUntil time.Time // Slack's rate limit: no calls before then
+}
+
+// runWriter delivers the outbox until ctx is cancelled: a pass every Poll,
+// or at once when woken, or when a rate-limit pause ends.
+func (b *Bot) runWriter(ctx context.Context) error {
+	w := &writer{b: b}
+	for {
+		more := w.pass(ctx)
+		wait := b.cfg.Poll
+		if d := time.Until(w.pausedUntil); d > 0 {
+			wait = d
+		} else if more {
+			wait = 0
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		case <-b.kick:
+			t.Stop()
+		}
+	}
+}
+
+// pass delivers the items due now, one mail at a time, then refreshes the
+// App Home of each sender it touched. It reports whether a full batch was
+// read, so more may be due.
+func (w *writer) pass(ctx context.Context) bool {
+	now := time.Now()
+	if now.Before(w.pausedUntil) {
+		return false
+	}
+	items, err := w.b.deps.Outbox.Pending(ctx, now, outboxBatch)
+	if err != nil {
+		w.b.log.Error("cannot read outbox", "err", err)
+		return false
+	}
+	var homes []string
+	for _, group := range byMail(items) {
+		if ctx.Err() != nil || w.paused() {
+			return false
+		}
+		if user := w.deliver(ctx, group); user != "" && !slices.Contains(homes, user) {
+			homes = append(homes, user)
+		}
+	}
+	for _, user := range homes {
+		if ctx.Err() != nil || w.paused() {
+			return false
+		}
+		if err := w.b.publishHome(ctx, w.b.limiter.Wait, user); err != nil {
+			w.failed(ctx, nil, err)
+		}
+	}
+	return len(items) == outboxBatch
+}
+
+func (w *writer) paused() bool { return time.Now().Before(w.pausedUntil) }
+
+// byMail groups items by mail, keeping the outbox order within and among
+// the groups.
+func byMail(items []OutboxItem) [][]OutboxItem {
+	var out [][]OutboxItem
+	index := map[string]int{}
+	for _, it := range items {
+		id := it.Notice.MessageID
+		i, ok := index[id]
+		if !ok {
+			i = len(out)
+			index[id] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], it)
+	}
+	return out
+}
+
+// deliver shows one mail's notices: it brings the card up to date (one
+// post or update for all of them), then replies in its thread for each
+// notice the sender wants to hear of, acknowledging each item once it is
+// delivered. It returns the sender's user ID when the card was shown.
+func (w *writer) deliver(ctx context.Context, items []OutboxItem) string {
+	b := w.b
+	id := items[0].Notice.MessageID
+	m, err := b.deps.Mails.Mail(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		b.log.Warn("notices for an unknown mail dropped", "message_id", id, "notices", len(items))
+		w.ack(ctx, items)
+		return ""
+	}
+	if err != nil {
+		w.failed(ctx, items, err)
+		return ""
+	}
+	user, err := b.dir.userOf(ctx, m.Sender)
+	if err != nil {
+		w.failed(ctx, items, err)
+		return ""
+	}
+	if user == "" {
+		b.log.Info("sender has no slack user; notices dropped", "message_id", id, "sender", m.Sender)
+		w.ack(ctx, items)
+		return ""
+	}
+	l, set, err := b.userLocale(ctx, user)
+	if err != nil {
+		w.failed(ctx, items, err)
+		return ""
+	}
+	if until, quiet := set.Quiet.Until(time.Now(), l.zone()); quiet {
+		w.hold(ctx, items, until)
+		return ""
+	}
+	card, fresh, err := b.showCard(ctx, b.limiter.Wait, m, user, l)
+	if err != nil {
+		w.failed(ctx, items, err)
+		return ""
+	}
+	for i, it := range items {
+		// A card just posted notifies by itself and shows every status.
+		if !fresh && (set.level() == LevelAll || problemKinds[it.Notice.Kind]) {
+			if err := b.reply(ctx, b.limiter.Wait, card, m, it.Notice, l); err != nil {
+				w.failed(ctx, items[i:], err)
+				return user
+			}
+		}
+		w.ack(ctx, items[i:i+1])
+	}
+	b.log.Debug("notices delivered", "message_id", id, "notices", len(items), "user", user)
+	return user
+}
+
+func (w *writer) ack(ctx context.Context, items []OutboxItem) {
+	for _, it := range items {
+		err := w.b.deps.Outbox.Ack(ctx, it.Seq)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			// The item stays and is delivered again: at least once.
+			w.b.log.Error("cannot acknowledge outbox item", "seq", it.Seq, "err", err)
+		}
+	}
+}
+
+// hold keeps items back until the end of the sender's quiet hours.
+func (w *writer) hold(ctx context.Context, items []OutboxItem, until time.Time) {
+	for _, it := range items {
+		if err := w.b.deps.Outbox.Retry(ctx, it.Seq, until, "quiet hours"); err != nil {
+			w.b.log.Error("cannot hold outbox item", "seq", it.Seq, "err", err)
+		}
+	}
+}
+
+// failed keeps items for a later attempt, when depending on why the call
+// failed: after Slack's Retry-After (pausing the writer), after a backoff,
+// or after a day for a request Slack refused.
+func (w *writer) failed(ctx context.Context, items []OutboxItem, err error) {
+	if ctx.Err() != nil {
+		return // shutting down; the items stay due
+	}
+	now := time.Now()
+	kind, after := classify(err)
+	if kind == failRateLimited {
+		w.pausedUntil = now.Add(after)
+		w.b.log.Warn("slack rate limit; pausing", "retry_after", after)
+	}
+	if len(items) == 0 {
+		if kind != failRateLimited {
+			w.b.log.Warn("slack call failed", "err", err)
+		}
+		return
+	}
+	for _, it := range items {
+		next := now.Add(w.backoff(it.Attempts))
+		switch kind {
+		case failRateLimited:
+			next = w.pausedUntil
+		case failPermanent:
+			next = now.Add(permanentRetry)
+		}
+		if rerr := w.b.deps.Outbox.Retry(ctx, it.Seq, next, err.Error()); rerr != nil {
+			w.b.log.Error("cannot reschedule outbox item", "seq", it.Seq, "err", rerr)
+		}
+	}
+	attrs := []any{"message_id", items[0].Notice.MessageID, "attempts", items[0].Attempts + 1, "err", err}
+	if kind == failPermanent {
+		w.b.log.Error("slack refused a notice; retrying in a day", attrs...)
+		return
+	}
+	w.b.log.Warn("notice delivery failed; will retry", attrs...)
+}
+
+// backoff doubles from MinBackoff per attempt up to MaxBackoff.
+func (w *writer) backoff(attempts int) time.Duration {
+	d := w.b.cfg.MinBackoff
+	for range min(attempts, 30) {
+		d *= 2
+		if d >= w.b.cfg.MaxBackoff {
+			return w.b.cfg.MaxBackoff
+		}
+	}
+	return min(d, w.b.cfg.MaxBackoff)
+}
