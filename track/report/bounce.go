@@ -456,29 +456,34 @@ func isDaemonAddress(a string) bool {
 // addr in the report's human text: the line itself and the lines after it,
 // up to a blank line or a line naming another of the report's recipients.
 func (m *message) diagnosticFor(addr string, all []string) string {
-	text, lt := m.humanText(), m.humanLower()
-	i := strings.Index(lt, addr)
+	text := m.humanText()
+	var i int
+	if isASCII(addr) {
+		i = indexFold(text, 0, addr)
+	} else {
+		i = strings.Index(m.humanLower(), addr)
+	}
 	if i < 0 {
 		return ""
 	}
 	start := strings.LastIndexByte(text[:i], '\n') + 1
 	var lines []string
 	for rest := start; rest >= 0; {
-		line, lline := text[rest:], lt[rest:]
+		line := text[rest:]
 		if j := strings.IndexByte(line, '\n'); j >= 0 {
-			line, lline = line[:j], lline[:j]
+			line = line[:j]
 			rest += j + 1
 		} else {
 			rest = -1
 		}
-		line, lline = strings.TrimSpace(line), strings.TrimSpace(lline)
+		line = strings.TrimSpace(line)
 		if line == "" {
 			if len(lines) > 1 {
 				break
 			}
 			continue
 		}
-		if len(lines) > 0 && mentionsOther(lline, addr, all) {
+		if len(lines) > 0 && mentionsOther(lowerText(line), addr, all) {
 			break
 		}
 		lines = append(lines, line)
@@ -489,7 +494,8 @@ func (m *message) diagnosticFor(addr string, all []string) string {
 	return strings.Join(lines, " ")
 }
 
-// humanLower returns humanText lower-cased, each byte at the same offset.
+// humanLower returns humanText lower-cased, each byte at the same offset,
+// where an address that is not all ASCII is looked for.
 func (m *message) humanLower() string {
 	if m.humanLow == nil {
 		s := lowerText(m.humanText())

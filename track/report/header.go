@@ -230,13 +230,43 @@ func decodeCharset(b []byte, name string) string {
 			return string(b)
 		}
 	}
+	if asciiCharsets[name] && isPlainASCII(b) {
+		return string(b)
+	}
 	r, err := charset.Reader(name, bytes.NewReader(b))
 	if err != nil {
 		return string(b)
 	}
-	out, err := io.ReadAll(io.LimitReader(r, int64(4*len(b)+16)))
-	if err != nil && len(out) == 0 {
+	var out bytes.Buffer
+	out.Grow(2*len(b) + 512)
+	_, err = out.ReadFrom(io.LimitReader(r, int64(4*len(b)+16)))
+	if err != nil && out.Len() == 0 {
 		return string(b)
 	}
-	return string(out)
+	return out.String()
+}
+
+// asciiCharsets are charsets whose decoders leave printable ASCII text as
+// it is (charset_test.go checks that they do).
+var asciiCharsets = map[string]bool{
+	"iso-8859-1": true, "iso-8859-2": true, "iso-8859-3": true, "iso-8859-4": true,
+	"iso-8859-5": true, "iso-8859-6": true, "iso-8859-7": true, "iso-8859-8": true,
+	"iso-8859-9": true, "iso-8859-10": true, "iso-8859-13": true, "iso-8859-14": true,
+	"iso-8859-15": true, "iso-8859-16": true,
+	"windows-1250": true, "windows-1251": true, "windows-1252": true, "windows-1253": true,
+	"windows-1254": true, "windows-1255": true, "windows-1256": true, "windows-1257": true,
+	"windows-1258": true, "koi8-r": true, "koi8-u": true,
+	"iso-2022-jp": true, "shift_jis": true, "euc-jp": true, "euc-kr": true,
+	"big5": true, "gbk": true, "gb18030": true,
+}
+
+// isPlainASCII reports whether b holds only printable ASCII, tabs and line
+// breaks.
+func isPlainASCII(b []byte) bool {
+	for _, c := range b {
+		if (c < ' ' || c > '~') && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
 }

@@ -81,6 +81,15 @@ func indexByteFrom(s string, from int, c byte) int {
 	return -1
 }
 
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
 // lowerText lower-cases s without changing the offset of any byte: ASCII
 // letters always, other letters only where the lower-case form has the
 // same length. It returns s itself when nothing changes.
