@@ -68,6 +68,8 @@ func (s *Server) checkPassword(user, password string) bool {
 	return subtle.ConstantTimeCompare(got[:], exp[:]) == 1 && ok
 }
 
+// Mail starts a transaction. The relay asks for DSNs itself and does not
+// offer DSN, SMTPUTF8 or REQUIRETLS, so the options carry nothing it uses.
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	if ss.user == "" {
 		return errAuthRequired
@@ -79,6 +81,8 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	return nil
 }
 
+// Rcpt collects a recipient; the upstream is asked about it only once the
+// message is in, since the envelope ID comes from the message.
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if ss.user == "" {
 		return errAuthRequired

@@ -49,16 +49,9 @@ func (s *Server) relay(sub submission) error {
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Upstream.Timeout)
 	defer cancel()
 	res := s.deliver(ctx, sub.from, p.mail.EnvelopeID, p.track, p.copies)
-	if !p.track {
-		if res.err != nil {
-			return upstreamError(res.err)
-		}
-		log.Info("relayed untracked", "recipients", len(sub.rcpts))
-		return nil
-	}
-	p.mail.Requested.DSN = res.dsn
-	if len(res.accepted) > 0 {
+	if p.track && len(res.accepted) > 0 {
 		m := p.mail
+		m.Requested.DSN = res.dsn
 		m.Recipients = p.msg.recipients(res.accepted)
 		s.register(log, m)
 	}
@@ -68,11 +61,15 @@ func (s *Server) relay(sub submission) error {
 			"accepted", len(res.accepted), "recipients", len(sub.rcpts), "err", res.err)
 		return reply
 	}
-	if !res.dsn {
-		log.Warn("upstream does not offer DSN; delivery reports were not requested")
+	switch {
+	case !p.track:
+		log.Info("relayed untracked", "recipients", len(sub.rcpts))
+	case !res.dsn:
+		log.Warn("relayed; upstream does not offer DSN, so no delivery reports were requested", "recipients", len(sub.rcpts))
+	default:
+		log.Info("relayed", "recipients", len(sub.rcpts), "copies", len(p.copies),
+			"read_receipt", p.mail.Requested.ReadReceipt, "pixel", p.mail.Requested.Pixel)
 	}
-	log.Info("relayed", "recipients", len(sub.rcpts), "copies", len(p.copies),
-		"read_receipt", p.mail.Requested.ReadReceipt, "pixel", p.mail.Requested.Pixel)
 	return nil
 }
 
