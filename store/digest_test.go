@@ -75,3 +75,30 @@ func TestDigest(t *testing.T) {
 	}
 	mustCheck(t, s)
 }
+
+func TestAwaitingEncoding(t *testing.T) {
+	tests := []struct {
+		name    string
+		sender  string
+		subject string
+		waiting []string
+	}{
+		{"plain", "a@example.com", "Quote", []string{"b@example.net"}},
+		{"empty subject, two waiting", "a@example.com", "", []string{"b@example.net", "c@example.net"}},
+		{"odd bytes", "a@example.com", "見積\x00\xff" + strings.Repeat("x", 300), []string{"b@example.net"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decodeAwaiting(encodeAwaiting(tt.sender, tt.subject, tt.waiting))
+			want := append([]string{tt.sender, tt.subject}, tt.waiting...)
+			if err != nil || !slices.Equal(got, want) {
+				t.Errorf("decodeAwaiting(encodeAwaiting(...)) = %q, %v; want %q", got, err, want)
+			}
+		})
+	}
+	for _, bad := range [][]byte{{0x05, 'a'}, {0x80}, encodeAwaiting("a", "b", nil)} {
+		if _, err := decodeAwaiting(bad); err == nil {
+			t.Errorf("decodeAwaiting(%q) succeeded, want an error", bad)
+		}
+	}
+}
