@@ -126,3 +126,25 @@ func BenchmarkPixel(b *testing.B) {
 	b.ReportMetric(float64(px.p99)/float64(time.Millisecond), "pixel-p99-ms")
 	b.ReportMetric(float64(base.p99)/float64(time.Millisecond), "bare-p99-ms")
 }
+
+// BenchmarkServeHTTP is the handler's own cost per hit, without the
+// network: routing, writing the image, verifying the token, classifying
+// and recording.
+func BenchmarkServeHTTP(b *testing.B) {
+	ks := testKeys(b)
+	rec := &countRecorder{}
+	h, err := NewHandler(Options{Enabled: true, Keys: ks, Recorder: rec, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := "/o/" + mint(b, ks, trackpixel.Claims{MessageID: "bench@example.com", Recipient: "bob@example.org", Sent: time.Now().Add(-time.Hour)}) + ".gif"
+	r := httptest.NewRequest(http.MethodGet, path, nil)
+	r.Header.Set("User-Agent", browserUA)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	if rec.n.Load() == 0 {
+		b.Fatal("nothing recorded")
+	}
+}
