@@ -46,7 +46,7 @@
 // # Layout
 //
 // Keys join parts with NUL bytes, which no stored ID may contain; times in
-// keys are 8 big-endian bytes that sort as the times do. Values are compact
+// keys are 8 big-endian bytes that sort as the times do. Records are compact
 // JSON with short field names fixed by this package (see codec.go), so the
 // format does not follow renames in package track.
 //
