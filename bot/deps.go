@@ -17,8 +17,10 @@ type OutboxItem struct {
 	// Seq names the item for Ack and Retry.
 	Seq    uint64
 	Notice track.Notice
-	// Attempts counts the failed deliveries so far.
+	// Attempts counts the failed deliveries so far; NextTry is when the
+	// item is due.
 	Attempts int
+	NextTry  time.Time
 }
 
 // Outbox is the queue of notices owed to senders.

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -10,8 +11,10 @@ import (
 )
 
 const (
-	// outboxBatch is how many outbox items one pass reads.
+	// outboxBatch is how many due outbox items one pass reads, and
+	// laterBatch how many not yet due it looks through for the same mails.
 	outboxBatch = 100
+	laterBatch  = 10 * outboxBatch
 	// permanentRetry is how long an item Slack refused waits before it is
 	// tried again.
 	permanentRetry = 24 * time.Hour
@@ -64,13 +67,13 @@ func (b *Bot) runWriter(ctx context.Context) error {
 
 // pass delivers the items due now, one mail at a time, then refreshes the
 // App Home of each sender it touched. It reports whether a full batch was
-// read, so more may be due.
+// due, so more may be.
 func (w *writer) pass(ctx context.Context) bool {
 	now := time.Now()
 	if now.Before(w.pausedUntil) {
 		return false
 	}
-	items, err := w.b.deps.Outbox.Pending(ctx, now, outboxBatch)
+	items, err := w.due(ctx, now)
 	if err != nil {
 		w.b.log.Error("cannot read outbox", "err", err)
 		return false
@@ -92,7 +95,34 @@ func (w *writer) pass(ctx context.Context) bool {
 			w.failed(ctx, nil, err)
 		}
 	}
-	return len(items) == outboxBatch
+	return len(items) >= outboxBatch
+}
+
+// due returns the items due at now and, so that one card update covers
+// them all, the items of the same mails that would fall due within the
+// longest backoff.
+func (w *writer) due(ctx context.Context, now time.Time) ([]OutboxItem, error) {
+	items, err := w.b.deps.Outbox.Pending(ctx, now, outboxBatch)
+	if err != nil || len(items) == 0 {
+		return items, err
+	}
+	mails := map[string]bool{}
+	seqs := map[uint64]bool{}
+	for _, it := range items {
+		mails[it.Notice.MessageID] = true
+		seqs[it.Seq] = true
+	}
+	later, err := w.b.deps.Outbox.Pending(ctx, now.Add(w.b.cfg.MaxBackoff), laterBatch)
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range later {
+		if mails[it.Notice.MessageID] && !seqs[it.Seq] {
+			items = append(items, it)
+		}
+	}
+	slices.SortFunc(items, func(a, b OutboxItem) int { return cmp.Compare(a.Seq, b.Seq) })
+	return items, nil
 }
 
 func (w *writer) paused() bool { return time.Now().Before(w.pausedUntil) }
@@ -208,19 +238,25 @@ func (w *writer) failed(ctx context.Context, items []OutboxItem, err error) {
 		}
 		return
 	}
+	// One time for all of a mail's items, so that they are delivered
+	// together, with one card update.
+	attempts := 0
 	for _, it := range items {
-		next := now.Add(w.backoff(it.Attempts))
-		switch kind {
-		case failRateLimited:
-			next = w.pausedUntil
-		case failPermanent:
-			next = now.Add(permanentRetry)
-		}
+		attempts = max(attempts, it.Attempts)
+	}
+	next := now.Add(w.backoff(attempts))
+	switch kind {
+	case failRateLimited:
+		next = w.pausedUntil
+	case failPermanent:
+		next = now.Add(permanentRetry)
+	}
+	for _, it := range items {
 		if rerr := w.b.deps.Outbox.Retry(ctx, it.Seq, next, err.Error()); rerr != nil {
 			w.b.log.Error("cannot reschedule outbox item", "seq", it.Seq, "err", rerr)
 		}
 	}
-	attrs := []any{"message_id", items[0].Notice.MessageID, "attempts", items[0].Attempts + 1, "err", err}
+	attrs := []any{"message_id", items[0].Notice.MessageID, "attempts", attempts + 1, "next", next, "err", err}
 	if kind == failPermanent {
 		w.b.log.Error("slack refused a notice; retrying in a day", attrs...)
 		return

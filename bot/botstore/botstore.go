@@ -61,7 +61,7 @@ func (st *Store) Pending(ctx context.Context, now time.Time, limit int) ([]bot.O
 	}
 	out := make([]bot.OutboxItem, len(items))
 	for i, it := range items {
-		out[i] = bot.OutboxItem{Seq: it.Seq, Notice: it.Notice, Attempts: it.Attempts}
+		out[i] = bot.OutboxItem{Seq: it.Seq, Notice: it.Notice, Attempts: it.Attempts, NextTry: it.NextTry}
 	}
 	return out, nil
 }
