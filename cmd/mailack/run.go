@@ -15,6 +15,7 @@ import (
 
 	"github.com/mailack/mailack/cmd/mailack/config"
 	"github.com/mailack/mailack/mailwatch"
+	"github.com/mailack/mailack/mailwatch/relay"
 	"github.com/mailack/mailack/store"
 	"github.com/mailack/mailack/track"
 )
@@ -62,9 +63,11 @@ type daemon struct {
 	metrics *metrics
 	watcher *mailwatch.Watcher
 	mux     *http.ServeMux
-	// listener is the HTTP listener, opened at start so that a port in use
-	// fails the start rather than a goroutine later.
+	relay   *relay.Server
+	// listener and relayLn are opened at start so that a port in use fails
+	// the start rather than a goroutine later.
 	listener net.Listener
+	relayLn  net.Listener
 }
 
 // newDaemon opens the store and builds every component. Nothing runs yet.
@@ -89,12 +92,40 @@ func newDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 		}
 		d.metrics.reg.MustRegister(newWatchCollector(d.watcher))
 	}
+	if err := d.edges(); err != nil {
+		d.st.Close()
+		return nil, err
+	}
 	d.routes()
 	if d.listener, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
 		d.st.Close()
 		return nil, fmt.Errorf("http listener: %w", err)
 	}
+	if d.relay != nil {
+		if d.relayLn, err = net.Listen("tcp", cfg.Relay.Listen); err != nil {
+			d.listener.Close()
+			d.st.Close()
+			return nil, fmt.Errorf("relay listener: %w", err)
+		}
+	}
 	return d, nil
+}
+
+// edges builds the pixel handler and the relay.
+func (d *daemon) edges() error {
+	keys, err := pixelKeys(d.cfg.Pixel.Keys)
+	if err != nil {
+		return fmt.Errorf("pixel keys: %w", err)
+	}
+	px, err := d.newPixel(keys)
+	if err != nil {
+		return err
+	}
+	if px != nil {
+		d.mux.Handle("/o/", px)
+	}
+	d.relay, err = d.newRelay(keys)
+	return err
 }
 
 // routes registers the HTTP endpoints.
@@ -171,6 +202,13 @@ func (d *daemon) run(ctx context.Context) error {
 		wg.Go(func() { fail("mailwatch", d.watcher.Run(ctx)) })
 	}
 	wg.Go(func() { fail("sweep", d.sweepLoop(ctx)) })
+	if d.relay != nil {
+		serve := func() error { return d.relay.Serve(d.relayLn) }
+		if d.cfg.Relay.TLS == "implicit" {
+			serve = func() error { return d.relay.ServeTLS(d.relayLn) }
+		}
+		wg.Go(func() { fail("relay", serveRelay(ctx, d.log, d.relay, d.cfg.Relay, serve)) })
+	}
 
 	<-ctx.Done()
 	d.log.Info("mailack stopping")

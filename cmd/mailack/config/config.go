@@ -143,11 +143,13 @@ type Pixel struct {
 	OptOut          []string   `yaml:"opt_out"`
 }
 
-// PixelKey is one token key; the first signs, all verify.
+// PixelKey is one token key. The first key mints; the others still
+// verify tokens minted before a rotation, until their Until date.
 type PixelKey struct {
-	ID         string `yaml:"id"`
+	ID         int    `yaml:"id"` // 0-255, carried in every token
 	Secret     Secret `yaml:"secret"`
 	SecretFile string `yaml:"secret_file"`
+	Until      string `yaml:"until"` // YYYY-MM-DD; for previous keys
 }
 
 // Relay configures the tracking SMTP submission relay.
@@ -161,6 +163,12 @@ type Relay struct {
 	Upstream        Upstream    `yaml:"upstream"`
 	ReadReceipts    string      `yaml:"read_receipts"` // never, always, internal
 	InternalDomains []string    `yaml:"internal_domains"`
+	// Hostname is the relay's name in its SMTP greeting and in the
+	// Message-IDs it adds; the host name by default.
+	Hostname string `yaml:"hostname"`
+	// PixelPerRecipient sends one copy per recipient, each with its own
+	// pixel, so an open names its reader; one shared pixel by default.
+	PixelPerRecipient bool `yaml:"pixel_per_recipient"`
 }
 
 // RelayUser is a login of the relay.

@@ -28,6 +28,11 @@ func TestExampleConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	data = []byte(strings.ReplaceAll(string(data), "/run/secrets/mailack-tanaka-refresh-token", tokenFile))
+	keyFile := filepath.Join(dir, "pixelkey")
+	if err := os.WriteFile(keyFile, []byte(strings.Repeat("o", 40)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data = []byte(strings.ReplaceAll(string(data), "/run/secrets/mailack-pixel-key-1", keyFile))
 	cfg, err := Parse("mailack.yaml", data, env(map[string]string{
 		"MAILACK_M365_CLIENT_SECRET": "m365-secret", "MAILACK_GOOGLE_CLIENT_SECRET": "g-secret",
 		"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "MAILACK_PIXEL_KEY": strings.Repeat("k", 32),
@@ -100,8 +105,9 @@ func TestProblems(t *testing.T) {
 			":1: slack.bot_token: required when slack is enabled", ":1: slack.signing_secret: http mode needs",
 			`:5: slack.digests[0].schedule: "every day" is not a cron expression`, ":5: slack.digests[0].channel: the channel ID is required",
 			":6: slack.digests[0].after: must be a positive duration"}},
-		{"pixel", "pixel:\n  enabled: true\n  keys:\n    - secret: ${K}\n", map[string]string{"K": "short"}, []string{
-			"http.public_url: an enabled pixel needs the public URL", ":4: pixel.keys[0].id: every key needs an id", ":4: pixel.keys[0].secret: must be at least 32 characters"}},
+		{"pixel", "pixel:\n  enabled: true\n  keys:\n    - id: 300\n      secret: ${K}\n    - id: 1\n      until: someday\n", map[string]string{"K": "short"}, []string{
+			"http.public_url: an enabled pixel needs the public URL", ":4: pixel.keys[0].id: 300 is not a key id from 0 to 255",
+			":5: pixel.keys[0].secret: must be at least 32 characters", `:7: pixel.keys[1].until: "someday" is not a date`}},
 		{"relay", "relay:\n  enabled: true\n  listen: nowhere\n  read_receipts: internal\n", nil, []string{
 			":3: relay.listen: must be host:port", "relay.users: the relay requires AUTH", "relay.upstream.addr: the smarthost", "relay.internal_domains: read_receipts: internal needs", "relay.cert_file: TLS needs"}},
 		{"not yaml", "log: [unclosed\n", nil, []string{"did not find expected"}},

@@ -253,12 +253,23 @@ func (v *validator) pixel(c *Config) {
 	if c.HTTP.PublicURL == "" {
 		v.add("http.public_url", "an enabled pixel needs the public URL recipients' mail clients fetch it from")
 	}
+	ids := map[int]bool{}
 	for i, k := range c.Pixel.Keys {
-		if k.ID == "" {
-			v.add(fmt.Sprintf("pixel.keys[%d].id", i), "every key needs an id")
+		p := fmt.Sprintf("pixel.keys[%d]", i)
+		switch {
+		case k.ID < 0 || k.ID > 255:
+			v.add(p+".id", "%d is not a key id from 0 to 255", k.ID)
+		case ids[k.ID]:
+			v.add(p+".id", "%d is used by two keys", k.ID)
 		}
+		ids[k.ID] = true
 		if k.Secret.IsSet() && len(k.Secret.Value()) < 32 {
-			v.add(fmt.Sprintf("pixel.keys[%d].secret", i), "must be at least 32 characters")
+			v.add(p+".secret", "must be at least 32 characters")
+		}
+		if k.Until != "" {
+			if _, err := time.Parse("2006-01-02", k.Until); err != nil {
+				v.add(p+".until", "%q is not a date as YYYY-MM-DD", k.Until)
+			}
 		}
 	}
 }
