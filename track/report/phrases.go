@@ -1,34 +1,38 @@
 package report
 
+import "sort"
+
 // phraseSet finds which of a fixed list of phrases occur in a text in one
 // pass over it (Aho-Corasick), whatever the number of phrases. ASCII
 // letters match in either case; every other byte matches itself. A
 // phraseSet is built once and never changes, so it is safe for concurrent
 // use.
 //
-// States near the start, where a scan spends most of its time, have a full
-// row of transitions; deeper states keep only their own edges and fall back
-// along their fail links.
+// States are numbered breadth first. The states near the start, where a
+// scan spends most of its time, have a full row of transitions; deeper
+// states keep only their own edges and fall back along their fail links.
+// A transition to a state where a phrase ends is stored complemented, so
+// that a scan needs no other lookup for the bytes where nothing ends.
 type phraseSet struct {
-	class   [256]uint8 // byte → column of a row; 0 for bytes in no phrase
+	class   [256]uint8 // byte → column; 0 for bytes in no phrase
 	ncol    int
-	row     []int32 // state → its row in rows, or -1
-	rows    []int32 // full transition rows of the states near the start
-	edgeOff []int32 // the edges of state s are edges[edgeOff[s]:edgeOff[s+1]]
+	nrows   int32   // states below nrows have a row
+	rows    []int32 // rows[s*ncol+col]: the next state, complemented when a phrase ends there
+	edgeOff []int32 // the edges of state nrows+i are edges[edgeOff[i]:edgeOff[i+1]]
 	edges   []phraseEdge
 	fail    []int32 // the state for the longest proper suffix that is a prefix of a phrase
-	dict    []int32 // the nearest state on the fail chain that ends a phrase, or 0
-	phrase  []int32 // the phrase ending at the state, or -1
+	dict    []int32 // the nearest state on the fail chain where a phrase ends, or 0
+	phrase  []int32 // the phrase that ends at the state, or -1
 	lens    []int   // the byte length of each phrase
 }
 
-// rowDepth is the depth up to which states get a full row.
-const rowDepth = 2
-
 type phraseEdge struct {
-	b  byte
-	to int32
+	col uint8
+	to  int32 // complemented when a phrase ends there
 }
+
+// rowDepth is the depth up to which states get a row.
+const rowDepth = 2
 
 // lowerASCII maps A-Z to a-z and every other byte to itself.
 var lowerASCII = func() (t [256]byte) {
@@ -41,15 +45,87 @@ var lowerASCII = func() (t [256]byte) {
 	return t
 }()
 
+// trieNode is a state of a phraseSet while it is built.
+type trieNode struct {
+	next   map[byte]int32
+	phrase int32
+	depth  int
+	fail   int32
+	dict   int32
+}
+
 // newPhraseSet builds a phraseSet for phrases. A phrase's number is its
 // index in phrases; an empty or repeated phrase is never reported.
 func newPhraseSet(phrases []string) *phraseSet {
-	type node struct {
-		next   map[byte]int32
-		phrase int32
+	nodes := buildTrie(phrases)
+	order := linkTrie(nodes)
+	id := make([]int32, len(nodes)) // trie node → state number
+	for i, n := range order {
+		id[n] = int32(i)
 	}
-	nodes := []node{{next: map[byte]int32{}, phrase: -1}}
-	depth := []int{0}
+	ps := &phraseSet{
+		fail:   make([]int32, len(nodes)),
+		dict:   make([]int32, len(nodes)),
+		phrase: make([]int32, len(nodes)),
+		lens:   make([]int, len(phrases)),
+	}
+	for i, p := range phrases {
+		ps.lens[i] = len(p)
+	}
+	ps.ncol = 1
+	for _, n := range order {
+		ps.phrase[id[n]] = nodes[n].phrase
+		ps.fail[id[n]] = id[nodes[n].fail]
+		ps.dict[id[n]] = id[nodes[n].dict]
+		for _, c := range sortedBytes(nodes[n].next) {
+			if ps.class[c] == 0 {
+				ps.class[c] = uint8(ps.ncol)
+				ps.ncol++
+			}
+		}
+		if nodes[n].depth <= rowDepth {
+			ps.nrows++
+		}
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		ps.class[c] = ps.class[c+'a'-'A']
+	}
+	// to is state t as a transition stores it.
+	to := func(t int32) int32 {
+		if ps.phrase[t] >= 0 || ps.dict[t] != 0 {
+			return ^t
+		}
+		return t
+	}
+	ps.rows = make([]int32, int(ps.nrows)*ps.ncol)
+	ps.edgeOff = make([]int32, 0, len(nodes)-int(ps.nrows)+1)
+	for s, n := range order {
+		var row []int32
+		if int32(s) < ps.nrows {
+			row = ps.rows[s*ps.ncol:][:ps.ncol]
+			if s != 0 {
+				// The fail state is shallower, so its row is complete.
+				copy(row, ps.rows[int(ps.fail[s])*ps.ncol:][:ps.ncol])
+			}
+		} else {
+			ps.edgeOff = append(ps.edgeOff, int32(len(ps.edges)))
+		}
+		for _, c := range sortedBytes(nodes[n].next) {
+			t := to(id[nodes[n].next[c]])
+			if row != nil {
+				row[ps.class[c]] = t
+			} else {
+				ps.edges = append(ps.edges, phraseEdge{ps.class[c], t})
+			}
+		}
+	}
+	ps.edgeOff = append(ps.edgeOff, int32(len(ps.edges)))
+	return ps
+}
+
+// buildTrie returns the trie of phrases, its root first.
+func buildTrie(phrases []string) []trieNode {
+	nodes := []trieNode{{next: map[byte]int32{}, phrase: -1}}
 	for i, p := range phrases {
 		s := int32(0)
 		for j := 0; j < len(p); j++ {
@@ -57,8 +133,7 @@ func newPhraseSet(phrases []string) *phraseSet {
 			t, ok := nodes[s].next[c]
 			if !ok {
 				t = int32(len(nodes))
-				nodes = append(nodes, node{next: map[byte]int32{}, phrase: -1})
-				depth = append(depth, j+1)
+				nodes = append(nodes, trieNode{next: map[byte]int32{}, phrase: -1, depth: j + 1})
 				nodes[s].next[c] = t
 			}
 			s = t
@@ -67,96 +142,64 @@ func newPhraseSet(phrases []string) *phraseSet {
 			nodes[s].phrase = int32(i)
 		}
 	}
-	ps := &phraseSet{
-		row:     make([]int32, len(nodes)),
-		edgeOff: make([]int32, len(nodes)+1),
-		fail:    make([]int32, len(nodes)),
-		dict:    make([]int32, len(nodes)),
-		phrase:  make([]int32, len(nodes)),
-		lens:    make([]int, len(phrases)),
-	}
-	for i, p := range phrases {
-		ps.lens[i] = len(p)
-	}
-	ps.ncol = 1
-	for _, n := range nodes {
-		for c := range n.next {
-			if ps.class[c] == 0 {
-				ps.class[c] = uint8(ps.ncol)
-				ps.ncol++
-			}
-		}
-	}
-	for s, n := range nodes {
-		ps.phrase[s] = n.phrase
-		ps.edgeOff[s] = int32(len(ps.edges))
-		for c := 0; c < 256; c++ {
-			if t, ok := n.next[byte(c)]; ok {
-				ps.edges = append(ps.edges, phraseEdge{byte(c), t})
-			}
-		}
-	}
-	ps.edgeOff[len(nodes)] = int32(len(ps.edges))
-	// Breadth first, so that the fail target and row of every shallower
-	// state are complete before use.
-	ps.addRow(0)
-	queue := []int32{0}
-	for len(queue) > 0 {
-		u := queue[0]
-		queue = queue[1:]
-		for _, e := range ps.edgesOf(u) {
-			v := e.to
+	return nodes
+}
+
+// linkTrie sets the fail and dictionary links of the trie's nodes and
+// returns the nodes in breadth-first order.
+func linkTrie(nodes []trieNode) []int32 {
+	order := []int32{0}
+	for i := 0; i < len(order); i++ {
+		u := order[i]
+		for _, c := range sortedBytes(nodes[u].next) {
+			v := nodes[u].next[c]
 			if u != 0 {
-				ps.fail[v] = ps.step(ps.fail[u], e.b)
+				f := nodes[u].fail
+				for f != 0 && !hasNext(nodes[f], c) {
+					f = nodes[f].fail
+				}
+				if t, ok := nodes[f].next[c]; ok {
+					nodes[v].fail = t
+				}
 			}
-			if f := ps.fail[v]; ps.phrase[f] >= 0 {
-				ps.dict[v] = f
+			if f := nodes[v].fail; nodes[f].phrase >= 0 {
+				nodes[v].dict = f
 			} else {
-				ps.dict[v] = ps.dict[f]
+				nodes[v].dict = nodes[f].dict
 			}
-			if depth[v] <= rowDepth {
-				ps.addRow(v)
-			} else {
-				ps.row[v] = -1
-			}
-			queue = append(queue, v)
+			order = append(order, v)
 		}
 	}
-	return ps
+	return order
 }
 
-// addRow gives state s a full row of transitions. The rows of the states
-// on its fail chain must exist.
-func (ps *phraseSet) addRow(s int32) {
-	ps.row[s] = int32(len(ps.rows) / ps.ncol)
-	start := len(ps.rows)
-	ps.rows = append(ps.rows, make([]int32, ps.ncol)...)
-	r := ps.rows[start:]
-	if s != 0 {
-		copy(r, ps.rows[int(ps.row[ps.fail[s]])*ps.ncol:][:ps.ncol])
+func hasNext(n trieNode, c byte) bool {
+	_, ok := n.next[c]
+	return ok
+}
+
+func sortedBytes(m map[byte]int32) []byte {
+	bs := make([]byte, 0, len(m))
+	for c := range m {
+		bs = append(bs, c)
 	}
-	for _, e := range ps.edgesOf(s) {
-		r[ps.class[e.b]] = e.to
-	}
+	sort.Slice(bs, func(i, j int) bool { return bs[i] < bs[j] })
+	return bs
 }
 
-func (ps *phraseSet) edgesOf(s int32) []phraseEdge {
-	return ps.edges[ps.edgeOff[s]:ps.edgeOff[s+1]]
-}
-
-// step returns the state after reading the (lower-cased) byte c in state s.
-func (ps *phraseSet) step(s int32, c byte) int32 {
-	for {
-		if r := ps.row[s]; r >= 0 {
-			return ps.rows[int(r)*ps.ncol+int(ps.class[c])]
-		}
-		for _, e := range ps.edgesOf(s) {
-			if e.b == c {
+// next returns the transition from state s on column col, complemented
+// when a phrase ends at the state it leads to.
+func (ps *phraseSet) next(s int32, col uint8) int32 {
+	for s >= ps.nrows {
+		i := s - ps.nrows
+		for _, e := range ps.edges[ps.edgeOff[i]:ps.edgeOff[i+1]] {
+			if e.col == col {
 				return e.to
 			}
 		}
 		s = ps.fail[s]
 	}
+	return ps.rows[int(s)*ps.ncol+int(col)]
 }
 
 // scan calls f for every occurrence of a phrase in text, in the order the
@@ -164,11 +207,25 @@ func (ps *phraseSet) step(s int32, c byte) int32 {
 // end. It stops when f returns false.
 func (ps *phraseSet) scan(text string, f func(phrase, end int) bool) {
 	s := int32(0)
+	rows, ncol, nrows := ps.rows, ps.ncol, ps.nrows
 	for i := 0; i < len(text); i++ {
-		s = ps.step(s, lowerASCII[text[i]])
-		if ps.phrase[s] < 0 && ps.dict[s] == 0 {
+		col := ps.class[text[i]]
+		if col == 0 {
+			// A byte in no phrase: every match in progress ends.
+			s = 0
 			continue
 		}
+		var t int32
+		if s < nrows {
+			t = rows[int(s)*ncol+int(col)]
+		} else {
+			t = ps.next(s, col)
+		}
+		if t >= 0 {
+			s = t
+			continue
+		}
+		s = ^t
 		for o := s; o != 0; o = ps.dict[o] {
 			if p := ps.phrase[o]; p >= 0 && !f(int(p), i+1) {
 				return
