@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/mailack/mailack/mailwatch/mailstack"
+)
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+var pixelURL = regexp.MustCompile(`http://127\.0\.0\.1:\d+/o/[A-Za-z0-9_-]+\.gif`)
+
+// TestDaemonRelayAndPixel submits a mail through the daemon's tracking
+// relay to Postfix: the relay registers it and asks for every DSN, the
+// success notice and the bounce Postfix sends back are correlated by
+// envelope ID, and fetching the pixel in the delivered copy (one copy per
+// recipient, so the pixel names its reader) records an open.
+func TestDaemonRelayAndPixel(t *testing.T) {
+	s := mailstack.Start(t)
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	httpAddr, relayAddr := freePort(t), freePort(t)
+	host, port, _ := strings.Cut(s.IMAPAddr(), ":")
+	cfg := fmt.Sprintf(`log:
+  level: debug
+store:
+  path: %s
+http:
+  listen: %s
+  public_url: http://%s
+pixel:
+  enabled: true
+  keys:
+    - id: 1
+      secret: ${PIXEL_KEY}
+relay:
+  enabled: true
+  listen: %s
+  tls: none
+  hostname: relay.test.example
+  users:
+    - name: alice@test.example
+      password: ${RELAY_PW}
+  upstream:
+    addr: %s
+    tls: none
+  read_receipts: internal
+  internal_domains: [test.example]
+  pixel_per_recipient: true
+accounts:
+  - name: alice
+    host: %s
+    port: %s
+    tls: insecure
+    username: alice
+    owner: alice@test.example
+    password: ${IMAP_PW}
+`, filepath.Join(dir, "mailack.db"), httpAddr, httpAddr, relayAddr, s.SMTPAddr(), host, port)
+	cfgPath := filepath.Join(dir, "mailack.yaml")
+	os.WriteFile(cfgPath, []byte(cfg), 0o600)
+	env := []string{"PIXEL_KEY=" + strings.Repeat("p", 32), "RELAY_PW=relay-secret", "IMAP_PW=" + s.Password("alice")}
+	p := startDaemon(t, bin, cfgPath, env)
+
+	c, err := smtp.Dial(relayAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Auth(sasl.NewPlainClient("", "alice@test.example", "relay-secret")); err != nil {
+		t.Fatalf("relay AUTH: %v", err)
+	}
+	msg := "From: alice@test.example\r\nTo: bob@test.example, nosuch@test.example\r\nSubject: Invoice\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n<html><body><p>Invoice attached.</p></body></html>\r\n"
+	if err := c.SendMail("alice@test.example", []string{"bob@test.example", "nosuch@test.example"}, strings.NewReader(msg)); err != nil {
+		t.Fatalf("submit through the relay: %v", err)
+	}
+	waitUntil(t, "the success notice and the bounce", 20*time.Second, func() bool {
+		return p.metric(`mailack_report_outcomes_total{outcome="applied"}`) >= 2
+	})
+
+	s.WaitForMessages(t, "bob", "INBOX", 1, 10*time.Second)
+	copyOfBob := string(s.Messages(t, "bob", "INBOX")[0])
+	if !strings.Contains(copyOfBob, "Disposition-Notification-To: <alice@test.example>") {
+		t.Errorf("bob's copy lacks the read-receipt request for an internal recipient:\n%.600s", copyOfBob)
+	}
+	u := pixelURL.FindString(strings.ReplaceAll(copyOfBob, "=\r\n", ""))
+	if u == "" {
+		t.Fatalf("no pixel in bob's copy:\n%s", copyOfBob)
+	}
+	req, _ := http.NewRequest("GET", u, nil)
+	req.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 Edg/120.0")
+	time.Sleep(5100 * time.Millisecond) // fetches within seconds of sending count as scanners
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("pixel GET = %v %v", resp, err)
+	}
+	resp.Body.Close()
+	forged, _ := http.Get("http://" + httpAddr + "/o/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.gif")
+	if forged == nil || forged.StatusCode != 200 {
+		t.Fatalf("forged pixel did not get the image: %v", forged)
+	}
+	forged.Body.Close()
+	p.stop(t)
+
+	var out bytes.Buffer
+	cmd := exec.Command(bin, "export", "--json", "--db", filepath.Join(dir, "mailack.db"))
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	var ex struct {
+		Mails []struct {
+			Mail struct {
+				MessageID  string
+				EnvelopeID string
+				Recipients []struct{ Address, Status string }
+			} `json:"mail"`
+			Evidence []struct{ Source string } `json:"evidence"`
+		} `json:"mails"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &ex); err != nil {
+		t.Fatal(err)
+	}
+	if len(ex.Mails) != 1 || ex.Mails[0].Mail.EnvelopeID == "" {
+		t.Fatalf("mails = %+v, want the relayed mail with its envelope ID", ex.Mails)
+	}
+	status := map[string]string{}
+	for _, r := range ex.Mails[0].Mail.Recipients {
+		status[r.Address] = r.Status
+	}
+	if status["nosuch@test.example"] != "failed" || status["bob@test.example"] != "opened" {
+		t.Errorf("statuses = %v, want nosuch failed and bob opened (delivered, then the pixel)", status)
+	}
+	sources := map[string]int{}
+	for _, e := range ex.Mails[0].Evidence {
+		sources[e.Source]++
+	}
+	if sources["dsn"] != 2 || sources["pixel"] != 1 {
+		t.Errorf("evidence sources = %v, want 2 dsn and 1 pixel (the forged fetch records nothing)", sources)
+	}
+}
