@@ -83,6 +83,9 @@ func parseContentType(v, def string) (string, map[string]string) {
 	if v == "" {
 		return def, map[string]string{}
 	}
+	if mt, params, ok := parseSimpleMediaType(v); ok {
+		return mt, params
+	}
 	mt, params, err := mime.ParseMediaType(v)
 	if err == nil {
 		return strings.ToLower(mt), params
@@ -101,6 +104,86 @@ func parseContentType(v, def string) (string, map[string]string) {
 		mt = def
 	}
 	return mt, params
+}
+
+// parseSimpleMediaType reads a Content-Type value as mime.ParseMediaType
+// does, when it has the form nearly all have: type/subtype and
+// parameters whose values are tokens or quoted strings without escapes.
+// Otherwise it reports false.
+func parseSimpleMediaType(v string) (string, map[string]string, bool) {
+	base, _, _ := strings.Cut(v, ";")
+	mt := strings.Trim(base, " \t")
+	slash := strings.IndexByte(mt, '/')
+	if slash < 0 || !isToken(mt[:slash]) || !isToken(mt[slash+1:]) {
+		return "", nil, false
+	}
+	params := map[string]string{}
+	for v = v[len(base):]; ; {
+		v = strings.TrimLeft(v, " \t")
+		if v == "" {
+			break
+		}
+		if v[0] != ';' {
+			return "", nil, false
+		}
+		v = strings.TrimLeft(v[1:], " \t")
+		if v == "" {
+			break // a trailing semicolon
+		}
+		key := tokenPrefix(v)
+		if key == "" || strings.IndexByte(key, '*') >= 0 {
+			return "", nil, false
+		}
+		v = strings.TrimLeft(v[len(key):], " \t")
+		if v == "" || v[0] != '=' {
+			return "", nil, false
+		}
+		v = strings.TrimLeft(v[1:], " \t")
+		var value string
+		if v != "" && v[0] == '"' {
+			end := strings.IndexAny(v[1:], "\"\\\r\n")
+			if end < 0 || v[1+end] != '"' {
+				return "", nil, false
+			}
+			value, v = v[1:1+end], v[2+end:]
+		} else {
+			value = tokenPrefix(v)
+			v = v[len(value):]
+			if value == "" {
+				return "", nil, false
+			}
+		}
+		key = lowerASCIIString(key)
+		if _, dup := params[key]; dup {
+			return "", nil, false
+		}
+		params[key] = value
+	}
+	return lowerASCIIString(mt), params, true
+}
+
+// isToken reports whether s is a non-empty RFC 2045 token.
+func isToken(s string) bool {
+	return s != "" && tokenPrefix(s) == s
+}
+
+// tokenPrefix returns the longest prefix of s made of token characters.
+func tokenPrefix(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0 {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+func lowerASCIIString(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
 }
 
 // splitMultipart returns the body parts between boundary delimiter lines.
@@ -234,10 +317,16 @@ func decodeBase64(b []byte) []byte {
 func decodeQP(b []byte, limit int) []byte {
 	out := make([]byte, 0, len(b))
 	for i := 0; i < len(b) && len(out) < limit; i++ {
-		c := b[i]
-		if c != '=' {
-			out = append(out, c)
-			continue
+		// Copy up to the next '=' at once.
+		j := bytes.IndexByte(b[i:], '=')
+		if j < 0 {
+			j = len(b) - i
+		}
+		n := min(j, limit-len(out))
+		out = append(out, b[i:i+n]...)
+		i += n
+		if i >= len(b) || len(out) >= limit {
+			break
 		}
 		switch {
 		case i+1 < len(b) && b[i+1] == '\n':
@@ -248,7 +337,7 @@ func decodeQP(b []byte, limit int) []byte {
 			out = append(out, unhex(b[i+1])<<4|unhex(b[i+2]))
 			i += 2
 		default:
-			out = append(out, c)
+			out = append(out, '=')
 		}
 	}
 	return out

@@ -252,3 +252,41 @@ func FuzzScanners(f *testing.F) {
 		checkScanners(t, "fuzz input", s)
 	})
 }
+
+// refDecodeQP is decodeQP as it was, one byte at a time.
+func refDecodeQP(b []byte, limit int) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b) && len(out) < limit; i++ {
+		c := b[i]
+		if c != '=' {
+			out = append(out, c)
+			continue
+		}
+		switch {
+		case i+1 < len(b) && b[i+1] == '\n':
+			i++
+		case i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n':
+			i += 2
+		case i+2 < len(b) && isHex(b[i+1]) && isHex(b[i+2]):
+			out = append(out, unhex(b[i+1])<<4|unhex(b[i+2]))
+			i += 2
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func FuzzDecodeQP(f *testing.F) {
+	for _, s := range []string{"", "=", "a=3D", "a=\r\nb", "a=\nb=", "=4", "=zz=41=", "abc=20def=\r"} {
+		f.Add(s, 3)
+	}
+	f.Fuzz(func(t *testing.T, s string, limit int) {
+		if limit < 0 || limit > 1<<20 {
+			return
+		}
+		if got, want := decodeQP([]byte(s), limit), refDecodeQP([]byte(s), limit); string(got) != string(want) {
+			t.Errorf("decodeQP(%q, %d) = %q, want %q", s, limit, got, want)
+		}
+	})
+}

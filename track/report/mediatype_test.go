@@ -1,0 +1,64 @@
+package report
+
+import (
+	"mime"
+	"reflect"
+	"testing"
+)
+
+// checkMediaType checks that parseSimpleMediaType, when it reads v, reads
+// it as mime.ParseMediaType does.
+func checkMediaType(t *testing.T, v string) {
+	t.Helper()
+	mt, params, ok := parseSimpleMediaType(v)
+	if !ok {
+		return
+	}
+	wmt, wparams, err := mime.ParseMediaType(v)
+	if err != nil || mt != wmt || !reflect.DeepEqual(params, wparams) {
+		t.Errorf("parseSimpleMediaType(%q) = %q, %q, want %q, %q, %v", v, mt, params, wmt, wparams, err)
+	}
+}
+
+var mediaTypeCases = []string{
+	"text/plain", "Text/Plain; Charset=\"US-ASCII\"", "multipart/report; report-type=delivery-status;\tboundary=\"a b\"",
+	"text/plain;", "text/plain; ;", "text/plain; charset=a; charset=a", "text/plain; charset=a; charset=b",
+	"text/plain; name*=utf-8''x", "text/plain; a=\"x\\\"y\"", "text/plain; a=\"unterminated", "text/plain a=b",
+	"text; a=b", "text/; a=b", "/plain", "text/plain; a=", "text/plain; =b", "text/plain; a=b c", "text/plain;a=b;",
+	" text/plain ; a = b ", "text/plain; a=\"\"", "text/plain; a=\"é\"", "text/plain\r; a=b", "téxt/plain",
+}
+
+func TestParseSimpleMediaType(t *testing.T) {
+	for _, v := range mediaTypeCases {
+		checkMediaType(t, v)
+	}
+	read := 0
+	for _, raw := range sampleMessages(t) {
+		w := &walker{}
+		var visit func(e *entity)
+		visit = func(e *entity) {
+			v := e.hdr.get("content-type")
+			if _, _, ok := parseSimpleMediaType(v); ok {
+				read++
+			}
+			checkMediaType(t, v)
+			for _, c := range e.children {
+				visit(c)
+			}
+			if e.embedded != nil {
+				visit(e.embedded)
+			}
+		}
+		visit(w.parseEntity(normalizeNewlines(raw), 0, "text/plain"))
+	}
+	if read == 0 {
+		t.Errorf("parseSimpleMediaType read no Content-Type of the samples")
+	}
+}
+
+func FuzzParseSimpleMediaType(f *testing.F) {
+	for _, v := range mediaTypeCases {
+		f.Add(v)
+	}
+	f.Fuzz(checkMediaType)
+}
