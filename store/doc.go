@@ -72,6 +72,7 @@
 //	slack_refs      messageID → channel, message timestamp
 //	slack_users     address → chat user ID, fetched at
 //	quarantine      sequence (8 bytes) → mailbox, UID, size, reason, head
+//	user_settings   chat user ID → the chat side's settings (opaque JSON)
 //
 // A mail's evidence follows its record in the mails bucket, so that
 // applying a report rewrites one leaf page for both; keys without a NUL

@@ -33,6 +33,7 @@ var (
 	bucketSlackRefs   = []byte("slack_refs")
 	bucketSlackUsers  = []byte("slack_users")
 	bucketQuarantine  = []byte("quarantine")
+	bucketSettings    = []byte("user_settings")
 )
 
 // empty is the value of keys that carry no value. bbolt returns nil from

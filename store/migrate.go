@@ -9,7 +9,7 @@ import (
 )
 
 // currentSchema is the schema version this program writes.
-const currentSchema = 4
+const currentSchema = 5
 
 var keySchema = []byte("schema")
 
@@ -33,6 +33,7 @@ var migrations = []migration{
 	{2, "index open mails awaiting an answer by SentAt, for the digest", buildIndex(bucketAwaiting)},
 	{3, "keep evidence next to its mail; evidence_ids only for evidence not tied by Message-ID", moveEvidence},
 	{4, "awaiting entries in a binary encoding, faster to read than JSON", rebuildIndex(bucketAwaiting)},
+	{5, "per-user settings of the chat side", createBuckets(bucketSettings)},
 }
 
 // migrate checks the schema version of the database and runs the missing
@@ -153,7 +154,7 @@ func buckets() [][]byte {
 	out := [][]byte{bucketMeta, bucketMails, bucketEvidenceIDs,
 		bucketOrphans, bucketOrphanKeys, bucketOrphanAge,
 		bucketCheckpoints, bucketOutbox, bucketOutboxKeys,
-		bucketSlackRefs, bucketSlackUsers, bucketQuarantine,
+		bucketSlackRefs, bucketSlackUsers, bucketQuarantine, bucketSettings,
 	}
 	for _, ix := range mailIndexes {
 		out = append(out, ix.bucket)

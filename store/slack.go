@@ -108,3 +108,35 @@ func (s *Store) SlackUser(ctx context.Context, email string) (SlackUser, error) 
 	}
 	return SlackUser{ID: r.ID, FetchedAt: fromNanos(r.FetchedAt)}, nil
 }
+
+// PutUserSettings stores a chat user's settings, an opaque value the chat
+// side encodes (JSON), at most 64 KiB.
+func (s *Store) PutUserSettings(ctx context.Context, userID string, v []byte) error {
+	if userID == "" || len(v) > 64<<10 {
+		return fmt.Errorf("put settings of %q: %w", userID, ErrInvalid)
+	}
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketSettings).Put([]byte(userID), v)
+	})
+	if err != nil {
+		return fmt.Errorf("put settings of %s: %w", userID, err)
+	}
+	return nil
+}
+
+// UserSettings returns a chat user's settings as stored, or ErrNotFound.
+func (s *Store) UserSettings(ctx context.Context, userID string) ([]byte, error) {
+	var out []byte
+	err := s.view(ctx, func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bucketSettings).Get([]byte(userID))
+		if v == nil {
+			return ErrNotFound
+		}
+		out = append([]byte(nil), v...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("settings of %s: %w", userID, err)
+	}
+	return out, nil
+}
