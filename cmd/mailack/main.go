@@ -31,6 +31,7 @@ type env struct {
 // commands is the table of subcommands; help is generated from it.
 var commands = []command{
 	{name: "scan", usage: "[--json] PATH...", summary: "read report e-mails (.eml, folders, mbox, Maildir) and print what they say", run: runScan},
+	{name: "demo", usage: "[--lang en|ja] [--pace DURATION]", summary: "see mailack work on this machine, with no credentials", run: runDemo},
 	{name: "run", usage: "--config FILE", summary: "run the daemon (watchers, store, Slack bot, HTTP, relay)", run: runRun},
 	{name: "backup", usage: "[--db FILE | --config FILE] DEST", summary: "write a consistent copy of the database", run: runBackup},
 	{name: "export", usage: "--json [--db FILE | --config FILE]", summary: "print tracked mail and evidence as JSON", run: runExport},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/mailack/mailack/bot"
 	"github.com/mailack/mailack/cmd/mailack/config"
 	"github.com/mailack/mailack/mailwatch"
 	"github.com/mailack/mailack/mailwatch/relay"
@@ -64,6 +65,7 @@ type daemon struct {
 	watcher *mailwatch.Watcher
 	mux     *http.ServeMux
 	relay   *relay.Server
+	bot     *bot.Bot
 	// listener and relayLn are opened at start so that a port in use fails
 	// the start rather than a goroutine later.
 	listener net.Listener
@@ -124,7 +126,12 @@ func (d *daemon) edges() error {
 	if px != nil {
 		d.mux.Handle("/o/", px)
 	}
-	d.relay, err = d.newRelay(keys)
+	if d.relay, err = d.newRelay(keys); err != nil {
+		return err
+	}
+	if d.cfg.Slack.Enabled {
+		d.bot, err = newBot(botConfig(d.cfg), d.st, d.mux, d.log)
+	}
 	return err
 }
 
@@ -202,6 +209,15 @@ func (d *daemon) run(ctx context.Context) error {
 		wg.Go(func() { fail("mailwatch", d.watcher.Run(ctx)) })
 	}
 	wg.Go(func() { fail("sweep", d.sweepLoop(ctx)) })
+	// The bot stops last among the producers of work, after one more
+	// attempt at the outbox: it runs on its own context, cancelled once the
+	// others have stopped.
+	botCtx, stopBot := context.WithCancel(context.Background())
+	defer stopBot()
+	var botDone sync.WaitGroup
+	if d.bot != nil {
+		botDone.Go(func() { fail("slack", d.bot.Run(botCtx)) })
+	}
 	if d.relay != nil {
 		serve := func() error { return d.relay.Serve(d.relayLn) }
 		if d.cfg.Relay.TLS == "implicit" {
@@ -218,6 +234,8 @@ func (d *daemon) run(ctx context.Context) error {
 		d.log.Warn("http shutdown", "err", err)
 	}
 	wg.Wait()
+	stopBot()
+	botDone.Wait()
 	if err := d.st.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"encoding/base64"
+	"fmt"
+	"mime"
+	"strings"
+	"time"
+
+	"golang.org/x/text/encoding/japanese"
+)
+
+// The demo's mail, as the sender's Outlook and the recipients' systems
+// would write it. Times are filled in when the step runs.
+
+const demoDomain = "demo.example"
+
+// jis encodes s as ISO-2022-JP, as Japanese mail clients still write mail.
+func jis(s string) string {
+	b, err := japanese.ISO2022JP.NewEncoder().String(s)
+	if err != nil {
+		return s
+	}
+	return b
+}
+
+// jisWord is an RFC 2047 encoded word in ISO-2022-JP.
+func jisWord(s string) string {
+	return "=?ISO-2022-JP?B?" + base64.StdEncoding.EncodeToString([]byte(jis(s))) + "?="
+}
+
+func utf8Word(s string) string { return mime.BEncoding.Encode("UTF-8", s) }
+
+// demoSent is one mail the demo user sends.
+type demoSent struct {
+	id, subject string
+	to          []string // "Name <addr>"
+	japanese    bool
+	body        string
+}
+
+func (m demoSent) raw(at time.Time) string {
+	subj := utf8Word(m.subject)
+	ct := "text/plain; charset=UTF-8"
+	body := m.body
+	if m.japanese {
+		subj, ct, body = jisWord(m.subject), "text/plain; charset=ISO-2022-JP", jis(m.body)
+	}
+	return "From: " + jisWord("田中 一郎") + " <tanaka@" + demoDomain + ">\r\n" +
+		"To: " + strings.Join(m.to, ", ") + "\r\n" +
+		"Subject: " + subj + "\r\n" +
+		"Date: " + at.Format(time.RFC1123Z) + "\r\n" +
+		"Message-ID: <" + m.id + ">\r\n" +
+		"Disposition-Notification-To: tanaka@" + demoDomain + "\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: " + ct + "\r\nContent-Transfer-Encoding: 7bit\r\n\r\n" +
+		strings.ReplaceAll(body, "\n", "\r\n") + "\r\n"
+}
+
+var demoMails = []demoSent{
+	{id: "quote-2026-1124@demo.example", subject: "見積書の件", japanese: true,
+		to:   []string{jisWord("佐藤 花子") + " <sato@partner.example.jp>", jisWord("鈴木 次郎") + " <suzuki@partner.example.jp>"},
+		body: "佐藤様\n\nお世話になっております。見積書を添付いたします。\nご確認のほど、よろしくお願いいたします。\n\n田中"},
+	{id: "proposal-q1@demo.example", subject: "Proposal for Q1", to: []string{"Bob Jones <bob@fabrikam.example>"},
+		body: "Hi Bob,\n\nPlease find our proposal for Q1 attached.\n\nBest regards,\nIchiro Tanaka"},
+	{id: "meeting-1201@demo.example", subject: "打ち合わせ日程のご相談", japanese: true, to: []string{"nosuch@partner.example.jp"},
+		body: "ご担当者様\n\n12月1日の打ち合わせ日程についてご相談させてください。\n\n田中"},
+	{id: "contract-review@demo.example", subject: "契約書のご確認のお願い", japanese: true, to: []string{jisWord("山田 太郎") + " <yamada@slow.example.co.jp>"},
+		body: "山田様\n\n契約書の最終版をお送りします。ご確認ください。\n\n田中"},
+}
+
+// demoDSN is a delivery status notification from the recipient's side.
+func demoDSN(origID, rcpt, action, status, diag string, at time.Time, n int) string {
+	subject := map[string]string{"failed": "Undelivered Mail Returned to Sender", "delayed": "Delayed Mail (still being retried)",
+		"delivered": "Delivered: Proposal for Q1"}[action]
+	extra := ""
+	if diag != "" {
+		extra = "Diagnostic-Code: smtp; " + diag + "\r\n"
+	}
+	if action == "delayed" {
+		extra += "Will-Retry-Until: " + at.Add(72*time.Hour).Format(time.RFC1123Z) + "\r\n"
+	}
+	return "From: MAILER-DAEMON@mx." + domainOf(rcpt) + " (Mail Delivery System)\r\n" +
+		"To: tanaka@" + demoDomain + "\r\n" +
+		"Subject: " + subject + "\r\n" +
+		"Date: " + at.Format(time.RFC1123Z) + "\r\n" +
+		fmt.Sprintf("Message-ID: <dsn-%d@mx.%s>\r\n", n, domainOf(rcpt)) +
+		"Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/report; report-type=delivery-status; boundary=\"DSN\"\r\n\r\n" +
+		"--DSN\r\nContent-Type: text/plain\r\n\r\nThis is the mail system at host mx." + domainOf(rcpt) + ".\r\n" +
+		"--DSN\r\nContent-Type: message/delivery-status\r\n\r\n" +
+		"Reporting-MTA: dns; mx." + domainOf(rcpt) + "\r\n\r\n" +
+		"Final-Recipient: rfc822; " + rcpt + "\r\nAction: " + action + "\r\nStatus: " + status + "\r\n" + extra +
+		"\r\n--DSN\r\nContent-Type: text/rfc822-headers\r\n\r\n" +
+		"From: tanaka@" + demoDomain + "\r\nTo: " + rcpt + "\r\nMessage-ID: <" + origID + ">\r\n" +
+		"--DSN--\r\n"
+}
+
+// demoMDN is a read receipt as Outlook sends it; a Japanese one has its
+// subject and text in ISO-2022-JP.
+func demoMDN(origID, from, name, disposition string, japaneseText bool, at time.Time, n int) string {
+	subject, text := "Read: Proposal for Q1", "Your message was read on "+at.Format("2006/01/02 15:04")+"."
+	if japaneseText {
+		subject, text = jisWord("開封済み: 見積書の件"), jis("メッセージは "+at.Format("2006/01/02 15:04")+" に開封されました。")
+	}
+	if disposition == "denied" {
+		subject, text = "Not read: "+subject, "The recipient declined to send a read receipt."
+	}
+	return "From: " + name + " <" + from + ">\r\n" +
+		"To: tanaka@" + demoDomain + "\r\n" +
+		"Subject: " + subject + "\r\n" +
+		"Date: " + at.Format(time.RFC1123Z) + "\r\n" +
+		fmt.Sprintf("Message-ID: <mdn-%d@%s>\r\n", n, domainOf(from)) +
+		"MIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/report; report-type=disposition-notification; boundary=\"MDN\"\r\n\r\n" +
+		"--MDN\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n\r\n" + text + "\r\n" +
+		"--MDN\r\nContent-Type: message/disposition-notification\r\n\r\n" +
+		"Reporting-UA: Microsoft Outlook 16.0\r\nFinal-Recipient: rfc822; " + from + "\r\n" +
+		"Original-Message-ID: <" + origID + ">\r\n" +
+		"Disposition: manual-action/MDN-sent-manually; " + disposition + "\r\n" +
+		"--MDN--\r\n"
+}
+
+func domainOf(addr string) string {
+	_, d, _ := strings.Cut(addr, "@")
+	return d
+}
