@@ -1,7 +1,6 @@
 package report
 
 import (
-	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -20,7 +19,18 @@ var daemonLocalParts = []string{
 	"mail-delivery", "mailer", "daemon", "mailerservice", "mail", "root",
 }
 
-var bounceSubjectRe = regexp.MustCompile(`(?i)undeliver|returned mail|return(ing)? (mail|message)|delivery (status|fail|problem|notification|report)|mail delivery|failure notice|failed mail|could not (be )?deliver|not (be )?delivered|nondeliver|non-deliver|delivery has failed|mail system error|rejected|bounce|warning: could not|delayed mail|delivery delay|message status|error sending|mail failure|unzustellbar|不達|配信|エラー|未配達|届きません|送信できません`)
+// bounceSubjectPhrases are words in the subjects of bounces.
+var bounceSubjectPhrases = []string{
+	"undeliver", "returned mail", "return mail", "return message", "returning mail", "returning message",
+	"delivery status", "delivery fail", "delivery problem", "delivery notification", "delivery report",
+	"mail delivery", "failure notice", "failed mail", "could not deliver", "could not be deliver",
+	"not delivered", "not be delivered", "nondeliver", "non-deliver", "delivery has failed",
+	"mail system error", "rejected", "bounce", "warning: could not", "delayed mail", "delivery delay",
+	"message status", "error sending", "mail failure", "unzustellbar",
+	"不達", "配信", "エラー", "未配達", "届きません", "送信できません",
+}
+
+var bounceSubjects = newPhraseSet(bounceSubjectPhrases)
 
 // bounceBodyPhrases are what a bounce's text says about mail it could not
 // deliver.
@@ -61,7 +71,7 @@ func (m *message) isBounce() bool {
 	if strings.Contains(from, "mail delivery") || strings.Contains(from, "mailer-daemon") || strings.Contains(from, "postmaster") {
 		return true
 	}
-	if bounceSubjectRe.MatchString(m.subject) {
+	if bounceSubjects.any(m.subject) {
 		return true
 	}
 	return bounceBodyPhrases.any(m.humanText())
@@ -556,7 +566,27 @@ func (m *message) isNotReport() bool {
 	return m.isAutoReply()
 }
 
-var autoReplySubjectRe = regexp.MustCompile(`(?i)^\s*(auto(matic)?[ -]?(reply|response|antwort)|out of (the )?office|vacation|away from|abwesenheit|absence|réponse automatique|自動応答|自動返信|不在)`)
+// autoReplySubjects are the words automatic replies start their subjects
+// with.
+var autoReplySubjects = []string{
+	"autoreply", "auto reply", "auto-reply", "automaticreply", "automatic reply", "automatic-reply",
+	"autoresponse", "auto response", "auto-response", "automaticresponse", "automatic response", "automatic-response",
+	"autoantwort", "auto antwort", "auto-antwort", "automaticantwort", "automatic antwort", "automatic-antwort",
+	"out of office", "out of the office", "vacation", "away from", "abwesenheit", "absence",
+	"réponse automatique", "自動応答", "自動返信", "不在",
+}
+
+// isAutoReplySubject reports whether subject starts, after white space,
+// with one of autoReplySubjects in any case.
+func isAutoReplySubject(subject string) bool {
+	s := strings.TrimLeft(subject, " \t\n\f\r")
+	for _, p := range autoReplySubjects {
+		if len(s) >= len(p) && strings.EqualFold(s[:len(p)], p) {
+			return true
+		}
+	}
+	return false
+}
 
 // isAutoReply reports whether the message is an RFC 3834 automatic reply
 // that is not a bounce.
@@ -565,7 +595,7 @@ func (m *message) isAutoReply() bool {
 	if isDaemonAddress(m.from) {
 		return false
 	}
-	if autoReplySubjectRe.MatchString(m.subject) {
+	if isAutoReplySubject(m.subject) {
 		return true
 	}
 	as := strings.ToLower(h.get("auto-submitted"))

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -14,7 +13,9 @@ var LikelyFields = []string{
 	"Date", "To",
 }
 
-var likelySubjectRe = regexp.MustCompile(`(?i)` + bounceSubjectRe.String() + `|receipt|notification|notice|read:|gelesen|lu :|開封|受領|aws notification`)
+// likelySubjects are words in the subjects of bounces and receipts.
+var likelySubjects = newPhraseSet(append(bounceSubjectPhrases[:len(bounceSubjectPhrases):len(bounceSubjectPhrases)],
+	"receipt", "notification", "notice", "read:", "gelesen", "lu :", "開封", "受領", "aws notification"))
 
 // Likely reports, from a message header alone (the fields in LikelyFields),
 // whether the message may be a delivery or read report. It errs on the side
@@ -49,7 +50,7 @@ func Likely(rawHeader []byte) bool {
 		return true
 	}
 	subj := decodeHeaderText(h.get("subject"))
-	if likelySubjectRe.MatchString(subj) {
+	if likelySubjects.any(subj) {
 		return true
 	}
 	for _, s := range receiptSubjects {

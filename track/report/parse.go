@@ -165,6 +165,9 @@ func firstAddress(v string) string {
 	if v == "" {
 		return ""
 	}
+	if a, ok := simpleAddress(v); ok {
+		return strings.ToLower(a)
+	}
 	if a, err := mail.ParseAddress(decodeHeaderText(v)); err == nil {
 		return strings.ToLower(a.Address)
 	}
@@ -172,4 +175,71 @@ func firstAddress(v string) string {
 		return as[0]
 	}
 	return ""
+}
+
+// simpleAddress returns the address of v as mail.ParseAddress reads it,
+// when v has one of the forms nearly all mailers write: a bare
+// local@domain, or one after a plain or quoted display name in angle
+// brackets. Otherwise it reports false.
+func simpleAddress(v string) (string, bool) {
+	if strings.Contains(v, "=?") || strings.IndexByte(v, 0x1b) >= 0 {
+		return "", false // encoded words need decoding first
+	}
+	s := strings.Trim(v, " \t")
+	if i := strings.IndexByte(s, '<'); i >= 0 {
+		if !strings.HasSuffix(s, ">") || !isSimplePhrase(s[:i]) {
+			return "", false
+		}
+		s = s[i+1 : len(s)-1]
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || !isDotAtom(local) || !isDotAtom(domain) {
+		return "", false
+	}
+	return s, true
+}
+
+// isSimplePhrase reports whether s is a display name of ASCII atoms and
+// quoted strings without escapes, separated by blanks.
+func isSimplePhrase(s string) bool {
+	for i := 0; i < len(s); {
+		switch c := s[i]; {
+		case c == ' ' || c == '\t':
+			i++
+		case c == '"':
+			end := strings.IndexByte(s[i+1:], '"')
+			if end < 0 {
+				return false
+			}
+			for _, q := range []byte(s[i+1 : i+1+end]) {
+				if q == '\\' || q != '\t' && (q < ' ' || q > '~') {
+					return false
+				}
+			}
+			i += end + 2
+		case isAtextByte(c) || c == '.':
+			i++
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// isDotAtom reports whether s is ASCII atoms joined by single dots.
+func isDotAtom(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isAtextByte(s[i]) && s[i] != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// isAtextByte reports whether c is an ASCII atext character (RFC 5322).
+func isAtextByte(c byte) bool {
+	return c > ' ' && c <= '~' && strings.IndexByte(`()<>[]:;@\,".`, c) < 0
 }

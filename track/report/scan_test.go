@@ -27,6 +27,9 @@ var (
 	refDSNFieldRe  = regexp.MustCompile(`(?im)^(reporting-mta|final-recipient):[ \t]*\S`)
 	refBounceBody  = regexp.MustCompile(`(?i)could not be delivered|couldn't be delivered|wasn't able to deliver|was not delivered|unable to deliver|undeliverable|delivery (to the following|has failed|failed|problem)|permanent (fatal )?error|permanent failure|the following address(es)? (had|failed)|user unknown|no such user|mailbox (is )?(full|unavailable)|could not deliver|message (was|has been) (rejected|returned|blocked|delayed)|delivery (is )?delayed|still (being )?(retried|trying)|failed to deliver|this is the mail system|mail delivery (system|subsystem|failed)|returned to sender|届きませんでした|配信できません|送信できません|宛先不明|あて先|送信に失敗`)
 	refDelayRe     = regexp.MustCompile(`(?i)will (continue|keep) (trying|to try|retrying)|still (being )?(trying|retried|attempting)|has not yet been delivered|not been delivered yet|delivery (is )?delayed|delayed mail|will be retried|warning: message .* delayed|temporarily deferred|retry (for|until)|this is a warning|no action is required`)
+	refSubjectRe   = regexp.MustCompile(`(?i)undeliver|returned mail|return(ing)? (mail|message)|delivery (status|fail|problem|notification|report)|mail delivery|failure notice|failed mail|could not (be )?deliver|not (be )?delivered|nondeliver|non-deliver|delivery has failed|mail system error|rejected|bounce|warning: could not|delayed mail|delivery delay|message status|error sending|mail failure|unzustellbar|不達|配信|エラー|未配達|届きません|送信できません`)
+	refLikelyRe    = regexp.MustCompile(`(?i)` + refSubjectRe.String() + `|receipt|notification|notice|read:|gelesen|lu :|開封|受領|aws notification`)
+	refAutoReplyRe = regexp.MustCompile(`(?i)^\s*(auto(matic)?[ -]?(reply|response|antwort)|out of (the )?office|vacation|away from|abwesenheit|absence|réponse automatique|自動応答|自動返信|不在)`)
 	refGiveUpRe    = regexp.MustCompile(`(?i)given up|giving up|permanent|returned to sender|could not be delivered|undeliverable|failed permanently|not be delivered`)
 )
 
@@ -181,6 +184,9 @@ func checkScanners(t *testing.T, name, s string) {
 	check("bounceBodyPhrases", bounceBodyPhrases.any(s), refBounceBody.MatchString(s))
 	check("saysDelayed", saysDelayed(s), refDelayRe.MatchString(s))
 	check("giveUpPhrases", giveUpPhrases.any(s), refGiveUpRe.MatchString(s))
+	check("bounceSubjects", bounceSubjects.any(s), refSubjectRe.MatchString(s))
+	check("likelySubjects", likelySubjects.any(s), refLikelyRe.MatchString(s))
+	check("isAutoReplySubject", isAutoReplySubject(s), refAutoReplyRe.MatchString(s))
 	folded := foldReasonText(s)
 	found := reasonIdx.scan(folded, len(folded))
 	check("command", found.command, refCommand(folded))
@@ -226,7 +232,8 @@ var scannerEdgeCases = []string{
 	"<<<<", "&nbsp;&quot;&gt;", "Message-ID: <abc@def>", "message-id:\n <abcdefgh >",
 	"Message-Id: <@abc>", "message-id: <a@b@>", "Message-ID: 1234567>", "x-message-id : < a@b >",
 	"reporting-mta: dns; x", "final-recipient:   \n", "Final-Recipient: \tx", "warning: message x delayed",
-	"warning: message delayed", "warning: message \n delayed", "in reply to rcpt to command after data",
+	"warning: message delayed", "warning: message \n delayed", "Undeliverable: x", " \tOut of the Office", "RÉPONSE AUTOMATIQUE",
+	"Read: x", "lu : y", "auto-Reply", "automatic reply", "autoreply", "in reply to rcpt to command after data",
 	">>> rcpt to <<< 550 x >>> data <<< 503 need rcpt", "delivery failed 20 attempts", "x does not exist",
 }
 
