@@ -72,6 +72,7 @@ func TestActionsDoneAndSnooze(t *testing.T) {
 	e.register(t, "h2@example.jp", hanako.Email, "請求書", sent, carol.Email)
 	e.observe(t, "h2@example.jp", carol.Email, track.StatusDelivered, "", sent)
 	card := e.fake.waitFor(t, "card", method("chat.postMessage", "請求書"))
+	e.fake.waitFor(t, "App Home after the card is stored", method("views.publish", "請求書"))
 
 	got := e.answer(t, e.press(t, hanako, blockAction{ActionID: "snooze_date", BlockID: "h1@example.jp", Type: "datepicker", SelectedDate: "2099-03-04"}))
 	if !strings.Contains(got, "までスヌーズしました") {

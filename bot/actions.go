@@ -142,14 +142,26 @@ func (b *Bot) close(ctx context.Context, r *request, id string, state track.Stat
 }
 
 // refresh updates the card of a mail r's author changed, if it has one,
-// and their App Home.
+// and their App Home. The mail is read again under the card's lock, so
+// the card shows the latest state whatever else updates it meanwhile.
 func (b *Bot) refresh(ctx context.Context, r *request, m track.Mail) {
-	if _, ok, err := b.deps.Cards.Card(ctx, m.MessageID); err == nil && ok {
-		if _, _, err := b.showCard(ctx, unpaced, m, r.user, r.loc); err != nil {
-			b.log.Warn("cannot update status card", "message_id", m.MessageID, "err", err)
-		}
-	}
+	b.refreshCard(ctx, r, m.MessageID)
 	b.refreshHome(ctx, r.user)
+}
+
+func (b *Bot) refreshCard(ctx context.Context, r *request, id string) {
+	unlock := b.lockCard(id)
+	defer unlock()
+	if _, ok, err := b.deps.Cards.Card(ctx, id); err != nil || !ok {
+		return
+	}
+	m, err := b.deps.Mails.Mail(ctx, id)
+	if err == nil {
+		_, _, err = b.showCard(ctx, unpaced, m, r.user, r.loc)
+	}
+	if err != nil {
+		b.log.Warn("cannot update status card", "message_id", id, "err", err)
+	}
 }
 
 func (b *Bot) refreshHome(ctx context.Context, user string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -32,6 +33,11 @@ type Bot struct {
 	kick    chan struct{} // wakes the writer early; capacity 1
 
 	work sync.WaitGroup // handlers still running after their ack
+
+	// cardLocks serialise loading, rendering and sending one mail's card,
+	// so that the writer and a button press cannot leave an older
+	// rendering last. Mails share locks by hash.
+	cardLocks [64]sync.Mutex
 
 	mu     sync.Mutex           // guards the fields below
 	dms    map[string]string    // user ID → direct message channel ID
@@ -133,6 +139,15 @@ func (b *Bot) recoverPanic(what string) {
 	if r := recover(); r != nil {
 		b.log.Error("handler panicked", "handler", what, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 	}
+}
+
+// lockCard locks the card of mail id and returns the unlock.
+func (b *Bot) lockCard(id string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	mu := &b.cardLocks[h.Sum32()%uint32(len(b.cardLocks))]
+	mu.Lock()
+	return mu.Unlock
 }
 
 // wake makes the writer look at the outbox now.

@@ -315,9 +315,11 @@ func (b *Bot) trackByID(ctx context.Context, r *request, id string) {
 			return
 		}
 		b.log.Info("tracking started by hand", "user", r.user, "message_id", m.MessageID)
+		unlock := b.lockCard(m.MessageID)
 		if _, _, err := b.showCard(ctx, unpaced, m, r.user, r.loc); err != nil {
 			b.log.Warn("cannot post status card", "message_id", m.MessageID, "err", err)
 		}
+		unlock()
 		b.refreshHome(ctx, r.user)
 		b.respond(ctx, r, r.loc.t(msgTracking, subject(m, r.loc)))
 		return

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -352,4 +351,4 @@ func (f *fakeSent) TrackSent(ctx context.Context, sender, id string, deadline ti
 	return res.Mail, err
 }
 
-var errTest = errors.New("test")
+func bytesReader(b []byte) *strings.Reader { return strings.NewReader(string(b)) }

@@ -42,11 +42,15 @@ func (c call) param(name string) string {
 // with JSON string escapes undone so that assertions can use plain words.
 func (c call) text() string {
 	var b strings.Builder
-	b.WriteString(c.Form.Get("text") + "\n" + c.Form.Get("blocks") + "\n")
+	b.WriteString(c.Form.Get("text") + "\n")
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	var blocks any
+	if json.Unmarshal([]byte(c.Form.Get("blocks")), &blocks) == nil {
+		_ = enc.Encode(blocks) // decoded JSON always encodes
+	}
 	if c.JSON != nil {
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		_ = enc.Encode(c.JSON) // a decoded map always encodes
+		_ = enc.Encode(c.JSON)
 	}
 	return b.String()
 }

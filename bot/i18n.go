@@ -340,9 +340,9 @@ func (l locale) day(t time.Time) string {
 	return t.Format("Mon 2 Jan")
 }
 
-// span says a duration in whole days or hours.
+// span says a duration in whole days from three days on, else in hours.
 func (l locale) span(d time.Duration) string {
-	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+	if d >= 72*time.Hour && d%(24*time.Hour) == 0 {
 		return l.t(msgDays, int(d/(24*time.Hour)))
 	}
 	return l.t(msgHours, int(d/time.Hour))

@@ -145,59 +145,78 @@ func byMail(items []OutboxItem) [][]OutboxItem {
 	return out
 }
 
+// shown is a mail whose card is up to date, and how to talk to its sender.
+type shown struct {
+	mail  track.Mail
+	user  string
+	loc   locale
+	set   UserSettings
+	card  Card
+	fresh bool // the card was just posted
+}
+
 // deliver shows one mail's notices: it brings the card up to date (one
 // post or update for all of them), then replies in its thread for each
 // notice the sender wants to hear of, acknowledging each item once it is
 // delivered. It returns the sender's user ID when the card was shown.
 func (w *writer) deliver(ctx context.Context, items []OutboxItem) string {
-	b := w.b
-	id := items[0].Notice.MessageID
-	m, err := b.deps.Mails.Mail(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		b.log.Warn("notices for an unknown mail dropped", "message_id", id, "notices", len(items))
-		w.ack(ctx, items)
-		return ""
-	}
-	if err != nil {
-		w.failed(ctx, items, err)
-		return ""
-	}
-	user, err := b.dir.userOf(ctx, m.Sender)
-	if err != nil {
-		w.failed(ctx, items, err)
-		return ""
-	}
-	if user == "" {
-		b.log.Info("sender has no slack user; notices dropped", "message_id", id, "sender", m.Sender)
-		w.ack(ctx, items)
-		return ""
-	}
-	l, set, err := b.userLocale(ctx, user)
-	if err != nil {
-		w.failed(ctx, items, err)
-		return ""
-	}
-	if until, quiet := set.Quiet.Until(time.Now(), l.zone()); quiet {
-		w.hold(ctx, items, until)
-		return ""
-	}
-	card, fresh, err := b.showCard(ctx, b.limiter.Wait, m, user, l)
-	if err != nil {
-		w.failed(ctx, items, err)
+	s, ok := w.show(ctx, items)
+	if !ok {
 		return ""
 	}
 	for i, it := range items {
 		// A card just posted notifies by itself and shows every status.
-		if !fresh && (set.level() == LevelAll || problemKinds[it.Notice.Kind]) {
-			if err := b.reply(ctx, b.limiter.Wait, card, m, it.Notice, l); err != nil {
+		if !s.fresh && (s.set.level() == LevelAll || problemKinds[it.Notice.Kind]) {
+			if err := w.b.reply(ctx, w.b.limiter.Wait, s.card, s.mail, it.Notice, s.loc); err != nil {
 				w.failed(ctx, items[i:], err)
-				return user
+				return s.user
 			}
 		}
 		w.ack(ctx, items[i:i+1])
 	}
-	b.log.Debug("notices delivered", "message_id", id, "notices", len(items), "user", user)
-	return user
+	w.b.log.Debug("notices delivered", "message_id", s.mail.MessageID, "notices", len(items), "user", s.user)
+	return s.user
+}
+
+// show brings the card of the items' mail up to date, under the card's
+// lock. When it reports false, it has dealt with the items: kept them for
+// later, or dropped those nobody can receive.
+func (w *writer) show(ctx context.Context, items []OutboxItem) (shown, bool) {
+	b := w.b
+	id := items[0].Notice.MessageID
+	defer b.lockCard(id)()
+	m, err := b.deps.Mails.Mail(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		b.log.Warn("notices for an unknown mail dropped", "message_id", id, "notices", len(items))
+		w.ack(ctx, items)
+		return shown{}, false
+	}
+	if err != nil {
+		w.failed(ctx, items, err)
+		return shown{}, false
+	}
+	s := shown{mail: m}
+	if s.user, err = b.dir.userOf(ctx, m.Sender); err == nil && s.user == "" {
+		b.log.Info("sender has no slack user; notices dropped", "message_id", id, "sender", m.Sender)
+		w.ack(ctx, items)
+		return shown{}, false
+	}
+	if err == nil {
+		s.loc, s.set, err = b.userLocale(ctx, s.user)
+	}
+	if err != nil {
+		w.failed(ctx, items, err)
+		return shown{}, false
+	}
+	if until, quiet := s.set.Quiet.Until(time.Now(), s.loc.zone()); quiet {
+		w.hold(ctx, items, until)
+		return shown{}, false
+	}
+	if s.card, s.fresh, err = b.showCard(ctx, b.limiter.Wait, m, s.user, s.loc); err != nil {
+		w.failed(ctx, items, err)
+		return shown{}, false
+	}
+	return s, true
 }
 
 func (w *writer) ack(ctx context.Context, items []OutboxItem) {
