@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,18 +137,21 @@ func (p *daemonProc) metric(name string) float64 {
 	return -1
 }
 
-func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool, onFail ...func()) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
+			for _, f := range onFail {
+				f()
+			}
 			t.Fatalf("timed out after %v waiting for %s", timeout, what)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-func writeDaemonConfig(t *testing.T, s *mailstack.Stack, dir string) string {
+func writeDaemonConfig(t *testing.T, s *mailstack.Stack, dir string, extra ...string) string {
 	t.Helper()
 	host, port, _ := strings.Cut(s.IMAPAddr(), ":")
 	cfg := fmt.Sprintf(`log:
@@ -166,12 +170,30 @@ accounts:
     username: alice
     owner: alice@%s
     password: ${MAILACK_TEST_PASSWORD}
-`, filepath.Join(dir, "mailack.db"), host, port, s.Domain())
+`, filepath.Join(dir, "mailack.db"), host, port, s.Domain()) + strings.Join(extra, "")
 	path := filepath.Join(dir, "mailack.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 type exported struct {
@@ -196,8 +218,17 @@ func TestDaemonFullStack(t *testing.T) {
 	s := mailstack.Start(t)
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	cfg := writeDaemonConfig(t, s, dir)
-	env := []string{"MAILACK_TEST_PASSWORD=" + s.Password("alice")}
+	var slackOut syncBuffer
+	slackAPI := httptest.NewServer(newSlackTerm(&slackOut, []demoUser{{ID: "UALICE", Name: "Alice", Email: "alice@test.example", Locale: "en-US", TZ: "UTC"}}))
+	defer slackAPI.Close()
+	cfg := writeDaemonConfig(t, s, dir, `slack:
+  enabled: true
+  mode: http
+  bot_token: ${SLACK_BOT_TOKEN}
+  signing_secret: ${SLACK_SIGNING_SECRET}
+  api_url: `+slackAPI.URL+`/
+`)
+	env := []string{"MAILACK_TEST_PASSWORD=" + s.Password("alice"), "SLACK_BOT_TOKEN=xoxb-test", "SLACK_SIGNING_SECRET=8f742231b10e8888abcd99yyyzzz85a5"}
 	p := startDaemon(t, bin, cfg, env)
 
 	waitUntil(t, "/healthz", 5*time.Second, func() bool { c, _ := p.get("/healthz"); return c == 200 })
@@ -211,10 +242,25 @@ func TestDaemonFullStack(t *testing.T) {
 	waitUntil(t, "registration", 10*time.Second, func() bool { return p.metric("mailack_mails_registered_total") == 1 })
 
 	s.Send(t, s.Address("alice"), []string{"nosuch@test.example"}, []byte(sent), mailstack.SendOptions{Return: smtp.DSNReturnHeaders})
+	// The bot tells alice in a DM card...
+	waitUntil(t, "the card", 20*time.Second, func() bool {
+		return strings.Contains(slackOut.String(), "nosuch@test.example — bounced — no such address")
+	}, func() { t.Logf("slack saw:\n%s", slackOut.String()) })
+	// ...updated in place when the receipt comes, with a thread reply.
 	s.DeliverLMTP(t, "alice", []byte(receipt(id, "bob@test.example", 1)))
 	waitUntil(t, "two applied reports", 15*time.Second, func() bool {
 		return p.metric(`mailack_report_outcomes_total{outcome="applied"}`) == 2
 	})
+	waitUntil(t, "the card update and its thread reply", 20*time.Second, func() bool {
+		out := slackOut.String()
+		return strings.Contains(out, "DM to Alice · card updated") && strings.Contains(out, "bob@test.example — read at") &&
+			strings.Contains(out, "DM to Alice · thread reply")
+	}, func() { t.Logf("slack saw:\n%s", slackOut.String()) })
+	// A forged Slack request is refused.
+	resp, err := http.Post("http://"+p.addr+"/slack/commands", "application/x-www-form-urlencoded", strings.NewReader("command=%2Ftrack&text=list&user_id=UALICE"))
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unsigned slash command = %v %v, want 401", resp, err)
+	}
 	p.stop(t)
 
 	// While mailack is down, more receipts arrive; one is a duplicate of a

@@ -46,6 +46,9 @@ func botConfig(c config.Config) bot.Config {
 	bc.Admins = c.Slack.Admins
 	bc.Users = c.Slack.Users
 	bc.Language = bot.Lang(c.Tracking.Locale)
+	if c.Slack.APIURL != "" {
+		bc.APIURL = c.Slack.APIURL
+	}
 	for _, d := range c.Slack.Digests {
 		bc.Digests = append(bc.Digests, bot.DigestConfig{Channel: d.Channel, Schedule: d.Schedule, Timezone: d.Timezone,
 			After: d.After, RedactSubjects: d.RedactSubjects})

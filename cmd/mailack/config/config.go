@@ -117,6 +117,9 @@ type Slack struct {
 	Admins            []string          `yaml:"admins"`
 	Users             map[string]string `yaml:"users"` // e-mail → Slack user ID overrides
 	Digests           []Digest          `yaml:"digests"`
+	// APIURL overrides the Web API base URL (a proxy, or a local endpoint
+	// in tests); Slack's own by default.
+	APIURL string `yaml:"api_url"`
 }
 
 // Digest is a scheduled channel digest of unconfirmed mail.

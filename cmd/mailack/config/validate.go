@@ -225,6 +225,11 @@ func (v *validator) slack(s *Slack) {
 	if s.Mode == "http" && !s.SigningSecret.IsSet() && s.SigningSecretFile == "" {
 		v.add("slack.signing_secret", "http mode needs the app's signing secret")
 	}
+	if s.APIURL != "" {
+		if u, err := url.Parse(s.APIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || !strings.HasSuffix(s.APIURL, "/") {
+			v.add("slack.api_url", "must be an http(s) URL ending in /")
+		}
+	}
 	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 	for i, d := range s.Digests {
 		p := fmt.Sprintf("slack.digests[%d]", i)
