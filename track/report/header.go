@@ -97,9 +97,9 @@ const maxHeaderBytes = 1 << 20
 // is ignored, and folded lines are joined. Lines end in "\n"; a "\r" before
 // it is dropped.
 func parseHeader(b []byte) (header, []byte) {
-	h := make(header, 0, countFieldLines(b))
+	var stack [32]field // most headers fit: one allocation of the right size
+	h := header(stack[:0])
 	rest := b
-	read := 0
 	value := 0 // offset in b of the last field's value
 	end := func() {
 		// The last field's value runs to where rest starts.
@@ -109,20 +109,23 @@ func parseHeader(b []byte) (header, []byte) {
 	}
 	for len(rest) > 0 {
 		line, next := cutLine(rest)
-		read += len(rest) - len(next)
 		if len(line) == 0 {
 			end()
-			return h, next
+			return h.clone(), next
 		}
-		if read > maxHeaderBytes {
+		if len(b)-len(next) > maxHeaderBytes {
 			break
 		}
+		if line[0] == ' ' || line[0] == '\t' {
+			rest = next // a folded line
+			continue
+		}
 		i := bytes.IndexByte(line, ':')
-		if line[0] == ' ' || line[0] == '\t' || i <= 0 || !isFieldName(line[:i]) {
-			// A folded line, or not a header line at all. Mailers that
-			// fold without indenting (a "boundary=" on its own line) make
-			// the latter a continuation too; before any field (an mbox
-			// "From " line) it is skipped.
+		if i <= 0 || !isFieldName(line[:i]) {
+			// Not a header line at all. Mailers that fold without
+			// indenting (a "boundary=" on its own line) make it a
+			// continuation too; before any field (an mbox "From " line)
+			// it is skipped.
 			rest = next
 			continue
 		}
@@ -132,27 +135,15 @@ func parseHeader(b []byte) (header, []byte) {
 		rest = next
 	}
 	end()
-	return h, rest
+	return h.clone(), rest
 }
 
-// countFieldLines returns how many lines of the header block at the start
-// of b may start a field, to size the header.
-func countFieldLines(b []byte) int {
-	n := 0
-	for len(b) > 0 && n < 1000 {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			return n + 1
-		}
-		if i == 0 || i == 1 && b[0] == '\r' {
-			return n
-		}
-		if b[0] != ' ' && b[0] != '\t' {
-			n++
-		}
-		b = b[i+1:]
+// clone returns a copy of h that does not share its memory, or nil.
+func (h header) clone() header {
+	if len(h) == 0 {
+		return nil
 	}
-	return n
+	return append(header(nil), h...)
 }
 
 // cutLine returns the first line of b without its line ending, and the rest.
