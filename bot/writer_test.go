@@ -214,7 +214,7 @@ func TestWriterHonoursRetryAfter(t *testing.T) {
 // outbox is empty.
 func TestWriterSurvivesHourLongOutage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := newEnv(t, envOptions{inProcess: true})
+		e := newEnv(t, envOptions{inProcess: true, config: func(c *bot.Config) { c.Poll = 10 * time.Second }})
 		defer e.run(t)()
 		sent := time.Now().Add(-time.Hour)
 		mails := []struct{ id, sender, subject, rcpt string }{
@@ -315,7 +315,7 @@ func TestWriterLevelProblems(t *testing.T) {
 
 func TestWriterHoldsDuringQuietHours(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := newEnv(t, envOptions{inProcess: true})
+		e := newEnv(t, envOptions{inProcess: true, config: func(c *bot.Config) { c.Poll = 10 * time.Second }})
 		ny, _ := time.LoadLocation(alice.TZ)
 		now := time.Now().In(ny)
 		start := now.Hour()*60 + now.Minute()
