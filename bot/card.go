@@ -14,6 +14,8 @@ const (
 	maxCardRecipients = 20  // recipients shown one by one; the rest are counted
 	maxHeader         = 150 // characters of a header's plain text
 	maxBlockID        = 255 // characters of a block_id
+	maxButton         = 75  // characters of a button's text
+	maxActionNudges   = 5   // nudge buttons in one actions block
 )
 
 // Action IDs of the buttons the bot renders. Each is a key of the actions
@@ -71,7 +73,7 @@ func cardBlocks(m track.Mail, l locale, nudge map[string]bool) []slack.Block {
 		}
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(recipientText(m, r, l)), nil, acc))
 	}
-	if a := actionsBlock(m, l); a != nil {
+	if a := actionsBlock(m, l, nil); a != nil {
 		blocks = append(blocks, a)
 	}
 	return blocks
@@ -82,10 +84,11 @@ func canNudge(m track.Mail, r track.Recipient) bool {
 	return !m.Closed() && r.Status != track.StatusFailed && !m.Conclusive(r)
 }
 
-// actionsBlock holds the mail's buttons, or nil for a closed mail. The
-// Message-ID is each button's value and the block's ID (for the date
-// picker, which has no value).
-func actionsBlock(m track.Mail, l locale) *slack.ActionBlock {
+// actionsBlock holds the mail's buttons, with a nudge button for each
+// recipient in nudge, or nil for a closed mail. The Message-ID is each
+// button's value and the block's ID (for the date picker, which has no
+// value).
+func actionsBlock(m track.Mail, l locale, nudge []string) *slack.ActionBlock {
 	if m.Closed() {
 		return nil
 	}
@@ -101,6 +104,9 @@ func actionsBlock(m track.Mail, l locale) *slack.ActionBlock {
 		dp := slack.NewDatePickerBlockElement(actSnoozeDate)
 		dp.Placeholder = plain(l.t(btnSnoozeDate))
 		elems = append(elems, dp)
+	}
+	for _, addr := range nudge {
+		elems = append(elems, slack.NewButtonBlockElement(actNudge, pairValue(id, addr), plain(clip(l.t(btnNudge)+": "+addr, maxButton))))
 	}
 	done := slack.NewButtonBlockElement(actDone, id, plain(l.t(btnDone)))
 	done.Style = slack.StylePrimary

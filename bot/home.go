@@ -31,15 +31,32 @@ func (b *Bot) publishHome(ctx context.Context, pace pacer, user string) error {
 	if err != nil {
 		return err
 	}
-	view := slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: homeBlocks(mails, l)}}
+	nudges := make([][]string, min(len(mails), maxHomeMails))
+	for i := range nudges {
+		nudges[i] = nudgeList(mails[i], b.nudgeable(ctx, mails[i]))
+	}
+	view := slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: homeBlocks(mails, nudges, l)}}
 	return b.call(ctx, pace, func(ctx context.Context) error {
 		_, err := b.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: view})
 		return wrap(err, "views.publish")
 	})
 }
 
-// homeBlocks renders App Home: a summary and the buttons of each mail.
-func homeBlocks(mails []track.Mail, l locale) []slack.Block {
+// nudgeList lists, in recipient order, the recipients of m that nudge
+// holds, at most maxActionNudges.
+func nudgeList(m track.Mail, nudge map[string]bool) []string {
+	var out []string
+	for _, r := range m.Recipients {
+		if nudge[r.Address] && len(out) < maxActionNudges {
+			out = append(out, r.Address)
+		}
+	}
+	return out
+}
+
+// homeBlocks renders App Home: a summary and the buttons of each mail,
+// with nudges[i] the recipients of mails[i] that may be nudged.
+func homeBlocks(mails []track.Mail, nudges [][]string, l locale) []slack.Block {
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plain(l.t(msgHomeTitle))),
 		slack.NewContextBlock("", mrkdwn(esc(l.t(msgHomeHint)))),
@@ -53,7 +70,7 @@ func homeBlocks(mails []track.Mail, l locale) []slack.Block {
 			break
 		}
 		blocks = append(blocks, slack.NewDividerBlock(), slack.NewSectionBlock(mrkdwn(mailSummary(m, l)), nil, nil))
-		if a := actionsBlock(m, l); a != nil {
+		if a := actionsBlock(m, l, nudges[i]); a != nil {
 			blocks = append(blocks, a)
 		}
 	}

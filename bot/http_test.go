@@ -97,7 +97,7 @@ func TestHTTPEventsDeduplicated(t *testing.T) {
 			t.Fatalf("POST event = %d", rec.Code)
 		}
 	}
-	e.fake.waitFor(t, "views.publish", method("views.publish", "Quarterly figures"))
+	e.fake.waitFor(t, "views.publish", method("views.publish", "Quarterly figures", `"value":"m1@example.com carol@example.com"`, "Nudge in Slack: carol@example.com"))
 	stop()
 	if got := len(e.fake.succeeded("views.publish")); got != 1 {
 		t.Errorf("views.publish calls = %d, want 1 for one event delivered three times", got)
