@@ -11,6 +11,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// Time zones (Asia/Tokyo, America/New_York...) work on hosts and in
+	// containers without a zoneinfo database.
+	_ "time/tzdata"
 )
 
 // command is one subcommand of mailack.
