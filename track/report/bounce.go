@@ -118,6 +118,14 @@ var separatorPhrases = []string{
 	"original mail as follows", "元のメッセージ", "原文",
 }
 
+// separatorsByByte holds separatorPhrases by their first byte.
+var separatorsByByte = func() (t [256][]string) {
+	for _, p := range separatorPhrases {
+		t[p[0]] = append(t[p[0]], p)
+	}
+	return t
+}()
+
 // isSeparator reports whether line introduces a returned message.
 func isSeparator(line string) bool {
 	i := 0
@@ -128,7 +136,10 @@ func isSeparator(line string) bool {
 		i++
 	}
 	rest := line[skipBlanks(line, i):]
-	for _, p := range separatorPhrases {
+	if rest == "" {
+		return false
+	}
+	for _, p := range separatorsByByte[lowerASCII[rest[0]]] {
 		if hasPrefixFold(rest, p) {
 			return true
 		}

@@ -138,6 +138,23 @@ func parseHeader(b []byte) (header, []byte) {
 	return h.clone(), rest
 }
 
+// headerBlockLen returns how much of s parseHeader reads as the header
+// block: up to and including the blank line that ends it, or the line
+// where it gives up.
+func headerBlockLen(s string) int {
+	for pos := 0; pos < len(s); {
+		end := len(s)
+		if i := strings.IndexByte(s[pos:], '\n'); i >= 0 {
+			end = pos + i + 1
+		}
+		if line := s[pos:end]; line == "\n" || line == "\r\n" || line == "\r" || end > maxHeaderBytes {
+			return end
+		}
+		pos = end
+	}
+	return len(s)
+}
+
 // clone returns a copy of h that does not share its memory, or nil.
 func (h header) clone() header {
 	if len(h) == 0 {

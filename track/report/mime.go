@@ -170,12 +170,20 @@ func isToken(s string) bool {
 // tokenPrefix returns the longest prefix of s made of token characters.
 func tokenPrefix(s string) string {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0 {
+		if !tokenByte[s[i]] {
 			return s[:i]
 		}
 	}
 	return s
 }
+
+// tokenByte marks the bytes allowed in an RFC 2045 token.
+var tokenByte = func() (t [256]bool) {
+	for c := '!'; c <= '~'; c++ {
+		t[c] = strings.IndexByte(`()<>@,;:\"/[]?=`, byte(c)) < 0
+	}
+	return t
+}()
 
 func lowerASCIIString(s string) string {
 	for i := 0; i < len(s); i++ {

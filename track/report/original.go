@@ -14,6 +14,14 @@ var returnedTypes = []string{
 
 // returnedHeader returns the header of the returned original message, or nil.
 func (m *message) returnedHeader() header {
+	if !m.returnedDone {
+		m.returned = m.findReturnedHeader()
+		m.returnedDone = true
+	}
+	return m.returned
+}
+
+func (m *message) findReturnedHeader() header {
 	p := m.root.find(returnedTypes...)
 	if p == nil {
 		return m.returnedTextHeader()
@@ -45,7 +53,7 @@ func (m *message) returnedTextHeader() header {
 			rest = strings.TrimLeft(rest, "\r\n \t")
 		}
 		if headerRun(rest) {
-			h, _ = parseHeader([]byte(rest))
+			h, _ = parseHeader([]byte(rest[:headerBlockLen(rest)]))
 			return false
 		}
 		return true

@@ -64,6 +64,8 @@ type message struct {
 	inReplyTo  string
 	references []string
 	texts      []string // decoded body texts, filled on first use
+	returned     header // the returned message's header, once returnedDone
+	returnedDone bool
 	human      *string  // the report's own text, filled on first use
 	humanLow   *string  // human lower-cased, filled on first use
 }

@@ -187,6 +187,9 @@ func checkScanners(t *testing.T, name, s string) {
 	check("bounceSubjects", bounceSubjects.any(s), refSubjectRe.MatchString(s))
 	check("likelySubjects", likelySubjects.any(s), refLikelyRe.MatchString(s))
 	check("isAutoReplySubject", isAutoReplySubject(s), refAutoReplyRe.MatchString(s))
+	h1, _ := parseHeader([]byte(s))
+	h2, _ := parseHeader([]byte(s[:headerBlockLen(s)]))
+	check("parseHeader of headerBlockLen", renderHeader(h2), renderHeader(h1))
 	folded := foldReasonText(s)
 	found := reasonIdx.scan(folded, len(folded))
 	check("command", found.command, refCommand(folded))
@@ -204,6 +207,14 @@ func checkScanners(t *testing.T, name, s string) {
 			t.Errorf("rule %d (%s) matches(%s %.200q) = %v, want %v", i, r.reason, name, s, got, want)
 		}
 	}
+}
+
+func renderHeader(h header) []string {
+	var out []string
+	for i := range h {
+		out = append(out, string(h[i].name)+": "+h[i].value())
+	}
+	return out
 }
 
 // scannerSamples returns the decoded texts of the sample messages.
