@@ -54,9 +54,11 @@ func (w *walker) parseEntity(raw []byte, depth int, defaultType string) *entity 
 		if e.mediaType == "multipart/digest" {
 			sub = "message/rfc822"
 		}
-		parts := splitMultipart(body, boundary)
+		// The parts beyond the limit on parts are never read.
+		limit := maxParts - w.parts + 1
+		parts := splitMultipart(body, boundary, limit)
 		if len(parts) == 0 {
-			parts = splitMultipart(body, guessBoundary(body))
+			parts = splitMultipart(body, guessBoundary(body), limit)
 		}
 		if len(parts) == 0 {
 			// No delimiter at all: read the body as text.
@@ -194,9 +196,10 @@ func lowerASCIIString(s string) string {
 	return s
 }
 
-// splitMultipart returns the body parts between boundary delimiter lines.
-// A missing closing delimiter ends the last part at the end of the body.
-func splitMultipart(body []byte, boundary string) [][]byte {
+// splitMultipart returns the body parts between boundary delimiter lines,
+// at most limit of them. A missing closing delimiter ends the last part at
+// the end of the body.
+func splitMultipart(body []byte, boundary string, limit int) [][]byte {
 	if boundary == "" {
 		return nil
 	}
@@ -224,6 +227,9 @@ func splitMultipart(body []byte, boundary string) [][]byte {
 				}
 			}
 			parts = append(parts, body[start:end])
+			if len(parts) >= limit {
+				return parts
+			}
 		}
 		closing := bytes.HasPrefix(body[pos:], []byte("--"))
 		_, rest := cutLine(body[pos:])
