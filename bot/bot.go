@@ -151,7 +151,11 @@ func (b *Bot) lockCard(id string) func() {
 }
 
 // wake makes the writer look at the outbox now.
-func (b *Bot) wake() {
+func (b *Bot) wake() { b.Wake() }
+
+// Wake makes the outbox writer look at the outbox now rather than at its
+// next poll; call it after putting notices there. It never blocks.
+func (b *Bot) Wake() {
 	select {
 	case b.kick <- struct{}{}:
 	default: // already woken

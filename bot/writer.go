@@ -57,12 +57,25 @@ func (b *Bot) runWriter(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			w.lastPass()
 			return nil
 		case <-t.C:
 		case <-b.kick:
 			t.Stop()
 		}
 	}
+}
+
+// lastAttempt bounds the pass made when the bot stops.
+const lastAttempt = 5 * time.Second
+
+// lastPass makes one more delivery attempt when the bot stops, so that
+// notices produced just before a shutdown are not held until the next
+// start. What it cannot deliver in time stays in the outbox.
+func (w *writer) lastPass() {
+	ctx, cancel := context.WithTimeout(context.Background(), lastAttempt)
+	defer cancel()
+	w.pass(ctx)
 }
 
 // pass delivers the items due now, one mail at a time, then refreshes the

@@ -406,3 +406,27 @@ func TestWriterJapaneseCard(t *testing.T) {
 		}
 	})
 }
+
+// TestWriterLastAttemptOnStop: notices put in the outbox just before the
+// bot stops are delivered by its last attempt, not held until the next
+// start.
+func TestWriterLastAttemptOnStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, envOptions{inProcess: true, config: func(c *bot.Config) { c.Poll = time.Hour }})
+		stop := e.run(t)
+		settle(time.Second)
+		sent := time.Now().Add(-time.Hour)
+		e.register(t, "m-stop@example.com", alice.Email, "Before the stop", sent, carol.Email)
+		e.observe(t, "m-stop@example.com", carol.Email, track.StatusRead, "", sent.Add(time.Minute))
+		if n := len(cards(e.fake)); n != 0 {
+			t.Fatalf("cards before the stop = %d, want 0 (the writer polls hourly)", n)
+		}
+		stop()
+		if n := len(cards(e.fake)); n != 1 {
+			t.Errorf("cards after the stop = %d, want 1 from the last attempt; calls: %s", n, e.fake.summary())
+		}
+		if p := e.pending(t); len(p) != 0 {
+			t.Errorf("outbox after the stop holds %d notices, want none", len(p))
+		}
+	})
+}
