@@ -567,7 +567,7 @@ func summarize(s string, n int) string {
 // delivery or read report: a feedback (ARF) or TLS report, or an automatic
 // reply such as an out-of-office notice.
 func (m *message) isNotReport() bool {
-	switch strings.ToLower(m.root.params["report-type"]) {
+	switch strings.ToLower(m.root.params.get("report-type")) {
 	case "feedback-report", "tlsrpt":
 		return true
 	}

@@ -10,9 +10,13 @@ import (
 // it as mime.ParseMediaType does.
 func checkMediaType(t *testing.T, v string) {
 	t.Helper()
-	mt, params, ok := parseSimpleMediaType(v)
+	mt, ps, ok := parseSimpleMediaType(v)
 	if !ok {
 		return
+	}
+	params := map[string]string{}
+	for _, p := range ps {
+		params[p.name] = p.value
 	}
 	wmt, wparams, err := mime.ParseMediaType(v)
 	if err != nil || mt != wmt || !reflect.DeepEqual(params, wparams) {

@@ -25,7 +25,7 @@ const (
 type entity struct {
 	hdr       header
 	mediaType string            // lower case, "text/plain" when absent
-	params    map[string]string // Content-Type parameters, keys lower case
+	params    mediaParams       // Content-Type parameters
 	body      []byte            // raw body, transfer encoding not removed
 	children  []*entity         // parts of a multipart
 	embedded  *entity           // the message inside message/rfc822 or message/global
@@ -49,7 +49,7 @@ func (w *walker) parseEntity(raw []byte, depth int, defaultType string) *entity 
 	}
 	switch {
 	case strings.HasPrefix(e.mediaType, "multipart/"):
-		boundary := e.params["boundary"]
+		boundary := e.params.get("boundary")
 		sub := "text/plain"
 		if e.mediaType == "multipart/digest" {
 			sub = "message/rfc822"
@@ -79,20 +79,39 @@ func (w *walker) parseEntity(raw []byte, depth int, defaultType string) *entity 
 	return e
 }
 
+// mediaParams are the parameters of a Content-Type, names in lower case.
+type mediaParams []mediaParam
+
+type mediaParam struct{ name, value string }
+
+// get returns the value of the parameter name (lower case), or "".
+func (ps mediaParams) get(name string) string {
+	for _, p := range ps {
+		if p.name == name {
+			return p.value
+		}
+	}
+	return ""
+}
+
 // parseContentType parses a Content-Type value, falling back to a lenient
 // reading when the value is not valid (unquoted specials, stray semicolons).
-func parseContentType(v, def string) (string, map[string]string) {
+func parseContentType(v, def string) (string, mediaParams) {
 	if v == "" {
-		return def, map[string]string{}
+		return def, nil
 	}
 	if mt, params, ok := parseSimpleMediaType(v); ok {
 		return mt, params
 	}
-	mt, params, err := mime.ParseMediaType(v)
+	mt, m, err := mime.ParseMediaType(v)
 	if err == nil {
+		var params mediaParams
+		for k, val := range m {
+			params = append(params, mediaParam{k, val})
+		}
 		return strings.ToLower(mt), params
 	}
-	params = map[string]string{}
+	m = map[string]string{}
 	parts := strings.Split(v, ";")
 	mt = strings.ToLower(strings.TrimSpace(parts[0]))
 	for _, p := range parts[1:] {
@@ -100,10 +119,14 @@ func parseContentType(v, def string) (string, map[string]string) {
 		if !ok {
 			continue
 		}
-		params[strings.ToLower(strings.TrimSpace(k))] = strings.Trim(strings.TrimSpace(val), `"`)
+		m[strings.ToLower(strings.TrimSpace(k))] = strings.Trim(strings.TrimSpace(val), `"`)
 	}
 	if !strings.Contains(mt, "/") {
 		mt = def
+	}
+	var params mediaParams
+	for k, val := range m {
+		params = append(params, mediaParam{k, val})
 	}
 	return mt, params
 }
@@ -112,14 +135,14 @@ func parseContentType(v, def string) (string, map[string]string) {
 // does, when it has the form nearly all have: type/subtype and
 // parameters whose values are tokens or quoted strings without escapes.
 // Otherwise it reports false.
-func parseSimpleMediaType(v string) (string, map[string]string, bool) {
+func parseSimpleMediaType(v string) (string, mediaParams, bool) {
 	base, _, _ := strings.Cut(v, ";")
 	mt := strings.Trim(base, " \t")
 	slash := strings.IndexByte(mt, '/')
 	if slash < 0 || !isToken(mt[:slash]) || !isToken(mt[slash+1:]) {
 		return "", nil, false
 	}
-	params := map[string]string{}
+	var params mediaParams
 	for v = v[len(base):]; ; {
 		v = strings.TrimLeft(v, " \t")
 		if v == "" {
@@ -156,10 +179,12 @@ func parseSimpleMediaType(v string) (string, map[string]string, bool) {
 			}
 		}
 		key = lowerASCIIString(key)
-		if _, dup := params[key]; dup {
-			return "", nil, false
+		for _, p := range params {
+			if p.name == key {
+				return "", nil, false
+			}
 		}
-		params[key] = value
+		params = append(params, mediaParam{key, value})
 	}
 	return lowerASCIIString(mt), params, true
 }
@@ -273,7 +298,7 @@ func (e *entity) decoded(limit int) []byte {
 // text returns the body as UTF-8 text, at most about maxPartBytes of it.
 func (e *entity) text() string {
 	if e.txt == nil {
-		t := decodeCharset(e.decoded(maxPartBytes), e.params["charset"])
+		t := decodeCharset(e.decoded(maxPartBytes), e.params.get("charset"))
 		e.txt = &t
 	}
 	return *e.txt

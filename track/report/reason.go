@@ -151,6 +151,33 @@ func foldReasonText(s string) string {
 	if len(s) > reasonMaxText {
 		s = s[:reasonMaxText]
 	}
+	// ASCII, the usual case, folds byte by byte into a buffer of the same
+	// length; other text is folded rune by rune.
+	buf := make([]byte, len(s))
+	n := 0
+	space := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return foldRunes(s)
+		}
+		if asciiSpace(c) {
+			space = true
+			continue
+		}
+		if space && n > 0 {
+			buf[n] = ' '
+			n++
+		}
+		space = false
+		buf[n] = lowerASCII[c]
+		n++
+	}
+	return string(buf[:n])
+}
+
+// foldRunes is foldReasonText for text that is not all ASCII.
+func foldRunes(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // The scanners replace regular expressions. These tests keep the
@@ -146,6 +147,27 @@ func refCommand(text string) string {
 	return best
 }
 
+// refFold is foldReasonText as it was, rune by rune.
+func refFold(s string) string {
+	if len(s) > reasonMaxText {
+		s = s[:reasonMaxText]
+	}
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
 // refClassify is classify as it was before it folded the diagnostic and
 // its context together.
 func refClassify(r Report, context string) Reason {
@@ -191,6 +213,7 @@ func checkScanners(t *testing.T, name, s string) {
 	h2, _ := parseHeader([]byte(s[:headerBlockLen(s)]))
 	check("parseHeader of headerBlockLen", renderHeader(h2), renderHeader(h1))
 	folded := foldReasonText(s)
+	check("foldReasonText", folded, refFold(s))
 	found := reasonIdx.scan(folded, len(folded))
 	check("command", found.command, refCommand(folded))
 	check("deliveryFailed", found.deliveryFailed, strings.Index(folded, deliveryFailedPrefix))
