@@ -256,6 +256,12 @@ func TestDaemonFullStack(t *testing.T) {
 		return strings.Contains(out, "DM to Alice · card updated") && strings.Contains(out, "bob@test.example — read at") &&
 			strings.Contains(out, "DM to Alice · thread reply")
 	}, func() { t.Logf("slack saw:\n%s", slackOut.String()) })
+	if n := p.metric(`mailack_slack_calls_total{method="chat.postMessage",result="ok"}`); n < 2 {
+		t.Errorf("metrics count %v successful chat.postMessage calls, want at least 2 (card and thread reply)", n)
+	}
+	if n := p.metric("mailack_outbox_depth"); n != 0 {
+		t.Errorf("outbox depth %v after delivery, want 0", n)
+	}
 	// A forged Slack request is refused.
 	resp, err := http.Post("http://"+p.addr+"/slack/commands", "application/x-www-form-urlencoded", strings.NewReader("command=%2Ftrack&text=list&user_id=UALICE"))
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
@@ -315,6 +321,7 @@ func TestDaemonSIGTERMUnderLoad(t *testing.T) {
 	appendTo(t, c, "Sent Items", "From: alice@test.example\r\nTo: "+strings.Join(rcpts, ", ")+"\r\nSubject: bulk\r\nMessage-ID: <"+id+">\r\nDisposition-Notification-To: alice@test.example\r\n\r\nx\r\n")
 
 	p := startDaemon(t, bin, cfg, env)
+	waitUntil(t, "registration", 10*time.Second, func() bool { return p.metric("mailack_mails_registered_total") == 1 })
 	for i, r := range rcpts {
 		s.DeliverLMTP(t, "alice", []byte(receipt(id, r, i)))
 		if i == n/2 {

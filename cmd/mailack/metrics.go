@@ -1,10 +1,16 @@
 package main
 
 import (
+	"context"
+	"net/http"
+	"path"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/mailack/mailack/mailwatch"
+	"github.com/mailack/mailack/store"
 )
 
 // metrics are the daemon's Prometheus metrics, in a registry of its own.
@@ -15,9 +21,18 @@ type metrics struct {
 	registered  prometheus.Counter
 	quarantined prometheus.Counter
 	deadlines   prometheus.Counter
+	slackCalls  *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
+	m := newCoreMetrics()
+	m.slackCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailack_slack_calls_total",
+		Help: "Slack Web API calls, by method and result (ok, error, ratelimited)."}, []string{"method", "result"})
+	m.reg.MustRegister(m.slackCalls)
+	return m
+}
+
+func newCoreMetrics() *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		reports: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailack_reports_processed_total",
@@ -66,4 +81,65 @@ func (c *watchCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.CounterValue, float64(c.w.BytesRead()))
+}
+
+// slackMetrics counts the bot's Web API calls by method and result. A
+// rate-limited or failed call is retried by the bot from the outbox, so
+// the error and ratelimited counts are its retries.
+type slackMetrics struct {
+	next http.RoundTripper
+	m    *metrics
+}
+
+func (s *slackMetrics) RoundTrip(r *http.Request) (*http.Response, error) {
+	method := path.Base(r.URL.Path)
+	resp, err := s.next.RoundTrip(r)
+	result := "ok"
+	switch {
+	case err != nil:
+		result = "error"
+	case resp.StatusCode == http.StatusTooManyRequests:
+		result = "ratelimited"
+	case resp.StatusCode >= 300:
+		result = "error"
+	}
+	s.m.slackCalls.WithLabelValues(method, result).Inc()
+	return resp, err
+}
+
+// outboxCollector exports how many notices wait for Slack and how old the
+// oldest is, at scrape time.
+type outboxCollector struct {
+	st    *store.Store
+	now   func() time.Time
+	depth *prometheus.Desc
+	age   *prometheus.Desc
+}
+
+func newOutboxCollector(st *store.Store, now func() time.Time) *outboxCollector {
+	return &outboxCollector{st: st, now: now,
+		depth: prometheus.NewDesc("mailack_outbox_depth", "Notices waiting to be delivered to Slack.", nil, nil),
+		age:   prometheus.NewDesc("mailack_outbox_oldest_age_seconds", "Age of the oldest notice waiting for Slack.", nil, nil),
+	}
+}
+
+func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.depth
+	ch <- c.age
+}
+
+func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	now := c.now()
+	items, err := c.st.Pending(ctx, now.Add(100*365*24*time.Hour), 0)
+	if err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(len(items)))
+	age := 0.0
+	if len(items) > 0 {
+		age = now.Sub(items[0].Enqueued).Seconds()
+	}
+	ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, age)
 }

@@ -63,6 +63,7 @@ type daemon struct {
 	cal     *track.Calendar
 	metrics *metrics
 	watcher *mailwatch.Watcher
+	sink    *storeSink
 	mux     *http.ServeMux
 	relay   *relay.Server
 	bot     *bot.Bot
@@ -83,9 +84,9 @@ func newDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 		return nil, err
 	}
 	if len(cfg.Accounts) > 0 {
-		sink := &storeSink{log: log.With("component", "sink"), st: d.st, cal: d.cal, defaultAfter: cfg.Tracking.DefaultDeadline, now: now, metrics: d.metrics}
+		d.sink = &storeSink{log: log.With("component", "sink"), st: d.st, cal: d.cal, defaultAfter: cfg.Tracking.DefaultDeadline, now: now, metrics: d.metrics}
 		d.watcher, err = mailwatch.New(accounts(ctx, cfg.Accounts), mailwatch.Options{
-			Sink: sink, Logger: log, CommandTimeout: cfg.Watch.CommandTimeout, IdleRestart: cfg.Watch.IdleRestart,
+			Sink: d.sink, Logger: log, CommandTimeout: cfg.Watch.CommandTimeout, IdleRestart: cfg.Watch.IdleRestart,
 			MaxMessageBytes: cfg.Watch.MaxMessageBytes, Now: now,
 		})
 		if err != nil {
@@ -130,9 +131,17 @@ func (d *daemon) edges() error {
 		return err
 	}
 	if d.cfg.Slack.Enabled {
-		d.bot, err = newBot(botConfig(d.cfg), d.st, d.mux, d.log)
+		bc := botConfig(d.cfg)
+		bc.HTTPClient = &http.Client{Transport: &slackMetrics{next: http.DefaultTransport, m: d.metrics}}
+		if d.bot, err = newBot(bc, d.st, d.mux, d.log); err != nil {
+			return err
+		}
+		if d.sink != nil {
+			d.sink.notify = d.bot.Wake
+		}
 	}
-	return err
+	d.metrics.reg.MustRegister(newOutboxCollector(d.st, d.now))
+	return nil
 }
 
 // routes registers the HTTP endpoints.
@@ -259,6 +268,9 @@ func (d *daemon) sweepLoop(ctx context.Context) error {
 			d.log.Error("deadline sweep failed", "err", err)
 		}
 		d.metrics.deadlines.Add(float64(len(res.Notices)))
+		if len(res.Notices) > 0 && d.bot != nil {
+			d.bot.Wake()
+		}
 		if now.Sub(lastHousekeeping) >= time.Hour {
 			lastHousekeeping = now
 			d.housekeeping(ctx, now)

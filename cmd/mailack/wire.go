@@ -31,6 +31,14 @@ type storeSink struct {
 	defaultAfter time.Duration
 	now          func() time.Time
 	metrics      *metrics
+	// notify, when set, is told that notices were put in the outbox.
+	notify func()
+}
+
+func (s *storeSink) notified(n int) {
+	if n > 0 && s.notify != nil {
+		s.notify()
+	}
 }
 
 func (s *storeSink) Checkpoint(ctx context.Context, account, folder string) (mailwatch.Checkpoint, error) {
@@ -72,6 +80,7 @@ func (s *storeSink) apply(ctx context.Context, it mailwatch.Item) error {
 		if err == nil && !res.Existed {
 			s.metrics.registered.Inc()
 		}
+		s.notified(len(res.Notices))
 		return err
 	case len(it.Reports) > 0:
 		res, err := s.st.ApplyReport(ctx, store.ApplyInput{Reports: it.Reports, Checkpoint: cp, Now: now})
@@ -84,6 +93,7 @@ func (s *storeSink) apply(ctx context.Context, it mailwatch.Item) error {
 				s.metrics.outcomes.WithLabelValues(string(res.Items[i].Outcome)).Inc()
 			}
 		}
+		s.notified(len(res.Notices))
 		return nil
 	default:
 		if it.Reports != nil {

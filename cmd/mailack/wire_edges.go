@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -80,6 +81,13 @@ func (r relayRegistrar) RegisterMail(ctx context.Context, m track.Mail) error {
 	return err
 }
 
+// senderOwnCopy tells a fetch of the sender's own copy: with a pixel per
+// recipient, the copy addressed to the sender (a Cc or Bcc to self). Such
+// opens are not recorded.
+func senderOwnCopy(_ *http.Request, c trackpixel.Claims) bool {
+	return c.Recipient != "" && strings.EqualFold(c.Recipient, c.Sender)
+}
+
 // newPixel builds the pixel handler, or nil when the pixel is off.
 func (d *daemon) newPixel(keys *trackpixel.Keys) (*pixel.Handler, error) {
 	c := d.cfg.Pixel
@@ -89,6 +97,7 @@ func (d *daemon) newPixel(keys *trackpixel.Keys) (*pixel.Handler, error) {
 	return pixel.NewHandler(pixel.Options{
 		Enabled: true, Keys: keys, Recorder: pixelRecorder{st: d.st, now: d.now},
 		StoreClientAddr: c.StoreClientAddr, OptedOut: optedOut(c.OptOut), Logger: d.log, Now: d.now,
+		IsSender: senderOwnCopy,
 	})
 }
 
