@@ -134,7 +134,8 @@ func (d *demo) run(ctx context.Context, dir, lang string) error {
 	})
 	slackAPI := httptest.NewServer(d.term)
 	defer slackAPI.Close()
-	b, err := newBot(demoBotConfig(slackAPI.URL+"/", lang), d.st, http.NewServeMux(), log)
+	sent := sentSearch{w: w, st: d.st, cal: d.cal, defaultAfter: demoDeadline, now: d.clock.Now}
+	b, err := newBot(demoBotConfig(slackAPI.URL+"/", lang), d.st, sent, http.NewServeMux(), log)
 	if err != nil {
 		return err
 	}

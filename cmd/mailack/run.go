@@ -133,7 +133,11 @@ func (d *daemon) edges() error {
 	if d.cfg.Slack.Enabled {
 		bc := botConfig(d.cfg)
 		bc.HTTPClient = &http.Client{Transport: &slackMetrics{next: http.DefaultTransport, m: d.metrics}}
-		if d.bot, err = newBot(bc, d.st, d.mux, d.log); err != nil {
+		var sent bot.SentSearch
+		if d.watcher != nil {
+			sent = sentSearch{w: d.watcher, st: d.st, cal: d.cal, defaultAfter: d.cfg.Tracking.DefaultDeadline, now: d.now}
+		}
+		if d.bot, err = newBot(bc, d.st, sent, d.mux, d.log); err != nil {
 			return err
 		}
 		if d.sink != nil {

@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/mailack/mailack/bot"
 	"github.com/mailack/mailack/bot/botstore"
 	"github.com/mailack/mailack/cmd/mailack/config"
+	"github.com/mailack/mailack/mailwatch"
 	"github.com/mailack/mailack/store"
+	"github.com/mailack/mailack/track"
 )
 
 // settingsStore keeps the bot's per-user settings in the store, as JSON.
@@ -56,10 +60,11 @@ func botConfig(c config.Config) bot.Config {
 	return bc
 }
 
-// newBot builds the Slack bot on the store, or returns nil when Slack is
-// off. In HTTP mode its endpoints are mounted on mux.
-func newBot(cfg bot.Config, st *store.Store, mux *http.ServeMux, log *slog.Logger) (*bot.Bot, error) {
-	b, err := bot.New(cfg, botstore.New(st).Deps(settingsStore{st}, nil), log)
+// newBot builds the Slack bot on the store. In HTTP mode its endpoints are
+// mounted on mux. sent may be nil: /track then cannot start tracking by
+// hand.
+func newBot(cfg bot.Config, st *store.Store, sent bot.SentSearch, mux *http.ServeMux, log *slog.Logger) (*bot.Bot, error) {
+	b, err := bot.New(cfg, botstore.New(st).Deps(settingsStore{st}, sent), log)
 	if err != nil {
 		return nil, err
 	}
@@ -67,4 +72,53 @@ func newBot(cfg bot.Config, st *store.Store, mux *http.ServeMux, log *slog.Logge
 		mux.Handle("/slack/", b.Handler())
 	}
 	return b, nil
+}
+
+// sentSearch lets /track start tracking a mail found in the sender's Sent
+// folder over IMAP.
+type sentSearch struct {
+	w            *mailwatch.Watcher
+	st           *store.Store
+	cal          *track.Calendar
+	defaultAfter time.Duration
+	now          func() time.Time
+}
+
+func (s sentSearch) FindSent(ctx context.Context, sender, query string, limit int) ([]bot.SentMail, error) {
+	ms, err := s.w.FindSent(ctx, sender, query, limit)
+	if errors.Is(err, mailwatch.ErrNoAccount) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bot.SentMail, 0, len(ms))
+	for _, m := range ms {
+		sm := bot.SentMail{MessageID: m.MessageID, Subject: m.Subject, SentAt: m.SentAt}
+		for _, r := range m.Recipients {
+			sm.To = append(sm.To, r.Address)
+		}
+		out = append(out, sm)
+	}
+	return out, nil
+}
+
+func (s sentSearch) TrackSent(ctx context.Context, sender, messageID string, deadline time.Duration) (track.Mail, error) {
+	ms, err := s.w.FindSent(ctx, sender, "<"+track.NormalizeMessageID(messageID)+">", 1)
+	if errors.Is(err, mailwatch.ErrNoAccount) || err == nil && len(ms) == 0 {
+		return track.Mail{}, fmt.Errorf("%s in the Sent folder of %s: %w", messageID, sender, bot.ErrNotFound)
+	}
+	if err != nil {
+		return track.Mail{}, err
+	}
+	m := ms[0]
+	if deadline != 0 {
+		m.Deadline = deadline
+	}
+	now := s.now()
+	if m, err = track.Register(m, s.defaultAfter, s.cal, now); err != nil {
+		return track.Mail{}, err
+	}
+	res, err := s.st.RegisterMail(ctx, store.RegisterInput{Mail: m, Now: now})
+	return res.Mail, err
 }

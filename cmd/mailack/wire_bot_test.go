@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/mailack/mailack/bot"
+	"github.com/mailack/mailack/mailwatch"
+	"github.com/mailack/mailack/mailwatch/mailstack"
+	"github.com/mailack/mailack/store"
+)
+
+// TestSentSearch: /track's search finds a mail in the sender's Sent folder
+// on the real IMAP server and starts tracking it with the deadline asked
+// for; another person's address finds nothing.
+func TestSentSearch(t *testing.T) {
+	s := mailstack.Start(t)
+	c := s.Login(t, "alice")
+	raw := "From: alice@test.example\r\nTo: Bob <bob@test.example>\r\nSubject: Signed contract\r\nDate: Tue, 24 Nov 2026 10:00:00 +0900\r\nMessage-ID: <contract-1@test.example>\r\n\r\nx\r\n"
+	cmd := c.Append("Sent Items", int64(len(raw)), &imap.AppendOptions{})
+	cmd.Write([]byte(raw))
+	cmd.Close()
+	if _, err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(t.TempDir(), "m.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	host := s.IMAPAddr()
+	w, err := mailwatch.New([]mailwatch.Account{{Name: "alice", Addr: host, TLS: mailwatch.TLSInsecure, Username: "alice",
+		Password: s.Password("alice"), Owner: "alice@test.example"}}, mailwatch.Options{Sink: &storeSink{st: st}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
+	ss := sentSearch{w: w, st: st, defaultAfter: 48 * time.Hour, now: func() time.Time { return now }}
+	ctx := context.Background()
+
+	found, err := ss.FindSent(ctx, "alice@test.example", "signed contract", 5)
+	if err != nil || len(found) != 1 || found[0].MessageID != "contract-1@test.example" || found[0].To[0] != "bob@test.example" {
+		t.Fatalf("FindSent = %+v, %v", found, err)
+	}
+	if none, err := ss.FindSent(ctx, "mallory@test.example", "signed contract", 5); err != nil || len(none) != 0 {
+		t.Errorf("FindSent for another person = %v, %v; want nothing", none, err)
+	}
+	m, err := ss.TrackSent(ctx, "alice@test.example", "contract-1@test.example", 24*time.Hour)
+	if err != nil {
+		t.Fatalf("TrackSent: %v", err)
+	}
+	stored, err := st.Mail(ctx, "contract-1@test.example")
+	if err != nil || stored.Deadline != 24*time.Hour || m.MessageID != stored.MessageID || stored.DueAt.IsZero() {
+		t.Errorf("stored mail = %+v, %v; want it tracked with a 24h deadline", stored, err)
+	}
+	if _, err := ss.TrackSent(ctx, "alice@test.example", "nope@test.example", 0); !errors.Is(err, bot.ErrNotFound) {
+		t.Errorf("TrackSent of an unknown mail = %v, want bot.ErrNotFound", err)
+	}
+}
