@@ -387,3 +387,60 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchMovesProcessedReports: with move_reports_to, a report leaves the
+// inbox for that folder once its result is stored; ordinary mail stays.
+// With flag_reports it stays but is marked seen.
+func TestWatchMovesProcessedReports(t *testing.T) {
+	s := mailstack.Start(t)
+	c := s.Login(t, "alice")
+	if err := c.Create("Receipts", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	appendMsg(t, c, "INBOX", "From: carol@test.example\r\nTo: alice@test.example\r\nSubject: lunch\r\nMessage-ID: <l@test.example>\r\n\r\nhi\r\n")
+	appendMsg(t, c, "INBOX", mdnFor("moved@test.example", "bob@test.example", "alice@test.example", 1))
+	sink := newMemSink()
+	acct := account(s, "alice")
+	acct.MoveReportsTo = "Receipts"
+	stop := startWatcher(t, sink, Options{}, acct)
+	sink.waitFor(t, "the receipt", 5*time.Second, func(items []Item) bool { return len(items) == 1 })
+	if n := s.WaitForMessages(t, "alice", "Receipts", 1, 5*time.Second); n != 1 {
+		t.Fatalf("Receipts holds %d messages, want the receipt", n)
+	}
+	stop()
+	inbox := s.Messages(t, "alice", "INBOX")
+	if len(inbox) != 1 || !strings.Contains(string(inbox[0]), "Subject: lunch") {
+		t.Errorf("inbox after the move holds %d messages, want only the ordinary mail", len(inbox))
+	}
+
+	// Flagging instead of moving.
+	appendMsg(t, c, "INBOX", mdnFor("flagged@test.example", "bob@test.example", "alice@test.example", 2))
+	acct.MoveReportsTo, acct.FlagReports = "", true
+	sink2 := newMemSink()
+	startWatcher(t, sink2, Options{}, acct)
+	sink2.waitFor(t, "the second receipt", 5*time.Second, func(items []Item) bool {
+		for _, it := range items {
+			if len(it.Reports) == 1 && it.Reports[0].OriginalMessageID == "flagged@test.example" {
+				return true
+			}
+		}
+		return false
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		seen, err := c.UIDSearch(&imap.SearchCriteria{Flag: []imap.Flag{imap.FlagSeen}}, nil).Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(seen.AllUIDs()) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("seen messages in INBOX = %v, want the flagged receipt only", seen.AllUIDs())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
