@@ -9,13 +9,12 @@ import (
 	"github.com/emersion/go-message/charset"
 )
 
-// field is one header field: its name as written and its raw value. The
-// value is unfolded when first asked for: most fields of a message are
-// never read.
+// field is one header field as written: its name and its raw value, which
+// is unfolded each time it is asked for (most fields of a message are never
+// read).
 type field struct {
 	name []byte // without surrounding blanks
-	raw  []byte // the value's lines as written, until value is called
-	val  string // the unfolded value, once value has been called
+	raw  []byte // the value's lines as written
 }
 
 // is reports whether the field is named key (lower case).
@@ -39,11 +38,7 @@ func (f *field) key() string {
 // value returns the field's value: its lines without surrounding blanks,
 // joined with single spaces.
 func (f *field) value() string {
-	if f.raw != nil {
-		f.val = unfold(f.raw)
-		f.raw = nil
-	}
-	return f.val
+	return unfold(f.raw)
 }
 
 func unfold(raw []byte) string {
