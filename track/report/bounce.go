@@ -156,23 +156,27 @@ func (m *message) humanText() string {
 	if m.human != nil {
 		return *m.human
 	}
-	var b strings.Builder
+	var pieces []string
+	n := 0 // the length of the text so far
 	m.root.walk(func(p *entity) bool {
-		if p.children == nil && (strings.HasPrefix(p.mediaType, "text/plain") || p.mediaType == "text/html" && b.Len() == 0) {
-			t := p.text()
+		if p.children == nil && (strings.HasPrefix(p.mediaType, "text/plain") || p.mediaType == "text/html" && n == 0) {
+			var t string
 			if p.mediaType == "text/html" {
-				t = stripTags(t)
-			}
-			if p.mediaType != "text/html" {
-				t = t[:p.returnedAt()]
+				t = cutReturned(stripTags(p.text()))
 			} else {
-				t = cutReturned(t)
+				t = p.text()[:p.returnedAt()]
 			}
-			b.WriteString(t)
-			b.WriteByte('\n')
+			pieces = append(pieces, t)
+			n += len(t) + 1
 		}
-		return b.Len() < maxPartBytes
+		return n < maxPartBytes
 	})
+	var b strings.Builder
+	b.Grow(n)
+	for _, t := range pieces {
+		b.WriteString(t)
+		b.WriteByte('\n')
+	}
 	s := b.String()
 	m.human = &s
 	return s
@@ -323,6 +327,9 @@ func dropStyles(s string) string {
 		}
 		if end < 0 {
 			break
+		}
+		if last == 0 {
+			b.Grow(len(s) - (end - j))
 		}
 		b.WriteString(s[last:j])
 		last, i = end, end

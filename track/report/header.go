@@ -205,7 +205,41 @@ func fieldNameByte(c byte) bool {
 	return c > ' ' && c < 0x7f && c != '=' && c != '"' && c != '<' && c != '>' && c != '(' && c != ')' && c != ','
 }
 
-var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
+var wordDecoder = &mime.WordDecoder{CharsetReader: wordCharsetReader}
+
+// wordCharsetReader is charset.Reader for encoded words. Its reader writes
+// itself out in small pieces: mime.WordDecoder copies it with io.Copy,
+// which would otherwise allocate a 32 KiB buffer for every word.
+func wordCharsetReader(name string, input io.Reader) (io.Reader, error) {
+	r, err := charset.Reader(name, input)
+	if err != nil {
+		return nil, err
+	}
+	return smallCopyReader{r}, nil
+}
+
+type smallCopyReader struct{ io.Reader }
+
+func (r smallCopyReader) WriteTo(w io.Writer) (int64, error) {
+	buf := make([]byte, 256)
+	var n int64
+	for {
+		k, err := r.Read(buf)
+		if k > 0 {
+			k, werr := w.Write(buf[:k])
+			n += int64(k)
+			if werr != nil {
+				return n, werr
+			}
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
 
 // decodeHeaderText decodes RFC 2047 encoded words and raw ISO-2022-JP, as
 // Japanese mailers often write it unencoded in headers.
@@ -241,7 +275,7 @@ func decodeCharset(b []byte, name string) string {
 		return string(b)
 	}
 	var out bytes.Buffer
-	out.Grow(2*len(b) + 512)
+	out.Grow(len(b) + len(b)/2 + 64)
 	_, err = out.ReadFrom(io.LimitReader(r, int64(4*len(b)+16)))
 	if err != nil && out.Len() == 0 {
 		return string(b)
