@@ -121,8 +121,12 @@ func (d *daemon) newRelay(keys *trackpixel.Keys) (*relay.Server, error) {
 	if opts.Hostname == "" {
 		opts.Hostname, _ = os.Hostname()
 	}
+	opts.Senders = map[string][]string{}
 	for _, u := range c.Users {
 		opts.Users[u.Name] = relay.Secret(u.Password.Value())
+		if len(u.Senders) > 0 {
+			opts.Senders[u.Name] = u.Senders
+		}
 	}
 	switch c.TLS {
 	case "none":

@@ -56,6 +56,7 @@ func BenchmarkRelay(b *testing.B) {
 		Hostname:          "relay.test",
 		AllowInsecureAuth: true,
 		Users:             map[string]Secret{testUser: testPassword},
+		Senders:           map[string][]string{testUser: {"@test.example"}},
 		Upstream:          Upstream{Addr: st.SMTPAddr(), TLS: TLSNone},
 		Registrar:         reg,
 		Pixel:             PixelOptions{Enabled: true, Keys: testPixelKeys(b), BaseURL: baseURL},

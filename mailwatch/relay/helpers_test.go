@@ -243,6 +243,7 @@ func newRelay(t *testing.T, upstream string, mod func(*Options)) (*Server, *fake
 		Hostname:          "relay.test",
 		AllowInsecureAuth: true,
 		Users:             map[string]Secret{testUser: testPassword, "bob": "another password"},
+		Senders:           map[string][]string{testUser: {"@example.com", "@test.example"}, "bob": {"bob@example.org"}},
 		Upstream:          Upstream{Addr: upstream, TLS: TLSNone, Timeout: 30 * time.Second},
 		Registrar:         reg,
 		Logger:            testLogger(t),

@@ -154,6 +154,13 @@ type Options struct {
 	AllowInsecureAuth bool
 	// Users maps user names to passwords. Required.
 	Users map[string]Secret
+	// Senders lists, per user, the sender addresses the user may send as:
+	// whole addresses, or "@domain" for every address of a domain (an
+	// organisation's outbound connector). A user without an entry may send
+	// only as the user name itself. The envelope sender and the From
+	// header are both checked, so that nobody's mail is tracked, and
+	// reported in Slack, under another person's name.
+	Senders map[string][]string
 	// Upstream is the smarthost. Required.
 	Upstream Upstream
 	// Registrar registers relayed mail. Required.

@@ -233,8 +233,21 @@ func TestAuth(t *testing.T) {
 	if n := len(up.received()); n != 0 {
 		t.Errorf("upstream accepted %d messages from unauthenticated clients", n)
 	}
-	if err := submit(t, r.addr, "bob@example.org", []string{"alice@example.com"}, []byte(plainMail), submitOpts{user: "bob", password: "another password"}); err != nil {
+	bobsMail := strings.Replace(plainMail, "From: ", "From: bob@example.org\r\nX-Was-From: ", 1)
+	if err := submit(t, r.addr, "bob@example.org", []string{"alice@example.com"}, []byte(bobsMail), submitOpts{user: "bob", password: "another password"}); err != nil {
 		t.Errorf("second user's submit: %v", err)
+	}
+	// Neither the envelope nor the header may name another person.
+	for name, from := range map[string]string{"envelope": "alice@example.com", "header": "bob@example.org"} {
+		raw := plainMail
+		if name == "envelope" {
+			raw = bobsMail
+		}
+		err := submit(t, r.addr, from, []string{"carol@example.com"}, []byte(raw), submitOpts{user: "bob", password: "another password"})
+		var se *smtp.SMTPError
+		if !errors.As(err, &se) || se.Code != 553 || se.EnhancedCode != (smtp.EnhancedCode{5, 7, 1}) {
+			t.Errorf("bob sending as alice in the %s: %v, want 553 5.7.1", name, err)
+		}
 	}
 }
 
@@ -495,7 +508,7 @@ func TestUntracked(t *testing.T) {
 		name, from, raw string
 	}{
 		{"read receipt from the null sender", "", mdn},
-		{"read receipt with a sender", "bob@example.org", mdn},
+		{"read receipt with a sender", "alice@example.com", mdn},
 		{"vacation reply", "alice@example.com", vacation},
 	}
 	for _, tt := range tests {

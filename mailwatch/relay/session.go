@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"io"
+	"strings"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -15,7 +16,24 @@ import (
 var (
 	errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
 	errShuttingDown = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "shutting down, try again later"}
+	errSenderDenied = &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "sender address not allowed for this login"}
 )
+
+// maySendAs reports whether user may send as addr (see Options.Senders).
+func (s *Server) maySendAs(user, addr string) bool {
+	addr = strings.ToLower(strings.TrimSpace(addr))
+	allowed, ok := s.opts.Senders[user]
+	if !ok {
+		allowed = []string{user}
+	}
+	for _, a := range allowed {
+		a = strings.ToLower(a)
+		if a == addr || strings.HasPrefix(a, "@") && strings.HasSuffix(addr, a) {
+			return true
+		}
+	}
+	return false
+}
 
 // backend makes a session per connection.
 type backend struct{ s *Server }
@@ -76,6 +94,12 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	}
 	if ss.s.draining.Load() {
 		return errShuttingDown
+	}
+	// The null sender carries bounces and read receipts, which name no
+	// one as their sender.
+	if from != "" && !ss.s.maySendAs(ss.user, from) {
+		ss.s.log.Warn("sender refused", "user", ss.user, "from", from, "remote", remote(ss.conn))
+		return errSenderDenied
 	}
 	ss.from, ss.rcpts = from, nil
 	return nil

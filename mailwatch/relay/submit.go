@@ -45,6 +45,10 @@ func (s *Server) relay(sub submission) error {
 	now := s.now()
 	p := s.plan(sub, now)
 	log := s.log.With("message_id", p.mail.MessageID, "user", sub.user)
+	if p.track && !s.maySendAs(sub.user, p.mail.Sender) {
+		log.Warn("sender refused", "from", p.mail.Sender)
+		return errSenderDenied
+	}
 
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Upstream.Timeout)
 	defer cancel()

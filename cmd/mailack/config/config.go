@@ -179,6 +179,10 @@ type RelayUser struct {
 	Name         string `yaml:"name"`
 	Password     Secret `yaml:"password"`
 	PasswordFile string `yaml:"password_file"`
+	// Senders are the addresses the user may send as: addresses, or
+	// "@domain" for a whole domain (an outbound connector); the user
+	// name itself when left out.
+	Senders []string `yaml:"senders"`
 }
 
 // Upstream is the smarthost the relay hands mail to.

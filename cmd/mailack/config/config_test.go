@@ -33,6 +33,7 @@ func TestExampleConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	data = []byte(strings.ReplaceAll(string(data), "/run/secrets/mailack-pixel-key-1", keyFile))
+	data = []byte(strings.ReplaceAll(string(data), "/run/secrets/mailack-relay-connector", keyFile))
 	cfg, err := Parse("mailack.yaml", data, env(map[string]string{
 		"MAILACK_M365_CLIENT_SECRET": "m365-secret", "MAILACK_GOOGLE_CLIENT_SECRET": "g-secret",
 		"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "MAILACK_PIXEL_KEY": strings.Repeat("k", 32),
@@ -50,6 +51,9 @@ func TestExampleConfig(t *testing.T) {
 	}
 	if cfg.Accounts[0].OAuth2.ClientSecret.Value() != "m365-secret" || cfg.Slack.BotToken.Value() != "xoxb-1" {
 		t.Error("secrets from the environment were not resolved")
+	}
+	if u := cfg.Relay.Users[1]; u.Name != "m365-connector" || u.Senders[0] != "@example.co.jp" || !u.Password.IsSet() {
+		t.Errorf("relay connector user = %+v", u)
 	}
 	if cfg.Tracking.BusinessHours.Timezone != "Asia/Tokyo" || cfg.Slack.Digests[0].After != 24*time.Hour {
 		t.Errorf("values not read: %+v", cfg.Tracking.BusinessHours)
