@@ -295,18 +295,25 @@ func classify(r Report, context string) Reason {
 		}
 		return ClassifyReason(in)
 	}
-	text := foldReasonText(r.Diagnostic)
-	split := len(text)
-	if context != "" && !strings.Contains(r.Diagnostic, context) {
+	join := context != "" && !strings.Contains(r.Diagnostic, context)
+	buf := make([]byte, 0, len(r.Diagnostic)+1+len(context))
+	buf = appendFolded(buf, r.Diagnostic)
+	split := len(buf)
+	if join {
 		// The diagnostic and the context, one space apart, as
 		// foldReasonText would fold them joined.
-		switch fc := foldReasonText(context); {
-		case text == "":
-			text, split = fc, -1
-		case fc != "":
-			text += " " + fc
+		if split > 0 {
+			buf = append(buf, ' ')
+		}
+		buf = appendFolded(buf, context)
+		switch {
+		case split == 0:
+			split = -1
+		case len(buf) == split+1:
+			buf = buf[:split] // the context folds to nothing
 		}
 	}
+	text := string(buf)
 	found := reasonIdx.scan(text, split)
 	in.Command = found.command
 	switch {

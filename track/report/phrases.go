@@ -17,8 +17,8 @@ type phraseSet struct {
 	class   [256]uint8 // byte → column; 0 for bytes in no phrase
 	ncol    int
 	nrows   int32   // states below nrows have a row
-	rows    []int32 // rows[s*ncol+col]: the next state, complemented when a phrase ends there
-	edgeOff []int32 // the edges of state nrows+i are edges[edgeOff[i]:edgeOff[i+1]]
+	rows    []int32     // rows[s*ncol+col]: the next state, complemented when a phrase ends there
+	deep    []deepState // the states from nrows on
 	edges   []phraseEdge
 	fail    []int32 // the state for the longest proper suffix that is a prefix of a phrase
 	dict    []int32 // the nearest state on the fail chain where a phrase ends, or 0
@@ -29,6 +29,16 @@ type phraseSet struct {
 type phraseEdge struct {
 	col uint8
 	to  int32 // complemented when a phrase ends there
+}
+
+// deepState is a state without a row. Most have a single edge, kept in
+// place; the edges of the others are edges[off:off+n].
+type deepState struct {
+	to   int32 // the single edge's target, as in phraseEdge
+	fail int32
+	off  int32
+	n    uint16
+	col  uint8 // the single edge's column
 }
 
 // rowDepth is the depth up to which states get a row.
@@ -98,28 +108,31 @@ func newPhraseSet(phrases []string) *phraseSet {
 		return t
 	}
 	ps.rows = make([]int32, int(ps.nrows)*ps.ncol)
-	ps.edgeOff = make([]int32, 0, len(nodes)-int(ps.nrows)+1)
+	ps.deep = make([]deepState, len(nodes)-int(ps.nrows))
 	for s, n := range order {
-		var row []int32
-		if int32(s) < ps.nrows {
-			row = ps.rows[s*ps.ncol:][:ps.ncol]
-			if s != 0 {
-				// The fail state is shallower, so its row is complete.
-				copy(row, ps.rows[int(ps.fail[s])*ps.ncol:][:ps.ncol])
+		cs := sortedBytes(nodes[n].next)
+		if int32(s) >= ps.nrows {
+			d := &ps.deep[s-int(ps.nrows)]
+			d.fail, d.n = ps.fail[s], uint16(len(cs))
+			if len(cs) == 1 {
+				d.col, d.to = ps.class[cs[0]], to(id[nodes[n].next[cs[0]]])
+				continue
 			}
-		} else {
-			ps.edgeOff = append(ps.edgeOff, int32(len(ps.edges)))
+			d.off = int32(len(ps.edges))
+			for _, c := range cs {
+				ps.edges = append(ps.edges, phraseEdge{ps.class[c], to(id[nodes[n].next[c]])})
+			}
+			continue
 		}
-		for _, c := range sortedBytes(nodes[n].next) {
-			t := to(id[nodes[n].next[c]])
-			if row != nil {
-				row[ps.class[c]] = t
-			} else {
-				ps.edges = append(ps.edges, phraseEdge{ps.class[c], t})
-			}
+		row := ps.rows[s*ps.ncol:][:ps.ncol]
+		if s != 0 {
+			// The fail state is shallower, so its row is complete.
+			copy(row, ps.rows[int(ps.fail[s])*ps.ncol:][:ps.ncol])
+		}
+		for _, c := range cs {
+			row[ps.class[c]] = to(id[nodes[n].next[c]])
 		}
 	}
-	ps.edgeOff = append(ps.edgeOff, int32(len(ps.edges)))
 	return ps
 }
 
@@ -191,13 +204,19 @@ func sortedBytes(m map[byte]int32) []byte {
 // when a phrase ends at the state it leads to.
 func (ps *phraseSet) next(s int32, col uint8) int32 {
 	for s >= ps.nrows {
-		i := s - ps.nrows
-		for _, e := range ps.edges[ps.edgeOff[i]:ps.edgeOff[i+1]] {
-			if e.col == col {
-				return e.to
+		d := &ps.deep[s-ps.nrows]
+		if d.n == 1 {
+			if d.col == col {
+				return d.to
+			}
+		} else {
+			for _, e := range ps.edges[d.off : d.off+int32(d.n)] {
+				if e.col == col {
+					return e.to
+				}
 			}
 		}
-		s = ps.fail[s]
+		s = d.fail
 	}
 	return ps.rows[int(s)*ps.ncol+int(col)]
 }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -148,24 +149,31 @@ func newReasonCase(in ReasonInput, text string, found textScan) reasonCase {
 // foldReasonText lower-cases s and collapses every run of white space to one
 // space, so phrases match across line breaks and indentation.
 func foldReasonText(s string) string {
+	return string(appendFolded(make([]byte, 0, min(len(s), reasonMaxText)), s))
+}
+
+// appendFolded appends s to b as foldReasonText folds it.
+func appendFolded(b []byte, s string) []byte {
 	if len(s) > reasonMaxText {
 		s = s[:reasonMaxText]
 	}
-	// ASCII, the usual case, folds byte by byte into a buffer of the same
-	// length; other text is folded rune by rune.
-	buf := make([]byte, len(s))
-	n := 0
+	// ASCII, the usual case, is folded byte by byte: the result is never
+	// longer than s.
+	start := len(b)
+	b = slices.Grow(b, len(s))
+	buf := b[:len(b)+len(s)]
+	n := len(b)
 	space := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c >= utf8.RuneSelf {
-			return foldRunes(s)
+			return appendFoldedRunes(buf[:n], s[i:], start, space)
 		}
 		if asciiSpace(c) {
 			space = true
 			continue
 		}
-		if space && n > 0 {
+		if space && n > start {
 			buf[n] = ' '
 			n++
 		}
@@ -173,14 +181,13 @@ func foldReasonText(s string) string {
 		buf[n] = lowerASCII[c]
 		n++
 	}
-	return string(buf[:n])
+	return buf[:n]
 }
 
-// foldRunes is foldReasonText for text that is not all ASCII.
-func foldRunes(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	space := false
+// appendFoldedRunes goes on with appendFolded for text that is not all
+// ASCII; the folded text started at b[start:], and space tells whether
+// white space was just skipped.
+func appendFoldedRunes(b []byte, s string, start int, space bool) []byte {
 	for i := 0; i < len(s); {
 		r, n := rune(s[i]), 1
 		if r >= utf8.RuneSelf {
@@ -191,17 +198,17 @@ func foldRunes(s string) string {
 			space = true
 			continue
 		}
-		if space && b.Len() > 0 {
-			b.WriteByte(' ')
+		if space && len(b) > start {
+			b = append(b, ' ')
 		}
 		space = false
 		if r < utf8.RuneSelf {
-			b.WriteByte(lowerASCII[r])
+			b = append(b, lowerASCII[r])
 		} else {
-			b.WriteRune(unicode.ToLower(r))
+			b = utf8.AppendRune(b, unicode.ToLower(r))
 		}
 	}
-	return b.String()
+	return b
 }
 
 // asciiSpace reports whether c is white space as unicode.IsSpace says.
