@@ -43,20 +43,26 @@ func (f *field) value() string {
 
 func unfold(raw []byte) string {
 	first, rest := cutLine(raw)
-	first = bytes.TrimSpace(first)
 	if len(rest) == 0 {
-		return string(first)
+		return string(bytes.TrimSpace(first))
 	}
 	var b strings.Builder
 	b.Grow(len(raw))
-	b.Write(first)
-	for len(rest) > 0 {
+	writeUnfolded(&b, raw)
+	return b.String()
+}
+
+// writeUnfolded writes the lines of raw to b without surrounding blanks,
+// joined with single spaces.
+func writeUnfolded(b *strings.Builder, raw []byte) {
+	for i := 0; len(raw) > 0 || i == 0; i++ {
 		var line []byte
-		line, rest = cutLine(rest)
-		b.WriteByte(' ')
+		line, raw = cutLine(raw)
+		if i > 0 {
+			b.WriteByte(' ')
+		}
 		b.Write(bytes.TrimSpace(line))
 	}
-	return b.String()
 }
 
 // header is a message or part header in the order the fields were written.

@@ -194,12 +194,18 @@ func (m *message) bodyTexts() []string {
 // embeddedText renders the header of an embedded message as text, followed
 // by its first text, so quoted Message-IDs and addresses can be found in it.
 func embeddedText(e *entity) string {
+	n := 0
+	for _, f := range e.hdr {
+		n += len(f.name) + len(f.raw) + 3
+	}
 	var b strings.Builder
-	for i := range e.hdr {
-		f := &e.hdr[i]
-		b.WriteString(f.key())
+	b.Grow(n)
+	for _, f := range e.hdr {
+		for _, c := range f.name {
+			b.WriteByte(lowerASCII[c])
+		}
 		b.WriteString(": ")
-		b.WriteString(f.value())
+		writeUnfolded(&b, f.raw)
 		b.WriteByte('\n')
 	}
 	return b.String()

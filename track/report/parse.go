@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrEmpty is returned for input that holds no message at all.
@@ -145,7 +146,10 @@ func messageIDList(v string) []string {
 		if j < 0 {
 			break
 		}
-		id := strings.Join(strings.Fields(v[i+1:i+j]), "")
+		id := v[i+1 : i+j]
+		if hasSpaceOrNonASCII(id) {
+			id = strings.Join(strings.Fields(id), "")
+		}
 		if id != "" {
 			ids = append(ids, id)
 		}
@@ -244,4 +248,15 @@ func isDotAtom(s string) bool {
 // isAtextByte reports whether c is an ASCII atext character (RFC 5322).
 func isAtextByte(c byte) bool {
 	return c > ' ' && c <= '~' && strings.IndexByte(`()<>[]:;@\,".`, c) < 0
+}
+
+// hasSpaceOrNonASCII reports whether s holds ASCII white space or any
+// byte that is not ASCII.
+func hasSpaceOrNonASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || asciiSpace(c) {
+			return true
+		}
+	}
+	return false
 }
