@@ -181,12 +181,15 @@ func cutLine(b []byte) (line, rest []byte) {
 // isFieldName reports whether b is an RFC 5322 field name, allowing the
 // trailing blanks some mailers write before the colon.
 func isFieldName(b []byte) bool {
-	b = bytes.TrimRight(b, " \t")
-	if len(b) == 0 || len(b) > 76 {
+	n := len(b)
+	for n > 0 && (b[n-1] == ' ' || b[n-1] == '\t') {
+		n--
+	}
+	if n == 0 || n > 76 {
 		return false
 	}
-	for _, c := range b {
-		if !fieldNameByte(c) {
+	for _, c := range b[:n] {
+		if !fieldNameBytes[c] {
 			return false
 		}
 	}
@@ -195,17 +198,28 @@ func isFieldName(b []byte) bool {
 
 // isFieldNameString is isFieldName for a string.
 func isFieldNameString(s string) bool {
-	s = strings.TrimRight(s, " \t")
-	if len(s) == 0 || len(s) > 76 {
+	n := len(s)
+	for n > 0 && (s[n-1] == ' ' || s[n-1] == '\t') {
+		n--
+	}
+	if n == 0 || n > 76 {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		if !fieldNameByte(s[i]) {
+	for i := 0; i < n; i++ {
+		if !fieldNameBytes[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// fieldNameBytes marks the bytes isFieldName allows.
+var fieldNameBytes = func() (t [256]bool) {
+	for c := range t {
+		t[c] = fieldNameByte(byte(c))
+	}
+	return t
+}()
 
 func fieldNameByte(c byte) bool {
 	return c > ' ' && c < 0x7f && c != '=' && c != '"' && c != '<' && c != '>' && c != '(' && c != ')' && c != ','

@@ -247,8 +247,15 @@ func isDotAtom(s string) bool {
 
 // isAtextByte reports whether c is an ASCII atext character (RFC 5322).
 func isAtextByte(c byte) bool {
-	return c > ' ' && c <= '~' && strings.IndexByte(`()<>[]:;@\,".`, c) < 0
+	return atextBytes[c]
 }
+
+var atextBytes = func() (t [256]bool) {
+	for c := byte('!'); c <= '~'; c++ {
+		t[c] = strings.IndexByte(`()<>[]:;@\,".`, c) < 0
+	}
+	return t
+}()
 
 // hasSpaceOrNonASCII reports whether s holds ASCII white space or any
 // byte that is not ASCII.
