@@ -224,7 +224,16 @@ func (e *env) responseURL() string {
 func (e *env) command(t *testing.T, u fakeUser, text string) string {
 	t.Helper()
 	respURL := e.responseURL()
-	body := url.Values{
+	body := commandForm(u, text, respURL).Encode()
+	if rec := e.post(bot.PathCommands, body); rec.Code != http.StatusOK {
+		t.Fatalf("POST %s = %d %s", bot.PathCommands, rec.Code, rec.Body)
+	}
+	return respURL
+}
+
+// commandForm holds the fields of u's /track text as Slack sends them.
+func commandForm(u fakeUser, text, respURL string) url.Values {
+	return url.Values{
 		"token":        {"xyzz0WbapA4vBCDEFasx0q6G"},
 		"team_id":      {"T1DC2JH3J"},
 		"team_domain":  {"example"},
@@ -237,11 +246,7 @@ func (e *env) command(t *testing.T, u fakeUser, text string) string {
 		"api_app_id":   {"A0MAILACK"},
 		"response_url": {respURL},
 		"trigger_id":   {"398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"},
-	}.Encode()
-	if rec := e.post(bot.PathCommands, body); rec.Code != http.StatusOK {
-		t.Fatalf("POST %s = %d %s", bot.PathCommands, rec.Code, rec.Body)
 	}
-	return respURL
 }
 
 // answer waits for the answer to a request and returns its text.
@@ -266,12 +271,26 @@ type blockAction struct {
 // (form-encoded, the JSON in payload), and returns its response_url.
 func (e *env) press(t *testing.T, u fakeUser, a blockAction) string {
 	t.Helper()
+	respURL := e.responseURL()
+	raw, err := json.Marshal(actionPayload(u, a, respURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := url.Values{"payload": {string(raw)}}.Encode()
+	if rec := e.post(bot.PathInteractivity, body); rec.Code != http.StatusOK {
+		t.Fatalf("POST %s = %d %s", bot.PathInteractivity, rec.Code, rec.Body)
+	}
+	return respURL
+}
+
+// actionPayload is the block_actions payload of u pressing a on a card in
+// their direct messages.
+func actionPayload(u fakeUser, a blockAction, respURL string) map[string]any {
 	if a.Type == "" {
 		a.Type = "button"
 	}
 	a.ActionTS = "1700000100.000200"
-	respURL := e.responseURL()
-	payload := map[string]any{
+	return map[string]any{
 		"type":         "block_actions",
 		"team":         map[string]any{"id": "T1DC2JH3J", "domain": "example"},
 		"user":         map[string]any{"id": u.ID, "username": strings.ToLower(u.ID), "team_id": "T1DC2JH3J"},
@@ -284,15 +303,6 @@ func (e *env) press(t *testing.T, u fakeUser, a blockAction) string {
 		"response_url": respURL,
 		"actions":      []blockAction{a},
 	}
-	raw, err := json.Marshal(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := url.Values{"payload": {string(raw)}}.Encode()
-	if rec := e.post(bot.PathInteractivity, body); rec.Code != http.StatusOK {
-		t.Fatalf("POST %s = %d %s", bot.PathInteractivity, rec.Code, rec.Body)
-	}
-	return respURL
 }
 
 // sentCopy is a mail in a fake Sent folder.

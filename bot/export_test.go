@@ -7,10 +7,12 @@ import (
 )
 
 // AckFunc acknowledges Socket Mode requests in tests.
-type AckFunc func(req socketmode.Request, payload ...any) error
+type AckFunc func(ctx context.Context, envelopeID string, payload any) error
 
-// Ack implements acker.
-func (f AckFunc) Ack(req socketmode.Request, payload ...any) error { return f(req, payload...) }
+// AckCtx implements acker.
+func (f AckFunc) AckCtx(ctx context.Context, envelopeID string, payload any) error {
+	return f(ctx, envelopeID, payload)
+}
 
 // SocketEvent hands an event to the bot as its Socket Mode loop does.
 func (b *Bot) SocketEvent(ctx context.Context, ack AckFunc, evt socketmode.Event) {

@@ -21,6 +21,7 @@ type call struct {
 	Form   url.Values     // form-encoded parameters
 	JSON   map[string]any // JSON body
 	Raw    string         // the body as sent
+	Token  string         // the bearer token it carried
 	At     time.Time      // when it arrived (the fake clock under synctest)
 	Status int            // HTTP status answered
 	Error  string         // ok:false error answered, if any
@@ -79,6 +80,19 @@ type fakeSlack struct {
 	posted  map[string]bool // timestamps of posted messages
 	seq     int
 	changed chan struct{} // closed and replaced on every call
+	socket  http.Handler  // serves socketPath, when Socket Mode is offered
+	links   int           // Socket Mode URLs handed out
+}
+
+// socketPath is where the fake serves Socket Mode's WebSocket.
+const socketPath = "/link"
+
+// offerSocket makes apps.connections.open hand out the URL of socketPath
+// on the fake, and h serve it.
+func (f *fakeSlack) offerSocket(h http.Handler) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.socket = h
 }
 
 func newFakeSlack(users ...fakeUser) *fakeSlack {
@@ -127,7 +141,15 @@ type roundTripper func(*http.Request) (*http.Response, error)
 func (rt roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return rt(r) }
 
 func (f *fakeSlack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	socket := f.socket
+	f.mu.Unlock()
+	if socket != nil && r.URL.Path == socketPath {
+		socket.ServeHTTP(w, r)
+		return
+	}
 	c := call{Method: strings.TrimPrefix(r.URL.Path, "/"), Path: r.URL.Path, At: time.Now(), Status: http.StatusOK}
+	c.Token = strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if strings.HasPrefix(c.Method, "response/") {
 		c.Method = "response"
 	}
@@ -142,7 +164,7 @@ func (f *fakeSlack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.answerFailure(w, r, &c, fl)
 		return
 	}
-	resp := f.answer(&c)
+	resp := f.answer(&c, r.Host)
 	f.record(c)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(resp) // the client reads what it gets
@@ -198,8 +220,8 @@ func (f *fakeSlack) record(c call) {
 	f.changed = make(chan struct{})
 }
 
-// answer is the successful answer to a call.
-func (f *fakeSlack) answer(c *call) map[string]any {
+// answer is the successful answer to a call that reached host.
+func (f *fakeSlack) answer(c *call, host string) map[string]any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch c.Method {
@@ -229,6 +251,12 @@ func (f *fakeSlack) answer(c *call) map[string]any {
 		return f.userAnswer(c, func(u fakeUser) bool { return u.ID == c.param("user") }, "user_not_found")
 	case "response":
 		return map[string]any{"ok": true}
+	case "apps.connections.open":
+		if f.socket == nil {
+			break
+		}
+		f.links++
+		return map[string]any{"ok": true, "url": fmt.Sprintf("ws://%s%s?ticket=%d", host, socketPath, f.links)}
 	}
 	c.Error = "unknown_method"
 	return map[string]any{"ok": false, "error": c.Error}

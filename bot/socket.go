@@ -18,14 +18,28 @@ const (
 	socketMaxBackoff = 2 * time.Minute
 )
 
-// acker acknowledges a Socket Mode request; socketmode.Client is one.
-type acker interface {
-	Ack(req socketmode.Request, payload ...any) error
+// fatalSocketCodes are the answers of apps.connections.open that no
+// retry cures: Slack refuses the app-level token. socketmode gives up on
+// them too.
+var fatalSocketCodes = map[string]bool{
+	"invalid_auth":     true,
+	"not_authed":       true,
+	"account_inactive": true,
+	"token_revoked":    true,
 }
 
-// runSocket keeps a Socket Mode connection open until ctx is cancelled,
-// reconnecting with backoff. It gives up only when Slack refuses the
-// app-level token.
+// acker acknowledges a Socket Mode request; socketmode.Client is one.
+// The acknowledgement waits for a connection to send it on, so it takes a
+// context that ends the wait.
+type acker interface {
+	AckCtx(ctx context.Context, envelopeID string, payload any) error
+}
+
+// runSocket keeps Socket Mode connected until ctx is cancelled. The
+// socketmode client reconnects by itself whenever a connection ends and
+// retries apps.connections.open with its own backoff; a client that gives
+// up is replaced after a backoff of ours. runSocket gives up only when
+// Slack refuses the app-level token.
 func (b *Bot) runSocket(ctx context.Context) error {
 	backoff := socketMinBackoff
 	for {
@@ -35,7 +49,7 @@ func (b *Bot) runSocket(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if code := slackCode(err); code == "invalid_auth" || code == "not_authed" || code == "account_inactive" {
+		if fatalSocketCodes[slackCode(err)] {
 			return err
 		}
 		if time.Since(start) > socketMaxBackoff {
@@ -81,21 +95,18 @@ func (b *Bot) serveSocket(ctx context.Context, client *socketmode.Client) error 
 // runs after the ack.
 func (b *Bot) socketEvent(ctx context.Context, ack acker, evt socketmode.Event) {
 	switch evt.Type {
-	case socketmode.EventTypeConnected:
-		b.log.Info("socket mode connected")
-		return
-	case socketmode.EventTypeInvalidAuth:
-		b.log.Error("socket mode: slack refused the app-level token")
-		return
 	case socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive, socketmode.EventTypeEventsAPI:
 	default:
-		b.log.Debug("socket mode event", "type", evt.Type)
+		b.logSocketEvent(evt)
 		return
 	}
 	if evt.Request == nil {
 		return
 	}
-	if err := ack.Ack(*evt.Request); err != nil {
+	if err := ack.AckCtx(ctx, evt.Request.EnvelopeID, nil); err != nil {
+		if ctx.Err() != nil {
+			return // shutting down: start no new work
+		}
 		b.log.Warn("cannot acknowledge socket mode request", "type", evt.Type, "err", err)
 	}
 	switch data := evt.Data.(type) {
@@ -105,5 +116,25 @@ func (b *Bot) socketEvent(ctx context.Context, ack acker, evt socketmode.Event) 
 		b.interaction(ctx, data)
 	case slackevents.EventsAPIEvent:
 		b.event(ctx, data)
+	}
+}
+
+// logSocketEvent logs what socketmode reports about the connection.
+func (b *Bot) logSocketEvent(evt socketmode.Event) {
+	switch data := evt.Data.(type) {
+	case *socketmode.ConnectedEvent:
+		b.log.Info("socket mode connected")
+	case *slack.InvalidAuthEvent:
+		b.log.Error("socket mode: slack refused the app-level token")
+	case *slack.ConnectionErrorEvent:
+		// socketmode retries by itself, so this is the only trace of
+		// Slack being unreachable or refusing apps.connections.open.
+		b.log.Warn("socket mode cannot connect; retrying", "attempt", data.Attempt, "in", data.Backoff, "err", data.ErrorObj)
+	case *socketmode.ErrorBadMessage:
+		b.log.Warn("socket mode message ignored", "err", data.Cause)
+	case *socketmode.ErrorWriteFailed:
+		b.log.Warn("cannot acknowledge socket mode request", "envelope_id", data.Response.EnvelopeID, "err", data.Cause)
+	default:
+		b.log.Debug("socket mode event", "type", evt.Type)
 	}
 }

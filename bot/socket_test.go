@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -19,10 +20,10 @@ func TestSocketModeAcksThenHandles(t *testing.T) {
 	e.register(t, "m1@example.com", alice.Email, "Socket news", time.Now().Add(-time.Hour), carol.Email)
 	var mu sync.Mutex
 	var acked []string
-	ack := func(req socketmode.Request, _ ...any) error {
+	ack := func(_ context.Context, envelopeID string, _ any) error {
 		mu.Lock()
 		defer mu.Unlock()
-		acked = append(acked, req.EnvelopeID)
+		acked = append(acked, envelopeID)
 		return nil
 	}
 	respURL := e.responseURL()
@@ -59,5 +60,42 @@ func TestSocketModeAcksThenHandles(t *testing.T) {
 	defer mu.Unlock()
 	if len(acked) != 3 {
 		t.Errorf("acks = %v, want every request acknowledged, retries too", acked)
+	}
+}
+
+// An acknowledgement waits for a connection to send it on; when Run's
+// context ends, the wait ends too, so that shutting down cannot hang on
+// a request received just before the connection was lost, and the
+// request is left for Slack to retry.
+func TestSocketModeAckWaitEndsWithContext(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx, cancel := context.WithCancel(t.Context())
+	waiting := make(chan struct{})
+	ack := func(ctx context.Context, _ string, _ any) error {
+		close(waiting)
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.bot.SocketEvent(ctx, ack, socketmode.Event{
+			Type:    socketmode.EventTypeSlashCommand,
+			Data:    slack.SlashCommand{UserID: alice.ID, ChannelID: "C0GENERAL", Command: "/track", Text: "help", ResponseURL: e.responseURL()},
+			Request: &socketmode.Request{Type: socketmode.RequestTypeSlashCommands, EnvelopeID: "env-stuck"},
+		})
+	}()
+	<-waiting
+	cancel()
+	deadline := time.NewTimer(5 * time.Second)
+	defer deadline.Stop()
+	select {
+	case <-done:
+	case <-deadline.C:
+		t.Fatal("SocketEvent still waiting for its ack after the context ended")
+	}
+	e.run(t)() // waits for any work the request started
+	if n := e.fake.count(); n != 0 {
+		t.Errorf("calls after an ack failed at shutdown: %s; want none", e.fake.summary())
 	}
 }
