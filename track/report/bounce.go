@@ -2,7 +2,6 @@ package report
 
 import (
 	"strings"
-	"unicode/utf8"
 )
 
 // Bounces that are not RFC 3464 reports (qmail, Exim, old Sendmail, many
@@ -400,18 +399,23 @@ func (m *message) bounceReports() []Report {
 	if len(rcpts) == 0 {
 		return nil
 	}
+	if len(rcpts) > maxRecipients {
+		rcpts = rcpts[:maxRecipients]
+	}
 	action := ActionFailed
 	if saysDelayed(text) && !giveUpPhrases.any(text) {
 		action = ActionDelayed
 	}
 	orig := m.originalMessageID()
+	status := findStatus(text)
+	mt := m.mentionsOf(rcpts)
 	var rs []Report
 	for _, a := range rcpts {
 		r := Report{Kind: KindDSN, Recipient: a, Action: action, OriginalMessageID: orig}
-		r.Diagnostic = m.diagnosticFromText(a, rcpts)
+		r.Diagnostic = m.diagnosticFromText(a, mt)
 		r.Status = preferStatus("", r.Diagnostic)
 		if r.Status == "" {
-			r.Status = findStatus(text)
+			r.Status = status
 		}
 		r.ReplyCode = findReplyCode(r.Diagnostic)
 		r.Reason = classify(r, "")
@@ -478,96 +482,6 @@ func isDaemonAddress(a string) bool {
 		}
 	}
 	return false
-}
-
-// diagnosticFor returns the error lines that follow the first mention of
-// addr in the report's human text: the line itself and the lines after it,
-// up to a blank line or a line naming another of the report's recipients.
-func (m *message) diagnosticFor(addr string, all []string) string {
-	text := m.humanText()
-	var i int
-	if isASCII(addr) {
-		i = indexFold(text, 0, addr)
-	} else {
-		i = strings.Index(m.humanLower(), addr)
-	}
-	if i < 0 {
-		return ""
-	}
-	start := strings.LastIndexByte(text[:i], '\n') + 1
-	var lines []string
-	for rest := start; rest >= 0; {
-		line := text[rest:]
-		if j := strings.IndexByte(line, '\n'); j >= 0 {
-			line = line[:j]
-			rest += j + 1
-		} else {
-			rest = -1
-		}
-		line = strings.TrimSpace(line)
-		if line == "" {
-			if len(lines) > 1 {
-				break
-			}
-			continue
-		}
-		if len(lines) > 0 && mentionsOther(lowerText(line), addr, all) {
-			break
-		}
-		lines = append(lines, line)
-		if len(lines) >= 8 {
-			break
-		}
-	}
-	return strings.Join(lines, " ")
-}
-
-// humanLower returns humanText lower-cased, each byte at the same offset,
-// where an address that is not all ASCII is looked for.
-func (m *message) humanLower() string {
-	if m.humanLow == nil {
-		s := lowerText(m.humanText())
-		m.humanLow = &s
-	}
-	return *m.humanLow
-}
-
-// mentionsOther reports whether line names a recipient in all other than
-// addr.
-func mentionsOther(line, addr string, all []string) bool {
-	for _, a := range all {
-		if a != addr && strings.Contains(line, a) {
-			return true
-		}
-	}
-	return false
-}
-
-// diagnosticFromText finds the error text for addr in a report's human
-// part, for reports whose delivery-status block has no Diagnostic-Code.
-// When the text does not put the error next to the address, the whole
-// text (shortened) is the diagnostic: it still says what went wrong.
-func (m *message) diagnosticFromText(addr string, all []string) string {
-	if d := m.diagnosticFor(addr, all); d != "" && d != addr && d != "<"+addr+">" {
-		return d
-	}
-	return summarize(m.humanText(), maxDiagnosticBytes)
-}
-
-// maxDiagnosticBytes caps a diagnostic taken from a whole text.
-const maxDiagnosticBytes = 1000
-
-// summarize collapses runs of white space in s and cuts it to at most n
-// bytes at a character boundary.
-func summarize(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // isNotReport reports whether the message is of a kind that is never a

@@ -171,12 +171,12 @@ func (m *message) dsnReports() []Report {
 	}
 	envid := typedValue(perMsg.get("original-envelope-id"))
 	orig := m.originalMessageID()
-	all := recipients(rs)
+	mt := m.mentionsOf(recipients(rs))
 	for i := range rs {
 		rs[i].EnvelopeID = envid
 		rs[i].OriginalMessageID = orig
 		if rs[i].Diagnostic == "" {
-			rs[i].Diagnostic = m.diagnosticFromText(rs[i].Recipient, all)
+			rs[i].Diagnostic = m.diagnosticFromText(rs[i].Recipient, mt)
 			// Text found near the address may belong to another
 			// recipient: only a code of the same class refines the field.
 			if st := preferStatus(rs[i].Status, rs[i].Diagnostic); rs[i].Status == "" || isGenericStatus(rs[i].Status) && st[0] == rs[i].Status[0] {
@@ -186,7 +186,7 @@ func (m *message) dsnReports() []Report {
 				rs[i].ReplyCode = findReplyCode(rs[i].Diagnostic)
 			}
 		}
-		rs[i].Reason = classify(rs[i], m.diagnosticFor(rs[i].Recipient, all))
+		rs[i].Reason = classify(rs[i], m.diagnosticFor(rs[i].Recipient, mt))
 	}
 	return rs
 }

@@ -24,13 +24,13 @@ const (
 // message/rfc822 part.
 type entity struct {
 	hdr       header
-	mediaType string            // lower case, "text/plain" when absent
-	params    mediaParams       // Content-Type parameters
-	body      []byte            // raw body, transfer encoding not removed
-	children  []*entity         // parts of a multipart
-	embedded  *entity           // the message inside message/rfc822 or message/global
-	txt       *string           // the decoded text, once text has been called
-	cut       int               // 1 + where a returned message starts in txt, once returnedAt has been called
+	mediaType string      // lower case, "text/plain" when absent
+	params    mediaParams // Content-Type parameters
+	body      []byte      // raw body, transfer encoding not removed
+	children  []*entity   // parts of a multipart
+	embedded  *entity     // the message inside message/rfc822 or message/global
+	txt       *string     // the decoded text, once text has been called
+	cut       int         // 1 + where a returned message starts in txt, once returnedAt has been called
 }
 
 // walker parses entities and counts parts against the limits.

@@ -57,18 +57,19 @@ func normalizeNewlines(b []byte) []byte {
 
 // message holds what all reports of one message share.
 type message struct {
-	root       *entity
-	messageID  string
-	date       time.Time
-	subject    string
-	from       string
-	inReplyTo  string
-	references []string
-	texts      []string // decoded body texts, filled on first use
-	returned     header // the returned message's header, once returnedDone
+	root         *entity
+	messageID    string
+	date         time.Time
+	subject      string
+	from         string
+	inReplyTo    string
+	references   []string
+	texts        []string // decoded body texts, filled on first use
+	returned     header   // the returned message's header, once returnedDone
 	returnedDone bool
-	human      *string  // the report's own text, filled on first use
-	humanLow   *string  // human lower-cased, filled on first use
+	human        *string // the report's own text, filled on first use
+	humanLow     *string // human lower-cased, filled on first use
+	summary      *string // human summarized, filled on first use
 }
 
 func (m *message) init() {

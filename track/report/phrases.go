@@ -14,16 +14,16 @@ import "sort"
 // A transition to a state where a phrase ends is stored complemented, so
 // that a scan needs no other lookup for the bytes where nothing ends.
 type phraseSet struct {
-	class   [256]uint8 // byte → column; 0 for bytes in no phrase
-	ncol    int
-	nrows   int32   // states below nrows have a row
-	rows    []int32     // rows[s*ncol+col]: the next state, complemented when a phrase ends there
-	deep    []deepState // the states from nrows on
-	edges   []phraseEdge
-	fail    []int32 // the state for the longest proper suffix that is a prefix of a phrase
-	dict    []int32 // the nearest state on the fail chain where a phrase ends, or 0
-	phrase  []int32 // the phrase that ends at the state, or -1
-	lens    []int   // the byte length of each phrase
+	class  [256]uint8 // byte → column; 0 for bytes in no phrase
+	ncol   int
+	nrows  int32       // states below nrows have a row
+	rows   []int32     // rows[s*ncol+col]: the next state, complemented when a phrase ends there
+	deep   []deepState // the states from nrows on
+	edges  []phraseEdge
+	fail   []int32 // the state for the longest proper suffix that is a prefix of a phrase
+	dict   []int32 // the nearest state on the fail chain where a phrase ends, or 0
+	phrase []int32 // the phrase that ends at the state, or -1
+	lens   []int   // the byte length of each phrase
 }
 
 type phraseEdge struct {
