@@ -87,6 +87,23 @@
 // the entry that record implies, and that every record has all its
 // entries.
 //
+// # Memory
+//
+// bbolt reads the file through a shared, read-only mapping, which it
+// advises for random access, so a page read from the disk brings no
+// read-ahead. Pages once read stay mapped, and count in the process's
+// resident set, until the kernel reclaims them, and the kernel maps more
+// than the page read: the cached pages around it, or the whole large
+// folio holding it when the file came into the page cache by a copy or a
+// read() (a backup, for one). The store keeps this bounded: after a
+// transaction that leaves more of the process's file pages resident than
+// Options.MappedLimit, it unmaps the whole file (MADV_DONTNEED, Linux
+// only). The mapping is shared and read-only, so this changes no data a
+// reader sees; the pages stay in the page cache, the kernel's shared and
+// reclaimable memory, and reading them again costs a minor fault, not a
+// disk read. A single long read transaction (Export, Check, a migration)
+// still maps all it reads until it ends.
+//
 // # Schema
 //
 // The meta bucket holds the schema version. Open refuses a file written by

@@ -201,7 +201,7 @@ func orDangling(err error, bucket, key []byte) error {
 
 // MailByMessageID implements track.Lookup.
 func (s *Store) MailByMessageID(id string) (m track.Mail, ok bool, err error) {
-	err = s.db.View(func(tx *bbolt.Tx) error {
+	err = s.view(context.Background(), func(tx *bbolt.Tx) error {
 		m, ok, err = txLookup{tx}.MailByMessageID(id)
 		return err
 	})
@@ -210,7 +210,7 @@ func (s *Store) MailByMessageID(id string) (m track.Mail, ok bool, err error) {
 
 // MailByEnvelopeID implements track.Lookup.
 func (s *Store) MailByEnvelopeID(id string) (m track.Mail, ok bool, err error) {
-	err = s.db.View(func(tx *bbolt.Tx) error {
+	err = s.view(context.Background(), func(tx *bbolt.Tx) error {
 		m, ok, err = txLookup{tx}.MailByEnvelopeID(id)
 		return err
 	})
@@ -220,7 +220,7 @@ func (s *Store) MailByEnvelopeID(id string) (m track.Mail, ok bool, err error) {
 // MailsBySubject implements track.Lookup: the mails to recipient, sent
 // within [from, to], whose normalised subject hashes as subject's does.
 func (s *Store) MailsBySubject(recipient, subject string, from, to time.Time) (ms []track.Mail, err error) {
-	err = s.db.View(func(tx *bbolt.Tx) error {
+	err = s.view(context.Background(), func(tx *bbolt.Tx) error {
 		ms, err = txLookup{tx}.MailsBySubject(recipient, subject, from, to)
 		return err
 	})

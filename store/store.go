@@ -71,6 +71,15 @@ type Options struct {
 	// QuarantineHead is how many bytes of a quarantined message are kept;
 	// default 64 KiB.
 	QuarantineHead int
+	// MappedLimit bounds the pages of the file mapped into the process,
+	// in bytes; default 128 MiB, negative for no bound. bbolt reads the
+	// file through a shared mapping, and the kernel maps a page's cached
+	// neighbours with it, so pages read stay mapped and count in the
+	// process's resident set until the kernel reclaims them. When, after
+	// a transaction, the process's resident file pages exceed the limit,
+	// the store unmaps the file; its pages stay in the page cache, so
+	// reading them again reads no disk. Linux only.
+	MappedLimit int
 }
 
 func (o Options) withDefaults() Options {
@@ -92,6 +101,9 @@ func (o Options) withDefaults() Options {
 	if o.QuarantineHead <= 0 {
 		o.QuarantineHead = 64 << 10
 	}
+	if o.MappedLimit == 0 {
+		o.MappedLimit = 128 << 20
+	}
 	return o
 }
 
@@ -102,6 +114,7 @@ type Store struct {
 	opts Options
 
 	writers atomic.Int32 // write calls in flight; see update
+	mapped  *mapping     // nil when the mapping is not kept small
 }
 
 // Open opens or creates the database at path and migrates it to the
@@ -131,12 +144,17 @@ func Open(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	s.mapped = newMapping(opts.MappedLimit)
+	s.mapped.settle(db)
 	return s, nil
 }
 
 // Close closes the database. Pending writes finish first.
 func (s *Store) Close() error {
-	if err := s.db.Close(); err != nil {
+	err := s.db.Close()
+	// statm was only read.
+	_ = s.mapped.close()
+	if err != nil {
 		return fmt.Errorf("close %s: %w", s.path, err)
 	}
 	return nil
@@ -149,11 +167,13 @@ func (s *Store) Path() string { return s.path }
 // flight gets its own transaction at once; concurrent writes share one
 // through DB.Batch, which may run fn more than once, so fn must set its
 // results afresh on every run. ctx is checked before the transaction
-// starts; a transaction once started runs to its end.
+// starts; a transaction once started runs to its end. Afterwards the file
+// is unmapped if too much of it is mapped (Options.MappedLimit).
 func (s *Store) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	defer s.mapped.settle(s.db)
 	n := s.writers.Add(1)
 	defer s.writers.Add(-1)
 	if n == 1 {
@@ -162,10 +182,12 @@ func (s *Store) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 	return s.db.Batch(fn)
 }
 
-// view runs fn in a read transaction after checking ctx.
+// view runs fn in a read transaction after checking ctx, and then unmaps
+// the file like update.
 func (s *Store) view(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	defer s.mapped.settle(s.db)
 	return s.db.View(fn)
 }
