@@ -35,7 +35,10 @@ type benchFigures struct {
 	sweepTook        time.Duration
 	swept            int
 
-	fileMB, loadPeakMB, peakMB, anonMB, fileRSSMB float64
+	fileMB, loadPeakMB, peakMB, endMB, anonMB, fileRSSMB, cachedMB float64
+
+	limitMB float64 // Options.MappedLimit; 0 for none
+	trims   int64   // times the store unmapped the file
 }
 
 // benchReport is a new read receipt for a random mail of the data set.
@@ -170,6 +173,11 @@ func (f *benchFigures) report(b *testing.B) {
 	b.ReportMetric(ms(f.sweepTook), "sweep-ms")
 	b.ReportMetric(f.fileMB, "file-MB")
 	b.ReportMetric(f.peakMB, "peak-RSS-MB")
+	b.ReportMetric(f.endMB, "end-RSS-MB")
+	limit := "none"
+	if f.limitMB > 0 {
+		limit = fmt.Sprintf("%.0f MiB, reached %d times", f.limitMB, f.trims)
+	}
 	fmt.Printf(`store figures at %d mails, %d evidence (scale set by MAILACK_BENCH_SCALE)
   apply one report (own transaction, fsync): p50 %.2f ms, p99 %.2f ms
   sustained, %d concurrent appliers (DB.Batch): %.0f reports/s over %d reports
@@ -179,11 +187,13 @@ func (f *benchFigures) report(b *testing.B) {
   Digest, whole backlog unanswered after 24 h: %.2f ms (%d mails)
   deadline sweep, one hour of deadlines: %.2f ms (%d mails)
   file size: %.0f MB
-  peak RSS while serving (VmHWM): %.0f MB; at the end %.0f MB anonymous, %.0f MB mapped pages of the file
+  peak RSS while serving (VmHWM): %.0f MB; limit on the file's mapped pages: %s
+  RSS at the end (VmRSS): %.0f MB: %.0f MB anonymous, %.0f MB mapped pages of files
+  the file in the page cache at the end, mapped or not: %.0f MB
   peak RSS before serving (loading or copying the data set, counting the evidence): %.0f MB
 `, f.mails, f.evidence, ms(f.applyP50), ms(f.applyP99), benchAppliers, f.perSecond, f.applied, f.pagesPerReport, 100*f.writeShare,
 		ms(f.listP50), ms(f.listMax), f.listed, ms(f.digestWeek), f.digestWeekMails, ms(f.digestAll), f.digestAllMails,
-		ms(f.sweepTook), f.swept, f.fileMB, f.peakMB, f.anonMB, f.fileRSSMB, f.loadPeakMB)
+		ms(f.sweepTook), f.swept, f.fileMB, f.peakMB, limit, f.endMB, f.anonMB, f.fileRSSMB, f.cachedMB, f.loadPeakMB)
 }
 
 // rss reads a memory figure of this process from /proc/self/status, in

@@ -35,10 +35,14 @@ import (
 // random, the worst case for locality.
 //
 // bbolt reads the file through a shared read-only mapping, so RSS counts
-// the pages of the file the process has touched, and the kernel maps
-// cached pages next to each one faulted in as well. Those pages belong to
-// the page cache and are dropped under memory pressure; the figures give
-// them apart from the process's own (anonymous) memory.
+// the pages of the file the process has mapped, and with each page read
+// the kernel maps its cached neighbours, or the whole large folio holding
+// it when the page cache got the file by a copy or by read(), as it does
+// here. The store unmaps the file when too much of it is mapped
+// (Options.MappedLimit; MAILACK_BENCH_MAPPED_LIMIT sets it in MiB, -1 for
+// no limit). The figures give the process's own (anonymous) memory apart
+// from the mapped pages of the file, and how much of the file the page
+// cache holds, mapped or not: the kernel's, shared and reclaimable.
 func BenchmarkStoreScale(b *testing.B) {
 	n := 50_000
 	if v := os.Getenv("MAILACK_BENCH_SCALE"); v != "" {
@@ -47,13 +51,21 @@ func BenchmarkStoreScale(b *testing.B) {
 			b.Fatalf("MAILACK_BENCH_SCALE=%q: want a number of mails, at least 1000", v)
 		}
 	}
+	var opts Options
+	if v := os.Getenv("MAILACK_BENCH_MAPPED_LIMIT"); v != "" {
+		mb, err := strconv.Atoi(v)
+		if err != nil {
+			b.Fatalf("MAILACK_BENCH_MAPPED_LIMIT=%q: want MiB, or -1 for no limit", v)
+		}
+		opts.MappedLimit = max(mb<<20, -1)
+	}
 	path := benchDatabase(b, n)
 	f := benchFigures{mails: n, evidence: benchEvidence(b, path), loadPeakMB: rss("VmHWM")}
 	runtime.GC()
 	debug.FreeOSMemory()
 	resetPeakRSS(b)
 
-	s, err := Open(path, Options{})
+	s, err := Open(path, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -64,7 +76,11 @@ func BenchmarkStoreScale(b *testing.B) {
 	f.list(b, ctx, s)
 	f.digest(b, ctx, s)
 	f.sweep(b, ctx, s)
-	f.peakMB, f.anonMB, f.fileRSSMB = rss("VmHWM"), rss("RssAnon"), rss("RssFile")
+	f.peakMB, f.endMB, f.anonMB, f.fileRSSMB = rss("VmHWM"), rss("VmRSS"), rss("RssAnon"), rss("RssFile")
+	f.cachedMB = pageCacheMB(path)
+	if s.mapped != nil {
+		f.limitMB, f.trims = float64(s.opts.MappedLimit)/(1<<20), trimsOf(s)
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		b.Fatal(err)
