@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"mime"
 	"reflect"
 	"testing"
@@ -65,4 +66,43 @@ func FuzzParseSimpleMediaType(f *testing.F) {
 		f.Add(v)
 	}
 	f.Fuzz(checkMediaType)
+}
+
+// refGuessBoundary is guessBoundary as it was, searching the rest of the
+// body for each candidate.
+func refGuessBoundary(body []byte) string {
+	rest := body
+	for i := 0; len(rest) > 0 && i < 1000; i++ {
+		var line []byte
+		line, rest = cutLine(rest)
+		if len(line) < 4 || line[0] != '-' || line[1] != '-' || bytes.ContainsAny(line, " \t") {
+			continue
+		}
+		b := bytes.TrimSuffix(line[2:], []byte("--"))
+		if bytes.Contains(rest, append([]byte("\n--"), b...)) {
+			return string(b)
+		}
+	}
+	return ""
+}
+
+func FuzzGuessBoundary(f *testing.F) {
+	for _, s := range []string{"--a\n--a\n", "--ab\n--a\n--abc--\n", "----\n--x\n", "--A\n--a\n", "--b1\r\n--b2\r\n--b1x\r\n",
+		"x\n--bb\n--aa\n--bb--\n--aa\n", "--aa--\n--aa\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if got, want := guessBoundary(body), refGuessBoundary(body); got != want {
+			t.Errorf("guessBoundary(%q) = %q, want %q", body, got, want)
+		}
+	})
+}
+
+func TestGuessBoundary(t *testing.T) {
+	for name, raw := range sampleMessages(t) {
+		_, body := parseHeader(normalizeNewlines(raw))
+		if got, want := guessBoundary(body), refGuessBoundary(body); got != want {
+			t.Errorf("guessBoundary(%s body) = %q, want %q", name, got, want)
+		}
+	}
 }

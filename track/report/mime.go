@@ -272,8 +272,14 @@ func splitMultipart(body []byte, boundary string, limit int) [][]byte {
 
 // guessBoundary finds the boundary of a multipart whose declared boundary
 // does not occur in its body (mangled by a rewriting gateway): the first
-// "--token" line that occurs again later. It returns "" when there is none.
+// "--token" line among the first 1000 lines whose "\n--token" occurs again
+// later. It returns "" when there is none. The candidates are all looked
+// for in one pass over the body.
 func guessBoundary(body []byte) string {
+	var (
+		tokens []string // "\n--" and the token of each candidate line
+		after  []int    // where the text after each candidate line starts
+	)
 	rest := body
 	for i := 0; len(rest) > 0 && i < 1000; i++ {
 		var line []byte
@@ -281,12 +287,25 @@ func guessBoundary(body []byte) string {
 		if len(line) < 4 || line[0] != '-' || line[1] != '-' || bytes.ContainsAny(line, " \t") {
 			continue
 		}
-		b := bytes.TrimSuffix(line[2:], []byte("--"))
-		if bytes.Contains(rest, append([]byte("\n--"), b...)) {
-			return string(b)
-		}
+		tokens = append(tokens, "\n--"+string(bytes.TrimSuffix(line[2:], []byte("--"))))
+		after = append(after, len(body)-len(rest))
 	}
-	return ""
+	if len(tokens) == 0 {
+		return ""
+	}
+	// Equal tokens are reported as the first of them, the one that
+	// counts: it comes before the others and has the most text after it.
+	first := len(tokens)
+	newExactPhraseSet(tokens).scanBytes(body, func(k, end int) bool {
+		if end-len(tokens[k]) >= after[k] && k < first {
+			first = k
+		}
+		return first > 0
+	})
+	if first == len(tokens) {
+		return ""
+	}
+	return tokens[first][len("\n--"):]
 }
 
 // decoded returns the body with its transfer encoding removed, at most limit

@@ -2,7 +2,6 @@ package report
 
 import (
 	"strings"
-	"unicode/utf8"
 )
 
 // returnedTypes are the media types of a part that returns the original
@@ -116,20 +115,32 @@ func (m *message) textMessageID(p *entity) string {
 // optional). The ID is addr@domain, or without @ at least 8 characters.
 func quotedMessageIDIn(t string) string {
 	const name = "message-id"
+	names := newFoldSearch(t, name)
+	var run idRun
 	for from := 0; ; {
-		i := indexFold(t, from, name)
+		i := names.next(from)
 		if i < 0 {
 			return ""
 		}
-		if id := messageIDAt(t, i+len(name)); id != "" {
+		if id := run.idAt(t, i+len(name)); id != "" {
 			return id
 		}
 		from = i + 1
 	}
 }
 
-// messageIDAt reads ": <ID>" at t[i:], or returns "".
-func messageIDAt(t string, i int) string {
+// idRun is what idAt found about the last run of ID characters it read.
+// Later names may point into the same run ("Message-ID:Message-ID:..."),
+// and what it found holds for every ID that starts in it.
+type idRun struct {
+	start, end int  // the run is t[start:end]
+	closed     bool // white space and '>' follow it
+	lastAt     int  // the last '@' in t[start:end-1], or -1
+	lastAtAll  int  // the last '@' in t[start:end], or -1
+}
+
+// idAt reads ": <ID>" at t[i:], or returns "".
+func (r *idRun) idAt(t string, i int) string {
 	i = skipSpaces(t, i)
 	if i >= len(t) || t[i] != ':' {
 		return ""
@@ -138,27 +149,62 @@ func messageIDAt(t string, i int) string {
 	if i < len(t) && t[i] == '<' {
 		i = skipSpaces(t, i+1)
 	}
-	start := i
-	for i < len(t) && !isSpaceByte(t[i]) && t[i] != '<' && t[i] != '>' {
-		i++
+	if i >= len(t) || !isIDByte(t[i]) {
+		return "" // an empty ID
 	}
-	id := t[start:i]
-	if i = skipSpaces(t, i); i >= len(t) || t[i] != '>' || id == "" {
+	if i < r.start || i >= r.end {
+		end := i
+		for end < len(t) && isIDByte(t[end]) {
+			end++
+		}
+		after := skipSpaces(t, end)
+		*r = idRun{
+			start:     i,
+			end:       end,
+			closed:    after < len(t) && t[after] == '>',
+			lastAt:    lastIndexFrom(t[:end-1], i, '@'),
+			lastAtAll: lastIndexFrom(t[:end], i, '@'),
+		}
+	}
+	if !r.closed {
 		return ""
 	}
-	if at := strings.IndexByte(id, '@'); at >= 0 {
-		if at == 0 {
-			at = strings.IndexByte(id[1:], '@') + 1
-		}
-		if at > 0 && at < len(id)-1 {
-			return id
-		}
-		return ""
-	}
-	if utf8.RuneCountInString(id) >= 8 {
+	id := t[i:r.end]
+	switch {
+	case r.lastAt > i:
+		return id // addr@domain
+	case r.lastAtAll < i && runesAtLeast(id, 8):
 		return id
 	}
 	return ""
+}
+
+// isIDByte reports whether c may be in a quoted Message-ID: not white
+// space and not an angle bracket.
+func isIDByte(c byte) bool {
+	return !isSpaceByte(c) && c != '<' && c != '>'
+}
+
+// lastIndexFrom returns the offset of the last c in s at or after from, or
+// -1.
+func lastIndexFrom(s string, from int, c byte) int {
+	if from > len(s) {
+		return -1
+	}
+	if i := strings.LastIndexByte(s[from:], c); i >= 0 {
+		return from + i
+	}
+	return -1
+}
+
+// runesAtLeast reports whether s holds at least n characters.
+func runesAtLeast(s string, n int) bool {
+	for range s {
+		if n--; n <= 0 {
+			return true
+		}
+	}
+	return n <= 0
 }
 
 // skipSpaces skips white space (\s) from s[i:].

@@ -14,7 +14,7 @@ import "sort"
 // A transition to a state where a phrase ends is stored complemented, so
 // that a scan needs no other lookup for the bytes where nothing ends.
 type phraseSet struct {
-	class  [256]uint8 // byte → column; 0 for bytes in no phrase
+	class  [256]uint16 // byte → column; 0 for bytes in no phrase
 	ncol   int
 	nrows  int32       // states below nrows have a row
 	rows   []int32     // rows[s*ncol+col]: the next state, complemented when a phrase ends there
@@ -27,7 +27,7 @@ type phraseSet struct {
 }
 
 type phraseEdge struct {
-	col uint8
+	col uint16
 	to  int32 // complemented when a phrase ends there
 }
 
@@ -38,7 +38,7 @@ type deepState struct {
 	fail int32
 	off  int32
 	n    uint16
-	col  uint8 // the single edge's column
+	col  uint16 // the single edge's column
 }
 
 // rowDepth is the depth up to which states get a row.
@@ -67,7 +67,17 @@ type trieNode struct {
 // newPhraseSet builds a phraseSet for phrases. A phrase's number is its
 // index in phrases; an empty or repeated phrase is never reported.
 func newPhraseSet(phrases []string) *phraseSet {
-	nodes := buildTrie(phrases)
+	return buildPhraseSet(phrases, true)
+}
+
+// newExactPhraseSet is newPhraseSet for a set in which ASCII letters
+// match only in the case they are written in.
+func newExactPhraseSet(phrases []string) *phraseSet {
+	return buildPhraseSet(phrases, false)
+}
+
+func buildPhraseSet(phrases []string, fold bool) *phraseSet {
+	nodes := buildTrie(phrases, fold)
 	order := linkTrie(nodes)
 	id := make([]int32, len(nodes)) // trie node → state number
 	for i, n := range order {
@@ -89,7 +99,7 @@ func newPhraseSet(phrases []string) *phraseSet {
 		ps.dict[id[n]] = id[nodes[n].dict]
 		for _, c := range sortedBytes(nodes[n].next) {
 			if ps.class[c] == 0 {
-				ps.class[c] = uint8(ps.ncol)
+				ps.class[c] = uint16(ps.ncol)
 				ps.ncol++
 			}
 		}
@@ -97,7 +107,7 @@ func newPhraseSet(phrases []string) *phraseSet {
 			ps.nrows++
 		}
 	}
-	for c := 'A'; c <= 'Z'; c++ {
+	for c := 'A'; c <= 'Z' && fold; c++ {
 		ps.class[c] = ps.class[c+'a'-'A']
 	}
 	// to is state t as a transition stores it.
@@ -136,13 +146,17 @@ func newPhraseSet(phrases []string) *phraseSet {
 	return ps
 }
 
-// buildTrie returns the trie of phrases, its root first.
-func buildTrie(phrases []string) []trieNode {
+// buildTrie returns the trie of phrases, its root first, ASCII letters in
+// lower case if fold is set.
+func buildTrie(phrases []string, fold bool) []trieNode {
 	nodes := []trieNode{{next: map[byte]int32{}, phrase: -1}}
 	for i, p := range phrases {
 		s := int32(0)
 		for j := 0; j < len(p); j++ {
-			c := lowerASCII[p[j]]
+			c := p[j]
+			if fold {
+				c = lowerASCII[c]
+			}
 			t, ok := nodes[s].next[c]
 			if !ok {
 				t = int32(len(nodes))
@@ -202,7 +216,7 @@ func sortedBytes(m map[byte]int32) []byte {
 
 // next returns the transition from state s on column col, complemented
 // when a phrase ends at the state it leads to.
-func (ps *phraseSet) next(s int32, col uint8) int32 {
+func (ps *phraseSet) next(s int32, col uint16) int32 {
 	for s >= ps.nrows {
 		d := &ps.deep[s-ps.nrows]
 		if d.n == 1 {
@@ -225,6 +239,15 @@ func (ps *phraseSet) next(s int32, col uint8) int32 {
 // occurrences end, with the phrase's number and the offset just past its
 // end. It stops when f returns false.
 func (ps *phraseSet) scan(text string, f func(phrase, end int) bool) {
+	scanPhrases(ps, text, f)
+}
+
+// scanBytes is scan for a byte slice.
+func (ps *phraseSet) scanBytes(text []byte, f func(phrase, end int) bool) {
+	scanPhrases(ps, text, f)
+}
+
+func scanPhrases[T string | []byte](ps *phraseSet, text T, f func(phrase, end int) bool) {
 	s := int32(0)
 	rows, ncol, nrows := ps.rows, ps.ncol, ps.nrows
 	for i := 0; i < len(text); i++ {

@@ -42,31 +42,51 @@ func hasPrefixFold(s, prefix string) bool {
 // indexFold returns the offset of the first occurrence of sub in s at or
 // after from, ASCII letters in either case, or -1. sub is lower case.
 func indexFold(s string, from int, sub string) int {
-	if sub == "" {
+	f := newFoldSearch(s, sub)
+	return f.next(from)
+}
+
+// foldSearch finds the occurrences of a lower-case string in a text one
+// after the other, ASCII letters in either case. It remembers where the
+// next candidates are, so that finding all of them reads the text once.
+type foldSearch struct {
+	s, sub string
+	lo, up byte // the first byte of sub in either case
+	nl, nu int  // the next offsets of lo and up, -1 when there are none left, -2 before the first search
+}
+
+func newFoldSearch(s, sub string) foldSearch {
+	f := foldSearch{s: s, sub: sub, nl: -2, nu: -2}
+	if sub != "" {
+		f.lo, f.up = sub[0], sub[0]
+		if 'a' <= f.lo && f.lo <= 'z' {
+			f.up = f.lo - 'a' + 'A'
+		}
+	}
+	return f
+}
+
+// next returns the offset of the first occurrence at or after from, or -1.
+// from must not be less than in the call before.
+func (f *foldSearch) next(from int) int {
+	if f.sub == "" {
 		return from
 	}
-	lo := sub[0]
-	up := lo
-	if 'a' <= lo && lo <= 'z' {
-		up = lo - 'a' + 'A'
-	}
-	// nl and nu are the next offsets of either case of the first byte.
-	nl, nu := -2, -2
-	for i := from; i+len(sub) <= len(s); {
-		if nl != -1 && nl < i {
-			nl = indexByteFrom(s, i, lo)
+	for i := from; i+len(f.sub) <= len(f.s); {
+		if f.nl != -1 && f.nl < i {
+			f.nl = indexByteFrom(f.s, i, f.lo)
 		}
-		if up != lo && nu != -1 && nu < i {
-			nu = indexByteFrom(s, i, up)
+		if f.up != f.lo && f.nu != -1 && f.nu < i {
+			f.nu = indexByteFrom(f.s, i, f.up)
 		}
-		j := nl
-		if up != lo && nu >= 0 && (j < 0 || nu < j) {
-			j = nu
+		j := f.nl
+		if f.up != f.lo && f.nu >= 0 && (j < 0 || f.nu < j) {
+			j = f.nu
 		}
-		if j < 0 || j+len(sub) > len(s) {
+		if j < 0 || j+len(f.sub) > len(f.s) {
 			return -1
 		}
-		if hasPrefixFold(s[j:], sub) {
+		if hasPrefixFold(f.s[j:], f.sub) {
 			return j
 		}
 		i = j + 1
@@ -288,6 +308,7 @@ func prominentAddresses(text string) []string {
 	var out []string
 	var seen map[string]bool
 	rcpt := -2 // the next "rcpt to:" at or after pos, once looked for
+	rcpts := newFoldSearch(text, "rcpt to:")
 	for pos := 0; pos < len(text); {
 		line := pos
 		if pos > 0 && text[pos-1] != '\n' {
@@ -297,7 +318,7 @@ func prominentAddresses(text string) []string {
 			}
 		}
 		if rcpt != -1 && rcpt < pos {
-			rcpt = indexFold(text, pos, "rcpt to:")
+			rcpt = rcpts.next(pos)
 		}
 		at := line
 		if at < 0 || rcpt >= 0 && rcpt < at {

@@ -267,7 +267,9 @@ var scannerEdgeCases = []string{
 	"Message-Id: <@abc>", "message-id: <a@b@>", "Message-ID: 1234567>", "x-message-id : < a@b >",
 	"reporting-mta: dns; x", "final-recipient:   \n", "Final-Recipient: \tx", "warning: message x delayed",
 	"warning: message delayed", "warning: message \n delayed", "Undeliverable: x", " \tOut of the Office", "RÉPONSE AUTOMATIQUE",
-	"Read: x", "lu : y", "auto-Reply", "automatic reply", "autoreply", "in reply to rcpt to command after data",
+	"Read: x", "lu : y", "auto-Reply", "automatic reply", "autoreply",
+	"message-id:message-id:message-id:x@>", "message-id:message-id:@abcdefghij >", "Message-ID:<message-id:<a@b>",
+	"message-id: @x@message-id:abcdefgh>", "rcpt to:rcpt to:<a@b.cd>", "RCPT TO: RCPT to:x@y.zz", "in reply to rcpt to command after data",
 	">>> rcpt to <<< 550 x >>> data <<< 503 need rcpt", "delivery failed 20 attempts", "x does not exist",
 }
 
