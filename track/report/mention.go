@@ -100,8 +100,8 @@ func (m *message) mentionsOther(start, end int, addr string, mt *mentions) bool 
 	if mt.hasEmpty && addr != "" {
 		return true
 	}
-	line := m.humanLower()[start:end]
 	if mt.set == nil {
+		line := lowerText(m.humanText()[start:end])
 		for _, a := range mt.all {
 			if a != addr && strings.Contains(line, a) {
 				return true
@@ -111,7 +111,7 @@ func (m *message) mentionsOther(start, end int, addr string, mt *mentions) bool 
 	}
 	names, ok := mt.lines[start]
 	if !ok {
-		mt.set.scan(line, func(p, _ int) bool {
+		mt.set.scan(m.humanLower()[start:end], func(p, _ int) bool {
 			if names.n == 0 || names.p != p {
 				names.n++
 				names.p = p
