@@ -110,6 +110,13 @@ func buildPhraseSet(phrases []string, fold bool) *phraseSet {
 	for c := 'A'; c <= 'Z' && fold; c++ {
 		ps.class[c] = ps.class[c+'a'-'A']
 	}
+	ps.addTransitions(nodes, order, id)
+	return ps
+}
+
+// addTransitions stores the trie's edges as rows for the states near the
+// start and as deep states for the others.
+func (ps *phraseSet) addTransitions(nodes []trieNode, order, id []int32) {
 	// to is state t as a transition stores it.
 	to := func(t int32) int32 {
 		if ps.phrase[t] >= 0 || ps.dict[t] != 0 {
@@ -143,7 +150,6 @@ func buildPhraseSet(phrases []string, fold bool) *phraseSet {
 			row[ps.class[c]] = to(id[nodes[n].next[c]])
 		}
 	}
-	return ps
 }
 
 // buildTrie returns the trie of phrases, its root first, ASCII letters in
