@@ -72,7 +72,7 @@ func TestParseDateMatchesMail(t *testing.T) {
 	}
 }
 
-func FuzzParseDate(f *testing.F) {
+func FuzzDate(f *testing.F) {
 	for _, s := range dateCases {
 		f.Add(s)
 	}

@@ -61,7 +61,7 @@ func TestParseSimpleMediaType(t *testing.T) {
 	}
 }
 
-func FuzzParseSimpleMediaType(f *testing.F) {
+func FuzzSimpleMediaType(f *testing.F) {
 	for _, v := range mediaTypeCases {
 		f.Add(v)
 	}
