@@ -147,20 +147,25 @@ func messageIDList(v string) []string {
 		if j < 0 {
 			break
 		}
-		id := v[i+1 : i+j]
+		end := i + j
+		// A stray '<' before the ID ("<a<b@c>") is not part of it.
+		i = strings.LastIndexByte(v[:end], '<')
+		id := v[i+1 : end]
 		if hasSpaceOrNonASCII(id) {
 			id = strings.Join(strings.Fields(id), "")
 		}
 		if id != "" {
 			ids = append(ids, id)
 		}
-		v = v[i+j+1:]
+		v = v[end+1:]
 	}
 	if ids == nil {
-		if f := strings.Fields(v); len(f) > 0 && strings.Contains(f[0], "@") {
-			ids = append(ids, strings.Trim(f[0], "<>;,\"'"))
-		} else if len(f) == 1 {
-			ids = append(ids, strings.Trim(f[0], "<>;,\"'"))
+		f := strings.Fields(v)
+		if len(f) > 0 && strings.Contains(f[0], "@") || len(f) == 1 {
+			// A bare ID; one with an angle bracket inside is malformed.
+			if id := strings.Trim(f[0], "<>;,\"'"); !strings.ContainsAny(id, "<>") {
+				ids = append(ids, id)
+			}
 		}
 	}
 	return ids
