@@ -278,7 +278,10 @@ func TestScannersMatchRegexps(t *testing.T) {
 		checkScanners(t, "edge case "+string(rune('a'+i%26)), s)
 	}
 	for name, s := range scannerSamples(t) {
-		checkScanners(t, name, s)
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			checkScanners(t, name, s)
+		})
 	}
 }
 
