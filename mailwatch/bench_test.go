@@ -1025,18 +1025,9 @@ func (g *mailGen) mdn(id, rcpt, rdomain, subject, sentDate string, full bool) ge
 // time is: no header fetch covers more than catchUpWindow UIDs, and the
 // checkpoint advances after each window. 3,000 messages are copied with
 // one UID COPY into a folder the watcher waits on in IDLE.
-//
-// It fails today: once a session has caught up, catchUp is given no
-// UIDNEXT (session sets uidNext = 0), so every later catch-up is a single
-// open-ended UID FETCH whose responses fetchHeads collects whole. Memory
-// then grows with the backlog (BenchmarkCatchUp prints the peak heap of a
-// fresh catch-up and of a copied backlog), and no progress is checkpointed
-// until the whole backlog is read. It is skipped unless
-// MAILACK_KNOWN_BUGS=1, so that the suite stays green until fixed.
+// A single open-ended fetch of such a backlog would hold it all in memory
+// and checkpoint nothing until the end.
 func TestCatchUpWindowWhileConnected(t *testing.T) {
-	if os.Getenv("MAILACK_KNOWN_BUGS") != "1" {
-		t.Skip("known bug: a backlog arriving while connected is fetched in one open-ended UID FETCH; set MAILACK_KNOWN_BUGS=1 to run")
-	}
 	const n = 3 * catchUpWindow
 	s := mailstack.Start(t)
 	c := s.Login(t, "alice")

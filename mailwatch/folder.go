@@ -136,6 +136,16 @@ type head struct {
 // checkpoint reached. uidNext bounds the windows; 0 means unknown, and the
 // range is then open-ended.
 func (f *folderWatch) catchUp(ctx context.Context, c *imapclient.Client, cp Checkpoint, uidNext uint32) (Checkpoint, error) {
+	if uidNext == 0 {
+		// New mail arrived while connected: learn how far it reaches with
+		// a fetch of UIDs alone, so that a large batch is still read one
+		// window at a time.
+		top, err := f.highestUID(c, cp.LastUID+1)
+		if err != nil || top == 0 {
+			return cp, err
+		}
+		uidNext = top + 1
+	}
 	for {
 		start := cp.LastUID + 1
 		openEnded := uidNext == 0 || start+catchUpWindow > uidNext
@@ -185,6 +195,26 @@ func (f *folderWatch) catchUp(ctx context.Context, c *imapclient.Client, cp Chec
 			return cp, nil
 		}
 	}
+}
+
+// highestUID returns the highest UID at or above start, or 0 when there
+// is none.
+func (f *folderWatch) highestUID(c *imapclient.Client, start uint32) (uint32, error) {
+	var bufs []*imapclient.FetchMessageBuffer
+	err := guard(f.w.opts.CommandTimeout, c, func() (err error) {
+		bufs, err = c.Fetch(imap.UIDSet{{Start: imap.UID(start), Stop: 0}}, &imap.FetchOptions{UID: true}).Collect()
+		return err
+	})
+	if err != nil {
+		return 0, temporary(fmt.Errorf("fetch uids from %d: %w", start, err))
+	}
+	var top uint32
+	for _, b := range bufs {
+		if u := uint32(b.UID); u >= start && u > top {
+			top = u
+		}
+	}
+	return top, nil
 }
 
 // fetchHeads fetches the size and the examined header fields of the

@@ -8,9 +8,7 @@ import (
 // just these for every new message and fetch the whole message only when
 // Likely says yes.
 var LikelyFields = []string{
-	"From", "Subject", "Content-Type", "Return-Path", "Auto-Submitted",
-	"X-Failed-Recipients", "In-Reply-To", "References", "Message-ID",
-	"Date", "To",
+	"From", "Subject", "Content-Type", "Return-Path", "Auto-Submitted", "X-Failed-Recipients",
 }
 
 // likelySubjects are words in the subjects of bounces and receipts.
