@@ -142,6 +142,7 @@ func (d *daemon) edges() error {
 		}
 		if d.sink != nil {
 			d.sink.notify = d.bot.Wake
+			d.sink.deadlineOf = settingsStore{d.st}.deadlineOf
 		}
 	}
 	d.metrics.reg.MustRegister(newOutboxCollector(d.st, d.now))

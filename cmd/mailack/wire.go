@@ -33,6 +33,9 @@ type storeSink struct {
 	metrics      *metrics
 	// notify, when set, is told that notices were put in the outbox.
 	notify func()
+	// deadlineOf, when set, gives a sender's own default deadline (0 when
+	// they chose none).
+	deadlineOf func(ctx context.Context, sender string) time.Duration
 }
 
 func (s *storeSink) notified(n int) {
@@ -72,7 +75,11 @@ func (s *storeSink) apply(ctx context.Context, it mailwatch.Item) error {
 		s.metrics.quarantined.Inc()
 		return err
 	case it.Sent != nil:
-		m, err := track.Register(*it.Sent, s.defaultAfter, s.cal, now)
+		sent := *it.Sent
+		if s.deadlineOf != nil && sent.Deadline == 0 {
+			sent.Deadline = s.deadlineOf(ctx, sent.Sender)
+		}
+		m, err := track.Register(sent, s.defaultAfter, s.cal, now)
 		if err != nil {
 			return fmt.Errorf("register %s: %w", it.Sent.MessageID, err)
 		}

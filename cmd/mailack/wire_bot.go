@@ -122,3 +122,18 @@ func (s sentSearch) TrackSent(ctx context.Context, sender, messageID string, dea
 	res, err := s.st.RegisterMail(ctx, store.RegisterInput{Mail: m, Now: now})
 	return res.Mail, err
 }
+
+// deadlineOf returns the default deadline a sender chose in Slack
+// (/track settings deadline), or 0 when they chose none or are not known
+// in Slack yet.
+func (s settingsStore) deadlineOf(ctx context.Context, sender string) time.Duration {
+	u, err := s.st.SlackUser(ctx, sender)
+	if err != nil || u.ID == "" {
+		return 0
+	}
+	us, err := s.Settings(ctx, u.ID)
+	if err != nil {
+		return 0
+	}
+	return us.Deadline
+}
