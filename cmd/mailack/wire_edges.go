@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -81,6 +82,27 @@ func (r relayRegistrar) RegisterMail(ctx context.Context, m track.Mail) error {
 	return err
 }
 
+// pixelRules are the default machine-open rules, with Apple's ranges from
+// the configuration when it gives them.
+func pixelRules(apple []string) []trackpixel.Rule {
+	rules := trackpixel.DefaultRules()
+	if len(apple) == 0 {
+		return rules
+	}
+	var ranges []netip.Prefix
+	for _, r := range apple {
+		if p, err := netip.ParsePrefix(r); err == nil { // validated by config
+			ranges = append(ranges, p)
+		}
+	}
+	for i := range rules {
+		if rules[i].Name == "apple-mpp" {
+			rules[i].Ranges = ranges
+		}
+	}
+	return rules
+}
+
 // senderOwnCopy tells a fetch of the sender's own copy: with a pixel per
 // recipient, the copy addressed to the sender (a Cc or Bcc to self). Such
 // opens are not recorded.
@@ -95,7 +117,7 @@ func (d *daemon) newPixel(keys *trackpixel.Keys) (*pixel.Handler, error) {
 		return nil, nil
 	}
 	return pixel.NewHandler(pixel.Options{
-		Enabled: true, Keys: keys, Recorder: pixelRecorder{st: d.st, now: d.now},
+		Enabled: true, Keys: keys, Recorder: pixelRecorder{st: d.st, now: d.now}, Rules: pixelRules(c.AppleRanges),
 		StoreClientAddr: c.StoreClientAddr, OptedOut: optedOut(c.OptOut), Logger: d.log, Now: d.now,
 		IsSender: senderOwnCopy,
 	})

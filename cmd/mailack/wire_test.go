@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/netip"
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/mailack/mailack/mailwatch"
 	"github.com/mailack/mailack/store"
 	"github.com/mailack/mailack/track"
+	trackpixel "github.com/mailack/mailack/track/pixel"
 )
 
 // TestTokenSources checks the OAuth 2.0 flows against a token endpoint:
@@ -96,5 +98,18 @@ func TestSinkUsesSendersDeadline(t *testing.T) {
 		if err != nil || !m.DueAt.Equal(now.Add(want)) {
 			t.Errorf("%s's mail due %v (%v), want %v", sender, m.DueAt, err, now.Add(want))
 		}
+	}
+}
+
+func TestPixelRules(t *testing.T) {
+	rules := pixelRules([]string{"192.0.2.0/24"})
+	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	hit := trackpixel.Hit{UserAgent: "Mozilla/5.0", Method: "GET", Addr: netip.MustParseAddr("192.0.2.7"), Sent: at.Add(-time.Hour), At: at}
+	if v := trackpixel.Classify(hit, rules); v != trackpixel.VerdictMachine {
+		t.Errorf("fetch from a configured Apple range = %v, want machine", v)
+	}
+	hit.Addr = netip.MustParseAddr("198.51.100.7")
+	if v := trackpixel.Classify(hit, rules); v == trackpixel.VerdictMachine {
+		t.Errorf("fetch from elsewhere = %v, want not machine", v)
 	}
 }

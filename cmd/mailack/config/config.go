@@ -144,6 +144,11 @@ type Pixel struct {
 	Keys            []PixelKey `yaml:"keys"`
 	StoreClientAddr bool       `yaml:"store_client_addr"`
 	OptOut          []string   `yaml:"opt_out"`
+	// AppleRanges are the address ranges Apple Mail Privacy Protection
+	// prefetches images from (Apple publishes them); fetches from there
+	// with its bare user agent count as machine opens. A small example
+	// list by default.
+	AppleRanges []string `yaml:"apple_ranges"`
 }
 
 // PixelKey is one token key. The first key mints; the others still

@@ -109,6 +109,7 @@ func TestProblems(t *testing.T) {
 			":1: slack.bot_token: required when slack is enabled", ":1: slack.signing_secret: http mode needs",
 			`:5: slack.digests[0].schedule: "every day" is not a cron expression`, ":5: slack.digests[0].channel: the channel ID is required",
 			":6: slack.digests[0].after: must be a positive duration"}},
+		{"pixel ranges", "pixel:\n  apple_ranges: [17.0.0.0/8, apple]\n", nil, []string{`:2: pixel.apple_ranges[1]: "apple" is not an address range`}},
 		{"pixel", "pixel:\n  enabled: true\n  keys:\n    - id: 300\n      secret: ${K}\n    - id: 1\n      until: someday\n", map[string]string{"K": "short"}, []string{
 			"http.public_url: an enabled pixel needs the public URL", ":4: pixel.keys[0].id: 300 is not a key id from 0 to 255",
 			":5: pixel.keys[0].secret: must be at least 32 characters", `:7: pixel.keys[1].until: "someday" is not a date`}},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -249,6 +250,11 @@ func (v *validator) slack(s *Slack) {
 }
 
 func (v *validator) pixel(c *Config) {
+	for i, r := range c.Pixel.AppleRanges {
+		if _, err := netip.ParsePrefix(r); err != nil {
+			v.add(fmt.Sprintf("pixel.apple_ranges[%d]", i), "%q is not an address range such as 17.0.0.0/8", r)
+		}
+	}
 	if !c.Pixel.Enabled {
 		return
 	}
