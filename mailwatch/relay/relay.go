@@ -161,6 +161,10 @@ type Options struct {
 	// header are both checked, so that nobody's mail is tracked, and
 	// reported in Slack, under another person's name.
 	Senders map[string][]string
+	// AuthFailureDelay delays the answer to a failed login, times the
+	// failures so far on the connection (default 1 s); after three the
+	// connection is closed.
+	AuthFailureDelay time.Duration
 	// Upstream is the smarthost. Required.
 	Upstream Upstream
 	// Registrar registers relayed mail. Required.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailack/mailack/track"
@@ -658,4 +659,40 @@ func TestSecretRedacted(t *testing.T) {
 
 func sameRecipient(a, b track.Recipient) bool {
 	return a.Address == b.Address && a.Name == b.Name && a.Field == b.Field
+}
+
+// TestAuthFailuresThrottled: failed logins on one connection are answered
+// slowly and the third closes the connection, so passwords cannot be
+// guessed at speed; a good login still works on a new connection.
+func TestAuthFailuresThrottled(t *testing.T) {
+	up := startUpstream(t, false, nil)
+	r := startRelay(t, up.addr, func(o *Options) { o.AuthFailureDelay = 20 * time.Millisecond })
+	c, err := smtp.Dial(r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("client.test"); err != nil {
+		t.Fatal(err)
+	}
+	var codes []int
+	for range 3 {
+		err := c.Auth(sasl.NewPlainClient("", testUser, "guess"))
+		var se *smtp.SMTPError
+		if !errors.As(err, &se) {
+			t.Fatalf("failed AUTH = %v, want an SMTP error", err)
+		}
+		codes = append(codes, se.Code)
+	}
+	if codes[0] != 535 || codes[1] != 535 || codes[2] != 421 {
+		t.Errorf("replies to three bad logins = %v, want 535, 535, 421", codes)
+	}
+	err = c.Auth(sasl.NewPlainClient("", testUser, testPassword))
+	var se *smtp.SMTPError
+	if err == nil || errors.As(err, &se) && se.Code == 235 {
+		t.Errorf("fourth login on the same connection = %v, want the connection closed", err)
+	}
+	if err := submit(t, r.addr, "alice@example.com", []string{"bob@example.org"}, []byte(plainMail), submitOpts{}); err != nil {
+		t.Errorf("good login on a new connection: %v", err)
+	}
 }

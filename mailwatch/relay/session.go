@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -54,22 +55,64 @@ type session struct {
 
 	from  string
 	rcpts []string
+
+	authFailures int // failed AUTH attempts on this connection
+}
+
+// Failed logins are answered slowly, and a connection that keeps failing
+// is dropped, so that passwords cannot be guessed at speed.
+const (
+	authFailureDelay = time.Second
+	maxAuthFailures  = 3
+)
+
+var errTooManyAuthFailures = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "too many failed logins, closing connection"}
+
+// authFailed slows down the answer to a failed login and tells whether
+// the connection has failed too often.
+func (ss *session) authFailed() error {
+	ss.authFailures++
+	t := time.NewTimer(time.Duration(ss.authFailures) * ss.s.authDelay())
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ss.s.ctx.Done():
+	}
+	if ss.authFailures >= maxAuthFailures {
+		return errTooManyAuthFailures
+	}
+	return smtp.ErrAuthFailed
+}
+
+// blocked reports whether the connection has used up its logins; it is
+// then closed on the client's next command.
+func (ss *session) blocked() bool {
+	if ss.authFailures < maxAuthFailures {
+		return false
+	}
+	if ss.conn != nil {
+		ss.conn.Close()
+	}
+	return true
 }
 
 func (ss *session) AuthMechanisms() []string { return []string{sasl.Plain} }
 
 func (ss *session) Auth(mech string) (sasl.Server, error) {
+	if ss.blocked() {
+		return nil, errTooManyAuthFailures
+	}
 	if mech != sasl.Plain {
 		return nil, smtp.ErrAuthUnknownMechanism
 	}
 	return sasl.NewPlainServer(func(identity, username, password string) error {
 		if identity != "" && identity != username {
 			ss.s.log.Warn("authentication failed", "user", username, "reason", "identity differs", "remote", remote(ss.conn))
-			return smtp.ErrAuthFailed
+			return ss.authFailed()
 		}
 		if !ss.s.checkPassword(username, password) {
 			ss.s.log.Warn("authentication failed", "user", username, "remote", remote(ss.conn))
-			return smtp.ErrAuthFailed
+			return ss.authFailed()
 		}
 		ss.user = username
 		ss.s.log.Debug("authenticated", "user", username, "remote", remote(ss.conn))
@@ -89,6 +132,9 @@ func (s *Server) checkPassword(user, password string) bool {
 // Mail starts a transaction. The relay asks for DSNs itself and does not
 // offer DSN, SMTPUTF8 or REQUIRETLS, so the options carry nothing it uses.
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	if ss.blocked() {
+		return errTooManyAuthFailures
+	}
 	if ss.user == "" {
 		return errAuthRequired
 	}
@@ -141,4 +187,11 @@ func remote(c *smtp.Conn) string {
 		return ""
 	}
 	return c.Conn().RemoteAddr().String()
+}
+
+func (s *Server) authDelay() time.Duration {
+	if s.opts.AuthFailureDelay > 0 {
+		return s.opts.AuthFailureDelay
+	}
+	return authFailureDelay
 }
