@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -124,31 +121,10 @@ accounts:
 	forged.Body.Close()
 	p.stop(t)
 
-	var out bytes.Buffer
-	cmd := exec.Command(bin, "export", "--json", "--db", filepath.Join(dir, "mailack.db"))
-	cmd.Stdout = &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("export: %v", err)
-	}
-	var ex struct {
-		Mails []struct {
-			Mail struct {
-				MessageID  string
-				EnvelopeID string
-				Recipients []struct{ Address, Status string }
-			} `json:"mail"`
-			Evidence []struct{ Source string } `json:"evidence"`
-		} `json:"mails"`
-	}
-	if err := json.Unmarshal(out.Bytes(), &ex); err != nil {
-		t.Fatal(err)
-	}
-	if len(ex.Mails) != 1 || ex.Mails[0].Mail.EnvelopeID == "" {
-		t.Fatalf("mails = %+v, want the relayed mail with its envelope ID", ex.Mails)
-	}
-	status := map[string]string{}
-	for _, r := range ex.Mails[0].Mail.Recipients {
-		status[r.Address] = r.Status
+	ex := exportDB(t, bin, filepath.Join(dir, "mailack.db"))
+	status := ex.statuses(t)
+	if ex.Mails[0].Mail.EnvelopeID == "" {
+		t.Fatalf("mail = %+v, want the relayed mail with its envelope ID", ex.Mails[0].Mail)
 	}
 	if status["nosuch@test.example"] != "failed" || status["bob@test.example"] != "opened" {
 		t.Errorf("statuses = %v, want nosuch failed and bob opened (delivered, then the pixel)", status)

@@ -196,17 +196,49 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// exported is what `mailack export --json` prints, as far as the tests
+// read it.
 type exported struct {
 	Mails []struct {
 		Mail struct {
 			MessageID  string
+			EnvelopeID string
 			Recipients []struct {
 				Address string
 				Status  string
 			}
 		} `json:"mail"`
-		Evidence []struct{ ID string } `json:"evidence"`
+		Evidence []struct{ ID, Source string } `json:"evidence"`
 	} `json:"mails"`
+}
+
+// exportDB runs `mailack export --json` on a stopped daemon's database.
+func exportDB(t *testing.T, bin, db string) exported {
+	t.Helper()
+	var out bytes.Buffer
+	cmd := exec.Command(bin, "export", "--json", "--db", db)
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	var ex exported
+	if err := json.Unmarshal(out.Bytes(), &ex); err != nil {
+		t.Fatalf("export is not JSON: %v\n%s", err, out.String())
+	}
+	return ex
+}
+
+// statuses maps each recipient of the export's only mail to its status.
+func (ex exported) statuses(t *testing.T) map[string]string {
+	t.Helper()
+	if len(ex.Mails) != 1 {
+		t.Fatalf("exported %d mails, want 1", len(ex.Mails))
+	}
+	out := map[string]string{}
+	for _, r := range ex.Mails[0].Mail.Recipients {
+		out[r.Address] = r.Status
+	}
+	return out
 }
 
 // TestDaemonFullStack runs the built binary against Dovecot and Postfix: a
@@ -278,22 +310,10 @@ func TestDaemonFullStack(t *testing.T) {
 	})
 	p.stop(t)
 
-	var out bytes.Buffer
-	cmd := exec.Command(bin, "export", "--json", "--db", filepath.Join(dir, "mailack.db"))
-	cmd.Stdout = &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("export: %v", err)
-	}
-	var ex exported
-	if err := json.Unmarshal(out.Bytes(), &ex); err != nil {
-		t.Fatalf("export is not JSON: %v\n%s", err, out.String())
-	}
-	if len(ex.Mails) != 1 || ex.Mails[0].Mail.MessageID != id {
-		t.Fatalf("exported mails = %+v, want the one sent mail", ex.Mails)
-	}
-	status := map[string]string{}
-	for _, r := range ex.Mails[0].Mail.Recipients {
-		status[r.Address] = r.Status
+	ex := exportDB(t, bin, filepath.Join(dir, "mailack.db"))
+	status := ex.statuses(t)
+	if ex.Mails[0].Mail.MessageID != id {
+		t.Fatalf("exported mail %s, want %s", ex.Mails[0].Mail.MessageID, id)
 	}
 	if status["bob@test.example"] != "read" || status["nosuch@test.example"] != "failed" {
 		t.Errorf("statuses = %v, want bob read and nosuch failed", status)
@@ -332,22 +352,10 @@ func TestDaemonSIGTERMUnderLoad(t *testing.T) {
 	last := fmt.Sprintf("folder=INBOX uid=%d ", n)
 	waitUntil(t, "the last receipt applied", 30*time.Second, func() bool { return strings.Contains(p.log(), last) })
 	p.stop(t)
-	var out bytes.Buffer
-	cmd := exec.Command(bin, "export", "--json", "--db", filepath.Join(dir, "mailack.db"))
-	cmd.Stdout = &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("export: %v", err)
-	}
-	var ex exported
-	if err := json.Unmarshal(out.Bytes(), &ex); err != nil {
-		t.Fatal(err)
-	}
-	if len(ex.Mails) != 1 {
-		t.Fatalf("mails = %d, want 1", len(ex.Mails))
-	}
+	ex := exportDB(t, bin, filepath.Join(dir, "mailack.db"))
 	read := 0
-	for _, r := range ex.Mails[0].Mail.Recipients {
-		if r.Status == "read" {
+	for _, st := range ex.statuses(t) {
+		if st == "read" {
 			read++
 		}
 	}
