@@ -109,6 +109,7 @@ func (d *demo) run(ctx context.Context, dir, lang string) error {
 	defer d.st.Close()
 	log := slog.New(slog.DiscardHandler)
 
+	reg := &registrar{st: d.st, cal: d.cal, defaultAfter: demoDeadline, now: d.clock.Now, metrics: newMetrics()}
 	imapAddr, stopIMAP, err := d.startIMAP()
 	if err != nil {
 		return err
@@ -117,7 +118,7 @@ func (d *demo) run(ctx context.Context, dir, lang string) error {
 	w, err := mailwatch.New([]mailwatch.Account{{
 		Name: "tanaka", Addr: imapAddr, TLS: mailwatch.TLSInsecure, Username: "tanaka@" + demoDomain, Password: "demo",
 		Owner: "tanaka@" + demoDomain, SentFolder: "Sent Items", PollInterval: 20 * time.Millisecond,
-	}}, mailwatch.Options{Sink: &storeSink{log: log, st: d.st, cal: d.cal, defaultAfter: demoDeadline, now: d.clock.Now, metrics: newMetrics()},
+	}}, mailwatch.Options{Sink: &storeSink{registrar: reg, log: log},
 		Logger: log, Now: d.clock.Now})
 	if err != nil {
 		return err
@@ -134,7 +135,7 @@ func (d *demo) run(ctx context.Context, dir, lang string) error {
 	})
 	slackAPI := httptest.NewServer(d.term)
 	defer slackAPI.Close()
-	sent := sentSearch{w: w, st: d.st, cal: d.cal, defaultAfter: demoDeadline, now: d.clock.Now}
+	sent := sentSearch{w: w, reg: reg}
 	b, err := newBot(demoBotConfig(slackAPI.URL+"/", lang), d.st, sent, http.NewServeMux(), log)
 	if err != nil {
 		return err

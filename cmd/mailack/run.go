@@ -63,7 +63,7 @@ type daemon struct {
 	cal     *track.Calendar
 	metrics *metrics
 	watcher *mailwatch.Watcher
-	sink    *storeSink
+	reg     *registrar
 	mux     *http.ServeMux
 	relay   *relay.Server
 	bot     *bot.Bot
@@ -83,10 +83,10 @@ func newDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 	if d.st, err = store.Open(cfg.Store.Path, store.Options{}); err != nil {
 		return nil, err
 	}
+	d.reg = &registrar{st: d.st, cal: d.cal, defaultAfter: cfg.Tracking.DefaultDeadline, now: now, metrics: d.metrics}
 	if len(cfg.Accounts) > 0 {
-		d.sink = &storeSink{log: log.With("component", "sink"), st: d.st, cal: d.cal, defaultAfter: cfg.Tracking.DefaultDeadline, now: now, metrics: d.metrics}
 		d.watcher, err = mailwatch.New(accounts(ctx, cfg.Accounts), mailwatch.Options{
-			Sink: d.sink, Logger: log, CommandTimeout: cfg.Watch.CommandTimeout, IdleRestart: cfg.Watch.IdleRestart,
+			Sink: &storeSink{registrar: d.reg, log: log.With("component", "sink")}, Logger: log, CommandTimeout: cfg.Watch.CommandTimeout, IdleRestart: cfg.Watch.IdleRestart,
 			MaxMessageBytes: cfg.Watch.MaxMessageBytes, Now: now,
 		})
 		if err != nil {
@@ -135,15 +135,13 @@ func (d *daemon) edges() error {
 		bc.HTTPClient = &http.Client{Transport: &slackMetrics{next: http.DefaultTransport, m: d.metrics}}
 		var sent bot.SentSearch
 		if d.watcher != nil {
-			sent = sentSearch{w: d.watcher, st: d.st, cal: d.cal, defaultAfter: d.cfg.Tracking.DefaultDeadline, now: d.now}
+			sent = sentSearch{w: d.watcher, reg: d.reg}
 		}
 		if d.bot, err = newBot(bc, d.st, sent, d.mux, d.log); err != nil {
 			return err
 		}
-		if d.sink != nil {
-			d.sink.notify = d.bot.Wake
-			d.sink.deadlineOf = settingsStore{d.st}.deadlineOf
-		}
+		d.reg.notify = d.bot.Wake
+		d.reg.deadlineOf = settingsStore{d.st}.deadlineOf
 	}
 	d.metrics.reg.MustRegister(newOutboxCollector(d.st, d.now))
 	return nil

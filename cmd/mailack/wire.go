@@ -22,10 +22,11 @@ import (
 	"github.com/mailack/mailack/track"
 )
 
-// storeSink hands what the watcher reads to the store: each item with its
-// checkpoint in one transaction.
-type storeSink struct {
-	log          *slog.Logger
+// registrar starts tracking mail, whichever way it was learnt of (the
+// Sent folder, the relay, /track): the deployment's deadline rules, the
+// sender's own default deadline, the store, and a nudge to the bot when
+// registering applied orphaned reports.
+type registrar struct {
 	st           *store.Store
 	cal          *track.Calendar
 	defaultAfter time.Duration
@@ -38,10 +39,45 @@ type storeSink struct {
 	deadlineOf func(ctx context.Context, sender string) time.Duration
 }
 
-func (s *storeSink) notified(n int) {
-	if n > 0 && s.notify != nil {
-		s.notify()
+// register tracks m and, when cp is set, advances that checkpoint in the
+// same transaction.
+func (r *registrar) register(ctx context.Context, m track.Mail, cp *store.Checkpoint) (store.RegisterResult, error) {
+	if r.deadlineOf != nil && m.Deadline == 0 {
+		m.Deadline = r.deadlineOf(ctx, m.Sender)
 	}
+	now := r.now()
+	tracked, err := track.Register(m, r.defaultAfter, r.cal, now)
+	if err != nil {
+		return store.RegisterResult{}, fmt.Errorf("register %s: %w", m.MessageID, err)
+	}
+	res, err := r.st.RegisterMail(ctx, store.RegisterInput{Mail: tracked, Now: now, Checkpoint: cp})
+	if err != nil {
+		return res, err
+	}
+	if !res.Existed && r.metrics != nil {
+		r.metrics.registered.Inc()
+	}
+	r.notified(len(res.Notices))
+	return res, nil
+}
+
+// RegisterMail tracks mail the relay handed to the upstream.
+func (r *registrar) RegisterMail(ctx context.Context, m track.Mail) error {
+	_, err := r.register(ctx, m, nil)
+	return err
+}
+
+func (r *registrar) notified(n int) {
+	if n > 0 && r.notify != nil {
+		r.notify()
+	}
+}
+
+// storeSink hands what the watcher reads to the store: each item with its
+// checkpoint in one transaction.
+type storeSink struct {
+	*registrar
+	log *slog.Logger
 }
 
 func (s *storeSink) Checkpoint(ctx context.Context, account, folder string) (mailwatch.Checkpoint, error) {
@@ -75,19 +111,7 @@ func (s *storeSink) apply(ctx context.Context, it mailwatch.Item) error {
 		s.metrics.quarantined.Inc()
 		return err
 	case it.Sent != nil:
-		sent := *it.Sent
-		if s.deadlineOf != nil && sent.Deadline == 0 {
-			sent.Deadline = s.deadlineOf(ctx, sent.Sender)
-		}
-		m, err := track.Register(sent, s.defaultAfter, s.cal, now)
-		if err != nil {
-			return fmt.Errorf("register %s: %w", it.Sent.MessageID, err)
-		}
-		res, err := s.st.RegisterMail(ctx, store.RegisterInput{Mail: m, Now: now, Checkpoint: cp})
-		if err == nil && !res.Existed {
-			s.metrics.registered.Inc()
-		}
-		s.notified(len(res.Notices))
+		_, err := s.register(ctx, *it.Sent, cp)
 		return err
 	case len(it.Reports) > 0:
 		res, err := s.st.ApplyReport(ctx, store.ApplyInput{Reports: it.Reports, Checkpoint: cp, Now: now})

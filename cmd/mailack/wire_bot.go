@@ -77,11 +77,8 @@ func newBot(cfg bot.Config, st *store.Store, sent bot.SentSearch, mux *http.Serv
 // sentSearch lets /track start tracking a mail found in the sender's Sent
 // folder over IMAP.
 type sentSearch struct {
-	w            *mailwatch.Watcher
-	st           *store.Store
-	cal          *track.Calendar
-	defaultAfter time.Duration
-	now          func() time.Time
+	w   *mailwatch.Watcher
+	reg *registrar
 }
 
 func (s sentSearch) FindSent(ctx context.Context, sender, query string, limit int) ([]bot.SentMail, error) {
@@ -115,11 +112,7 @@ func (s sentSearch) TrackSent(ctx context.Context, sender, messageID string, dea
 	if deadline != 0 {
 		m.Deadline = deadline
 	}
-	now := s.now()
-	if m, err = track.Register(m, s.defaultAfter, s.cal, now); err != nil {
-		return track.Mail{}, err
-	}
-	res, err := s.st.RegisterMail(ctx, store.RegisterInput{Mail: m, Now: now})
+	res, err := s.reg.register(ctx, m, nil)
 	return res.Mail, err
 }
 

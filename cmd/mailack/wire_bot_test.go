@@ -36,12 +36,12 @@ func TestSentSearch(t *testing.T) {
 	defer st.Close()
 	host := s.IMAPAddr()
 	w, err := mailwatch.New([]mailwatch.Account{{Name: "alice", Addr: host, TLS: mailwatch.TLSInsecure, Username: "alice",
-		Password: s.Password("alice"), Owner: "alice@test.example"}}, mailwatch.Options{Sink: &storeSink{st: st}, Logger: slog.New(slog.DiscardHandler)})
+		Password: s.Password("alice"), Owner: "alice@test.example"}}, mailwatch.Options{Sink: &storeSink{registrar: &registrar{st: st}}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)
-	ss := sentSearch{w: w, st: st, defaultAfter: 48 * time.Hour, now: func() time.Time { return now }}
+	ss := sentSearch{w: w, reg: &registrar{st: st, defaultAfter: 48 * time.Hour, now: func() time.Time { return now }}}
 	ctx := context.Background()
 
 	found, err := ss.FindSent(ctx, "alice@test.example", "signed contract", 5)

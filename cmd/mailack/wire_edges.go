@@ -64,24 +64,6 @@ func (p pixelRecorder) RecordOpen(ctx context.Context, o pixel.Open) error {
 	return err
 }
 
-// relayRegistrar registers mail the relay handed to the upstream.
-type relayRegistrar struct {
-	st           *store.Store
-	cal          *track.Calendar
-	defaultAfter time.Duration
-	now          func() time.Time
-}
-
-func (r relayRegistrar) RegisterMail(ctx context.Context, m track.Mail) error {
-	now := r.now()
-	m, err := track.Register(m, r.defaultAfter, r.cal, now)
-	if err != nil {
-		return err
-	}
-	_, err = r.st.RegisterMail(ctx, store.RegisterInput{Mail: m, Now: now})
-	return err
-}
-
 // pixelRules are the default machine-open rules, with Apple's ranges from
 // the configuration when it gives them.
 func pixelRules(apple []string) []trackpixel.Rule {
@@ -132,7 +114,7 @@ func (d *daemon) newRelay(keys *trackpixel.Keys) (*relay.Server, error) {
 	opts := relay.Options{
 		Hostname:  c.Hostname,
 		Users:     map[string]relay.Secret{},
-		Registrar: relayRegistrar{st: d.st, cal: d.cal, defaultAfter: d.cfg.Tracking.DefaultDeadline, now: d.now},
+		Registrar: d.reg,
 		Receipts:  relay.ReceiptPolicy{Mode: relay.ReceiptMode(c.ReadReceipts), InternalDomains: c.InternalDomains},
 		Upstream: relay.Upstream{Addr: c.Upstream.Addr, TLS: relay.TLSMode(c.Upstream.TLS), Username: c.Upstream.Username,
 			Password: relay.Secret(c.Upstream.Password.Value())},

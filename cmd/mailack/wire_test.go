@@ -85,7 +85,7 @@ func TestSinkUsesSendersDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
-	sink := &storeSink{st: st, defaultAfter: 48 * time.Hour, now: func() time.Time { return now }, metrics: newMetrics(), deadlineOf: settings.deadlineOf}
+	sink := &storeSink{registrar: &registrar{st: st, defaultAfter: 48 * time.Hour, now: func() time.Time { return now }, metrics: newMetrics(), deadlineOf: settings.deadlineOf}}
 	for _, sender := range []string{"alice@example.com", "bob@example.com"} {
 		m := track.Mail{MessageID: sender + "-1", Sender: sender, SentAt: now, State: track.StateOpen,
 			Recipients: []track.Recipient{{Address: "x@example.org", Status: track.StatusPending, Best: track.StatusPending}}}
