@@ -597,7 +597,7 @@ func measureBacklog(b *testing.B, s *mailstack.Stack, mb *benchMailbox) catchUpF
 	// Once this receipt is applied, the watcher has read the folder and
 	// waits for changes.
 	probe := fmt.Sprintf("probe-%d@test.example", time.Now().UnixNano())
-	raw := mdnFor(probe, "bob@test.example", s.Address(mb.user), 1)
+	raw := mailstack.MDN(probe, "bob@test.example", s.Address(mb.user), 1)
 	app := c.Append(folder, int64(len(raw)), &imap.AppendOptions{})
 	_, werr := app.Write([]byte(raw))
 	cerr := app.Close()
@@ -1037,14 +1037,14 @@ func TestCatchUpWindowWhileConnected(t *testing.T) {
 		}
 	}
 	for i := range n {
-		appendMsg(t, c, "Archive", fmt.Sprintf("From: carol@test.example\r\nTo: alice@test.example\r\nSubject: note %d\r\nMessage-ID: <note%d@test.example>\r\n\r\nhi\r\n", i, i))
+		mailstack.Append(t, c, "Archive", fmt.Sprintf("From: carol@test.example\r\nTo: alice@test.example\r\nSubject: note %d\r\nMessage-ID: <note%d@test.example>\r\n\r\nhi\r\n", i, i))
 	}
 	acct := account(s, "alice")
 	acct.ReportFolders = []string{"Watched"}
 	sink := newBenchSink()
 	_, stop := runBenchWatcher(t, sink, acct)
 	defer stop()
-	appendMsg(t, c, "Watched", mdnFor("probe@test.example", "bob@test.example", "alice@test.example", 1))
+	mailstack.Append(t, c, "Watched", mailstack.MDN("probe@test.example", "bob@test.example", "alice@test.example", 1))
 	if !sink.await(10*time.Second, func() bool { return sink.byOriginal["probe@test.example"] > 0 }) {
 		t.Fatal("the probe receipt was not applied within 10 s")
 	}

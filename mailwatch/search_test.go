@@ -15,10 +15,10 @@ func TestFindSent(t *testing.T) {
 	noReceipt := func(id, to, subject string) string {
 		return "From: alice@test.example\r\nTo: " + to + "\r\nSubject: " + subject + "\r\nDate: Tue, 24 Nov 2026 10:00:00 +0900\r\nMessage-ID: <" + id + ">\r\n\r\nbody\r\n"
 	}
-	appendMsg(t, c, "Sent Items", noReceipt("q1@test.example", "bob@test.example", "Quarterly report draft"))
-	appendMsg(t, c, "Sent Items", noReceipt("q2@test.example", "carol@test.example", "Quarterly report final"))
-	appendMsg(t, c, "Sent Items", noReceipt("j1@test.example", "bob@test.example", "=?ISO-2022-JP?B?GyRCOCtAUT1xJE43bxsoQg==?="))
-	appendMsg(t, c, "Sent Items", noReceipt("self@test.example", "alice@test.example", "Quarterly note to self"))
+	mailstack.Append(t, c, "Sent Items", noReceipt("q1@test.example", "bob@test.example", "Quarterly report draft"))
+	mailstack.Append(t, c, "Sent Items", noReceipt("q2@test.example", "carol@test.example", "Quarterly report final"))
+	mailstack.Append(t, c, "Sent Items", noReceipt("j1@test.example", "bob@test.example", "=?ISO-2022-JP?B?GyRCOCtAUT1xJE43bxsoQg==?="))
+	mailstack.Append(t, c, "Sent Items", noReceipt("self@test.example", "alice@test.example", "Quarterly note to self"))
 
 	w, err := New([]Account{account(s, "alice")}, Options{Sink: newMemSink(), Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailack/mailack/mailwatch/mailstack"
@@ -95,35 +94,10 @@ func findReport(items []Item, kind report.Kind, rcpt string) (report.Report, boo
 	return report.Report{}, false
 }
 
-func appendMsg(t *testing.T, c *imapclient.Client, folder, raw string) {
-	t.Helper()
-	cmd := c.Append(folder, int64(len(raw)), &imap.AppendOptions{})
-	if _, err := cmd.Write([]byte(raw)); err != nil {
-		t.Fatalf("append to %s: %v", folder, err)
-	}
-	if err := cmd.Close(); err != nil {
-		t.Fatalf("append to %s: %v", folder, err)
-	}
-	if _, err := cmd.Wait(); err != nil {
-		t.Fatalf("append to %s: %v", folder, err)
-	}
-}
-
 func sentMail(id, to, subject string) string {
 	return "From: Alice <alice@test.example>\r\nTo: " + to + "\r\nSubject: " + subject + "\r\n" +
 		"Date: Tue, 24 Nov 2026 10:00:00 +0900\r\nMessage-ID: <" + id + ">\r\n" +
 		"Disposition-Notification-To: alice@test.example\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nHello.\r\n"
-}
-
-func mdnFor(id, from, to string, n int) string {
-	return "From: " + from + "\r\nTo: " + to + "\r\nSubject: Read: hello\r\n" +
-		fmt.Sprintf("Message-ID: <mdn-%d-%s>\r\n", n, id) +
-		"Date: Tue, 24 Nov 2026 11:00:00 +0900\r\nMIME-Version: 1.0\r\n" +
-		"Content-Type: multipart/report; report-type=disposition-notification; boundary=\"R\"\r\n\r\n" +
-		"--R\r\nContent-Type: text/plain\r\n\r\nYour message was read.\r\n" +
-		"--R\r\nContent-Type: message/disposition-notification\r\n\r\n" +
-		"Reporting-UA: test\r\nFinal-Recipient: rfc822; " + from + "\r\nOriginal-Message-ID: <" + id + ">\r\n" +
-		"Disposition: manual-action/MDN-sent-manually; displayed\r\n--R--\r\n"
 }
 
 func account(s *mailstack.Stack, user string) Account {
@@ -181,7 +155,7 @@ func TestWatchSentAndReports(t *testing.T) {
 
 			c := s.Login(t, "alice")
 			id := "sent-1@test.example"
-			appendMsg(t, c, "Sent Items", sentMail(id, "Bob <bob@test.example>, nosuch@test.example", "Quote"))
+			mailstack.Append(t, c, "Sent Items", sentMail(id, "Bob <bob@test.example>, nosuch@test.example", "Quote"))
 			sink.waitFor(t, "the sent mail", 5*time.Second, func(items []Item) bool {
 				for _, it := range items {
 					if it.Sent != nil && it.Sent.MessageID == id {
@@ -194,7 +168,7 @@ func TestWatchSentAndReports(t *testing.T) {
 			// A real bounce: Postfix sends it to alice for the unknown user.
 			s.Send(t, s.Address("alice"), []string{"nosuch@test.example"}, []byte(sentMail(id, "nosuch@test.example", "Quote")),
 				mailstack.SendOptions{Return: smtp.DSNReturnHeaders, EnvelopeID: "env-1"})
-			s.DeliverLMTP(t, "alice", []byte(mdnFor(id, "bob@test.example", "alice@test.example", 1)))
+			s.DeliverLMTP(t, "alice", []byte(mailstack.MDN(id, "bob@test.example", "alice@test.example", 1)))
 			sink.waitFor(t, "the bounce and the receipt", 10*time.Second, func(items []Item) bool {
 				_, dsn := findReport(items, report.KindDSN, "nosuch@test.example")
 				_, mdn := findReport(items, report.KindMDN, "bob@test.example")
@@ -226,9 +200,9 @@ func TestWatchSkipsOrdinaryMail(t *testing.T) {
 	acct := account(s, "alice")
 	c := s.Login(t, "alice")
 	for i := range 5 {
-		appendMsg(t, c, "INBOX", fmt.Sprintf("From: carol@test.example\r\nTo: alice@test.example\r\nSubject: lunch %d\r\nMessage-ID: <l%d@test.example>\r\n\r\nhi\r\n", i, i))
+		mailstack.Append(t, c, "INBOX", fmt.Sprintf("From: carol@test.example\r\nTo: alice@test.example\r\nSubject: lunch %d\r\nMessage-ID: <l%d@test.example>\r\n\r\nhi\r\n", i, i))
 	}
-	appendMsg(t, c, "INBOX", mdnFor("x@test.example", "bob@test.example", "alice@test.example", 9))
+	mailstack.Append(t, c, "INBOX", mailstack.MDN("x@test.example", "bob@test.example", "alice@test.example", 9))
 	startWatcher(t, sink, Options{}, acct)
 	sink.waitFor(t, "the receipt", 5*time.Second, func(items []Item) bool { return len(items) == 1 })
 	if it := sink.snapshot()[0]; it.UID != 6 || len(it.Reports) != 1 {
@@ -246,12 +220,12 @@ func TestWatchRestart(t *testing.T) {
 	sink := newMemSink()
 	startWatcher(t, sink, Options{}, account(s, "alice"))
 	for i := range 3 {
-		s.DeliverLMTP(t, "alice", []byte(mdnFor(fmt.Sprintf("m%d@test.example", i), "bob@test.example", "alice@test.example", i)))
+		s.DeliverLMTP(t, "alice", []byte(mailstack.MDN(fmt.Sprintf("m%d@test.example", i), "bob@test.example", "alice@test.example", i)))
 	}
 	sink.waitFor(t, "3 receipts", 10*time.Second, func(items []Item) bool { return len(reportsOf(items)) == 3 })
 	s.Restart(t)
 	for i := 3; i < 6; i++ {
-		s.DeliverLMTP(t, "alice", []byte(mdnFor(fmt.Sprintf("m%d@test.example", i), "bob@test.example", "alice@test.example", i)))
+		s.DeliverLMTP(t, "alice", []byte(mailstack.MDN(fmt.Sprintf("m%d@test.example", i), "bob@test.example", "alice@test.example", i)))
 	}
 	sink.waitFor(t, "6 receipts", 20*time.Second, func(items []Item) bool { return len(reportsOf(items)) >= 6 })
 	seen := map[string]int{}
@@ -274,7 +248,7 @@ func TestWatchUIDValidityChange(t *testing.T) {
 	if err := c.Create("Reports", nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
-	appendMsg(t, c, "Reports", mdnFor("a@test.example", "bob@test.example", "alice@test.example", 1))
+	mailstack.Append(t, c, "Reports", mailstack.MDN("a@test.example", "bob@test.example", "alice@test.example", 1))
 	acct := account(s, "alice")
 	acct.ReportFolders = []string{"Reports"}
 	acct.PollInterval = 100 * time.Millisecond
@@ -289,8 +263,8 @@ func TestWatchUIDValidityChange(t *testing.T) {
 	if err := c.Create("Reports", nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
-	appendMsg(t, c, "Reports", mdnFor("a@test.example", "bob@test.example", "alice@test.example", 1))
-	appendMsg(t, c, "Reports", mdnFor("b@test.example", "bob@test.example", "alice@test.example", 2))
+	mailstack.Append(t, c, "Reports", mailstack.MDN("a@test.example", "bob@test.example", "alice@test.example", 1))
+	mailstack.Append(t, c, "Reports", mailstack.MDN("b@test.example", "bob@test.example", "alice@test.example", 2))
 	sink.waitFor(t, "the rescan", 10*time.Second, func(items []Item) bool { return len(items) == 3 })
 	after, _ := sink.Checkpoint(context.Background(), "alice", "Reports")
 	if after.UIDValidity == before.UIDValidity || after.LastUID != 2 {
@@ -305,11 +279,11 @@ func TestWatchOversizedAndQuarantine(t *testing.T) {
 	s := mailstack.Start(t)
 	sink := newMemSink()
 	c := s.Login(t, "alice")
-	big := strings.Replace(mdnFor("big@test.example", "bob@test.example", "alice@test.example", 1), "--R--\r\n",
+	big := strings.Replace(mailstack.MDN("big@test.example", "bob@test.example", "alice@test.example", 1), "--R--\r\n",
 		"--R\r\nContent-Type: application/octet-stream\r\n\r\n"+strings.Repeat("A", 2<<20)+"\r\n--R--\r\n", 1)
-	appendMsg(t, c, "INBOX", big)
-	appendMsg(t, c, "INBOX", mdnFor("poison@test.example", "bob@test.example", "alice@test.example", 2))
-	appendMsg(t, c, "INBOX", mdnFor("after@test.example", "bob@test.example", "alice@test.example", 3))
+	mailstack.Append(t, c, "INBOX", big)
+	mailstack.Append(t, c, "INBOX", mailstack.MDN("poison@test.example", "bob@test.example", "alice@test.example", 2))
+	mailstack.Append(t, c, "INBOX", mailstack.MDN("after@test.example", "bob@test.example", "alice@test.example", 3))
 
 	w, err := New([]Account{account(s, "alice")}, Options{Sink: sink, MaxMessageBytes: 64 << 10, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	if err != nil {
@@ -359,8 +333,8 @@ func TestWatchTwoAccounts(t *testing.T) {
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
-	s.DeliverLMTP(t, "alice", []byte(mdnFor("x@test.example", "bob@test.example", "alice@test.example", 1)))
-	s.DeliverLMTP(t, "bob", []byte(mdnFor("y@test.example", "alice@test.example", "bob@test.example", 2)))
+	s.DeliverLMTP(t, "alice", []byte(mailstack.MDN("x@test.example", "bob@test.example", "alice@test.example", 1)))
+	s.DeliverLMTP(t, "bob", []byte(mailstack.MDN("y@test.example", "alice@test.example", "bob@test.example", 2)))
 	sink.waitFor(t, "both receipts", 10*time.Second, func(items []Item) bool { return len(items) == 2 })
 	for _, st := range w.Status() {
 		switch st.Account {
@@ -397,8 +371,8 @@ func TestWatchMovesProcessedReports(t *testing.T) {
 	if err := c.Create("Receipts", nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
-	appendMsg(t, c, "INBOX", "From: carol@test.example\r\nTo: alice@test.example\r\nSubject: lunch\r\nMessage-ID: <l@test.example>\r\n\r\nhi\r\n")
-	appendMsg(t, c, "INBOX", mdnFor("moved@test.example", "bob@test.example", "alice@test.example", 1))
+	mailstack.Append(t, c, "INBOX", "From: carol@test.example\r\nTo: alice@test.example\r\nSubject: lunch\r\nMessage-ID: <l@test.example>\r\n\r\nhi\r\n")
+	mailstack.Append(t, c, "INBOX", mailstack.MDN("moved@test.example", "bob@test.example", "alice@test.example", 1))
 	sink := newMemSink()
 	acct := account(s, "alice")
 	acct.MoveReportsTo = "Receipts"
@@ -414,7 +388,7 @@ func TestWatchMovesProcessedReports(t *testing.T) {
 	}
 
 	// Flagging instead of moving.
-	appendMsg(t, c, "INBOX", mdnFor("flagged@test.example", "bob@test.example", "alice@test.example", 2))
+	mailstack.Append(t, c, "INBOX", mailstack.MDN("flagged@test.example", "bob@test.example", "alice@test.example", 2))
 	acct.MoveReportsTo, acct.FlagReports = "", true
 	sink2 := newMemSink()
 	startWatcher(t, sink2, Options{}, acct)

@@ -20,8 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailack/mailack/mailwatch/mailstack"
@@ -270,7 +268,7 @@ func TestDaemonFullStack(t *testing.T) {
 	id := "quote-42@test.example"
 	sent := "From: alice@test.example\r\nTo: bob@test.example, nosuch@test.example\r\nSubject: =?UTF-8?B?6KaL56mN5pu4?=\r\n" +
 		"Date: Tue, 24 Nov 2026 10:00:00 +0900\r\nMessage-ID: <" + id + ">\r\nDisposition-Notification-To: alice@test.example\r\n\r\nPlease find the quote.\r\n"
-	appendTo(t, c, "Sent Items", sent)
+	mailstack.Append(t, c, "Sent Items", sent)
 	waitUntil(t, "registration", 10*time.Second, func() bool { return p.metric("mailack_mails_registered_total") == 1 })
 
 	s.Send(t, s.Address("alice"), []string{"nosuch@test.example"}, []byte(sent), mailstack.SendOptions{Return: smtp.DSNReturnHeaders})
@@ -279,7 +277,7 @@ func TestDaemonFullStack(t *testing.T) {
 		return strings.Contains(slackOut.String(), "nosuch@test.example — bounced — no such address")
 	}, func() { t.Logf("slack saw:\n%s", slackOut.String()) })
 	// ...updated in place when the receipt comes, with a thread reply.
-	s.DeliverLMTP(t, "alice", []byte(receipt(id, "bob@test.example", 1)))
+	s.DeliverLMTP(t, "alice", []byte(mailstack.MDN(id, "bob@test.example", "alice@test.example", 1)))
 	waitUntil(t, "two applied reports", 15*time.Second, func() bool {
 		return p.metric(`mailack_report_outcomes_total{outcome="applied"}`) == 2
 	})
@@ -303,7 +301,7 @@ func TestDaemonFullStack(t *testing.T) {
 
 	// While mailack is down, more receipts arrive; one is a duplicate of a
 	// receipt already read (a client sending it twice).
-	s.DeliverLMTP(t, "alice", []byte(receipt(id, "bob@test.example", 1)))
+	s.DeliverLMTP(t, "alice", []byte(mailstack.MDN(id, "bob@test.example", "alice@test.example", 1)))
 	p = startDaemon(t, bin, cfg, env)
 	waitUntil(t, "the duplicate", 15*time.Second, func() bool {
 		return p.metric(`mailack_report_outcomes_total{outcome="duplicate"}`) == 1
@@ -338,12 +336,12 @@ func TestDaemonSIGTERMUnderLoad(t *testing.T) {
 		rcpts = append(rcpts, fmt.Sprintf("r%02d@test.example", i))
 	}
 	id := "bulk-1@test.example"
-	appendTo(t, c, "Sent Items", "From: alice@test.example\r\nTo: "+strings.Join(rcpts, ", ")+"\r\nSubject: bulk\r\nMessage-ID: <"+id+">\r\nDisposition-Notification-To: alice@test.example\r\n\r\nx\r\n")
+	mailstack.Append(t, c, "Sent Items", "From: alice@test.example\r\nTo: "+strings.Join(rcpts, ", ")+"\r\nSubject: bulk\r\nMessage-ID: <"+id+">\r\nDisposition-Notification-To: alice@test.example\r\n\r\nx\r\n")
 
 	p := startDaemon(t, bin, cfg, env)
 	waitUntil(t, "registration", 10*time.Second, func() bool { return p.metric("mailack_mails_registered_total") == 1 })
 	for i, r := range rcpts {
-		s.DeliverLMTP(t, "alice", []byte(receipt(id, r, i)))
+		s.DeliverLMTP(t, "alice", []byte(mailstack.MDN(id, r, "alice@test.example", i)))
 		if i == n/2 {
 			p.stop(t)
 		}
@@ -362,27 +360,4 @@ func TestDaemonSIGTERMUnderLoad(t *testing.T) {
 	if got := len(ex.Mails[0].Evidence); got != n || read != n {
 		t.Errorf("evidence %d, recipients read %d; want %d each: nothing lost, nothing twice", got, read, n)
 	}
-}
-
-func appendTo(t *testing.T, c *imapclient.Client, folder, raw string) {
-	t.Helper()
-	cmd := c.Append(folder, int64(len(raw)), &imap.AppendOptions{})
-	cmd.Write([]byte(raw))
-	if err := cmd.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cmd.Wait(); err != nil {
-		t.Fatalf("append to %s: %v", folder, err)
-	}
-}
-
-func receipt(id, from string, n int) string {
-	return "From: " + from + "\r\nTo: alice@test.example\r\nSubject: Read: quote\r\n" +
-		fmt.Sprintf("Message-ID: <receipt-%d-%s>\r\n", n, from) +
-		"Date: Tue, 24 Nov 2026 11:00:00 +0900\r\nMIME-Version: 1.0\r\n" +
-		"Content-Type: multipart/report; report-type=disposition-notification; boundary=\"R\"\r\n\r\n" +
-		"--R\r\nContent-Type: text/plain\r\n\r\nYour message was read.\r\n" +
-		"--R\r\nContent-Type: message/disposition-notification\r\n\r\n" +
-		"Reporting-UA: test\r\nFinal-Recipient: rfc822; " + from + "\r\nOriginal-Message-ID: <" + id + ">\r\n" +
-		"Disposition: manual-action/MDN-sent-manually; displayed\r\n--R--\r\n"
 }
