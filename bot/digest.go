@@ -45,6 +45,12 @@ func (b *Bot) runDigests(ctx context.Context) error {
 	return nil
 }
 
+// PostDigest posts digest d as of now at once, outside its schedule (for
+// a demonstration, or an operator's request). See postDigest.
+func (b *Bot) PostDigest(ctx context.Context, d DigestConfig, now time.Time) {
+	b.postDigest(ctx, d, now)
+}
+
 // postDigest posts the mails still unconfirmed after d.After to d's
 // channel, grouped by sender. Nothing is posted when there are none. A
 // failure is logged; the next digest lists the same mails again.

@@ -62,6 +62,7 @@ type demo struct {
 	pixel *httptest.Server
 	keys  *trackpixel.Keys
 	term  *slackTerm
+	bot   *bot.Bot
 	n     int // reports delivered so far, for unique report IDs
 	inbox int // messages in INBOX
 	sent  int // messages in Sent Items
@@ -132,7 +133,7 @@ func (d *demo) run(ctx context.Context, dir, lang string) error {
 	d.term = newSlackTerm(d.out, []demoUser{
 		{ID: "UTANAKA", Name: "Ichiro Tanaka", Email: "tanaka@" + demoDomain, Locale: locale, TZ: "Asia/Tokyo"},
 		{ID: "UBOB", Name: "Bob Jones", Email: "bob@fabrikam.example", Locale: "en-US", TZ: "America/New_York"},
-	})
+	}, "CSALES")
 	slackAPI := httptest.NewServer(d.term)
 	defer slackAPI.Close()
 	sent := sentSearch{w: w, reg: reg}
@@ -140,6 +141,7 @@ func (d *demo) run(ctx context.Context, dir, lang string) error {
 	if err != nil {
 		return err
 	}
+	d.bot = b
 
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup

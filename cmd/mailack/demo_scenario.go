@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/mailack/mailack/store"
+	"github.com/mailack/mailack/bot"
 	trackpixel "github.com/mailack/mailack/track/pixel"
 )
 
@@ -114,23 +114,10 @@ func (d *demo) sweep(ctx context.Context) error {
 	return nil
 }
 
-// digest shows what the scheduled channel digest lists.
+// digest has the bot post the morning channel digest, as its schedule
+// would.
 func (d *demo) digest(ctx context.Context) error {
-	groups, err := d.st.Digest(ctx, d.clock.Now(), store.DigestQuery{OlderThan: 20 * time.Hour})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(d.out, "  ┌─ #sales · digest of mail unconfirmed after 20 hours")
-	if len(groups) == 0 {
-		fmt.Fprintln(d.out, "  │ (nothing pending: nothing is posted)")
-	}
-	for _, g := range groups {
-		fmt.Fprintf(d.out, "  │ %s: %d mail\n", g.Sender, len(g.Mails))
-		for _, m := range g.Mails {
-			fmt.Fprintf(d.out, "  │   • %s — sent %s\n", m.Subject, m.SentAt.In(d.tokyo).Format("01/02 15:04"))
-		}
-	}
-	fmt.Fprintln(d.out, "  └─")
+	d.bot.PostDigest(ctx, bot.DigestConfig{Channel: "CSALES", Timezone: "Asia/Tokyo", After: 20 * time.Hour}, d.clock.Now())
 	d.pause()
 	return nil
 }

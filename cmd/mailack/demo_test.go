@@ -21,7 +21,7 @@ func TestDemo(t *testing.T) {
 			"Bob Jones <bob@fabrikam.example> — opened by a person at Tue 24 Nov 11:05",
 			"山田 太郎 <yamada@slow.example.co.jp> — no response",
 			"1 recipient(s) without an answer",
-			"• 契約書のご確認のお願い — sent 11/24 09:20",
+			"#sales · new message", "• 契約書のご確認のお願い — sent Tue 24 Nov 09:20 — waiting for yamada@slow.example.co.jp",
 			"App Home of Ichiro Tanaka",
 		}},
 		{"ja", []string{"宛先アドレスが存在しない", "既読(11月24日(火) 10:15)", "開封確認の送信を拒否", "返答なし", "[フォローアップ文面]"}},

@@ -16,12 +16,13 @@ import (
 // methods the bot calls as Slack does and prints what the bot posts — DMs,
 // card updates, thread replies, App Home and the digest — to a terminal.
 type slackTerm struct {
-	mu    sync.Mutex // guards everything below and the writer
-	out   io.Writer
-	users map[string]demoUser // by e-mail
-	seq   int
-	calls map[string]int
-	home  map[string]any // the last App Home published, printed on request
+	mu       sync.Mutex // guards everything below and the writer
+	out      io.Writer
+	users    map[string]demoUser // by e-mail
+	seq      int
+	calls    map[string]int
+	home     map[string]any    // the last App Home published, printed on request
+	channels map[string]string // channel ID → name
 }
 
 // demoUser is a member of the demo workspace.
@@ -29,8 +30,13 @@ type demoUser struct {
 	ID, Name, Email, Locale, TZ string
 }
 
-func newSlackTerm(out io.Writer, users []demoUser) *slackTerm {
-	s := &slackTerm{out: out, users: map[string]demoUser{}, calls: map[string]int{}}
+// newSlackTerm returns the endpoint for the given workspace members and
+// channels (IDs; shown as #sales for CSALES).
+func newSlackTerm(out io.Writer, users []demoUser, channels ...string) *slackTerm {
+	s := &slackTerm{out: out, users: map[string]demoUser{}, calls: map[string]int{}, channels: map[string]string{}}
+	for _, c := range channels {
+		s.channels[c] = strings.ToLower(strings.TrimPrefix(c, "C"))
+	}
 	for _, u := range users {
 		s.users[strings.ToLower(u.Email)] = u
 	}
@@ -121,6 +127,9 @@ func (s *slackTerm) to(channel string) string {
 	if u, ok := s.byID(channel); ok {
 		return "DM to " + u.Name
 	}
+	if name, ok := s.channels[channel]; ok {
+		return "#" + name
+	}
 	return "#" + channel
 }
 
@@ -135,9 +144,17 @@ func (s *slackTerm) printMessage(method string, p map[string]any) {
 		lines = []string{plainMrkdwn(str(p, "text"))}
 	}
 	for _, l := range lines {
-		fmt.Fprintf(s.out, "  │ %s\n", l)
+		fmt.Fprintf(s.out, "  │ %s\n", s.withNames(l))
 	}
 	fmt.Fprintln(s.out, "  └─")
+}
+
+// names shows mentions of members by their names, as Slack does.
+func (s *slackTerm) withNames(line string) string {
+	for _, u := range s.users {
+		line = strings.ReplaceAll(line, "@"+u.ID, "@"+u.Name)
+	}
+	return line
 }
 
 // printHome prints the App Home the bot published last.
