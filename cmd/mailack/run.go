@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/mailack/mailack/mailwatch/relay"
 	"github.com/mailack/mailack/store"
 	"github.com/mailack/mailack/track"
+	trackpixel "github.com/mailack/mailack/track/pixel"
 )
 
 func runRun(ctx context.Context, e *env, args []string) error {
@@ -85,7 +87,11 @@ func newDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 	}
 	d.reg = &registrar{st: d.st, cal: d.cal, defaultAfter: cfg.Tracking.DefaultDeadline, now: now, metrics: d.metrics}
 	if len(cfg.Accounts) > 0 {
-		d.watcher, err = mailwatch.New(accounts(ctx, cfg.Accounts), mailwatch.Options{
+		var pixelURL string
+		if cfg.Pixel.Enabled {
+			pixelURL = strings.TrimRight(cfg.HTTP.PublicURL, "/") + trackpixel.PathPrefix
+		}
+		d.watcher, err = mailwatch.New(accounts(ctx, cfg.Accounts, pixelURL), mailwatch.Options{
 			Sink: &storeSink{registrar: d.reg, log: log.With("component", "sink")}, Logger: log, CommandTimeout: cfg.Watch.CommandTimeout, IdleRestart: cfg.Watch.IdleRestart,
 			MaxMessageBytes: cfg.Watch.MaxMessageBytes, Now: now,
 		})
