@@ -2,7 +2,7 @@ package bot
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -82,13 +82,12 @@ func (b *Bot) serveSocket(ctx context.Context, client *socketmode.Client) error 
 			}
 		}
 	})
+	// RunContext reconnects by itself and returns only when ctx ends or
+	// when it gives up opening a connection, never with a nil error.
 	err := client.RunContext(ctx)
 	cancel()
 	wg.Wait()
-	if err == nil {
-		err = errors.New("socket mode connection ended")
-	}
-	return err
+	return fmt.Errorf("connection ended: %w", err)
 }
 
 // socketEvent acknowledges a request at once and hands it on; the work

@@ -436,8 +436,8 @@ func TestSocketModeOpenFails(t *testing.T) {
 			defer deadline.Stop()
 			select {
 			case err := <-done:
-				if err == nil || !strings.Contains(err.Error(), code) {
-					t.Errorf("Run() = %v, want the %s error", err, code)
+				if err == nil || !strings.Contains(err.Error(), code) || !strings.Contains(err.Error(), "socket mode: connection ended") {
+					t.Errorf("Run() = %v, want the socket mode connection to end with the %s error", err, code)
 				}
 			case <-deadline.C:
 				cancel()

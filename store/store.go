@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Errors callers branch on.
@@ -129,7 +130,7 @@ func Open(path string, opts Options) (*Store, error) {
 		NoFreelistSync:  opts.NoFreelistSync,
 		NoSync:          opts.NoSync,
 	})
-	if errors.Is(err, bbolt.ErrTimeout) {
+	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w: %w", path, ErrLocked, err)
 	}
 	if err != nil {

@@ -58,7 +58,7 @@ func (s *Store) anyDue(ctx context.Context, now time.Time, after []byte) (bool, 
 	var due bool
 	err := s.view(ctx, func(tx *bbolt.Tx) error {
 		k := firstAfter(tx.Bucket(bucketByDue).Cursor(), after)
-		due = k != nil && len(k) > timeLen && bytes.Compare(k[:timeLen], appendTime(nil, now)) <= 0
+		due = len(k) > timeLen && bytes.Compare(k[:timeLen], appendTime(nil, now)) <= 0
 		return nil
 	})
 	if err != nil {

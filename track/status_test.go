@@ -448,10 +448,16 @@ func TestEvidenceID(t *testing.T) {
 	if EvidenceID(noID) == EvidenceID(noIDOther) {
 		t.Errorf("EvidenceID of two different reports without a Message-ID are equal")
 	}
-	if EvidenceID(noID) != EvidenceID(noID) {
+	// An equal report built separately has the same ID: the ID is derived
+	// from the content only.
+	noIDAgain := base
+	noIDAgain.ReportMessageID = ""
+	noIDAgain.Diagnostic = "550 " + "no such user"
+	if EvidenceID(noID) != EvidenceID(noIDAgain) {
 		t.Errorf("EvidenceID(%+v) is not deterministic", noID)
 	}
-	if PixelEvidenceID("h1") == PixelEvidenceID("h2") || PixelEvidenceID("h1") != PixelEvidenceID("h1") {
+	hit, hitAgain := "h1", string([]byte("h1"))
+	if PixelEvidenceID(hit) == PixelEvidenceID("h2") || PixelEvidenceID(hit) != PixelEvidenceID(hitAgain) {
 		t.Errorf("PixelEvidenceID does not identify hits")
 	}
 }

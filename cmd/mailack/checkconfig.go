@@ -10,12 +10,8 @@ import (
 func runCheckConfig(_ context.Context, e *env, args []string) error {
 	fs := newFlags(e, "check-config", "FILE", "Reads a configuration file and reports every problem in it, with its line.\n"+
 		"Secrets are resolved from the environment and files, so run it where mailack runs.")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, 1, 1, "give exactly one FILE"); err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return fmt.Errorf("%w: give exactly one FILE", errUsage)
 	}
 	cfg, err := config.Load(fs.Arg(0), e.getenv)
 	if err != nil {

@@ -76,7 +76,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	lang := fs.String("lang", "en", "the demo user's Slack language: en or ja")
 	pace := fs.Duration("pace", 800*time.Millisecond, "pause between steps, for reading (0 runs straight through)")
 	keep := fs.Bool("keep", false, "keep the demo's database (its path is printed)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, 0, 0, ""); err != nil {
 		return err
 	}
 	if *lang != "en" && *lang != "ja" {

@@ -28,12 +28,8 @@ func runPixel(_ context.Context, e *env, args []string) error {
 	baseURL := fs.String("base-url", "", "public URL of mailack's HTTP listener (default $"+publicURLEnv+")")
 	keyEnv := fs.String("key-env", defaultPixelKeyEnv, "environment variable holding the pixel key")
 	keyID := fs.Uint("key-id", 1, "ID of the pixel key (0-255)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, 0, 0, ""); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
 	if *messageID == "" {
 		fs.Usage()

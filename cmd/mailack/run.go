@@ -24,17 +24,26 @@ import (
 )
 
 func runRun(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "run", "--config FILE", "Runs the daemon: mailbox watchers, store, Slack bot, HTTP listener (pixel, health,\n"+
-		"metrics), relay, deadline sweep and digests. SIGINT or SIGTERM stops it gracefully; a\nsecond signal stops it at once.")
-	path := fs.String("config", "", "configuration file (required)")
-	if err := fs.Parse(args); err != nil {
+	fs := newFlags(e, "run", "[--config] FILE", "Runs the daemon: mailbox watchers, store, Slack bot, HTTP listener (pixel, health,\n"+
+		"metrics), relay, deadline sweep and digests. The configuration file is given as\n"+
+		"FILE or with --config FILE, as check-config takes it. SIGINT or SIGTERM stops it\n"+
+		"gracefully; a second signal stops it at once.")
+	flagPath := fs.String("config", "", "configuration file (or give it as FILE)")
+	if err := parseArgs(fs, args, 0, 1, ""); err != nil {
 		return err
 	}
-	if *path == "" {
+	path := *flagPath
+	switch {
+	case path != "" && fs.NArg() == 1:
 		fs.Usage()
-		return fmt.Errorf("%w: --config is required", errUsage)
+		return fmt.Errorf("%w: give the configuration file once: as FILE or with --config", errUsage)
+	case path == "" && fs.NArg() == 0:
+		fs.Usage()
+		return fmt.Errorf("%w: no configuration FILE given", errUsage)
+	case path == "":
+		path = fs.Arg(0)
 	}
-	cfg, err := config.Load(*path, e.getenv)
+	cfg, err := config.Load(path, e.getenv)
 	if err != nil {
 		return err
 	}

@@ -38,12 +38,8 @@ func runScan(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "scan", usage, "Reads report e-mails and prints one line per recipient each reports on.\n"+
 		"PATH is an .eml file, a folder of them, an mbox file or a Maildir.")
 	asJSON := fs.Bool("json", false, "print JSON Lines, one object per recipient report")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, 1, -1, "no PATH given"); err != nil {
 		return err
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: no PATH given", errUsage)
 	}
 	out := newScanWriter(e.stdout, *asJSON)
 	for _, path := range fs.Args() {

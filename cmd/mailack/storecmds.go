@@ -14,8 +14,12 @@ import (
 )
 
 // openStoreFromFlags opens the database named by --db, or by the store
-// path of --config.
+// path of --config, for reading only: a missing file is an error, and the
+// file is never created or migrated.
 func openStoreFromFlags(e *env, db, cfgPath string, lockWait time.Duration) (*store.Store, error) {
+	if db != "" && cfgPath != "" {
+		return nil, fmt.Errorf("%w: give either --db or --config, not both", errUsage)
+	}
 	path := db
 	if path == "" && cfgPath != "" {
 		cfg, err := config.Load(cfgPath, e.getenv)
@@ -27,7 +31,11 @@ func openStoreFromFlags(e *env, db, cfgPath string, lockWait time.Duration) (*st
 	if path == "" {
 		return nil, fmt.Errorf("%w: give --db FILE or --config FILE", errUsage)
 	}
-	return store.Open(path, store.Options{LockTimeout: lockWait})
+	st, err := store.OpenReadOnly(path, store.Options{LockTimeout: lockWait})
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no database at %s: check the path given by --db or the store path of --config", path)
+	}
+	return st, err
 }
 
 func runBackup(ctx context.Context, e *env, args []string) error {
@@ -36,12 +44,8 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 		"listener, loopback only) without stopping it. Restore: stop mailack, copy DEST over the\ndatabase file, start mailack.")
 	db := fs.String("db", "", "database file")
 	cfgPath := fs.String("config", "", "configuration file naming the database and the daemon's listener")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, 1, 1, "give exactly one DEST"); err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return fmt.Errorf("%w: give exactly one DEST", errUsage)
 	}
 	dest := fs.Arg(0)
 	st, err := openStoreFromFlags(e, *db, *cfgPath, time.Second)
@@ -103,7 +107,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	db := fs.String("db", "", "database file")
 	cfgPath := fs.String("config", "", "configuration file naming the database")
 	asJSON := fs.Bool("json", false, "print JSON (the only format)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, 0, 0, ""); err != nil {
 		return err
 	}
 	if !*asJSON {

@@ -81,9 +81,7 @@ func (m *message) init() {
 	m.subject = decodeHeaderText(h.get("subject"))
 	m.from = firstAddress(h.get("from"))
 	m.inReplyTo = cleanMessageID(h.get("in-reply-to"))
-	for _, id := range messageIDList(h.get("references")) {
-		m.references = append(m.references, id)
-	}
+	m.references = append(m.references, messageIDList(h.get("references"))...)
 }
 
 // reports finds the reports the message carries, trying the standard MIME
