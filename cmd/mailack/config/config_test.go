@@ -19,15 +19,10 @@ func env(m map[string]string) func(string) string {
 // stays correct.
 func TestExampleConfig(t *testing.T) {
 	dir := t.TempDir()
-	tokenFile := filepath.Join(dir, "refresh")
-	if err := os.WriteFile(tokenFile, []byte("1//refresh-token\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join("..", "..", "..", "configs", "mailack.yaml"))
+	data, err := os.ReadFile(examplePath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	data = []byte(strings.ReplaceAll(string(data), "/run/secrets/mailack-tanaka-refresh-token", tokenFile))
 	keyFile := filepath.Join(dir, "pixelkey")
 	if err := os.WriteFile(keyFile, []byte(strings.Repeat("o", 40)), 0o600); err != nil {
 		t.Fatal(err)
@@ -36,7 +31,8 @@ func TestExampleConfig(t *testing.T) {
 	data = []byte(strings.ReplaceAll(string(data), "/run/secrets/mailack-relay-connector", keyFile))
 	cfg, err := Parse("mailack.yaml", data, env(map[string]string{
 		"MAILACK_M365_CLIENT_SECRET": "m365-secret", "MAILACK_GOOGLE_CLIENT_SECRET": "g-secret",
-		"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "MAILACK_PIXEL_KEY": strings.Repeat("k", 32),
+		"MAILACK_TANAKA_REFRESH_TOKEN": "1//refresh-token",
+		"SLACK_BOT_TOKEN":              "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "MAILACK_PIXEL_KEY": strings.Repeat("k", 32),
 		"MAILACK_RELAY_SALES_PASSWORD": "p", "MAILACK_UPSTREAM_PASSWORD": "u",
 	}))
 	if err != nil {
@@ -47,7 +43,7 @@ func TestExampleConfig(t *testing.T) {
 		t.Errorf("account defaults = port %d tls %q owner %q track %q", a.Port, a.TLS, a.Owner, a.Track)
 	}
 	if got := a.OAuth2.RefreshToken.Value(); got != "1//refresh-token" {
-		t.Errorf("refresh token from file = %q", got)
+		t.Errorf("refresh token from the environment = %q", got)
 	}
 	if cfg.Accounts[0].OAuth2.ClientSecret.Value() != "m365-secret" || cfg.Slack.BotToken.Value() != "xoxb-1" {
 		t.Error("secrets from the environment were not resolved")
@@ -60,10 +56,129 @@ func TestExampleConfig(t *testing.T) {
 	}
 }
 
-func TestDefaultsAlone(t *testing.T) {
-	cfg, err := Parse("empty.yaml", nil, env(nil))
+// examplePath is the example configuration shipped in configs/.
+var examplePath = filepath.Join("..", "..", "..", "configs", "mailack.yaml")
+
+// documentedEnv returns the environment variables the example's header
+// says it reads: the "#   NAME   what" lines after "reads these
+// environment variables".
+func documentedEnv(t *testing.T, data []byte) []string {
+	t.Helper()
+	var names []string
+	in := false
+	for line := range strings.Lines(string(data)) {
+		if !strings.HasPrefix(line, "#") {
+			break
+		}
+		if strings.Contains(line, "reads these environment variables") {
+			in = true
+			continue
+		}
+		if f := strings.Fields(strings.TrimPrefix(line, "#")); in && strings.HasPrefix(line, "#   ") && len(f) > 1 {
+			names = append(names, f[0])
+		} else if in && len(names) > 0 {
+			break
+		}
+	}
+	if len(names) == 0 {
+		t.Fatal("the example's header documents no environment variables")
+	}
+	return names
+}
+
+// The example as shipped, with the environment variables its header
+// documents set and nothing else, has no problem: the pixel and the relay
+// it turns off need none of their secrets. Turned on, they do.
+func TestExampleConfigAsShipped(t *testing.T) {
+	data, err := os.ReadFile(examplePath)
 	if err != nil {
-		t.Fatalf("empty file: %v", err)
+		t.Fatal(err)
+	}
+	vars := map[string]string{}
+	for _, name := range documentedEnv(t, data) {
+		if !strings.Contains(string(data), "${"+name+"}") {
+			t.Errorf("the header documents %s, which the file does not use", name)
+		}
+		vars[name] = "value-of-" + name
+	}
+	cfg, err := Parse("mailack.yaml", data, env(vars))
+	if err != nil {
+		t.Fatalf("example config with %v set: %v", vars, err)
+	}
+	if len(cfg.Accounts) != 2 || !cfg.Slack.Enabled || cfg.Pixel.Enabled || cfg.Relay.Enabled {
+		t.Errorf("example: %d accounts, slack %v, pixel %v, relay %v; want 2 accounts and only slack on",
+			len(cfg.Accounts), cfg.Slack.Enabled, cfg.Pixel.Enabled, cfg.Relay.Enabled)
+	}
+	for feature, want := range map[string]string{
+		"pixel": "MAILACK_PIXEL_KEY is not set",
+		"relay": "MAILACK_RELAY_SALES_PASSWORD is not set",
+	} {
+		on := strings.Replace(string(data), feature+":\n  enabled: false", feature+":\n  enabled: true", 1)
+		if on == string(data) {
+			t.Fatalf("the example has no %q section turned off", feature)
+		}
+		_, err := Parse("mailack.yaml", []byte(on), env(vars))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("example with the %s on = %v, want %q", feature, err, want)
+		}
+	}
+}
+
+// A feature turned off never requires its secrets, but a literal secret is
+// refused wherever it is written.
+func TestDisabledFeatureSecrets(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want string // "" for no problem
+	}{
+		{"pixel off", "pixel:\n  enabled: false\n  keys:\n    - id: 1\n      secret: ${UNSET}\n    - id: 2\n      secret_file: /nonexistent/key\n", ""},
+		{"relay off", "relay:\n  enabled: false\n  users:\n    - name: u\n      password_file: /nonexistent/pw\n  upstream:\n    password: ${UNSET}\n", ""},
+		{"slack off", "slack:\n  enabled: false\n  bot_token: ${UNSET}\n  app_token_file: /nonexistent/app\n", ""},
+		{"slack http mode needs no app token", "slack:\n  enabled: true\n  mode: http\n  bot_token: ${SET}\n  signing_secret: ${SET}\n  app_token: ${UNSET}\n", ""},
+		{"pixel on", "pixel:\n  enabled: true\n  keys:\n    - id: 1\n      secret: ${UNSET}\nhttp:\n  public_url: https://t.example\n", "pixel.keys[0]: secret: environment variable UNSET is not set"},
+		{"literal secret in a feature turned off", "relay:\n  enabled: false\n  upstream:\n    password: hunter2\n", ":9: relay.upstream: password: a literal secret is not accepted"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", []byte(oneAccount+tc.yaml), env(map[string]string{"P": "x", "SET": "s"}))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("Parse() = %v, want no problem", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("Parse() = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// oneAccount is a valid account section, five lines long, for tests about
+// the rest of a file.
+const oneAccount = "accounts:\n  - name: a\n    host: h\n    username: u@example.com\n    password: ${P}\n"
+
+func TestEmptyFile(t *testing.T) {
+	for name, data := range map[string]string{"empty": "", "comments only": "# nothing yet\n", "no accounts": "store:\n  path: x.db\n"} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("f.yaml", []byte(data), env(nil))
+			var ce *Error
+			if !errors.As(err, &ce) || len(ce.Problems) != 1 || !strings.Contains(err.Error(), "no accounts") {
+				t.Errorf("Parse(%q) = %v, want one problem: no accounts", data, err)
+			}
+		})
+	}
+	for name, data := range map[string]string{"relay alone": "relay:\n  enabled: true\n", "pixel alone": "pixel:\n  enabled: true\n"} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := Parse("f.yaml", []byte(data), env(nil)); err != nil && strings.Contains(err.Error(), "no accounts") {
+				t.Errorf("Parse(%q) = %v, want no accounts allowed with the %s on", data, err, name)
+			}
+		})
+	}
+}
+
+func TestDefaultsAlone(t *testing.T) {
+	cfg, err := Parse("one-account.yaml", []byte(oneAccount), env(map[string]string{"P": "x"}))
+	if err != nil {
+		t.Fatalf("one account: %v", err)
 	}
 	if cfg.Store.Path != "mailack.db" || cfg.Tracking.DefaultDeadline != 48*time.Hour || cfg.Slack.Enabled || cfg.Pixel.Enabled {
 		t.Errorf("defaults = %+v", cfg)
@@ -80,6 +195,11 @@ func TestProblems(t *testing.T) {
 		want []string // "LINE: path: message" fragments, all required
 	}{
 		{"unknown key", "log:\n  level: info\n  colour: red\n", nil, []string{`:3: unknown key "colour"`}},
+		{"misspelt key", "relay:\n  read_reciepts: always\n", nil, []string{`:2: unknown key "read_reciepts" (did you mean "read_receipts"?)`}},
+		{"misspelt key in a list", "accounts:\n  - name: a\n    hots: h\n", nil, []string{`:3: unknown key "hots" (did you mean "host"?)`}},
+		{"misspelt key in a digest", "slack:\n  digests:\n    - chanel: C1\n", nil, []string{`:3: unknown key "chanel" (did you mean "channel"?)`}},
+		{"secret file on its own line", "pixel:\n  enabled: true\n  keys:\n    - id: 1\n      until: \"2027-01-01\"\n      secret_file: /nonexistent/key\n", nil, []string{
+			":6: pixel.keys[0]: secret_file: open /nonexistent/key"}},
 		{"bad enums", "log:\n  level: loud\n  format: xml\n", nil, []string{
 			`:2: log.level: "loud" is not one of debug, info, warn, error`, `:3: log.format: "xml" is not one of text, json`}},
 		{"bad duration", "tracking:\n  default_deadline: soon\n", nil, []string{":2: ", "a duration such as 48h"}},
@@ -100,7 +220,7 @@ func TestProblems(t *testing.T) {
 		{"missing env", "accounts:\n  - name: a\n    host: h\n    username: u@example.com\n    password: ${NOPE}\n", nil, []string{
 			":5: accounts[0]: password: environment variable NOPE is not set"}},
 		{"missing file", "accounts:\n  - name: a\n    host: h\n    username: u@example.com\n    password_file: /nonexistent/pw\n", nil, []string{
-			"accounts[0]: password_file: open /nonexistent/pw"}},
+			":5: accounts[0]: password_file: open /nonexistent/pw"}},
 		{"both password and oauth2", "accounts:\n  - name: a\n    host: h\n    username: u@example.com\n    password: ${P}\n    oauth2:\n      provider: microsoft\n      flow: client_credentials\n", map[string]string{"P": "x"}, []string{
 			":2: accounts[0]: give either password or oauth2, not both"}},
 		{"oauth2 fields", "accounts:\n  - name: a\n    host: h\n    username: u@example.com\n    oauth2:\n      provider: google\n      flow: client_credentials\n", nil, []string{
@@ -134,8 +254,24 @@ func TestProblems(t *testing.T) {
 	}
 }
 
+// A misspelt section is one problem, naming the section it is likely meant
+// to be; what it holds is not reported again.
+func TestMisspeltSection(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"stor:\n  path: x.db\n  colour: red\n", `f.yaml:6: unknown key "stor" (did you mean "store"?)`},
+		{"rellay:\n  enabled: true\n  listen: nowhere\n", `f.yaml:6: unknown key "rellay" (did you mean "relay"?)`},
+		{"colour: red\n", `f.yaml:6: unknown key "colour"`},
+	} {
+		_, err := Parse("f.yaml", []byte(oneAccount+tc.yaml), env(map[string]string{"P": "x"}))
+		var ce *Error
+		if !errors.As(err, &ce) || len(ce.Problems) != 1 || !strings.HasSuffix(err.Error(), tc.want) {
+			t.Errorf("Parse(%q) = %v, want exactly one problem: %s", tc.yaml, err, tc.want)
+		}
+	}
+}
+
 func TestSecretNeverPrints(t *testing.T) {
-	cfg, err := Parse("f.yaml", []byte("slack:\n  bot_token: ${T}\n"), env(map[string]string{"T": "xoxb-very-secret"}))
+	cfg, err := Parse("f.yaml", []byte(oneAccount+"slack:\n  bot_token: ${T}\n"), env(map[string]string{"P": "x", "T": "xoxb-very-secret"}))
 	if err != nil {
 		t.Fatal(err)
 	}

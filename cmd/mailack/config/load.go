@@ -74,8 +74,9 @@ func Parse(name string, data []byte, getenv func(string) string) (Config, error)
 		if !errors.As(err, &te) {
 			return Config{}, &Error{File: name, Problems: []Problem{{Msg: err.Error()}}}
 		}
+		known := knownKeys()
 		for _, msg := range te.Errors {
-			v.problems = append(v.problems, typeProblem(msg))
+			v.problems = append(v.problems, typeProblem(msg, known))
 		}
 	}
 	for i := range cfg.Accounts {
@@ -91,8 +92,11 @@ func Parse(name string, data []byte, getenv func(string) string) (Config, error)
 }
 
 // typeProblem turns a yaml.v3 decoding message ("line 3: field x not found
-// in type config.Log") into a Problem with a plainer message.
-func typeProblem(msg string) Problem {
+// in type config.Log") into a Problem with a plainer message. An unknown
+// key is given with the known key of its section it is likely a misspelling
+// of; known lists the keys of each section by type name. A misspelt
+// section is one problem: its contents are not read.
+func typeProblem(msg string, known map[string][]string) Problem {
 	p := Problem{Msg: msg}
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
 		if num, text, ok := strings.Cut(rest, ": "); ok {
@@ -102,8 +106,11 @@ func typeProblem(msg string) Problem {
 		}
 	}
 	if f, ok := strings.CutPrefix(p.Msg, "field "); ok {
-		if name, _, ok := strings.Cut(f, " not found in type "); ok {
+		if name, typ, ok := strings.Cut(f, " not found in type "); ok {
 			p.Msg = fmt.Sprintf("unknown key %q", name)
+			if k := closest(name, known[typ]); k != "" {
+				p.Msg += fmt.Sprintf(" (did you mean %q?)", k)
+			}
 		}
 	}
 	p.Msg = strings.ReplaceAll(p.Msg, "time.Duration", "a duration such as 48h or 90s")

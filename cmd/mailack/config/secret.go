@@ -59,30 +59,40 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 // NewSecret returns a secret holding v, for code that builds a Config.
 func NewSecret(v string) Secret { return Secret{value: v} }
 
+// secretProblem is what is wrong with a secret as configured.
+type secretProblem struct {
+	msg string
+	// inFile: the problem is with the file the *_file key names.
+	inFile bool
+	// missing: the secret is configured well but has no value (the
+	// variable is unset, the file cannot be read or is empty), which
+	// matters only where the secret is needed.
+	missing bool
+}
+
 // resolve fills the secret from its environment variable or file. key is
-// the field's name, file the value of its *_file sibling. It returns a
-// problem to report, or "" when all is well (including when nothing was
-// configured).
-func (s *Secret) resolve(key, file string, getenv func(string) string) string {
+// the field's name, file the value of its *_file sibling. It returns the
+// problem, if any; nothing configured is no problem.
+func (s *Secret) resolve(key, file string, getenv func(string) string) (secretProblem, bool) {
 	switch {
 	case s.literal:
-		return fmt.Sprintf("%s: a literal secret is not accepted; write ${ENV_VAR} or use %s_file", key, key)
+		return secretProblem{msg: fmt.Sprintf("%s: a literal secret is not accepted; write ${ENV_VAR} or use %s_file", key, key)}, true
 	case s.ref != "" && file != "":
-		return fmt.Sprintf("%s: give either ${ENV_VAR} or %s_file, not both", key, key)
+		return secretProblem{msg: fmt.Sprintf("%s: give either ${ENV_VAR} or %s_file, not both", key, key)}, true
 	case s.ref != "":
 		s.value = getenv(s.ref)
 		if s.value == "" {
-			return fmt.Sprintf("%s: environment variable %s is not set", key, s.ref)
+			return secretProblem{msg: fmt.Sprintf("%s: environment variable %s is not set", key, s.ref), missing: true}, true
 		}
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return fmt.Sprintf("%s_file: %v", key, err)
+			return secretProblem{msg: fmt.Sprintf("%s_file: %v", key, err), inFile: true, missing: true}, true
 		}
 		s.value = strings.TrimRight(string(b), "\r\n")
 		if s.value == "" {
-			return fmt.Sprintf("%s_file: %s is empty", key, file)
+			return secretProblem{msg: fmt.Sprintf("%s_file: %s is empty", key, file), inFile: true, missing: true}, true
 		}
 	}
-	return ""
+	return secretProblem{}, false
 }

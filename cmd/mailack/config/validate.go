@@ -51,11 +51,21 @@ func (v *validator) positive(path string, d time.Duration) {
 	}
 }
 
-func (v *validator) secret(path string, s *Secret, file string, getenv func(string) string) {
+// secret resolves the secret at path. A secret of a feature turned off
+// (needed false) is resolved when it can be, and only a literal value or
+// a double reference is reported: a disabled feature never requires its
+// secrets.
+func (v *validator) secret(path string, s *Secret, file string, getenv func(string) string, needed bool) {
 	key := path[strings.LastIndexAny(path, ".")+1:]
-	if msg := s.resolve(key, file, getenv); msg != "" {
-		v.problems = append(v.problems, Problem{Line: v.line(path), Path: path[:max(0, strings.LastIndex(path, "."))], Msg: msg})
+	p, bad := s.resolve(key, file, getenv)
+	if !bad || p.missing && !needed {
+		return
 	}
+	line := v.line(path)
+	if p.inFile {
+		line = v.line(path + "_file")
+	}
+	v.problems = append(v.problems, Problem{Line: line, Path: path[:max(0, strings.LastIndex(path, "."))], Msg: p.msg})
 }
 
 // resolveSecrets fills every secret of cfg.
@@ -63,24 +73,25 @@ func (v *validator) resolveSecrets(c *Config, getenv func(string) string) {
 	for i := range c.Accounts {
 		a := &c.Accounts[i]
 		p := fmt.Sprintf("accounts[%d]", i)
-		v.secret(p+".password", &a.Password, a.PasswordFile, getenv)
+		v.secret(p+".password", &a.Password, a.PasswordFile, getenv, true)
 		if o := a.OAuth2; o != nil {
-			v.secret(p+".oauth2.client_secret", &o.ClientSecret, o.ClientSecretFile, getenv)
-			v.secret(p+".oauth2.refresh_token", &o.RefreshToken, o.RefreshTokenFile, getenv)
+			v.secret(p+".oauth2.client_secret", &o.ClientSecret, o.ClientSecretFile, getenv, true)
+			v.secret(p+".oauth2.refresh_token", &o.RefreshToken, o.RefreshTokenFile, getenv, true)
 		}
 	}
-	v.secret("slack.bot_token", &c.Slack.BotToken, c.Slack.BotTokenFile, getenv)
-	v.secret("slack.app_token", &c.Slack.AppToken, c.Slack.AppTokenFile, getenv)
-	v.secret("slack.signing_secret", &c.Slack.SigningSecret, c.Slack.SigningSecretFile, getenv)
+	slack := c.Slack.Enabled
+	v.secret("slack.bot_token", &c.Slack.BotToken, c.Slack.BotTokenFile, getenv, slack)
+	v.secret("slack.app_token", &c.Slack.AppToken, c.Slack.AppTokenFile, getenv, slack && c.Slack.Mode == "socket")
+	v.secret("slack.signing_secret", &c.Slack.SigningSecret, c.Slack.SigningSecretFile, getenv, slack && c.Slack.Mode == "http")
 	for i := range c.Pixel.Keys {
 		k := &c.Pixel.Keys[i]
-		v.secret(fmt.Sprintf("pixel.keys[%d].secret", i), &k.Secret, k.SecretFile, getenv)
+		v.secret(fmt.Sprintf("pixel.keys[%d].secret", i), &k.Secret, k.SecretFile, getenv, c.Pixel.Enabled)
 	}
 	for i := range c.Relay.Users {
 		u := &c.Relay.Users[i]
-		v.secret(fmt.Sprintf("relay.users[%d].password", i), &u.Password, u.PasswordFile, getenv)
+		v.secret(fmt.Sprintf("relay.users[%d].password", i), &u.Password, u.PasswordFile, getenv, c.Relay.Enabled)
 	}
-	v.secret("relay.upstream.password", &c.Relay.Upstream.Password, c.Relay.Upstream.PasswordFile, getenv)
+	v.secret("relay.upstream.password", &c.Relay.Upstream.Password, c.Relay.Upstream.PasswordFile, getenv, c.Relay.Enabled)
 }
 
 // validate checks the values of cfg.
@@ -101,6 +112,10 @@ func (v *validator) validate(c *Config) {
 	}
 	if c.Watch.MaxMessageBytes < 64<<10 {
 		v.add("watch.max_message_bytes", "must be at least 65536")
+	}
+	if len(c.Accounts) == 0 && !c.Relay.Enabled && !c.Pixel.Enabled {
+		v.problems = append(v.problems, Problem{Line: v.line("accounts"),
+			Msg: "no accounts: list at least one mailbox to watch (or enable the relay or the pixel); configs/mailack.yaml shows how"})
 	}
 	names := map[string]bool{}
 	for i := range c.Accounts {
