@@ -139,10 +139,10 @@ func TestCheckConfig(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
 	bad := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(good, []byte("store:\n  path: x.db\n"), 0o644)
+	os.WriteFile(good, []byte("store:\n  path: x.db\naccounts:\n  - name: a\n    host: h\n    username: a@example.com\n    password: ${P}\n"), 0o644)
 	os.WriteFile(bad, []byte("log:\n  level: loud\naccounts:\n  - name: a\n    password: hunter2\n"), 0o644)
-	code, out, _ := runCmd(t, "check-config", good)
-	if code != 0 || !strings.Contains(out, "ok (0 account(s)") {
+	code, out, _ := runCmdEnv(t, map[string]string{"P": "pw"}, "check-config", good)
+	if code != 0 || !strings.Contains(out, "ok (1 account(s)") {
 		t.Errorf("check-config good = %d, %q", code, out)
 	}
 	code, _, errOut := runCmd(t, "check-config", bad)
