@@ -205,7 +205,7 @@ func (a *applier) keepUnmatched(ev track.Evidence) error {
 }
 
 func (a *applier) enqueue(ns []track.Notice) error {
-	added, err := enqueueNotices(a.tx, ns, a.now)
+	added, err := a.s.enqueueNotices(a.tx, ns, a.now)
 	a.res.Notices = append(a.res.Notices, added...)
 	return err
 }

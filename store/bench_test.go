@@ -329,7 +329,7 @@ func loadBenchExtras(s *Store) error {
 	return s.db.Update(func(tx *bbolt.Tx) error {
 		for i := range 500 {
 			n := track.Notice{Key: fmt.Sprintf("pending-%d", i), Kind: track.NoticeRead, MessageID: benchMailID(i)}
-			if _, err := enqueueNotices(tx, []track.Notice{n}, benchNow); err != nil {
+			if _, err := s.enqueueNotices(tx, []track.Notice{n}, benchNow); err != nil {
 				return err
 			}
 		}

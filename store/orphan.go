@@ -191,7 +191,7 @@ func (s *Store) adoptOrphans(tx *bbolt.Tx, m track.Mail, now time.Time) (Registe
 		return res, err
 	}
 	res.Mail = r.Mail
-	res.Notices, err = enqueueNotices(tx, r.Notices, now)
+	res.Notices, err = s.enqueueNotices(tx, r.Notices, now)
 	return res, err
 }
 

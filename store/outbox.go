@@ -45,16 +45,25 @@ func (r *outboxRec) item(seq uint64) OutboxItem {
 }
 
 // enqueueNotices appends the notices whose keys are not in the outbox yet
-// and returns those it appended.
-func enqueueNotices(tx *bbolt.Tx, ns []track.Notice, now time.Time) ([]track.Notice, error) {
+// and returns those it appended; with Options.NoOutbox it appends nothing
+// and returns those it would have appended.
+func (s *Store) enqueueNotices(tx *bbolt.Tx, ns []track.Notice, now time.Time) ([]track.Notice, error) {
 	box, keys := tx.Bucket(bucketOutbox), tx.Bucket(bucketOutboxKeys)
 	box.FillPercent = 0.95 // keys only ever grow
 	var added []track.Notice
+	seen := map[string]bool{} // for NoOutbox, which writes no keys
 	for _, n := range ns {
 		if n.Key == "" {
 			return added, fmt.Errorf("enqueue notice for %s: empty key: %w", n.MessageID, ErrInvalid)
 		}
 		if keys.Get([]byte(n.Key)) != nil {
+			continue
+		}
+		if s.opts.NoOutbox {
+			if !seen[n.Key] {
+				seen[n.Key] = true
+				added = append(added, n)
+			}
 			continue
 		}
 		seq, err := box.NextSequence()

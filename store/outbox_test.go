@@ -55,12 +55,12 @@ func TestOutboxDropsDuplicateKeys(t *testing.T) {
 	n := track.Notice{Key: "k1", Kind: track.NoticeRead, MessageID: "x@example.com"}
 	var added []track.Notice
 	err := s.db.Update(func(tx *bbolt.Tx) error {
-		a, err := enqueueNotices(tx, []track.Notice{n, n}, t0)
+		a, err := s.enqueueNotices(tx, []track.Notice{n, n}, t0)
 		added = a
 		if err != nil {
 			return err
 		}
-		a, err = enqueueNotices(tx, []track.Notice{n}, t0)
+		a, err = s.enqueueNotices(tx, []track.Notice{n}, t0)
 		added = append(added, a...)
 		return err
 	})
@@ -176,4 +176,46 @@ func TestExpireOrphans(t *testing.T) {
 		t.Errorf("orphans_by_age holds %d, want 1", n)
 	}
 	mustCheck(t, s)
+}
+
+// With NoOutbox, reports, orphans adopted at registration and deadlines
+// still yield their notices, but none is queued; the same file opened
+// without it queues them again.
+func TestNoOutbox(t *testing.T) {
+	path := t.TempDir() + "/mailack.db"
+	s, err := Open(path, Options{NoOutbox: true, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	register(t, s, newMail(t, "n1@example.com", "alice@example.com", t0, "bob@example.net", "carol@example.net"), t0)
+	res := apply(t, s, t0,
+		dsn("n1@example.com", "bob@example.net", report.ActionFailed, "f@mx", t0),
+		mdn("n1@example.com", "carol@example.net", report.DispositionDisplayed, "m@mx", t0))
+	if len(res.Notices) != 2 {
+		t.Errorf("ApplyReport() notices = %d, want 2", len(res.Notices))
+	}
+	apply(t, s, t0, dsn("n2@example.com", "dave@example.net", report.ActionFailed, "f2@mx", t0))
+	reg := register(t, s, newMail(t, "n2@example.com", "alice@example.com", t0.Add(-time.Hour), "dave@example.net"), t0)
+	if len(reg.Notices) != 1 {
+		t.Errorf("RegisterMail() adopting an orphan: notices = %d, want 1", len(reg.Notices))
+	}
+	register(t, s, newMail(t, "n3@example.com", "alice@example.com", t0, "erin@example.net"), t0)
+	sw, err := s.SweepDue(t.Context(), t0.Add(48*time.Hour))
+	if err != nil || len(sw.Notices) == 0 {
+		t.Errorf("SweepDue() = %d notices, %v; want the no-response notices", len(sw.Notices), err)
+	}
+	if items := pending(t, s); len(items) != 0 {
+		t.Errorf("outbox holds %d with NoOutbox, want 0: %v", len(items), noticeKeys(items))
+	}
+	mustCheck(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openAt(t, path, Options{NoSync: true})
+	register(t, s, newMail(t, "n4@example.com", "alice@example.com", t0, "bob@example.net"), t0)
+	apply(t, s, t0, dsn("n4@example.com", "bob@example.net", report.ActionFailed, "f4@mx", t0))
+	if items := pending(t, s); len(items) != 1 {
+		t.Errorf("outbox holds %d without NoOutbox, want 1", len(items))
+	}
 }

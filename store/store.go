@@ -72,6 +72,11 @@ type Options struct {
 	// QuarantineHead is how many bytes of a quarantined message are kept;
 	// default 64 KiB.
 	QuarantineHead int
+	// NoOutbox keeps notices out of the outbox, for a deployment where
+	// nothing delivers them (chat turned off). Results still list the
+	// notices that would have been queued. Notices already in the outbox
+	// stay there.
+	NoOutbox bool
 	// MappedLimit bounds the pages of the file mapped into the process,
 	// in bytes; default 128 MiB, negative for no bound. bbolt reads the
 	// file through a shared mapping, and the kernel maps a page's cached

@@ -106,7 +106,7 @@ func (s *Store) sweepChunk(tx *bbolt.Tx, now time.Time, after []byte) (SweepResu
 		if err := putMail(tx, &m, &next); err != nil {
 			return res, nil, false, err
 		}
-		added, err := enqueueNotices(tx, notices, now)
+		added, err := s.enqueueNotices(tx, notices, now)
 		if err != nil {
 			return res, nil, false, err
 		}

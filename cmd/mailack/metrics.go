@@ -108,7 +108,7 @@ func (s *slackMetrics) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // outboxCollector exports how many notices wait for Slack and how old the
-// oldest is, at scrape time.
+// oldest is, at scrape time. With Slack turned off no notice is queued.
 type outboxCollector struct {
 	st    *store.Store
 	now   func() time.Time
@@ -118,8 +118,12 @@ type outboxCollector struct {
 
 func newOutboxCollector(st *store.Store, now func() time.Time) *outboxCollector {
 	return &outboxCollector{st: st, now: now,
-		depth: prometheus.NewDesc("mailack_outbox_depth", "Notices waiting to be delivered to Slack.", nil, nil),
-		age:   prometheus.NewDesc("mailack_outbox_oldest_age_seconds", "Age of the oldest notice waiting for Slack.", nil, nil),
+		depth: prometheus.NewDesc("mailack_outbox_depth",
+			"Notices in the outbox, not yet delivered to Slack (retries included). "+
+				"While Slack is turned off none is queued: only notices left from when it was on count.", nil, nil),
+		age: prometheus.NewDesc("mailack_outbox_oldest_age_seconds",
+			"Age of the oldest notice in the outbox, not yet delivered to Slack; 0 when the outbox is empty. "+
+				"While Slack is turned off none is queued.", nil, nil),
 	}
 }
 

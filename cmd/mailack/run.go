@@ -91,7 +91,9 @@ func newDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 	if d.cal, err = calendar(cfg.Tracking.BusinessHours); err != nil {
 		return nil, fmt.Errorf("business hours: %w", err)
 	}
-	if d.st, err = store.Open(cfg.Store.Path, store.Options{}); err != nil {
+	// With Slack off nothing delivers notices: queueing them would only
+	// grow the outbox.
+	if d.st, err = store.Open(cfg.Store.Path, store.Options{NoOutbox: !cfg.Slack.Enabled}); err != nil {
 		return nil, err
 	}
 	d.reg = &registrar{st: d.st, cal: d.cal, defaultAfter: cfg.Tracking.DefaultDeadline, now: now, metrics: d.metrics}
@@ -157,6 +159,8 @@ func (d *daemon) edges() error {
 		}
 		d.reg.notify = d.bot.Wake
 		d.reg.deadlineOf = settingsStore{d.st}.deadlineOf
+	} else {
+		d.log.Info("slack is off: notices are neither queued nor delivered")
 	}
 	d.metrics.reg.MustRegister(newOutboxCollector(d.st, d.now))
 	return nil
