@@ -255,14 +255,15 @@ func TestProblems(t *testing.T) {
 }
 
 // A misspelt section is one problem, naming the section it is likely meant
-// to be; what it holds is not reported again.
+// to be; what it holds is not reported again, nor is it reported missing.
 func TestMisspeltSection(t *testing.T) {
 	for _, tc := range []struct{ yaml, want string }{
-		{"stor:\n  path: x.db\n  colour: red\n", `f.yaml:6: unknown key "stor" (did you mean "store"?)`},
-		{"rellay:\n  enabled: true\n  listen: nowhere\n", `f.yaml:6: unknown key "rellay" (did you mean "relay"?)`},
-		{"colour: red\n", `f.yaml:6: unknown key "colour"`},
+		{oneAccount + "stor:\n  path: x.db\n  colour: red\n", `f.yaml:6: unknown key "stor" (did you mean "store"?)`},
+		{oneAccount + "rellay:\n  enabled: true\n  listen: nowhere\n", `f.yaml:6: unknown key "rellay" (did you mean "relay"?)`},
+		{oneAccount + "colour: red\n", `f.yaml:6: unknown key "colour"`},
+		{"a" + strings.Replace(oneAccount, "accounts", "counts", 1), `f.yaml:1: unknown key "acounts" (did you mean "accounts"?)`},
 	} {
-		_, err := Parse("f.yaml", []byte(oneAccount+tc.yaml), env(map[string]string{"P": "x"}))
+		_, err := Parse("f.yaml", []byte(tc.yaml), env(map[string]string{"P": "x"}))
 		var ce *Error
 		if !errors.As(err, &ce) || len(ce.Problems) != 1 || !strings.HasSuffix(err.Error(), tc.want) {
 			t.Errorf("Parse(%q) = %v, want exactly one problem: %s", tc.yaml, err, tc.want)

@@ -61,7 +61,7 @@ func Parse(name string, data []byte, getenv func(string) string) (Config, error)
 		getenv = os.Getenv
 	}
 	cfg := Defaults()
-	v := &validator{lines: map[string]int{}}
+	v := &validator{lines: map[string]int{}, meant: map[string]bool{}}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return Config{}, &Error{File: name, Problems: []Problem{{Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}}
@@ -76,7 +76,11 @@ func Parse(name string, data []byte, getenv func(string) string) (Config, error)
 		}
 		known := knownKeys()
 		for _, msg := range te.Errors {
-			v.problems = append(v.problems, typeProblem(msg, known))
+			p, meant := typeProblem(msg, known)
+			v.problems = append(v.problems, p)
+			if meant != "" {
+				v.meant[meant] = true
+			}
 		}
 	}
 	for i := range cfg.Accounts {
@@ -94,10 +98,10 @@ func Parse(name string, data []byte, getenv func(string) string) (Config, error)
 // typeProblem turns a yaml.v3 decoding message ("line 3: field x not found
 // in type config.Log") into a Problem with a plainer message. An unknown
 // key is given with the known key of its section it is likely a misspelling
-// of; known lists the keys of each section by type name. A misspelt
-// section is one problem: its contents are not read.
-func typeProblem(msg string, known map[string][]string) Problem {
-	p := Problem{Msg: msg}
+// of, which is also returned; known lists the keys of each section by type
+// name. A misspelt section is one problem: its contents are not read.
+func typeProblem(msg string, known map[string][]string) (p Problem, meant string) {
+	p = Problem{Msg: msg}
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
 		if num, text, ok := strings.Cut(rest, ": "); ok {
 			if n, err := strconv.Atoi(num); err == nil {
@@ -108,13 +112,13 @@ func typeProblem(msg string, known map[string][]string) Problem {
 	if f, ok := strings.CutPrefix(p.Msg, "field "); ok {
 		if name, typ, ok := strings.Cut(f, " not found in type "); ok {
 			p.Msg = fmt.Sprintf("unknown key %q", name)
-			if k := closest(name, known[typ]); k != "" {
-				p.Msg += fmt.Sprintf(" (did you mean %q?)", k)
+			if meant = closest(name, known[typ]); meant != "" {
+				p.Msg += fmt.Sprintf(" (did you mean %q?)", meant)
 			}
 		}
 	}
 	p.Msg = strings.ReplaceAll(p.Msg, "time.Duration", "a duration such as 48h or 90s")
-	return p
+	return p, meant
 }
 
 // indexLines records the line of every key, by path.

@@ -17,6 +17,10 @@ import (
 type validator struct {
 	lines    map[string]int
 	problems []Problem
+	// meant holds the known keys that unknown keys were likely meant to
+	// be, so that a misspelt section is reported once, not again as
+	// missing.
+	meant map[string]bool
 }
 
 // add records a problem at path, placed at the line of path or of its
@@ -113,7 +117,7 @@ func (v *validator) validate(c *Config) {
 	if c.Watch.MaxMessageBytes < 64<<10 {
 		v.add("watch.max_message_bytes", "must be at least 65536")
 	}
-	if len(c.Accounts) == 0 && !c.Relay.Enabled && !c.Pixel.Enabled {
+	if len(c.Accounts) == 0 && !c.Relay.Enabled && !c.Pixel.Enabled && !v.meant["accounts"] {
 		v.problems = append(v.problems, Problem{Line: v.line("accounts"),
 			Msg: "no accounts: list at least one mailbox to watch (or enable the relay or the pixel); configs/mailack.yaml shows how"})
 	}
