@@ -41,7 +41,8 @@
 //
 // Notices leave the outbox when Ack is called after delivery. A crash
 // between delivery and Ack delivers the notice again: delivery is at least
-// once.
+// once. A store opened with Options.NoOutbox, where nothing delivers,
+// queues none.
 //
 // # Layout
 //
@@ -115,4 +116,10 @@
 // report rewrites; version 4 encodes awaiting's values in binary (each
 // string after its length as a uvarint), which made the digest of 37,000
 // mails three times faster than with JSON.
+//
+// OpenReadOnly, for tools that only read (export, backup), never creates,
+// initialises or migrates a file: it refuses one that does not exist, one
+// of an older schema (ErrOldSchema: the daemon's Open upgrades it) and one
+// of a newer schema, and it waits on the file lock while a writer holds
+// it.
 package store
