@@ -47,6 +47,7 @@ store:
 http:
   listen: %s
   public_url: http://%s
+  admin_token: ${`+testTokenEnv+`}
 pixel:
   enabled: true
   keys:

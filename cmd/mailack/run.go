@@ -12,11 +12,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/mailack/mailack/bot"
 	"github.com/mailack/mailack/cmd/mailack/config"
 	"github.com/mailack/mailack/mailwatch"
+	"github.com/mailack/mailack/mailwatch/pixel"
 	"github.com/mailack/mailack/mailwatch/relay"
 	"github.com/mailack/mailack/store"
 	"github.com/mailack/mailack/track"
@@ -67,8 +66,12 @@ type daemon struct {
 	watcher *mailwatch.Watcher
 	reg     *registrar
 	mux     *http.ServeMux
+	pixel   *pixel.Handler
 	relay   *relay.Server
 	bot     *bot.Bot
+	// adminTokens open /backup and /export; detailTokens (admin or
+	// metrics) open /metrics and the details of /readyz.
+	adminTokens, detailTokens tokens
 	// listener and relayLn are opened at start so that a port in use fails
 	// the start rather than a goroutine later.
 	listener net.Listener
@@ -131,7 +134,9 @@ func (d *daemon) edges() error {
 		return err
 	}
 	if px != nil {
+		d.pixel = px
 		d.mux.Handle("/o/", px)
+		d.metrics.reg.MustRegister(newPixelCollector(px))
 	}
 	if d.relay, err = d.newRelay(keys); err != nil {
 		return err
@@ -153,56 +158,6 @@ func (d *daemon) edges() error {
 	return nil
 }
 
-// routes registers the HTTP endpoints.
-func (d *daemon) routes() {
-	d.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
-	d.mux.HandleFunc("GET /readyz", d.ready)
-	d.mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics.reg, promhttp.HandlerOpts{}))
-	d.mux.HandleFunc("GET /backup", d.backup)
-}
-
-// backup streams a consistent copy of the database, to loopback clients
-// only (the listener may also serve the pixel to the world).
-func (d *daemon) backup(w http.ResponseWriter, r *http.Request) {
-	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		http.Error(w, "backup is available from loopback only", http.StatusForbidden)
-		return
-	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	if _, err := d.st.Backup(r.Context(), w); err != nil {
-		d.log.Error("backup failed", "err", err)
-	}
-}
-
-// ready answers 200 when the store answers and every account has been read
-// completely at least once, 503 otherwise, listing what is not ready.
-func (d *daemon) ready(w http.ResponseWriter, r *http.Request) {
-	var problems []string
-	if _, err := d.st.Checkpoint(r.Context(), "", "\x01probe"); err != nil && !errors.Is(err, store.ErrNotFound) {
-		problems = append(problems, "store: "+err.Error())
-	}
-	if d.watcher != nil {
-		for _, s := range d.watcher.Status() {
-			if s.LastSync.IsZero() {
-				msg := "account " + s.Account + ": not synced yet"
-				if s.LastError != "" {
-					msg += " (" + s.LastError + ")"
-				}
-				problems = append(problems, msg)
-			}
-		}
-	}
-	if len(problems) > 0 {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		for _, p := range problems {
-			fmt.Fprintln(w, p)
-		}
-		return
-	}
-	io.WriteString(w, "ready\n")
-}
-
 // run runs every component until ctx ends, then shuts down in order: stop
 // taking work (watchers, HTTP), let the work in flight finish, close the
 // store last.
@@ -217,7 +172,7 @@ func (d *daemon) run(ctx context.Context) error {
 			cancel(fmt.Errorf("%s: %w", name, err))
 		}
 	}
-	srv := &http.Server{Handler: d.mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(d.mux, d.log)
 	wg.Go(func() {
 		if err := srv.Serve(d.listener); !errors.Is(err, http.ErrServerClosed) {
 			fail("http", err)
@@ -250,6 +205,9 @@ func (d *daemon) run(ctx context.Context) error {
 	defer done()
 	if err := srv.Shutdown(shutCtx); err != nil {
 		d.log.Warn("http shutdown", "err", err)
+	}
+	if d.pixel != nil {
+		d.pixel.Close() // records the hits still queued, before the store closes
 	}
 	wg.Wait()
 	stopBot()
