@@ -16,29 +16,32 @@ import (
 	"github.com/mailack/mailack/store"
 )
 
-// Limits of the daemon's HTTP server. The listener may face the internet
-// (the pixel, Slack's HTTP mode), so every phase of a request is bounded:
-// a slow or idle client is cut off instead of holding a goroutine.
-const (
-	httpReadHeaderTimeout = 10 * time.Second
-	httpReadTimeout       = 30 * time.Second
-	httpWriteTimeout      = 30 * time.Second
-	httpIdleTimeout       = 60 * time.Second
-	httpMaxHeaderBytes    = 32 << 10
-	// dumpWriteTimeout replaces httpWriteTimeout for /backup and /export,
-	// which stream the whole database.
-	dumpWriteTimeout = time.Hour
-)
+// httpLimits bound every phase of a request to the daemon's HTTP server.
+// The listener may face the internet (the pixel, Slack's HTTP mode), so a
+// slow or idle client is cut off instead of holding a goroutine.
+type httpLimits struct {
+	ReadHeader, Read, Write, Idle time.Duration
+	MaxHeaderBytes                int
+	// Dump replaces Write for /backup and /export, which stream the whole
+	// database.
+	Dump time.Duration
+}
+
+// defaultHTTPLimits are the limits the daemon runs with.
+var defaultHTTPLimits = httpLimits{
+	ReadHeader: 10 * time.Second, Read: 30 * time.Second, Write: 30 * time.Second, Idle: 30 * time.Second,
+	MaxHeaderBytes: 32 << 10, Dump: time.Hour,
+}
 
 // newHTTPServer returns the daemon's HTTP server for handler.
-func newHTTPServer(handler http.Handler, log *slog.Logger) *http.Server {
+func newHTTPServer(handler http.Handler, log *slog.Logger, l httpLimits) *http.Server {
 	return &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: httpReadHeaderTimeout,
-		ReadTimeout:       httpReadTimeout,
-		WriteTimeout:      httpWriteTimeout,
-		IdleTimeout:       httpIdleTimeout,
-		MaxHeaderBytes:    httpMaxHeaderBytes,
+		ReadHeaderTimeout: l.ReadHeader,
+		ReadTimeout:       l.Read,
+		WriteTimeout:      l.Write,
+		IdleTimeout:       l.Idle,
+		MaxHeaderBytes:    l.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelDebug),
 	}
 }
@@ -117,7 +120,7 @@ func (d *daemon) routes() {
 func (d *daemon) backup(w http.ResponseWriter, r *http.Request) {
 	// Without a write deadline a dead client could hold the read
 	// transaction for ever; the server's own is too short for the copy.
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(dumpWriteTimeout)) // ErrNotSupported only in tests
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d.httpLimits.Dump)) // ErrNotSupported only in tests
 	w.Header().Set("Content-Type", "application/octet-stream")
 	if _, err := d.st.Backup(r.Context(), w); err != nil {
 		d.log.Error("backup failed", "err", err)
@@ -127,7 +130,7 @@ func (d *daemon) backup(w http.ResponseWriter, r *http.Request) {
 // export streams every tracked mail and orphaned report as JSON, what
 // `mailack export --json` prints.
 func (d *daemon) export(w http.ResponseWriter, r *http.Request) {
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(dumpWriteTimeout)) // as in backup
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d.httpLimits.Dump)) // as in backup
 	w.Header().Set("Content-Type", "application/json")
 	if err := d.st.Export(r.Context(), w); err != nil {
 		d.log.Error("export failed", "err", err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -39,6 +40,12 @@ type runningDaemon struct {
 // it until the test ends.
 func runDaemon(t *testing.T, yaml string, vars map[string]string) *runningDaemon {
 	t.Helper()
+	return runDaemonWith(t, yaml, vars, nil)
+}
+
+// runDaemonWith is runDaemon with mod applied to the daemon before it runs.
+func runDaemonWith(t *testing.T, yaml string, vars map[string]string, mod func(*daemon)) *runningDaemon {
+	t.Helper()
 	cfg, err := config.Parse("mailack.yaml", []byte(yaml), func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +57,9 @@ func runDaemon(t *testing.T, yaml string, vars map[string]string) *runningDaemon
 	if err != nil {
 		cancel()
 		t.Fatal(err)
+	}
+	if mod != nil {
+		mod(d)
 	}
 	done := make(chan error, 1)
 	go func() { done <- d.run(ctx) }()
@@ -311,14 +321,51 @@ func TestMetricsLabelsBounded(t *testing.T) {
 	}
 }
 
-// TestHTTPServerLimits: the daemon's server bounds every phase of a
-// request and the size of its header.
-func TestHTTPServerLimits(t *testing.T) {
-	srv := newHTTPServer(http.NewServeMux(), slog.New(slog.DiscardHandler))
-	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 ||
-		srv.MaxHeaderBytes <= 0 || srv.MaxHeaderBytes > 64<<10 {
-		t.Errorf("server limits = header %v read %v write %v idle %v max header %d; want all set",
-			srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout, srv.MaxHeaderBytes)
+// TestHTTPSlowAndIdleClientsCut is the slow-client attack: connections
+// that send nothing, half a header, or one request and then idle, are all
+// closed by the daemon once its limits pass (shortened here), and a
+// header over the size limit is refused.
+func TestHTTPSlowAndIdleClientsCut(t *testing.T) {
+	rd := runDaemonWith(t, tokenConfig(t.TempDir()), map[string]string{"ADMIN": adminToken, "METRICS": metricsToken}, func(d *daemon) {
+		d.httpLimits.ReadHeader, d.httpLimits.Read, d.httpLimits.Idle = 300*time.Millisecond, 600*time.Millisecond, 300*time.Millisecond
+	})
+	addr := strings.TrimPrefix(rd.url, "http://")
+	const each = 30
+	var conns []net.Conn
+	for i := range 3 * each {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		switch i % 3 {
+		case 1: // half a header, never finished
+			io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n")
+		case 2: // one request, then idle on the kept-alive connection
+			io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		}
+		conns = append(conns, c)
+	}
+	for i, c := range conns {
+		// Each read ends when the server closes the connection; a daemon
+		// that never did would leave it blocked until this deadline.
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_, err := io.Copy(io.Discard, c)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("connection %d (kind %d) still open after 30 s", i, i%3)
+		}
+	}
+	big := strings.Repeat("x", 64<<10)
+	req, _ := http.NewRequest(http.MethodGet, rd.url+"/healthz", nil)
+	req.Header.Set("X-Big", big)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("a 64 KiB header = %d, want 431", resp.StatusCode)
 	}
 }
 

@@ -72,6 +72,7 @@ type daemon struct {
 	// adminTokens open /backup and /export; detailTokens (admin or
 	// metrics) open /metrics and the details of /readyz.
 	adminTokens, detailTokens tokens
+	httpLimits                httpLimits
 	// listener and relayLn are opened at start so that a port in use fails
 	// the start rather than a goroutine later.
 	listener net.Listener
@@ -80,7 +81,7 @@ type daemon struct {
 
 // newDaemon opens the store and builds every component. Nothing runs yet.
 func newDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, now func() time.Time) (*daemon, error) {
-	d := &daemon{cfg: cfg, log: log, now: now, metrics: newMetrics(), mux: http.NewServeMux()}
+	d := &daemon{cfg: cfg, log: log, now: now, metrics: newMetrics(), mux: http.NewServeMux(), httpLimits: defaultHTTPLimits}
 	var err error
 	if d.cal, err = calendar(cfg.Tracking.BusinessHours); err != nil {
 		return nil, fmt.Errorf("business hours: %w", err)
@@ -172,7 +173,7 @@ func (d *daemon) run(ctx context.Context) error {
 			cancel(fmt.Errorf("%s: %w", name, err))
 		}
 	}
-	srv := newHTTPServer(d.mux, d.log)
+	srv := newHTTPServer(d.mux, d.log, d.httpLimits)
 	wg.Go(func() {
 		if err := srv.Serve(d.listener); !errors.Is(err, http.ErrServerClosed) {
 			fail("http", err)
