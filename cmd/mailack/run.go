@@ -106,22 +106,31 @@ func newDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 		d.metrics.reg.MustRegister(newWatchCollector(d.watcher))
 	}
 	if err := d.edges(); err != nil {
-		d.st.Close()
+		d.abortStart()
 		return nil, err
 	}
 	d.routes()
 	if d.listener, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
-		d.st.Close()
+		d.abortStart()
 		return nil, fmt.Errorf("http listener: %w", err)
 	}
 	if d.relay != nil {
 		if d.relayLn, err = net.Listen("tcp", cfg.Relay.Listen); err != nil {
 			d.listener.Close()
-			d.st.Close()
+			d.abortStart()
 			return nil, fmt.Errorf("relay listener: %w", err)
 		}
 	}
 	return d, nil
+}
+
+// abortStart releases what newDaemon built before it failed: the pixel's
+// workers and the store.
+func (d *daemon) abortStart() {
+	if d.pixel != nil {
+		d.pixel.Close()
+	}
+	d.st.Close()
 }
 
 // edges builds the pixel handler and the relay.
