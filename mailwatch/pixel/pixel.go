@@ -104,7 +104,9 @@ type Options struct {
 	// their opens are not recorded. Nil means nobody has.
 	OptedOut func(sender string) bool
 	// IsSender reports whether a fetch comes from the mail's sender (for
-	// example, a cookie set by mailack's own pages). Nil means never.
+	// example, a cookie set by mailack's own pages). Nil means never. It
+	// runs on a worker, after the response, with a copy of the request's
+	// method, URL, header and remote address.
 	IsSender func(r *http.Request, c trackpixel.Claims) bool
 	// ClientAddr returns the client's address, for deployments behind a
 	// reverse proxy; nil uses the connection's remote address.
@@ -272,7 +274,7 @@ func (h *Handler) enqueue(x hit) {
 }
 
 // ServeHTTP answers GET and HEAD for pixel paths with the image, then
-// records the hit.
+// queues the hit for the workers.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	token, format, ok := trackpixel.ParsePath(r.URL.Path)
 	if !ok {
