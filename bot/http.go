@@ -14,8 +14,11 @@ import (
 	"github.com/slack-go/slack/slackevents"
 )
 
-// maxRequestBody caps a request from Slack; real ones are a few KB.
-const maxRequestBody = 1 << 20
+// maxRequestBody caps a request from Slack. Slash commands and events are
+// a few KB; an interaction carries the message or view it came from, and a
+// view is at most 250 KB (Slack's views.publish limit), which mailack's
+// own cards and App Home stay far below.
+const maxRequestBody = 256 << 10
 
 // The HTTP mode endpoints, as configured in the app manifest.
 const (
@@ -41,6 +44,11 @@ func (b *Bot) Handler() http.Handler {
 // it back for next.
 func (b *Bot) verified(next func(w http.ResponseWriter, r *http.Request, body []byte)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if code, err := precheck(r, time.Now()); err != nil {
+			b.log.Warn("refused slack request before reading it", "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
+			http.Error(w, http.StatusText(code), code)
+			return
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
 		if err != nil {
 			http.Error(w, "request body too large or unreadable", http.StatusRequestEntityTooLarge)

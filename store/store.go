@@ -121,6 +121,26 @@ type Store struct {
 
 	writers atomic.Int32 // write calls in flight; see update
 	mapped  *mapping     // nil when the mapping is not kept small
+	// writeFailure is the last write that failed to commit, nil once a
+	// write has committed since (see WriteFailure).
+	writeFailure atomic.Pointer[WriteFailure]
+}
+
+// WriteFailure is a write transaction that could not be committed: the
+// disk is full, the file cannot be written or grown.
+type WriteFailure struct {
+	Err error
+	At  time.Time
+}
+
+// LastWriteFailure returns the last write that failed to commit, if no
+// write has committed since. A write refused for its content (ErrNotFound,
+// ErrInvalid and the like) is not a failure of the store.
+func (s *Store) LastWriteFailure() (WriteFailure, bool) {
+	if f := s.writeFailure.Load(); f != nil {
+		return *f, true
+	}
+	return WriteFailure{}, false
 }
 
 // Open opens or creates the database at path and migrates it to the
@@ -182,10 +202,23 @@ func (s *Store) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 	defer s.mapped.settle(s.db)
 	n := s.writers.Add(1)
 	defer s.writers.Add(-1)
+	// fnErr tells fn's own refusals from failures to commit. Batch runs fn
+	// on another goroutine but returns only after it has finished.
+	var fnErr error
+	run := func(tx *bbolt.Tx) error { fnErr = fn(tx); return fnErr }
+	var err error
 	if n == 1 {
-		return s.db.Update(fn)
+		err = s.db.Update(run)
+	} else {
+		err = s.db.Batch(run)
 	}
-	return s.db.Batch(fn)
+	switch {
+	case err == nil:
+		s.writeFailure.Store(nil)
+	case err != fnErr: // identity, not errors.Is: was it fn's own error?
+		s.writeFailure.Store(&WriteFailure{Err: err, At: time.Now()})
+	}
+	return err
 }
 
 // view runs fn in a read transaction after checking ctx, and then unmaps

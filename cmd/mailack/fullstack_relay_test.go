@@ -47,6 +47,7 @@ store:
 http:
   listen: %s
   public_url: http://%s
+  admin_token: ${`+testTokenEnv+`}
 pixel:
   enabled: true
   keys:
@@ -119,7 +120,27 @@ accounts:
 		t.Fatalf("forged pixel did not get the image: %v", forged)
 	}
 	forged.Body.Close()
+	// The replay attack: the same URL fetched again and again is one open.
+	const replays = 300
+	for range replays {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("replayed pixel GET = %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	waitUntil(t, "every replay counted", 20*time.Second, func() bool {
+		return p.metric(`mailack_pixel_hits_total{result="duplicate"}`)+p.metric(`mailack_pixel_hits_total{result="dropped"}`) == replays
+	})
+	if n := p.metric(`mailack_pixel_hits_total{result="recorded"}`); n != 1 {
+		t.Errorf("pixel hits recorded = %v, want 1", n)
+	}
 	p.stop(t)
+	for _, secret := range []string{"relay-secret", strings.Repeat("p", 32), s.Password("alice"), testAdminToken} {
+		if strings.Contains(p.log(), secret) {
+			t.Errorf("the daemon's log shows a secret (%.4s…)", secret)
+		}
+	}
 
 	ex := exportDB(t, bin, filepath.Join(dir, "mailack.db"))
 	status := ex.statuses(t)
@@ -134,6 +155,6 @@ accounts:
 		sources[e.Source]++
 	}
 	if sources["dsn"] != 2 || sources["pixel"] != 1 {
-		t.Errorf("evidence sources = %v, want 2 dsn and 1 pixel (the forged fetch records nothing)", sources)
+		t.Errorf("evidence sources = %v, want 2 dsn and 1 pixel (the forged fetch and the replays record nothing)", sources)
 	}
 }

@@ -51,12 +51,19 @@ func (p *daemonProc) log() string {
 	return p.logs.String()
 }
 
+// The admin token the full-stack daemons run with, from this environment
+// variable (startDaemon sets it).
+const (
+	testAdminToken = "test-admin-token-0123456789abcdef"
+	testTokenEnv   = "MAILACK_TEST_ADMIN_TOKEN"
+)
+
 var listenLine = regexp.MustCompile(`msg="mailack starting".* http=(\S+)`)
 
 func startDaemon(t *testing.T, bin, cfgPath string, env []string) *daemonProc {
 	t.Helper()
 	cmd := exec.Command(bin, "run", "--config", cfgPath)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), testTokenEnv+"="+testAdminToken), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -113,8 +120,14 @@ func (p *daemonProc) stop(t *testing.T) {
 	}
 }
 
+// get fetches path from the daemon with the admin token.
 func (p *daemonProc) get(path string) (int, string) {
-	resp, err := http.Get("http://" + p.addr + path)
+	req, err := http.NewRequest(http.MethodGet, "http://"+p.addr+path, nil)
+	if err != nil {
+		return 0, err.Error()
+	}
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err.Error()
 	}
@@ -160,6 +173,7 @@ tracking:
   sweep_interval: 1s
 http:
   listen: 127.0.0.1:0
+  admin_token: ${`+testTokenEnv+`}
 accounts:
   - name: alice
     host: %s

@@ -4,12 +4,14 @@ import (
 	"context"
 	"net/http"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/mailack/mailack/mailwatch"
+	"github.com/mailack/mailack/mailwatch/pixel"
 	"github.com/mailack/mailack/store"
 )
 
@@ -27,7 +29,7 @@ type metrics struct {
 func newMetrics() *metrics {
 	m := newCoreMetrics()
 	m.slackCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailack_slack_calls_total",
-		Help: "Slack Web API calls, by method and result (ok, error, ratelimited)."}, []string{"method", "result"})
+		Help: "Slack Web API calls, by method (the Web API methods the bot uses, response_url for replies to a command or action, other) and result (ok, error, ratelimited)."}, []string{"method", "result"})
 	m.reg.MustRegister(m.slackCalls)
 	return m
 }
@@ -92,7 +94,7 @@ type slackMetrics struct {
 }
 
 func (s *slackMetrics) RoundTrip(r *http.Request) (*http.Response, error) {
-	method := path.Base(r.URL.Path)
+	method := slackMethod(r)
 	resp, err := s.next.RoundTrip(r)
 	result := "ok"
 	switch {
@@ -105,6 +107,32 @@ func (s *slackMetrics) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	s.m.slackCalls.WithLabelValues(method, result).Inc()
 	return resp, err
+}
+
+// slackMethods are the Web API methods the bot calls: the only values of
+// the method label besides responseURLMethod and "other", so that the
+// label set stays bounded whatever URLs are called.
+var slackMethods = map[string]bool{
+	"auth.test": true, "apps.connections.open": true, "chat.postMessage": true, "chat.update": true,
+	"chat.postEphemeral": true, "conversations.open": true, "users.lookupByEmail": true, "users.info": true,
+	"views.publish": true, "views.open": true,
+}
+
+// responseURLMethod labels posts to a command's or action's response_url,
+// whose path holds a live token that must never become a label.
+const responseURLMethod = "response_url"
+
+// slackMethod is the method label for a request to Slack.
+func slackMethod(r *http.Request) string {
+	if m := path.Base(r.URL.Path); slackMethods[m] {
+		return m
+	}
+	// Response URLs are https://hooks.slack.com/commands/... and
+	// .../actions/... (Slack: "Handling user interaction").
+	if strings.HasPrefix(r.URL.Host, "hooks.") || strings.Contains(r.URL.Path, "/commands/") || strings.Contains(r.URL.Path, "/actions/") {
+		return responseURLMethod
+	}
+	return "other"
 }
 
 // outboxCollector exports how many notices wait for Slack and how old the
@@ -146,4 +174,30 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 		age = now.Sub(items[0].Enqueued).Seconds()
 	}
 	ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, age)
+}
+
+// pixelCollector exports what became of pixel hits, at scrape time.
+type pixelCollector struct {
+	h    *pixel.Handler
+	hits *prometheus.Desc
+}
+
+func newPixelCollector(h *pixel.Handler) *pixelCollector {
+	return &pixelCollector{h: h, hits: prometheus.NewDesc("mailack_pixel_hits_total",
+		"Pixel fetches, by result: recorded, duplicate (a repeat of a recorded open within the dedup window), "+
+			"invalid (token did not verify), ignored (sender's own or opted out), dropped (queue full), failed (store error).",
+		[]string{"result"}, nil)}
+}
+
+func (c *pixelCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.hits }
+
+func (c *pixelCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.h.Stats()
+	for _, v := range []struct {
+		result string
+		n      uint64
+	}{{"recorded", s.Recorded}, {"duplicate", s.Duplicates}, {"invalid", s.Invalid}, {"ignored", s.Ignored},
+		{"dropped", s.Dropped}, {"failed", s.Failed}} {
+		ch <- prometheus.MustNewConstMetric(c.hits, prometheus.CounterValue, float64(v.n), v.result)
+	}
 }

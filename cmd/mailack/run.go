@@ -12,11 +12,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/mailack/mailack/bot"
 	"github.com/mailack/mailack/cmd/mailack/config"
 	"github.com/mailack/mailack/mailwatch"
+	"github.com/mailack/mailack/mailwatch/pixel"
 	"github.com/mailack/mailack/mailwatch/relay"
 	"github.com/mailack/mailack/store"
 	"github.com/mailack/mailack/track"
@@ -76,8 +75,13 @@ type daemon struct {
 	watcher *mailwatch.Watcher
 	reg     *registrar
 	mux     *http.ServeMux
+	pixel   *pixel.Handler
 	relay   *relay.Server
 	bot     *bot.Bot
+	// adminTokens open /backup and /export; detailTokens (admin or
+	// metrics) open /metrics and the details of /readyz.
+	adminTokens, detailTokens tokens
+	httpLimits                httpLimits
 	// listener and relayLn are opened at start so that a port in use fails
 	// the start rather than a goroutine later.
 	listener net.Listener
@@ -86,7 +90,7 @@ type daemon struct {
 
 // newDaemon opens the store and builds every component. Nothing runs yet.
 func newDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, now func() time.Time) (*daemon, error) {
-	d := &daemon{cfg: cfg, log: log, now: now, metrics: newMetrics(), mux: http.NewServeMux()}
+	d := &daemon{cfg: cfg, log: log, now: now, metrics: newMetrics(), mux: http.NewServeMux(), httpLimits: defaultHTTPLimits}
 	var err error
 	if d.cal, err = calendar(cfg.Tracking.BusinessHours); err != nil {
 		return nil, fmt.Errorf("business hours: %w", err)
@@ -113,22 +117,31 @@ func newDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 		d.metrics.reg.MustRegister(newWatchCollector(d.watcher))
 	}
 	if err := d.edges(); err != nil {
-		d.st.Close()
+		d.abortStart()
 		return nil, err
 	}
 	d.routes()
 	if d.listener, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
-		d.st.Close()
+		d.abortStart()
 		return nil, fmt.Errorf("http listener: %w", err)
 	}
 	if d.relay != nil {
 		if d.relayLn, err = net.Listen("tcp", cfg.Relay.Listen); err != nil {
 			d.listener.Close()
-			d.st.Close()
+			d.abortStart()
 			return nil, fmt.Errorf("relay listener: %w", err)
 		}
 	}
 	return d, nil
+}
+
+// abortStart releases what newDaemon built before it failed: the pixel's
+// workers and the store.
+func (d *daemon) abortStart() {
+	if d.pixel != nil {
+		d.pixel.Close()
+	}
+	d.st.Close()
 }
 
 // edges builds the pixel handler and the relay.
@@ -142,7 +155,9 @@ func (d *daemon) edges() error {
 		return err
 	}
 	if px != nil {
+		d.pixel = px
 		d.mux.Handle("/o/", px)
+		d.metrics.reg.MustRegister(newPixelCollector(px))
 	}
 	if d.relay, err = d.newRelay(keys); err != nil {
 		return err
@@ -166,56 +181,6 @@ func (d *daemon) edges() error {
 	return nil
 }
 
-// routes registers the HTTP endpoints.
-func (d *daemon) routes() {
-	d.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
-	d.mux.HandleFunc("GET /readyz", d.ready)
-	d.mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics.reg, promhttp.HandlerOpts{}))
-	d.mux.HandleFunc("GET /backup", d.backup)
-}
-
-// backup streams a consistent copy of the database, to loopback clients
-// only (the listener may also serve the pixel to the world).
-func (d *daemon) backup(w http.ResponseWriter, r *http.Request) {
-	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		http.Error(w, "backup is available from loopback only", http.StatusForbidden)
-		return
-	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	if _, err := d.st.Backup(r.Context(), w); err != nil {
-		d.log.Error("backup failed", "err", err)
-	}
-}
-
-// ready answers 200 when the store answers and every account has been read
-// completely at least once, 503 otherwise, listing what is not ready.
-func (d *daemon) ready(w http.ResponseWriter, r *http.Request) {
-	var problems []string
-	if _, err := d.st.Checkpoint(r.Context(), "", "\x01probe"); err != nil && !errors.Is(err, store.ErrNotFound) {
-		problems = append(problems, "store: "+err.Error())
-	}
-	if d.watcher != nil {
-		for _, s := range d.watcher.Status() {
-			if s.LastSync.IsZero() {
-				msg := "account " + s.Account + ": not synced yet"
-				if s.LastError != "" {
-					msg += " (" + s.LastError + ")"
-				}
-				problems = append(problems, msg)
-			}
-		}
-	}
-	if len(problems) > 0 {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		for _, p := range problems {
-			fmt.Fprintln(w, p)
-		}
-		return
-	}
-	io.WriteString(w, "ready\n")
-}
-
 // run runs every component until ctx ends, then shuts down in order: stop
 // taking work (watchers, HTTP), let the work in flight finish, close the
 // store last.
@@ -230,7 +195,7 @@ func (d *daemon) run(ctx context.Context) error {
 			cancel(fmt.Errorf("%s: %w", name, err))
 		}
 	}
-	srv := &http.Server{Handler: d.mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(d.mux, d.log, d.httpLimits)
 	wg.Go(func() {
 		if err := srv.Serve(d.listener); !errors.Is(err, http.ErrServerClosed) {
 			fail("http", err)
@@ -263,6 +228,9 @@ func (d *daemon) run(ctx context.Context) error {
 	defer done()
 	if err := srv.Shutdown(shutCtx); err != nil {
 		d.log.Warn("http shutdown", "err", err)
+	}
+	if d.pixel != nil {
+		d.pixel.Close() // records the hits still queued, before the store closes
 	}
 	wg.Wait()
 	stopBot()

@@ -41,7 +41,7 @@ func openStoreFromFlags(e *env, db, cfgPath string, lockWait time.Duration) (*st
 func runBackup(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "backup", "[--db FILE | --config FILE] DEST", "Writes a consistent copy of the database to DEST. While the daemon runs it holds the\n"+
 		"database, so with --config the copy is made by the daemon itself (GET /backup on its HTTP\n"+
-		"listener, loopback only) without stopping it. Restore: stop mailack, copy DEST over the\ndatabase file, start mailack.")
+		"listener, with http.admin_token) without stopping it. Restore: stop mailack, copy DEST over the\ndatabase file, start mailack.")
 	db := fs.String("db", "", "database file")
 	cfgPath := fs.String("config", "", "configuration file naming the database and the daemon's listener")
 	if err := parseArgs(fs, args, 1, 1, "give exactly one DEST"); err != nil {
@@ -64,24 +64,39 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// backupFromDaemon asks the running daemon for a copy of its database.
-func backupFromDaemon(ctx context.Context, e *env, cfgPath, dest string) error {
+// fromDaemon asks the running daemon for path (/backup or /export) on its
+// HTTP listener, authenticated with the admin token of the configuration.
+func fromDaemon(ctx context.Context, e *env, cfgPath, path string) (*http.Response, error) {
 	cfg, err := config.Load(cfgPath, e.getenv)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+cfg.HTTP.Listen+"/backup", nil)
+	if !cfg.HTTP.AdminToken.IsSet() {
+		return nil, errors.New("the database is in use by the daemon, and http.admin_token is not set: the daemon serves " + path + " only with it")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+cfg.HTTP.Listen+path, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	req.Header.Set("Authorization", "Bearer "+cfg.HTTP.AdminToken.Value())
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("database in use and the daemon did not answer: %w", err)
+		return nil, fmt.Errorf("database in use and the daemon did not answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("daemon refused %s: %s", path, resp.Status)
+	}
+	return resp, nil
+}
+
+// backupFromDaemon asks the running daemon for a copy of its database.
+func backupFromDaemon(ctx context.Context, e *env, cfgPath, dest string) error {
+	resp, err := fromDaemon(ctx, e, cfgPath, "/backup")
+	if err != nil {
+		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("daemon refused the backup: %s", resp.Status)
-	}
 	tmp := dest + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
@@ -102,10 +117,25 @@ func backupFromDaemon(ctx context.Context, e *env, cfgPath, dest string) error {
 	return nil
 }
 
+// exportFromDaemon prints the running daemon's export.
+func exportFromDaemon(ctx context.Context, e *env, cfgPath string) error {
+	resp, err := fromDaemon(ctx, e, cfgPath, "/export")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(e.stdout, resp.Body); err != nil {
+		return fmt.Errorf("export from daemon: %w", err)
+	}
+	return nil
+}
+
 func runExport(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "export", "--json [--db FILE | --config FILE]", "Prints every tracked mail with its evidence, and the orphaned reports, as JSON.")
+	fs := newFlags(e, "export", "--json [--db FILE | --config FILE]", "Prints every tracked mail with its evidence, and the orphaned reports, as JSON. While\n"+
+		"the daemon runs it holds the database, so with --config the export comes from the daemon\n"+
+		"itself (GET /export on its HTTP listener, with http.admin_token).")
 	db := fs.String("db", "", "database file")
-	cfgPath := fs.String("config", "", "configuration file naming the database")
+	cfgPath := fs.String("config", "", "configuration file naming the database and the daemon's listener")
 	asJSON := fs.Bool("json", false, "print JSON (the only format)")
 	if err := parseArgs(fs, args, 0, 0, ""); err != nil {
 		return err
@@ -114,7 +144,10 @@ func runExport(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("%w: --json is required", errUsage)
 	}
-	st, err := openStoreFromFlags(e, *db, *cfgPath, 5*time.Second)
+	st, err := openStoreFromFlags(e, *db, *cfgPath, time.Second)
+	if errors.Is(err, store.ErrLocked) && *cfgPath != "" {
+		return exportFromDaemon(ctx, e, *cfgPath)
+	}
 	if err != nil {
 		return err
 	}

@@ -5,27 +5,31 @@
 //
 // Every request for a pixel path gets the same 1x1 transparent image with
 // Cache-Control: no-store, whatever happens behind it: a forged or retired
-// token, tracking switched off, a failing or slow recorder. The image is
-// written and flushed before anything is recorded, so the client never
-// waits for the store.
+// token, tracking switched off, a failing or slow recorder. The request's
+// own work is the same for every token: write the image, then put the hit
+// on a bounded queue. Nothing about the token is checked on the request's
+// path, so neither the answer nor its timing tells whether a token
+// verifies.
 //
-// After that, a hit is recorded only when tracking is enabled, the token
-// verifies (package track/pixel), the sender has not opted out and the
-// rules do not attribute the fetch to the sender themselves. It becomes
-// track.PixelEvidence with the time, the user agent and the machine flag
-// the rules decide, and is handed to the Recorder. The client's address
-// is used for classification and passed on only when
+// Workers take hits off the queue. A hit is recorded only when tracking is
+// enabled, the token verifies (package track/pixel), the sender has not
+// opted out and the rules do not attribute the fetch to the sender
+// themselves. It becomes track.PixelEvidence with the time, the user agent
+// and the machine flag the rules decide, and is handed to the Recorder.
+// Within Options.DedupWindow only the first hit per mail, recipient and
+// verdict (human, machine, proxy) is recorded, so one URL replayed ten
+// thousand times is one open, not ten thousand records. The client's
+// address is used for classification and passed on only when
 // Options.StoreClientAddr is set.
 //
 // # Failure behaviour
 //
-// Recording runs on the request's goroutine, after the response, under
-// Options.RecordTimeout: a Recorder must honour its context. A failed or
-// timed-out recording is logged and the open is lost; the client has its
-// image either way. Invalid tokens are logged at debug level without the
-// token. Because recording stays on the request's goroutine,
-// http.Server.Shutdown waits for recordings in flight, and no goroutine
-// outlives the request.
+// Recording runs under Options.RecordTimeout: a Recorder must honour its
+// context. A failed or timed-out recording is logged and the open is
+// lost; the client has its image either way. When the queue is full the
+// hit is dropped. Every outcome is counted (Stats). Invalid tokens are
+// logged at debug level without the token. Close stops the workers after
+// the queue is drained; call it after the HTTP server has shut down.
 package pixel
 
 import (
@@ -37,6 +41,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailack/mailack/track"
@@ -46,6 +52,15 @@ import (
 const (
 	// DefaultRecordTimeout bounds one recording unless Options sets another.
 	DefaultRecordTimeout = 200 * time.Millisecond
+	// DefaultDedupWindow is how long repeated hits of one mail, recipient
+	// and verdict count as one.
+	DefaultDedupWindow = time.Hour
+	// DefaultQueueSize is how many hits may wait for the workers.
+	DefaultQueueSize = 1024
+	// workers record hits; the store serialises writes anyway.
+	workers = 2
+	// maxDedupKeys bounds the dedup table.
+	maxDedupKeys = 100000
 	// maxUserAgent caps the user agent kept with an open.
 	maxUserAgent = 512
 )
@@ -89,13 +104,22 @@ type Options struct {
 	// their opens are not recorded. Nil means nobody has.
 	OptedOut func(sender string) bool
 	// IsSender reports whether a fetch comes from the mail's sender (for
-	// example, a cookie set by mailack's own pages). Nil means never.
+	// example, a cookie set by mailack's own pages). Nil means never. It
+	// runs on a worker, after the response, with a copy of the request's
+	// method, URL, header and remote address.
 	IsSender func(r *http.Request, c trackpixel.Claims) bool
 	// ClientAddr returns the client's address, for deployments behind a
 	// reverse proxy; nil uses the connection's remote address.
 	ClientAddr func(r *http.Request) netip.Addr
 	// RecordTimeout bounds one recording; zero means DefaultRecordTimeout.
 	RecordTimeout time.Duration
+	// DedupWindow: after an open is recorded, further hits of the same
+	// mail, recipient and verdict within the window are counted, not
+	// recorded. Zero means DefaultDedupWindow; negative records every hit.
+	DedupWindow time.Duration
+	// QueueSize is how many hits may wait to be recorded; zero means
+	// DefaultQueueSize. Hits beyond it are dropped and counted.
+	QueueSize int
 	// Logger receives the handler's logs; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -110,6 +134,58 @@ type Handler struct {
 	timeout time.Duration
 	log     *slog.Logger
 	now     func() time.Time
+
+	queue   chan hit
+	pending sync.WaitGroup // hits queued and not yet handled
+	workers sync.WaitGroup
+	stats   counters
+
+	mu     sync.Mutex // guards closed (sends on queue happen under it) and seen
+	closed bool
+	seen   map[dedupKey]time.Time // when each key was last recorded
+}
+
+// hit is one pixel request, as much of it as recording needs, taken
+// before the handler returns.
+type hit struct {
+	token    string
+	at       time.Time
+	method   string
+	ua       string
+	addr     netip.Addr
+	isSender func(trackpixel.Claims) bool
+}
+
+type dedupKey struct {
+	messageID, recipient string
+	verdict              trackpixel.Verdict
+}
+
+// Stats counts what became of pixel hits.
+type Stats struct {
+	// Recorded hits became evidence.
+	Recorded uint64
+	// Duplicates repeated a recorded open within the dedup window.
+	Duplicates uint64
+	// Invalid hits carried a token that did not verify.
+	Invalid uint64
+	// Ignored hits were the sender's own or an opted-out sender's.
+	Ignored uint64
+	// Dropped hits found the queue full or the handler closed.
+	Dropped uint64
+	// Failed hits could not be recorded (Recorder error or timeout).
+	Failed uint64
+}
+
+type counters struct {
+	recorded, duplicates, invalid, ignored, dropped, failed atomic.Uint64
+}
+
+// Stats returns the counts so far.
+func (h *Handler) Stats() Stats {
+	c := &h.stats
+	return Stats{Recorded: c.recorded.Load(), Duplicates: c.duplicates.Load(), Invalid: c.invalid.Load(),
+		Ignored: c.ignored.Load(), Dropped: c.dropped.Load(), Failed: c.failed.Load()}
 }
 
 // NewHandler checks opts and returns a handler for PathPrefix. Mount it
@@ -129,6 +205,12 @@ func NewHandler(opts Options) (*Handler, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	if h.opts.DedupWindow == 0 {
+		h.opts.DedupWindow = DefaultDedupWindow
+	}
+	if h.opts.QueueSize <= 0 {
+		h.opts.QueueSize = DefaultQueueSize
+	}
 	var errs []error
 	if opts.Enabled && opts.Keys == nil {
 		errs = append(errs, errors.New("pixel: enabled without keys"))
@@ -142,11 +224,57 @@ func NewHandler(opts Options) (*Handler, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("new pixel handler: %w", errors.Join(errs...))
 	}
+	h.queue = make(chan hit, h.opts.QueueSize)
+	h.seen = map[dedupKey]time.Time{}
+	if opts.Enabled {
+		for range workers {
+			h.workers.Go(h.work)
+		}
+	}
 	return h, nil
 }
 
+// Close stops taking hits, records those queued and stops the workers.
+// Hits that arrive afterwards are served their image and dropped.
+func (h *Handler) Close() {
+	h.mu.Lock()
+	if !h.closed {
+		h.closed = true
+		close(h.queue)
+	}
+	h.mu.Unlock()
+	h.workers.Wait()
+}
+
+// drain waits until every hit queued so far has been handled.
+func (h *Handler) drain() { h.pending.Wait() }
+
+func (h *Handler) work() {
+	for x := range h.queue {
+		h.record(x)
+		h.pending.Done()
+	}
+}
+
+// enqueue hands x to the workers without waiting.
+func (h *Handler) enqueue(x hit) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		h.stats.dropped.Add(1)
+		return
+	}
+	h.pending.Add(1)
+	select {
+	case h.queue <- x:
+	default:
+		h.pending.Done()
+		h.stats.dropped.Add(1)
+	}
+}
+
 // ServeHTTP answers GET and HEAD for pixel paths with the image, then
-// records the hit.
+// queues the hit for the workers.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	token, format, ok := trackpixel.ParsePath(r.URL.Path)
 	if !ok {
@@ -163,7 +291,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.opts.Enabled {
 		return
 	}
-	h.record(r, token, at)
+	x := hit{token: token, at: at, method: r.Method, ua: truncate(r.UserAgent(), maxUserAgent), addr: h.clientAddr(r)}
+	if h.opts.IsSender != nil {
+		// The request is not to be used once the handler returns; IsSender
+		// gets a copy of what it may look at.
+		rc := &http.Request{Method: r.Method, URL: r.URL, Header: r.Header.Clone(), RemoteAddr: r.RemoteAddr, Host: r.Host}
+		x.isSender = func(c trackpixel.Claims) bool { return h.opts.IsSender(rc, c) }
+	}
+	h.enqueue(x)
 }
 
 // serveImage writes the image and flushes it, so the client has all of it
@@ -189,50 +324,100 @@ func serveImage(w http.ResponseWriter, r *http.Request, format string) {
 	_ = http.NewResponseController(w).Flush()
 }
 
-// record verifies, classifies and records one hit.
-func (h *Handler) record(r *http.Request, token string, at time.Time) {
-	c, err := trackpixel.Verify(h.opts.Keys, token, at)
+// record verifies, classifies, de-duplicates and records one hit.
+func (h *Handler) record(x hit) {
+	c, err := trackpixel.Verify(h.opts.Keys, x.token, x.at)
 	if err != nil {
+		h.stats.invalid.Add(1)
 		h.log.Debug("invalid token", "err", err)
 		return
 	}
 	if h.opts.OptedOut != nil && c.Sender != "" && h.opts.OptedOut(c.Sender) {
+		h.stats.ignored.Add(1)
 		h.log.Debug("sender opted out", "message_id", c.MessageID)
 		return
 	}
-	addr := h.clientAddr(r)
-	hit := trackpixel.Hit{
-		UserAgent: r.UserAgent(),
-		Method:    r.Method,
-		Addr:      addr,
+	th := trackpixel.Hit{
+		UserAgent: x.ua,
+		Method:    x.method,
+		Addr:      x.addr,
 		Sent:      c.Sent,
-		At:        at,
-		Sender:    h.opts.IsSender != nil && h.opts.IsSender(r, c),
+		At:        x.at,
+		Sender:    x.isSender != nil && x.isSender(c),
 	}
 	verdict := trackpixel.VerdictHuman
-	rule, matched := trackpixel.FirstMatch(hit, h.rules)
+	rule, matched := trackpixel.FirstMatch(th, h.rules)
 	if matched {
 		verdict = rule.Verdict
 	}
 	if verdict == trackpixel.VerdictSender {
+		h.stats.ignored.Add(1)
 		h.log.Debug("sender's own open", "message_id", c.MessageID, "rule", rule.Name)
 		return
 	}
-	ev := track.PixelEvidence(rand.Text(), c.MessageID, c.Recipient, at, verdict.Machine())
-	ev.UserAgent = truncate(hit.UserAgent, maxUserAgent)
+	key := dedupKey{messageID: c.MessageID, recipient: c.Recipient, verdict: verdict}
+	if !h.first(key, x.at) {
+		h.stats.duplicates.Add(1)
+		return
+	}
+	ev := track.PixelEvidence(rand.Text(), c.MessageID, c.Recipient, x.at, verdict.Machine())
+	ev.UserAgent = x.ua
 	o := Open{Evidence: ev, Verdict: verdict, Rule: rule.Name}
 	if h.opts.StoreClientAddr {
-		o.ClientAddr = addr
+		o.ClientAddr = x.addr
 	}
-	// The client may hang up as soon as it has the image; the recording
-	// must not end with it, only with the timeout.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
 	defer cancel()
 	if err := h.opts.Recorder.RecordOpen(ctx, o); err != nil {
+		h.forget(key, x.at)
+		h.stats.failed.Add(1)
 		h.log.Warn("record open", "message_id", c.MessageID, "verdict", verdict, "err", err)
 		return
 	}
+	h.stats.recorded.Add(1)
 	h.log.Debug("open recorded", "message_id", c.MessageID, "verdict", verdict, "rule", rule.Name)
+}
+
+// first reports whether a hit for key at is the first within the dedup
+// window, and marks it as recorded.
+func (h *Handler) first(key dedupKey, at time.Time) bool {
+	if h.opts.DedupWindow < 0 {
+		return true
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if last, ok := h.seen[key]; ok && at.Sub(last) < h.opts.DedupWindow && !at.Before(last) {
+		return false
+	}
+	if len(h.seen) >= maxDedupKeys {
+		h.prune(at)
+	}
+	h.seen[key] = at
+	return true
+}
+
+// forget unmarks key after its recording failed, so that a later hit may
+// record it.
+func (h *Handler) forget(key dedupKey, at time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.seen[key].Equal(at) {
+		delete(h.seen, key)
+	}
+}
+
+// prune drops the keys whose window has passed, and every key if that
+// frees nothing: the table stays bounded, at the price of recording a
+// replay again.
+func (h *Handler) prune(now time.Time) {
+	for k, t := range h.seen {
+		if now.Sub(t) >= h.opts.DedupWindow {
+			delete(h.seen, k)
+		}
+	}
+	if len(h.seen) >= maxDedupKeys {
+		clear(h.seen)
+	}
 }
 
 // clientAddr is the client's address, or the zero Addr when unknown.

@@ -101,12 +101,13 @@ func newHandler(t testing.TB, rec *fakeRecorder, mod func(*Options)) (*Handler, 
 	if err != nil {
 		t.Fatalf("NewHandler: %v", err)
 	}
+	t.Cleanup(h.Close)
 	return h, ks
 }
 
-// serve runs one request through h on the calling goroutine, so any
-// recording has finished when it returns.
-func serve(h http.Handler, method, path, ua string) *http.Response {
+// serve runs one request through h and waits until the workers have
+// handled it, so any recording has finished when it returns.
+func serve(h *Handler, method, path, ua string) *http.Response {
 	r := httptest.NewRequest(method, path, nil)
 	r.RemoteAddr = "203.0.113.7:40000"
 	if ua != "" {
@@ -114,6 +115,7 @@ func serve(h http.Handler, method, path, ua string) *http.Response {
 	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
+	h.drain()
 	return w.Result()
 }
 
@@ -203,6 +205,7 @@ func TestAlwaysServesImage(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
+					t.Cleanup(h.Close)
 					before := len(tt.rec.recorded())
 					checkImage(t, serve(h, method, "/o/"+tt.token+"."+format, browserUA), method, format)
 					if got := len(tt.rec.recorded()) - before; got != tt.opens {
@@ -216,7 +219,7 @@ func TestAlwaysServesImage(t *testing.T) {
 
 func TestValidHitBecomesEvidence(t *testing.T) {
 	rec := &fakeRecorder{}
-	h, ks := newHandler(t, rec, nil)
+	h, ks := newHandler(t, rec, func(o *Options) { o.DedupWindow = -1 })
 	tok := mint(t, ks, trackpixel.Claims{MessageID: "<M1@Example.COM>", Recipient: "Bob@Example.org", Sender: "alice@example.com", Sent: sentAt})
 	serve(h, http.MethodGet, "/o/"+tok+".gif", browserUA)
 	serve(h, http.MethodGet, "/o/"+tok+".png", browserUA)
@@ -424,7 +427,7 @@ func TestSlowRecorderDoesNotDelayImage(t *testing.T) {
 		t.Errorf("recorder deadline is %v away, want at most the 1h RecordTimeout", d)
 	}
 	release()
-	srv.Close() // waits for the handler, and with it the recording
+	h.drain()
 	if n := len(rec.recorded()); n != 1 {
 		t.Errorf("recorded %d opens after release, want 1", n)
 	}
@@ -433,8 +436,8 @@ func TestSlowRecorderDoesNotDelayImage(t *testing.T) {
 func TestRecordTimeoutEndsRecording(t *testing.T) {
 	rec := &fakeRecorder{block: make(chan struct{}), entered: make(chan context.Context, 1)}
 	h, ks := newHandler(t, rec, func(o *Options) { o.RecordTimeout = 20 * time.Millisecond })
-	// Runs on this goroutine: it returns only because the timeout ends the
-	// blocked recording.
+	// serve waits for the worker: it returns only because the timeout ends
+	// the blocked recording.
 	checkImage(t, serve(h, http.MethodGet, "/o/"+mint(t, ks, trackpixel.Claims{MessageID: "m@example.com"})+".gif", browserUA), http.MethodGet, "gif")
 	ctx := <-rec.entered
 	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -485,5 +488,67 @@ func TestLogsNoTokens(t *testing.T) {
 	}
 	if !strings.Contains(out, "record open") || !strings.Contains(out, "invalid token") {
 		t.Errorf("logs lack the failed recording or the invalid token:\n%s", out)
+	}
+}
+
+// TestReplayRecordedOnce is the replay attack: one valid pixel URL fetched
+// 10,000 times records one open per verdict within the window, and the
+// rest are counted as duplicates; after the window a fetch records again.
+func TestReplayRecordedOnce(t *testing.T) {
+	rec := &fakeRecorder{}
+	now := fetchAt
+	var mu sync.Mutex // guards now
+	h, ks := newHandler(t, rec, func(o *Options) {
+		o.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		o.QueueSize = 10000
+	})
+	tok := mint(t, ks, trackpixel.Claims{MessageID: "m@example.com", Recipient: "bob@example.org", Sent: sentAt})
+	const n = 10000
+	for range n {
+		r := httptest.NewRequest(http.MethodGet, "/o/"+tok+".gif", nil)
+		r.Header.Set("User-Agent", browserUA)
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	h.drain()
+	if got := len(rec.recorded()); got != 1 {
+		t.Fatalf("%d replays recorded %d opens, want 1", n, got)
+	}
+	if st := h.Stats(); st.Recorded != 1 || st.Duplicates+st.Dropped != n-1 {
+		t.Errorf("stats = %+v, want 1 recorded and %d duplicates or dropped", st, n-1)
+	}
+	// Another client class of the same recipient is a distinct open.
+	serve(h, http.MethodHead, "/o/"+tok+".gif", "")
+	mu.Lock()
+	now = now.Add(DefaultDedupWindow)
+	mu.Unlock()
+	serve(h, http.MethodGet, "/o/"+tok+".gif", browserUA)
+	if got := len(rec.recorded()); got != 3 {
+		t.Errorf("recorded %d opens after a machine fetch and the window passing, want 3", got)
+	}
+}
+
+// TestForgedTokensRecordNothing is the forging attack: 10,000 tokens that
+// do not verify record nothing and are counted as invalid.
+func TestForgedTokensRecordNothing(t *testing.T) {
+	rec := &fakeRecorder{}
+	h, ks := newHandler(t, rec, func(o *Options) { o.QueueSize = 100 })
+	valid := mint(t, ks, trackpixel.Claims{MessageID: "m@example.com", Recipient: "bob@example.org", Sent: sentAt})
+	invalid := 0
+	for i := range 10000 {
+		// Flip one character of a valid token, at a different place each time.
+		b := []byte(valid)
+		j := i % len(b)
+		b[j] = "AB"[i%2]
+		if b[j] == valid[j] {
+			b[j] = 'C'
+		}
+		checkImage(t, serve(h, http.MethodGet, "/o/"+string(b)+".gif", browserUA), http.MethodGet, "gif")
+		invalid++
+	}
+	if got := len(rec.recorded()); got != 0 {
+		t.Fatalf("forged tokens recorded %d opens, want none", got)
+	}
+	if st := h.Stats(); st.Invalid != uint64(invalid) {
+		t.Errorf("stats = %+v, want %d invalid", st, invalid)
 	}
 }

@@ -72,6 +72,7 @@ func parseHeader(b []byte) fields {
 			continue
 		}
 		name, value, ok := strings.Cut(line, ":")
+		name = trimFieldName(name)
 		if skipping = !ok || name == "" || strings.ContainsAny(name, " \t"); skipping {
 			continue
 		}

@@ -131,13 +131,14 @@ func (m *parsed) recipients(rcpts []string) []track.Recipient {
 	return out
 }
 
-// sender returns the sender's address and name: From, or the envelope
-// sender when From is missing or unreadable.
-func (m *parsed) sender(envelopeFrom string) (addr, name string) {
-	if m.from != nil {
-		return track.NormalizeAddress(m.from.Address), m.from.Name
+// sender returns the sender's address and name: the first address of
+// From. checkOriginators has refused messages without a readable From, so
+// there is no fallback to the envelope.
+func (m *parsed) sender() (addr, name string) {
+	if m.from == nil {
+		return "", ""
 	}
-	return track.NormalizeAddress(envelopeFrom), ""
+	return track.NormalizeAddress(m.from.Address), m.from.Name
 }
 
 // newMessageID returns a fresh Message-ID in angle brackets, under domain.

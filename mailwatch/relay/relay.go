@@ -6,10 +6,16 @@
 // # Model
 //
 // Clients connect with STARTTLS (Serve) or implicit TLS (ServeTLS) and must
-// authenticate with AUTH PLAIN against Options.Users before MAIL. The
-// whole message is read into memory (at most Options.MaxMessageBytes).
-// The relay then:
+// authenticate with AUTH PLAIN against Options.Users before MAIL. Password
+// checks are limited per connection, per client address and globally, and
+// the connections served at once are capped. The whole message is read
+// into memory (at most Options.MaxMessageBytes). The relay then:
 //
+//   - refuses, with a permanent error, any message whose From,
+//     Sender, Resent-From or Resent-Sender names an address the login may
+//     not send as, that has no From or more than one, or whose originator
+//     fields cannot be read; reports and null-sender messages included
+//     (checkOriginators);
 //   - reads the header: Message-ID, From, To, Cc, Subject (encoded words
 //     decoded, ISO-2022-JP included);
 //   - adds a Message-ID when there is none;
@@ -157,14 +163,30 @@ type Options struct {
 	// Senders lists, per user, the sender addresses the user may send as:
 	// whole addresses, or "@domain" for every address of a domain (an
 	// organisation's outbound connector). A user without an entry may send
-	// only as the user name itself. The envelope sender and the From
-	// header are both checked, so that nobody's mail is tracked, and
-	// reported in Slack, under another person's name.
+	// only as the user name itself. The envelope sender and every address
+	// in From, Sender, Resent-From and Resent-Sender are checked, so that
+	// nobody sends, or has mail tracked and reported in Slack, under
+	// another person's name.
 	Senders map[string][]string
 	// AuthFailureDelay delays the answer to a failed login, times the
 	// failures so far on the connection (default 1 s); after three the
 	// connection is closed.
 	AuthFailureDelay time.Duration
+	// MaxConnections caps the connections served at once; a client over
+	// the cap is answered 421 and disconnected (default
+	// DefaultMaxConnections).
+	MaxConnections int
+	// AuthRate and AuthBurst limit password checks per second over all
+	// connections together (defaults DefaultAuthRate, DefaultAuthBurst):
+	// parallel connections guess no faster than one.
+	AuthRate  float64
+	AuthBurst int
+	// MaxAddrFailures failed logins from one client address (an IPv6
+	// client's /64) within AddrFailureWindow refuse AUTH from that address
+	// until the window has passed (defaults DefaultMaxAddrFailures,
+	// DefaultAddrFailureWindow).
+	MaxAddrFailures   int
+	AddrFailureWindow time.Duration
 	// Upstream is the smarthost. Required.
 	Upstream Upstream
 	// Registrar registers relayed mail. Required.
@@ -199,6 +221,8 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	guard *authGuard
+
 	draining atomic.Bool
 	wg       sync.WaitGroup // one per connection, done when go-smtp closes it
 	mu       sync.Mutex     // guards conns and stopped
@@ -220,6 +244,7 @@ func New(opts Options) (*Server, error) {
 		s.now = time.Now
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.guard = newAuthGuard(opts, s.now)
 	srv := smtp.NewServer(backend{s})
 	srv.Domain = opts.Hostname
 	srv.TLSConfig = opts.TLSConfig
@@ -275,6 +300,11 @@ func validate(o *Options) error {
 	setDefault(&o.ReadTimeout, DefaultReadTimeout)
 	setDefault(&o.WriteTimeout, DefaultWriteTimeout)
 	setDefault(&o.RegisterTimeout, DefaultRegisterTimeout)
+	setDefault(&o.MaxConnections, DefaultMaxConnections)
+	setDefault(&o.AuthRate, DefaultAuthRate)
+	setDefault(&o.AuthBurst, DefaultAuthBurst)
+	setDefault(&o.MaxAddrFailures, DefaultMaxAddrFailures)
+	setDefault(&o.AddrFailureWindow, DefaultAddrFailureWindow)
 	setDefault(&o.Upstream.ConnectTimeout, 30*time.Second)
 	setDefault(&o.Upstream.Timeout, 5*time.Minute)
 	return errors.Join(errs...)

@@ -499,10 +499,10 @@ func TestNoPixel(t *testing.T) {
 // TestUntracked: reports, automatic replies and mail from the null sender
 // pass unchanged, without DSN requests and without being registered.
 func TestUntracked(t *testing.T) {
-	mdn := "From: bob@example.org\r\nTo: alice@example.com\r\nSubject: Read: Quote\r\nMIME-Version: 1.0\r\n" +
+	mdn := "From: alice@example.com\r\nTo: bob@example.org\r\nSubject: Read: Quote\r\nMIME-Version: 1.0\r\n" +
 		"Content-Type: multipart/report; report-type=disposition-notification; boundary=r\r\n\r\n" +
 		"--r\r\nContent-Type: text/html\r\n\r\n<html><body>Your message was read.</body></html>\r\n" +
-		"--r\r\nContent-Type: message/disposition-notification\r\n\r\nFinal-Recipient: rfc822;bob@example.org\r\n" +
+		"--r\r\nContent-Type: message/disposition-notification\r\n\r\nFinal-Recipient: rfc822;alice@example.com\r\n" +
 		"Original-Message-ID: <quote-2@example.com>\r\nDisposition: manual-action/MDN-sent-manually; displayed\r\n--r--\r\n"
 	vacation := "Auto-Submitted: auto-replied\r\n" + htmlMail
 	tests := []struct {
@@ -519,7 +519,7 @@ func TestUntracked(t *testing.T) {
 				o.Receipts = ReceiptPolicy{Mode: ReceiptsAlways}
 				o.Pixel = PixelOptions{Enabled: true, Keys: testPixelKeys(t), BaseURL: baseURL}
 			})
-			if err := submit(t, r.addr, tt.from, []string{"alice@example.com"}, []byte(tt.raw), submitOpts{}); err != nil {
+			if err := submit(t, r.addr, tt.from, []string{"bob@example.org"}, []byte(tt.raw), submitOpts{}); err != nil {
 				t.Fatalf("submit: %v", err)
 			}
 			got := up.received()

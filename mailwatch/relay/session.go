@@ -72,6 +72,7 @@ var errTooManyAuthFailures = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.Enhan
 // the connection has failed too often.
 func (ss *session) authFailed() error {
 	ss.authFailures++
+	ss.s.guard.failed(clientAddr(ss.conn))
 	t := time.NewTimer(time.Duration(ss.authFailures) * ss.s.authDelay())
 	defer t.Stop()
 	select {
@@ -105,7 +106,16 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 	if mech != sasl.Plain {
 		return nil, smtp.ErrAuthUnknownMechanism
 	}
+	addr := clientAddr(ss.conn)
+	if ss.s.guard.blocked(addr) {
+		ss.s.log.Warn("login refused: too many failures from the address", "remote", remote(ss.conn))
+		ss.authFailures = maxAuthFailures // closes the connection on the next command
+		return nil, errAddrBlocked
+	}
 	return sasl.NewPlainServer(func(identity, username, password string) error {
+		if err := ss.s.guard.wait(ss.s.ctx); err != nil {
+			return errShuttingDown
+		}
 		if identity != "" && identity != username {
 			ss.s.log.Warn("authentication failed", "user", username, "reason", "identity differs", "remote", remote(ss.conn))
 			return ss.authFailed()
@@ -141,8 +151,12 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	if ss.s.draining.Load() {
 		return errShuttingDown
 	}
+	if !asciiOnly(from) {
+		return errUTF8Sender
+	}
 	// The null sender carries bounces and read receipts, which name no
-	// one as their sender.
+	// one as their sender; their header is checked all the same
+	// (checkOriginators).
 	if from != "" && !ss.s.maySendAs(ss.user, from) {
 		ss.s.log.Warn("sender refused", "user", ss.user, "from", from, "remote", remote(ss.conn))
 		return errSenderDenied
@@ -156,6 +170,9 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if ss.user == "" {
 		return errAuthRequired
+	}
+	if !asciiOnly(to) {
+		return errUTF8Recipient
 	}
 	ss.rcpts = append(ss.rcpts, to)
 	return nil

@@ -83,10 +83,21 @@ type trackingListener struct {
 }
 
 func (l *trackingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		tc, err := l.track(c)
+		if tc != nil || err != nil {
+			return tc, err
+		}
+		refuse(c)
 	}
+}
+
+// track registers c, or turns it away when the server is full (nil, nil).
+func (l *trackingListener) track(c net.Conn) (*trackedConn, error) {
 	s := l.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -95,10 +106,25 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 		// closed by now, so Serve ends on this error.
 		return nil, errors.Join(net.ErrClosed, c.Close())
 	}
+	if len(s.conns) >= s.opts.MaxConnections {
+		s.log.Warn("connection refused: too many connections", "remote", c.RemoteAddr().String(), "max", s.opts.MaxConnections)
+		return nil, nil
+	}
 	tc := &trackedConn{Conn: c, s: s}
 	s.conns[tc] = struct{}{}
 	s.wg.Add(1)
 	return tc, nil
+}
+
+// refuse greets a connection over the cap with 421 (RFC 5321 §3.1) and
+// closes it. Writing the short reply does not wait for the client: it
+// fits the socket buffer, and the deadline bounds it anyway.
+func refuse(c net.Conn) {
+	// Errors mean the client is gone; the connection is closed either way.
+	_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = fmt.Fprintf(c, "%d %d.%d.%d %s\r\n", errTooManyConns.Code, errTooManyConns.EnhancedCode[0],
+		errTooManyConns.EnhancedCode[1], errTooManyConns.EnhancedCode[2], errTooManyConns.Message)
+	_ = c.Close()
 }
 
 // trackedConn knows whether the server is waiting for the client. go-smtp

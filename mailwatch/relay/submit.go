@@ -43,12 +43,14 @@ type plan struct {
 // for the client.
 func (s *Server) relay(sub submission) error {
 	now := s.now()
-	p := s.plan(sub, now)
-	log := s.log.With("message_id", p.mail.MessageID, "user", sub.user)
-	if p.track && !s.maySendAs(sub.user, p.mail.Sender) {
-		log.Warn("sender refused", "from", p.mail.Sender)
-		return errSenderDenied
+	msg := readMessage(sub.raw)
+	if err := s.checkOriginators(sub.user, msg); err != nil {
+		s.log.Warn("message refused", "user", sub.user, "reason", err.Message,
+			"message_id", track.NormalizeMessageID(msg.messageID))
+		return err
 	}
+	p := s.plan(sub, msg, now)
+	log := s.log.With("message_id", p.mail.MessageID, "user", sub.user)
 
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Upstream.Timeout)
 	defer cancel()
@@ -79,14 +81,13 @@ func (s *Server) relay(sub submission) error {
 
 // plan reads the message and decides the header fields to add, the
 // copies to send and the mail to register.
-func (s *Server) plan(sub submission, now time.Time) plan {
-	msg := readMessage(sub.raw)
+func (s *Server) plan(sub submission, msg *parsed, now time.Time) plan {
 	if msg.untracked(sub.from) {
 		whole := func() ([]byte, error) { return sub.raw, nil }
 		m := track.Mail{MessageID: track.NormalizeMessageID(msg.messageID)}
 		return plan{msg: msg, mail: m, copies: []copyOf{{rcpts: sub.rcpts, build: whole}}}
 	}
-	sender, senderName := msg.sender(sub.from)
+	sender, senderName := msg.sender()
 	prefix, id, receipts := s.addedFields(msg, sender, sub.rcpts)
 	m := track.Mail{
 		MessageID:  track.NormalizeMessageID(id),

@@ -136,7 +136,21 @@ type Digest struct {
 type HTTP struct {
 	Listen    string `yaml:"listen"`
 	PublicURL string `yaml:"public_url"`
+	// AdminToken is the bearer token for /backup and /export (used by
+	// `mailack backup` and `mailack export` while the daemon runs) and for
+	// the details of /readyz. Without it those endpoints are refused.
+	AdminToken     Secret `yaml:"admin_token"`
+	AdminTokenFile string `yaml:"admin_token_file"`
+	// MetricsToken is the bearer token (or basic-auth password) for
+	// /metrics; the admin token works there too. Without either, /metrics
+	// is refused.
+	MetricsToken     Secret `yaml:"metrics_token"`
+	MetricsTokenFile string `yaml:"metrics_token_file"`
 }
+
+// MinTokenLen is the shortest admin or metrics token accepted: 128 bits
+// of base64 or hex.
+const MinTokenLen = 22
 
 // Pixel configures open tracking. It is off unless enabled.
 type Pixel struct {

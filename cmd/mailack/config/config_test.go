@@ -34,6 +34,7 @@ func TestExampleConfig(t *testing.T) {
 		"MAILACK_TANAKA_REFRESH_TOKEN": "1//refresh-token",
 		"SLACK_BOT_TOKEN":              "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "MAILACK_PIXEL_KEY": strings.Repeat("k", 32),
 		"MAILACK_RELAY_SALES_PASSWORD": "p", "MAILACK_UPSTREAM_PASSWORD": "u",
+		"MAILACK_ADMIN_TOKEN": strings.Repeat("a", 32), "MAILACK_METRICS_TOKEN": strings.Repeat("m", 32),
 	}))
 	if err != nil {
 		t.Fatalf("example config: %v", err)
@@ -235,10 +236,19 @@ func TestProblems(t *testing.T) {
 			":5: pixel.keys[0].secret: must be at least 32 characters", `:7: pixel.keys[1].until: "someday" is not a date`}},
 		{"relay", "relay:\n  enabled: true\n  listen: nowhere\n  read_receipts: internal\n", nil, []string{
 			":3: relay.listen: must be host:port", "relay.users: the relay requires AUTH", "relay.upstream.addr: the smarthost", "relay.internal_domains: read_receipts: internal needs", "relay.cert_file: TLS needs"}},
+		{"relay in clear off loopback", "relay:\n  enabled: true\n  listen: 0.0.0.0:587\n  tls: none\n", nil, []string{
+			":4: relay.tls: none sends AUTH PLAIN passwords in clear"}},
+		{"short http tokens", "http:\n  admin_token: ${A}\n  metrics_token_file: " + "%s" + "\n", map[string]string{"A": "short"}, []string{
+			":2: http.admin_token: must be at least 22 characters", "http.metrics_token: must be at least 22"}},
 		{"not yaml", "log: [unclosed\n", nil, []string{"did not find expected"}},
+	}
+	tokenFile := filepath.Join(t.TempDir(), "metrics-token")
+	if err := os.WriteFile(tokenFile, []byte("short\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			tc.yaml = strings.ReplaceAll(tc.yaml, "%s", tokenFile)
 			_, err := Parse("f.yaml", []byte(tc.yaml), env(tc.env))
 			var ce *Error
 			if !errors.As(err, &ce) {

@@ -96,6 +96,8 @@ func (v *validator) resolveSecrets(c *Config, getenv func(string) string) {
 		v.secret(fmt.Sprintf("relay.users[%d].password", i), &u.Password, u.PasswordFile, getenv, c.Relay.Enabled)
 	}
 	v.secret("relay.upstream.password", &c.Relay.Upstream.Password, c.Relay.Upstream.PasswordFile, getenv, c.Relay.Enabled)
+	v.secret("http.admin_token", &c.HTTP.AdminToken, c.HTTP.AdminTokenFile, getenv, false)
+	v.secret("http.metrics_token", &c.HTTP.MetricsToken, c.HTTP.MetricsTokenFile, getenv, false)
 }
 
 // validate checks the values of cfg.
@@ -132,6 +134,14 @@ func (v *validator) validate(c *Config) {
 	if c.HTTP.PublicURL != "" {
 		if u, err := url.Parse(c.HTTP.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			v.add("http.public_url", "must be an http(s) URL")
+		}
+	}
+	for _, tok := range []struct {
+		path string
+		s    Secret
+	}{{"http.admin_token", c.HTTP.AdminToken}, {"http.metrics_token", c.HTTP.MetricsToken}} {
+		if tok.s.IsSet() && len(tok.s.Value()) < MinTokenLen {
+			v.add(tok.path, "must be at least %d characters (e.g. openssl rand -base64 32)", MinTokenLen)
 		}
 	}
 	v.pixel(c)
@@ -312,6 +322,9 @@ func (v *validator) relay(r *Relay) {
 		v.add("relay.listen", "must be host:port, e.g. 0.0.0.0:587")
 	}
 	v.oneOf("relay.tls", r.TLS, "starttls", "implicit", "none")
+	if r.TLS == "none" && !loopbackListen(r.Listen) {
+		v.add("relay.tls", "none sends AUTH PLAIN passwords in clear: allowed only on a loopback listen address (127.0.0.1, ::1, localhost)")
+	}
 	if r.TLS != "none" && (r.CertFile == "" || r.KeyFile == "") {
 		v.add("relay.cert_file", "TLS needs cert_file and key_file")
 	}
@@ -326,4 +339,17 @@ func (v *validator) relay(r *Relay) {
 	if r.ReadReceipts == "internal" && len(r.InternalDomains) == 0 {
 		v.add("relay.internal_domains", "read_receipts: internal needs the list of internal domains")
 	}
+}
+
+// loopbackListen reports whether a host:port listens on loopback only.
+func loopbackListen(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
