@@ -80,3 +80,36 @@ func TestSentMail(t *testing.T) {
 		})
 	}
 }
+
+// The sender of a mail found in a Sent folder is the mailbox's owner: a
+// copy of another person's mail there (the copy Alice received, dragged to
+// her Sent folder) is Alice's, so it cannot claim Bob's mail.
+func TestSentMailSenderIsTheOwner(t *testing.T) {
+	now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name, from, wantName string
+	}{
+		{"the owner's own mail", "Alice <Alice@example.com>", "Alice"},
+		{"another person's mail", "Bob <bob@example.com>", ""},
+		{"no From", "", ""},
+		{"an unparseable From", "<<<", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := "To: carol@example.org, alice@example.com\r\nMessage-ID: <b1@example.com>\r\nDisposition-Notification-To: bob@example.com\r\n"
+			if tc.from != "" {
+				raw = "From: " + tc.from + "\r\n" + raw
+			}
+			m, ok, err := SentMail("alice", "alice@example.com", []byte(raw+"\r\nx"), TrackPolicy{}, now)
+			if err != nil || !ok {
+				t.Fatalf("SentMail() = %v, %v; want tracked", ok, err)
+			}
+			if m.Sender != "alice@example.com" || m.SenderName != tc.wantName {
+				t.Errorf("SentMail(From: %q) sender = %q %q, want alice@example.com %q", tc.from, m.Sender, m.SenderName, tc.wantName)
+			}
+			if len(m.Recipients) != 1 || m.Recipients[0].Address != "carol@example.org" {
+				t.Errorf("recipients = %+v, want carol only (the owner is left out)", m.Recipients)
+			}
+		})
+	}
+}
