@@ -52,9 +52,11 @@ func (p *daemonProc) post(t *testing.T, c slashCommand) int {
 
 // TestDaemonAttackOtherSendersMail replays the colleague's attacks on the
 // real binary, Dovecot and the store on disk. Bob tracks a mail from his
-// Sent folder. Alice, one of its recipients, puts a copy into her own Sent
-// folder and runs /track with its Message-ID: she is told it is tracked for
-// another sender and sees nothing of it; Bob keeps his mail and his card.
+// Sent folder. Alice, one of its recipients, puts her copy into her own
+// Sent folder and runs /track with its Message-ID: no sent mail of hers
+// matches. She rewrites the copy as her own: the watcher refuses it and
+// /track tells her it is tracked for another sender, showing nothing of
+// it. Bob keeps his mail and his card.
 // A receipt for Bob's mail delivered to Alice's inbox changes nothing and
 // is counted as unauthorized; the same receipt in Bob's inbox marks it
 // read. What held before still holds: /track show on Bob's mail is
@@ -112,14 +114,29 @@ slack:
 		return strings.Contains(out, "DM to Bob") && strings.Contains(out, "carol@test.example — read")
 	}, showSlack)
 
-	// Alice drags her copy of Bob's mail into her Sent folder: the watcher
-	// refuses to register it for her...
-	mailstack.Append(t, s.Login(t, "alice"), "Sent Items", bobsMail)
-	waitUntil(t, "alice's copy refused", 15*time.Second, func() bool {
+	// Alice drags her copy of Bob's mail into her Sent folder and asks to
+	// track it: it is Bob's mail, which his own mailbox tracks, so hers
+	// has nothing to offer.
+	alice := s.Login(t, "alice")
+	mailstack.Append(t, alice, "Sent Items", bobsMail)
+	now := time.Now()
+	if code := p.post(t, newSlashCommand("UALICE", id, now)); code != http.StatusOK {
+		t.Fatalf("signed /track = %d, want 200", code)
+	}
+	waitUntil(t, "no match for the dragged copy", 20*time.Second, func() bool {
+		return strings.Contains(slackOut.String(), "No sent mail matched")
+	}, showSlack)
+	// A copy rewritten as her own (From: alice) is refused as well: by the
+	// watcher...
+	forged := strings.Replace(bobsMail, "From: Bob <bob@test.example>", "From: Alice <alice@test.example>", 1)
+	mailstack.Append(t, alice, "Sent Items", forged)
+	waitUntil(t, "the forged copy refused", 15*time.Second, func() bool {
 		return p.metric("mailack_registrations_refused_total") == 1
 	})
-	// ...and so does /track with its Message-ID.
-	now := time.Now()
+	if n := p.metric("mailack_mails_registered_total"); n != 1 {
+		t.Errorf("registered mails = %v, want 1 (Bob's; neither copy)", n)
+	}
+	// ...and by /track.
 	track := newSlashCommand("UALICE", "<"+id+">", now)
 	if code := p.post(t, track); code != http.StatusOK {
 		t.Fatalf("signed /track = %d, want 200", code)
@@ -128,7 +145,7 @@ slack:
 		return strings.Contains(slackOut.String(), "already tracked for another sender")
 	}, showSlack)
 	if n := p.metric("mailack_registrations_refused_total"); n != 2 {
-		t.Errorf("refused registrations = %v, want 2 (the Sent copy and /track)", n)
+		t.Errorf("refused registrations = %v, want 2 (the forged copy and /track)", n)
 	}
 	// Replaying the signed request within its five minutes is refused.
 	if code := p.post(t, track); code != http.StatusUnauthorized {
