@@ -30,6 +30,7 @@ type Bot struct {
 	admins  map[string]bool
 	limiter *rate.Limiter // paces the outbox writer and the digests
 	events  *dedupe       // Events API event IDs already handled
+	replays *replayGuard  // signatures of the HTTP requests accepted
 	kick    chan struct{} // wakes the writer early; capacity 1
 
 	work sync.WaitGroup // handlers still running after their ack
@@ -69,6 +70,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Bot, error) {
 		admins:  map[string]bool{},
 		limiter: rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst),
 		events:  newDedupe(time.Hour),
+		replays: newReplayGuard(maxRemembered),
 		kick:    make(chan struct{}, 1),
 		dms:     map[string]string{},
 		nudged:  map[string]time.Time{},

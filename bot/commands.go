@@ -298,7 +298,10 @@ func foundBlocks(found []SentMail, l locale) []slack.Block {
 }
 
 // trackByID starts tracking the mail with the Message-ID from one of the
-// author's Sent folders; the search side checks that it is theirs.
+// author's Sent folders. A Message-ID already tracked for another sender
+// is refused without showing anything of that mail, and the mail the
+// search side returns is checked to be the author's before its card is
+// posted to them.
 func (b *Bot) trackByID(ctx context.Context, r *request, id string) {
 	addrs, err := b.dir.addresses(ctx, r.user)
 	if err != nil || len(addrs) == 0 {
@@ -310,8 +313,23 @@ func (b *Bot) trackByID(ctx context.Context, r *request, id string) {
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
+		if errors.Is(err, track.ErrOtherSender) {
+			b.log.Warn("refused tracking another sender's mail", "user", r.user, "message_id", id)
+			b.respond(ctx, r, r.loc.t(msgOtherSender))
+			return
+		}
 		if err != nil {
 			b.trouble(ctx, r, "track sent", err)
+			return
+		}
+		owner, err := b.dir.owns(ctx, r.user, m)
+		if err != nil {
+			b.trouble(ctx, r, "check owner", err)
+			return
+		}
+		if !owner {
+			b.log.Warn("refused tracking another sender's mail", "user", r.user, "message_id", m.MessageID)
+			b.respond(ctx, r, r.loc.t(msgOtherSender))
 			return
 		}
 		b.log.Info("tracking started by hand", "user", r.user, "message_id", m.MessageID)

@@ -124,7 +124,9 @@ type SentSearch interface {
 	FindSent(ctx context.Context, sender, query string, limit int) ([]SentMail, error)
 	// TrackSent starts tracking the mail with the Message-ID, which must
 	// be in sender's Sent folder (ErrNotFound otherwise), and returns it
-	// as stored. A positive deadline overrides the default deadline and a
+	// as stored. A Message-ID already tracked for another sender fails
+	// with an error wrapping track.ErrOtherSender and returns nothing of
+	// that mail. A positive deadline overrides the default deadline and a
 	// negative one disables it.
 	TrackSent(ctx context.Context, sender, messageID string, deadline time.Duration) (track.Mail, error)
 }

@@ -309,6 +309,9 @@ func actionPayload(u fakeUser, a blockAction, respURL string) map[string]any {
 type sentCopy struct {
 	bot.SentMail
 	rcpts []string
+	// as is the sender the copy is registered as; the folder's owner when
+	// empty.
+	as string
 }
 
 // fakeSent is a Sent-folder search over fixed mails; tracking registers
@@ -350,6 +353,9 @@ func (f *fakeSent) TrackSent(ctx context.Context, sender, id string, deadline ti
 		return track.Mail{}, bot.ErrNotFound
 	}
 	m := track.Mail{MessageID: id, Sender: sender, Subject: found.Subject, SentAt: found.SentAt, Deadline: deadline}
+	if found.as != "" {
+		m.Sender = found.as
+	}
 	for _, r := range found.rcpts {
 		m.Recipients = append(m.Recipients, track.Recipient{Address: r})
 	}

@@ -30,19 +30,25 @@ const (
 // Handler serves Slack's HTTP requests (HTTP mode): the Events API on
 // PathEvents, slash commands on PathCommands and interactivity on
 // PathInteractivity. Each request is verified before anything is parsed;
-// a forged or stale one gets 401 and changes nothing. Valid requests are
+// a forged or stale one gets 401 and changes nothing, and so does a
+// replayed command or interaction. Valid requests are
 // answered at once and handled afterwards.
 func (b *Bot) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST "+PathEvents, b.verified(b.serveEvents))
-	mux.Handle("POST "+PathCommands, b.verified(b.serveCommand))
-	mux.Handle("POST "+PathInteractivity, b.verified(b.serveInteraction))
+	// A replayed event is acknowledged and not handled, as the event_id
+	// deduplication would drop it anyway: should Slack ever resend an
+	// identical request, a refusal would only make it retry. Commands
+	// and interactions are never resent by Slack: replays are refused.
+	mux.Handle("POST "+PathEvents, b.verified(b.serveEvents, http.StatusOK))
+	mux.Handle("POST "+PathCommands, b.verified(b.serveCommand, http.StatusUnauthorized))
+	mux.Handle("POST "+PathInteractivity, b.verified(b.serveInteraction, http.StatusUnauthorized))
 	return mux
 }
 
-// verified reads the body once, checks Slack's signature over it and puts
-// it back for next.
-func (b *Bot) verified(next func(w http.ResponseWriter, r *http.Request, body []byte)) http.Handler {
+// verified reads the body once, checks Slack's signature over it, answers
+// a request whose signature was accepted before (a replay) with
+// replayStatus without handling it, and puts the body back for next.
+func (b *Bot) verified(next func(w http.ResponseWriter, r *http.Request, body []byte), replayStatus int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if code, err := precheck(r, time.Now()); err != nil {
 			b.log.Warn("refused slack request before reading it", "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
@@ -54,11 +60,16 @@ func (b *Bot) verified(next func(w http.ResponseWriter, r *http.Request, body []
 			http.Error(w, "request body too large or unreadable", http.StatusRequestEntityTooLarge)
 			return
 		}
-		err = VerifySignature([]byte(b.cfg.SigningSecret.Reveal()),
-			r.Header.Get("X-Slack-Request-Timestamp"), r.Header.Get("X-Slack-Signature"), body, time.Now())
+		ts, sig, now := r.Header.Get("X-Slack-Request-Timestamp"), r.Header.Get("X-Slack-Signature"), time.Now()
+		err = VerifySignature([]byte(b.cfg.SigningSecret.Reveal()), ts, sig, body, now)
 		if err != nil {
 			b.log.Warn("refused unsigned slack request", "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
 			http.Error(w, "invalid signature", http.StatusUnauthorized)
+			return
+		}
+		if !b.replays.first(ts, sig, now) {
+			b.log.Warn("refused replayed slack request", "path", r.URL.Path, "remote", r.RemoteAddr, "status", replayStatus)
+			http.Error(w, "request already received", replayStatus)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))

@@ -89,6 +89,7 @@ const (
 	msgLangAuto        msg = "lang_auto"
 	msgTrackOff        msg = "track_off"
 	msgSearchNone      msg = "search_none"
+	msgOtherSender     msg = "other_sender"
 	msgSearchPick      msg = "search_pick"
 	msgTracking        msg = "tracking"
 	msgNoAddress       msg = "no_address"
@@ -166,6 +167,7 @@ var catalogs = map[Lang]map[msg]string{
 		msgLangAuto:        "as in Slack",
 		msgTrackOff:        "Starting to track by hand is not set up here; please ask your administrator.",
 		msgSearchNone:      "No sent mail matched %[1]q.",
+		msgOtherSender:     "That mail is already tracked for another sender, so I cannot track it for you.",
 		msgSearchPick:      "Which mail shall I track?",
 		msgTracking:        "Now tracking “%[1]s”. Its status card is in your direct messages.",
 		msgNoAddress:       "I could not find your e-mail address in Slack.",
@@ -240,6 +242,7 @@ var catalogs = map[Lang]map[msg]string{
 		msgLangAuto:        "Slackの設定に合わせる",
 		msgTrackOff:        "手動での追跡開始は設定されていません。管理者にお問い合わせください。",
 		msgSearchNone:      "%[1]q に一致する送信済みメールはありません。",
+		msgOtherSender:     "このメールは別の送信者のメールとして追跡中のため、あなたのメールとしては追跡できません。",
 		msgSearchPick:      "どのメールを追跡しますか?",
 		msgTracking:        "「%[1]s」の追跡を開始しました。ステータスカードをDMでお送りしました。",
 		msgNoAddress:       "Slackにあなたのメールアドレスが見つかりませんでした。",

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"mime"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +26,11 @@ type TrackPolicy struct {
 	// PixelMarker, when set, tracks every mail whose body carries it (the
 	// pixel URL prefix).
 	PixelMarker string
+	// Colleagues are the owners of the other watched mailboxes. Mail from
+	// one of them found in this Sent folder is a copy of their mail
+	// (received, then moved here), which their own mailbox tracks: it is
+	// never tracked here. New fills it in.
+	Colleagues []string
 }
 
 // receiptHeaders are the header fields mail clients use to ask for a read
@@ -38,9 +44,13 @@ var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
 
 // SentMail decides whether a message found in a Sent folder is tracked and,
 // if it is, returns it as a track.Mail. raw needs only the header, plus the
-// body when the policy looks for a pixel. The owner's own copies (mail sent
-// only to the owner) and reports (mail from <>, multipart/report) are never
-// tracked.
+// body when the policy looks for a pixel. The mail's sender is the owner,
+// whatever its From field says (mail sent as an alias or on someone's
+// behalf is the owner's; so is a copy of someone else's mail put in the
+// owner's Sent folder, which therefore cannot claim that person's mail).
+// A copy of a colleague's mail (TrackPolicy.Colleagues) is not tracked.
+// The owner's own copies (mail sent only to the owner) and reports (mail
+// from <>, multipart/report) are never tracked.
 func SentMail(account, owner string, raw []byte, p TrackPolicy, now time.Time) (track.Mail, bool, error) {
 	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
 	if err != nil {
@@ -84,12 +94,18 @@ func SentMail(account, owner string, raw []byte, p TrackPolicy, now time.Time) (
 	if m.MessageID == "" {
 		return track.Mail{}, false, errNoMessageID
 	}
+	// The sender is whoever owns the mailbox: the From field is written by
+	// whoever composed the message, and a copy of another person's mail
+	// (received, then dragged to Sent) says From: them. Only the owner's
+	// own From lends its display name.
+	m.Sender = owner
 	if from := addressList(h.Get("From")); len(from) > 0 {
-		m.Sender = strings.ToLower(from[0].Address)
-		m.SenderName = from[0].Name
-	}
-	if m.Sender == "" {
-		m.Sender = owner
+		if !strings.EqualFold(from[0].Address, owner) && slices.ContainsFunc(p.Colleagues, func(c string) bool { return strings.EqualFold(c, from[0].Address) }) {
+			return track.Mail{}, false, nil
+		}
+		if strings.EqualFold(from[0].Address, owner) {
+			m.SenderName = from[0].Name
+		}
 	}
 	m.Subject = decodeWords(h.Get("Subject"))
 	if t, err := mail.ParseDate(h.Get("Date")); err == nil {

@@ -80,3 +80,77 @@ func TestSentMail(t *testing.T) {
 		})
 	}
 }
+
+// The sender of a mail found in a Sent folder is the mailbox's owner: a
+// copy of another person's mail there (the copy Alice received, dragged to
+// her Sent folder) is Alice's, so it cannot claim Bob's mail.
+func TestSentMailSenderIsTheOwner(t *testing.T) {
+	now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name, from, wantName string
+	}{
+		{"the owner's own mail", "Alice <Alice@example.com>", "Alice"},
+		{"another person's mail", "Bob <bob@example.com>", ""},
+		{"no From", "", ""},
+		{"an unparseable From", "<<<", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := "To: carol@example.org, alice@example.com\r\nMessage-ID: <b1@example.com>\r\nDisposition-Notification-To: bob@example.com\r\n"
+			if tc.from != "" {
+				raw = "From: " + tc.from + "\r\n" + raw
+			}
+			m, ok, err := SentMail("alice", "alice@example.com", []byte(raw+"\r\nx"), TrackPolicy{}, now)
+			if err != nil || !ok {
+				t.Fatalf("SentMail() = %v, %v; want tracked", ok, err)
+			}
+			if m.Sender != "alice@example.com" || m.SenderName != tc.wantName {
+				t.Errorf("SentMail(From: %q) sender = %q %q, want alice@example.com %q", tc.from, m.Sender, m.SenderName, tc.wantName)
+			}
+			if len(m.Recipients) != 1 || m.Recipients[0].Address != "carol@example.org" {
+				t.Errorf("recipients = %+v, want carol only (the owner is left out)", m.Recipients)
+			}
+		})
+	}
+}
+
+// A copy of a colleague's mail (the owner of another watched mailbox) in
+// the Sent folder is not tracked: their own mailbox tracks it.
+func TestSentMailSkipsColleaguesMail(t *testing.T) {
+	now := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	p := TrackPolicy{All: true, Colleagues: []string{"bob@example.com", "Alice@example.com"}}
+	tests := []struct {
+		name, from string
+		tracked    bool
+	}{
+		{"a colleague's mail", "Bob <BOB@example.com>", false},
+		{"the owner's mail, though listed among colleagues", "alice@example.com", true},
+		{"someone else's mail", "carol@example.org", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := "From: " + tc.from + "\r\nTo: dave@example.org\r\nMessage-ID: <b1@example.com>\r\n\r\nx"
+			m, ok, err := SentMail("alice", "alice@example.com", []byte(raw), p, now)
+			if err != nil || ok != tc.tracked {
+				t.Fatalf("SentMail(From: %s) = tracked %v, %v; want %v", tc.from, ok, err, tc.tracked)
+			}
+			if ok && m.Sender != "alice@example.com" {
+				t.Errorf("sender = %q, want the owner", m.Sender)
+			}
+		})
+	}
+}
+
+func TestWithColleagues(t *testing.T) {
+	in := []Account{{Name: "a", Owner: "alice@example.com"}, {Name: "b", Username: "bob@example.com"}, {Name: "a2", Owner: "ALICE@example.com"}}
+	out := withColleagues(in)
+	want := map[string]string{"a": "bob@example.com", "b": "alice@example.com,ALICE@example.com", "a2": "bob@example.com"}
+	for _, a := range out {
+		if got := strings.Join(a.Policy.Colleagues, ","); got != want[a.Name] {
+			t.Errorf("colleagues of %s = %s, want %s", a.Name, got, want[a.Name])
+		}
+	}
+	if in[0].Policy.Colleagues != nil {
+		t.Error("withColleagues changed its argument")
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -119,7 +121,7 @@ func New(accounts []Account, opts Options) (*Watcher, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	w := &Watcher{accounts: accounts, opts: opts, parse: report.Parse, status: map[string]*AccountStatus{}}
+	w := &Watcher{accounts: withColleagues(accounts), opts: opts, parse: report.Parse, status: map[string]*AccountStatus{}}
 	for _, a := range accounts {
 		w.status[a.Name] = &AccountStatus{Account: a.Name}
 	}
@@ -201,3 +203,19 @@ func (w *Watcher) Status() []AccountStatus {
 
 // BytesRead returns how many bytes all connections have received.
 func (w *Watcher) BytesRead() int64 { return w.bytesRead.Load() }
+
+// withColleagues returns a copy of accounts in which each account's policy
+// names the owners of the others (TrackPolicy.Colleagues).
+func withColleagues(accounts []Account) []Account {
+	out := slices.Clone(accounts)
+	for i := range out {
+		cs := slices.Clone(out[i].Policy.Colleagues)
+		for _, o := range accounts {
+			if !strings.EqualFold(o.owner(), out[i].owner()) {
+				cs = append(cs, o.owner())
+			}
+		}
+		out[i].Policy.Colleagues = cs
+	}
+	return out
+}

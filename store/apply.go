@@ -24,7 +24,14 @@ type ApplyInput struct {
 	// Checkpoint, when set, is advanced in the same transaction: the
 	// position of the message the reports were read from.
 	Checkpoint *Checkpoint
-	Now        time.Time
+	// Scope, when set, is the mailbox the Reports were read from: a report
+	// about mail it does not cover (track.ReportScope.Covers) is refused
+	// (OutcomeUnauthorized) and stored nowhere, and an orphan keeps the
+	// scope for its adoption. Reports from no mailbox (tools, tests) have
+	// none. Evidence is not scoped: pixel tokens and chat actions are
+	// bound to their mail otherwise.
+	Scope *track.ReportScope
+	Now   time.Time
 }
 
 // Outcome is what became of one report or piece of evidence.
@@ -47,13 +54,17 @@ const (
 	// OutcomeIgnored: the report implies no status (not a report, or an
 	// action or disposition without meaning); nothing was stored.
 	OutcomeIgnored Outcome = "ignored"
+	// OutcomeUnauthorized: the report is about mail of a sender its
+	// mailbox may not report on (ApplyInput.Scope); nothing was stored, so
+	// the same report read from an authorised mailbox still counts.
+	OutcomeUnauthorized Outcome = "unauthorized"
 )
 
 // ItemResult is the outcome of one report or piece of evidence.
 type ItemResult struct {
 	EvidenceID string
-	// MessageID is the mail the evidence belongs to; empty for orphans and
-	// ignored reports.
+	// MessageID is the mail the evidence belongs to; empty for orphans,
+	// ignored and unauthorized reports.
 	MessageID string
 	Outcome   Outcome
 }
@@ -85,7 +96,7 @@ func (s *Store) ApplyReport(ctx context.Context, in ApplyInput) (ApplyResult, er
 	var res ApplyResult
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
 		res = ApplyResult{}
-		a := applier{tx: tx, s: s, now: in.Now, res: &res}
+		a := applier{tx: tx, s: s, now: in.Now, res: &res, scope: in.Scope}
 		for _, r := range in.Reports {
 			if err := a.report(r); err != nil {
 				return err
@@ -106,10 +117,11 @@ func (s *Store) ApplyReport(ctx context.Context, in ApplyInput) (ApplyResult, er
 
 // applier applies items within one transaction.
 type applier struct {
-	tx  *bbolt.Tx
-	s   *Store
-	now time.Time
-	res *ApplyResult
+	tx    *bbolt.Tx
+	s     *Store
+	now   time.Time
+	res   *ApplyResult
+	scope *track.ReportScope
 }
 
 func (a *applier) add(id, messageID string, o Outcome) {
@@ -122,18 +134,40 @@ func (a *applier) report(r report.Report) error {
 		a.add(id, "", OutcomeIgnored)
 		return nil
 	}
-	if owner, ok := seenGlobally(a.tx, id); ok {
+	owner, seen := seenGlobally(a.tx, id)
+	if seen && owner != "" {
 		a.add(id, owner, OutcomeDuplicate)
 		return nil
 	}
-	mt, err := track.Correlate(r, txLookup{a.tx}, a.now, window(a.s.opts))
+	// seen with no owner: kept as an orphan, read again (from this or
+	// another mailbox).
+	mt, err := track.Correlate(r, scopedLookup{txLookup{a.tx}, a.scope}, a.now, window(a.s.opts))
 	if err != nil && !errors.Is(err, track.ErrUnknownRecipient) {
 		return fmt.Errorf("correlate report %s: %w", id, err)
 	}
 	if !mt.Found() {
+		if seen {
+			a.add(id, "", OutcomeDuplicate)
+			return widenOrphan(a.tx, id, a.scope)
+		}
 		o := track.OrphanFrom(r, a.now)
+		o.Scope = a.scope
 		a.add(id, "", OutcomeOrphaned)
 		return putOrphan(a.tx, &o)
+	}
+	if a.scope != nil && !a.scope.Covers(mt.Mail.Sender) {
+		a.add(id, "", OutcomeUnauthorized)
+		return nil
+	}
+	if seen {
+		// Kept as an orphan its mail did not adopt. When that was because
+		// it was read from a mailbox that may not report on the mail, this
+		// copy, which may, is applied; otherwise it is a duplicate.
+		refused, err := dropRefusedOrphan(a.tx, id, mt.Mail)
+		if err != nil || !refused {
+			a.add(id, "", OutcomeDuplicate)
+			return err
+		}
 	}
 	if hasEvidence(a.tx, mt.Mail.MessageID, id) {
 		a.add(id, mt.Mail.MessageID, OutcomeDuplicate)
@@ -213,4 +247,59 @@ func (a *applier) enqueue(ns []track.Notice) error {
 // window is the subject correlation window track expects: 0 disables.
 func window(o Options) time.Duration {
 	return max(o.CorrelationWindow, 0)
+}
+
+// scopedLookup is a lookup whose last-resort subject matches consider only
+// the mail scope covers, so that another sender's mail with the same
+// subject neither takes a report nor makes its match ambiguous. Exact IDs
+// find any mail; the caller then refuses what the scope does not cover.
+type scopedLookup struct {
+	txLookup
+	scope *track.ReportScope
+}
+
+func (l scopedLookup) MailsBySubject(recipient, subject string, from, to time.Time) ([]track.Mail, error) {
+	ms, err := l.txLookup.MailsBySubject(recipient, subject, from, to)
+	if err != nil || l.scope == nil {
+		return ms, err
+	}
+	out := ms[:0]
+	for _, m := range ms {
+		if l.scope.Covers(m.Sender) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// widenOrphan records that orphan id was read again from the mailbox of
+// scope: it may now be adopted by mail either mailbox may report on, so a
+// copy read from an authorised mailbox is not lost to one read first from
+// another. An orphan from no mailbox, or read again from none, is
+// unrestricted.
+func widenOrphan(tx *bbolt.Tx, id string, scope *track.ReportScope) error {
+	o, ok, err := getOrphan(tx, id)
+	if err != nil || !ok || o.Scope == nil {
+		return err
+	}
+	if scope == nil {
+		o.Scope = nil
+	} else {
+		u := o.Scope.Union(*scope)
+		if len(u.Senders) == len(o.Scope.Senders) {
+			return nil
+		}
+		o.Scope = &u
+	}
+	return putOrphan(tx, &o)
+}
+
+// dropRefusedOrphan deletes the orphan with evidence ID id when its scope
+// kept it from m, and reports whether it did.
+func dropRefusedOrphan(tx *bbolt.Tx, id string, m track.Mail) (bool, error) {
+	o, ok, err := getOrphan(tx, id)
+	if err != nil || !ok || o.Scope == nil || o.Scope.Covers(m.Sender) {
+		return false, err
+	}
+	return true, removeOrphan(tx, &o)
 }

@@ -263,6 +263,15 @@ type orphanRec struct {
 	Evidence evidenceRec `json:"ev"`
 	Keys     keysRec     `json:"keys"`
 	Received int64       `json:"recv"`
+	// Scope is the mailbox the report was read from; absent for evidence
+	// from no mailbox and for orphans stored before mailboxes were scoped,
+	// which any mail may adopt.
+	Scope *scopeRec `json:"scope,omitempty"`
+}
+
+type scopeRec struct {
+	Account string   `json:"acct,omitempty"`
+	Senders []string `json:"senders"`
 }
 
 // encodeOrphan encodes an orphan kept under the key of its evidence ID.
@@ -280,6 +289,9 @@ func encodeOrphan(o *track.Orphan) ([]byte, error) {
 		},
 		Received: nanos(o.Received),
 	}
+	if o.Scope != nil {
+		r.Scope = &scopeRec{Account: o.Scope.Account, Senders: o.Scope.Senders}
+	}
 	r.Evidence.ID = ""
 	return json.Marshal(r)
 }
@@ -290,7 +302,12 @@ func decodeOrphan(id string, b []byte) (track.Orphan, error) {
 		return track.Orphan{}, fmt.Errorf("decode orphan %s: %w", id, err)
 	}
 	r.Evidence.ID = id
+	var scope *track.ReportScope
+	if r.Scope != nil {
+		scope = &track.ReportScope{Account: r.Scope.Account, Senders: r.Scope.Senders}
+	}
 	return track.Orphan{
+		Scope:    scope,
 		Evidence: r.Evidence.evidence(),
 		Keys: track.Keys{
 			MessageID:         r.Keys.MessageID,

@@ -28,6 +28,10 @@ func fillAll(v reflect.Value, seed *int) {
 			fillAll(s.Index(i), seed)
 		}
 		v.Set(s)
+	case reflect.Pointer:
+		p := reflect.New(v.Type().Elem())
+		fillAll(p.Elem(), seed)
+		v.Set(p)
 	case reflect.Struct:
 		if v.Type() == reflect.TypeFor[time.Time]() {
 			v.Set(reflect.ValueOf(t0.Add(time.Duration(*seed) * time.Second)))

@@ -4,7 +4,10 @@
 // caches, all in one bbolt file. It persists the domain types of package
 // track and leaves every decision to it: correlation, status rules,
 // deadlines and notices are track's, the store only makes them durable and
-// atomic.
+// atomic. So are the ownership rules (track.OwnedBy, track.ReportScope):
+// RegisterMail refuses a Message-ID tracked for another sender, and
+// ApplyReport refuses a report about mail its mailbox may not report on
+// and stores nothing of it.
 //
 // # Transactions and crashes
 //
@@ -63,7 +66,8 @@
 //	by_subject      address \x00 subject-hash SentAt messageID →
 //	awaiting        SentAt messageID → sender, subject, recipients waited
 //	                for (open mails not answered by every recipient)
-//	orphans         evidenceID → orphan (evidence and correlation keys)
+//	orphans         evidenceID → orphan (evidence, correlation keys and the
+//	                mailbox it was read from)
 //	orphans_by_key  kind \x00 value \x00 evidenceID → (m Message-ID,
 //	                e envelope ID, t thread ID, s address \x00 subject-hash)
 //	orphans_by_age  Received evidenceID →

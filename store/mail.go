@@ -40,22 +40,30 @@ type RegisterResult struct {
 
 // RegisterMail starts tracking a mail and, in the same transaction, applies
 // the orphaned reports that belong to it, puts the resulting notices in
-// the outbox and advances the checkpoint. Registering a mail that is
-// already tracked changes nothing but the checkpoint. A mail lacking a
-// normalised Message-ID, a sender or a recipient fails with
-// track.ErrInvalidMail.
+// the outbox and advances the checkpoint. Registering a mail that its
+// sender already tracks changes nothing but the checkpoint. A Message-ID
+// tracked for another sender (track.OwnedBy) is refused: the checkpoint
+// is still advanced, nothing else changes, and the error wraps
+// track.ErrOtherSender with an empty result, so that nothing of the other
+// sender's mail is shown. A mail lacking a normalised Message-ID, a
+// sender or a recipient fails with track.ErrInvalidMail.
 func (s *Store) RegisterMail(ctx context.Context, in RegisterInput) (RegisterResult, error) {
 	m := in.Mail
 	if err := validateMail(&m); err != nil {
 		return RegisterResult{}, err
 	}
 	var res RegisterResult
+	var other bool
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
-		res = RegisterResult{}
+		res, other = RegisterResult{}, false
 		if err := advanceCheckpoint(tx, in.Checkpoint, in.Now); err != nil {
 			return err
 		}
 		old, ok, err := getMail(tx, m.MessageID)
+		if ok && err == nil && !track.OwnedBy(old, m.Sender) {
+			other = true
+			return nil
+		}
 		if err != nil || ok {
 			res = RegisterResult{Mail: old, Existed: ok}
 			return err
@@ -67,6 +75,9 @@ func (s *Store) RegisterMail(ctx context.Context, in RegisterInput) (RegisterRes
 		res = r
 		return err
 	})
+	if err == nil && other {
+		err = track.ErrOtherSender
+	}
 	if err != nil {
 		return RegisterResult{}, fmt.Errorf("register %s: %w", m.MessageID, err)
 	}

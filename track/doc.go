@@ -91,6 +91,19 @@
 // ConfidenceLow. A report whose mail is not found becomes an Orphan; when
 // the mail is registered later, AdoptOrphans applies it.
 //
+// # Ownership
+//
+// A tracked mail has one owner, its Sender as first registered: only the
+// owner sees it, acts on it and hears about it. A Message-ID belongs to
+// the first sender that registered it; a later registration of it by the
+// same sender changes nothing, and one by another sender is refused with
+// ErrOtherSender and neither shows nor moves the mail (OwnedBy). Reports
+// speak only for the mail of the senders their mailbox may report on
+// (ReportScope): the mailbox's owner, and whichever senders a shared
+// report mailbox is configured for. A receipt delivered to Alice's inbox
+// does not mark Bob's mail read; an orphan keeps its mailbox's scope until
+// its mail is registered.
+//
 // # Deadlines
 //
 // A Calendar counts working time in a zone, on working days and hours,

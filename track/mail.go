@@ -25,6 +25,9 @@ var (
 	ErrInvalidState = errors.New("track: invalid state")
 	// ErrNotFuture means a time that must lie ahead does not.
 	ErrNotFuture = errors.New("track: time is not in the future")
+	// ErrOtherSender means a Message-ID is tracked already for another
+	// sender; the registration that met it changed nothing (see OwnedBy).
+	ErrOtherSender = errors.New("track: message-id is tracked for another sender")
 )
 
 // State is the sender's view of a tracked mail.
@@ -288,4 +291,8 @@ type Orphan struct {
 	Evidence Evidence
 	Keys     Keys
 	Received time.Time
+	// Scope, when set, is the mailbox the report was read from: it may be
+	// adopted only by mail that mailbox may report on. Evidence from no
+	// mailbox (pixel fetches, chat) has none.
+	Scope *ReportScope
 }

@@ -30,8 +30,9 @@ func ExpiredOrphan(o Orphan, now time.Time, maxAge time.Duration) bool {
 // It applies them in the order they happened and issues at most one notice
 // per recipient, for where the recipient ends up. adopted lists the
 // Evidence IDs of the orphans consumed, including those about the sender
-// itself, which are ignored; the rest belong elsewhere or to no recipient
-// of m and should stay until they expire.
+// itself, which are ignored; the rest belong elsewhere, to no recipient
+// of m, or were read from a mailbox that may not report on m's sender
+// (Orphan.Scope), and should stay until they expire.
 func AdoptOrphans(m Mail, orphans []Orphan, now time.Time, window time.Duration) (res Result, adopted []string) {
 	ordered := slices.Clone(orphans)
 	slices.SortStableFunc(ordered, func(a, b Orphan) int {
@@ -39,6 +40,9 @@ func AdoptOrphans(m Mail, orphans []Orphan, now time.Time, window time.Duration)
 	})
 	cur := m
 	for _, o := range ordered {
+		if !mayAdopt(m, o) {
+			continue
+		}
 		ev, ok := adoptable(m, o, window)
 		if !ok {
 			continue

@@ -22,6 +22,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
 	"github.com/mailack/mailack/bot"
+	"github.com/mailack/mailack/cmd/mailack/config"
 	"github.com/mailack/mailack/mailwatch"
 	"github.com/mailack/mailack/mailwatch/pixel"
 	"github.com/mailack/mailack/store"
@@ -119,7 +120,7 @@ func (d *demo) run(ctx context.Context, dir, lang string) error {
 	w, err := mailwatch.New([]mailwatch.Account{{
 		Name: "tanaka", Addr: imapAddr, TLS: mailwatch.TLSInsecure, Username: "tanaka@" + demoDomain, Password: "demo",
 		Owner: "tanaka@" + demoDomain, SentFolder: "Sent Items", PollInterval: 20 * time.Millisecond,
-	}}, mailwatch.Options{Sink: &storeSink{registrar: reg, log: log},
+	}}, mailwatch.Options{Sink: &storeSink{registrar: reg, log: log, scopes: reportScopes([]config.Account{{Name: "tanaka", Owner: "tanaka@" + demoDomain}})},
 		Logger: log, Now: d.clock.Now})
 	if err != nil {
 		return err

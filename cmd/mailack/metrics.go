@@ -17,13 +17,16 @@ import (
 
 // metrics are the daemon's Prometheus metrics, in a registry of its own.
 type metrics struct {
-	reg         *prometheus.Registry
-	reports     *prometheus.CounterVec
-	outcomes    *prometheus.CounterVec
-	registered  prometheus.Counter
-	quarantined prometheus.Counter
-	deadlines   prometheus.Counter
-	slackCalls  *prometheus.CounterVec
+	reg        *prometheus.Registry
+	reports    *prometheus.CounterVec
+	outcomes   *prometheus.CounterVec
+	registered prometheus.Counter
+	// refusedRegistrations counts registrations of a Message-ID tracked
+	// for another sender.
+	refusedRegistrations prometheus.Counter
+	quarantined          prometheus.Counter
+	deadlines            prometheus.Counter
+	slackCalls           *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -40,15 +43,17 @@ func newCoreMetrics() *metrics {
 		reports: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailack_reports_processed_total",
 			Help: "Messages read from report folders, by kind (dsn, mdn, none)."}, []string{"kind"}),
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailack_report_outcomes_total",
-			Help: "What became of each report: applied (correlated), duplicate, orphaned, unknown_recipient, ignored."}, []string{"outcome"}),
+			Help: "What became of each report: applied (correlated), duplicate, orphaned, unknown_recipient, ignored, unauthorized (its mailbox may not report on that sender's mail)."}, []string{"outcome"}),
 		registered: prometheus.NewCounter(prometheus.CounterOpts{Name: "mailack_mails_registered_total",
 			Help: "Sent mails registered for tracking."}),
+		refusedRegistrations: prometheus.NewCounter(prometheus.CounterOpts{Name: "mailack_registrations_refused_total",
+			Help: "Registrations refused because another sender tracks the Message-ID."}),
 		quarantined: prometheus.NewCounter(prometheus.CounterOpts{Name: "mailack_messages_quarantined_total",
 			Help: "Messages set aside because they could not be processed."}),
 		deadlines: prometheus.NewCounter(prometheus.CounterOpts{Name: "mailack_deadline_notices_total",
 			Help: "No-response notices issued when a deadline passed."}),
 	}
-	m.reg.MustRegister(m.reports, m.outcomes, m.registered, m.quarantined, m.deadlines,
+	m.reg.MustRegister(m.reports, m.outcomes, m.registered, m.refusedRegistrations, m.quarantined, m.deadlines,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -100,14 +100,14 @@ func newDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 	if d.st, err = store.Open(cfg.Store.Path, store.Options{NoOutbox: !cfg.Slack.Enabled}); err != nil {
 		return nil, err
 	}
-	d.reg = &registrar{st: d.st, cal: d.cal, defaultAfter: cfg.Tracking.DefaultDeadline, now: now, metrics: d.metrics}
+	d.reg = &registrar{st: d.st, cal: d.cal, defaultAfter: cfg.Tracking.DefaultDeadline, now: now, metrics: d.metrics, log: log.With("component", "registrar")}
 	if len(cfg.Accounts) > 0 {
 		var pixelURL string
 		if cfg.Pixel.Enabled {
 			pixelURL = strings.TrimRight(cfg.HTTP.PublicURL, "/") + trackpixel.PathPrefix
 		}
 		d.watcher, err = mailwatch.New(accounts(ctx, cfg.Accounts, pixelURL), mailwatch.Options{
-			Sink: &storeSink{registrar: d.reg, log: log.With("component", "sink")}, Logger: log, CommandTimeout: cfg.Watch.CommandTimeout, IdleRestart: cfg.Watch.IdleRestart,
+			Sink: &storeSink{registrar: d.reg, log: log.With("component", "sink"), scopes: reportScopes(cfg.Accounts)}, Logger: log, CommandTimeout: cfg.Watch.CommandTimeout, IdleRestart: cfg.Watch.IdleRestart,
 			MaxMessageBytes: cfg.Watch.MaxMessageBytes, Now: now,
 		})
 		if err != nil {

@@ -37,10 +37,14 @@ type registrar struct {
 	// deadlineOf, when set, gives a sender's own default deadline (0 when
 	// they chose none).
 	deadlineOf func(ctx context.Context, sender string) time.Duration
+	// log, when set, hears of refused registrations.
+	log *slog.Logger
 }
 
 // register tracks m and, when cp is set, advances that checkpoint in the
-// same transaction.
+// same transaction. A Message-ID tracked for another sender is refused
+// with an error wrapping track.ErrOtherSender; the checkpoint still
+// advances.
 func (r *registrar) register(ctx context.Context, m track.Mail, cp *store.Checkpoint) (store.RegisterResult, error) {
 	if r.deadlineOf != nil && m.Deadline == 0 {
 		m.Deadline = r.deadlineOf(ctx, m.Sender)
@@ -51,6 +55,9 @@ func (r *registrar) register(ctx context.Context, m track.Mail, cp *store.Checkp
 		return store.RegisterResult{}, fmt.Errorf("register %s: %w", m.MessageID, err)
 	}
 	res, err := r.st.RegisterMail(ctx, store.RegisterInput{Mail: tracked, Now: now, Checkpoint: cp})
+	if errors.Is(err, track.ErrOtherSender) {
+		r.refused(m)
+	}
 	if err != nil {
 		return res, err
 	}
@@ -61,10 +68,26 @@ func (r *registrar) register(ctx context.Context, m track.Mail, cp *store.Checkp
 	return res, nil
 }
 
-// RegisterMail tracks mail the relay handed to the upstream.
+// RegisterMail tracks mail the relay handed to the upstream. A refusal
+// is logged by register and is no relay error.
 func (r *registrar) RegisterMail(ctx context.Context, m track.Mail) error {
 	_, err := r.register(ctx, m, nil)
+	if errors.Is(err, track.ErrOtherSender) {
+		return nil
+	}
 	return err
+}
+
+// refused counts and logs a registration of a Message-ID another sender
+// owns (a copy of their mail in someone else's Sent folder, or a forged
+// Message-ID); nothing of the owner's mail is logged.
+func (r *registrar) refused(m track.Mail) {
+	if r.metrics != nil {
+		r.metrics.refusedRegistrations.Inc()
+	}
+	if r.log != nil {
+		r.log.Warn("registration refused: message-id tracked for another sender", "message_id", m.MessageID, "account", m.Account, "sender", m.Sender)
+	}
 }
 
 func (r *registrar) notified(n int) {
@@ -78,6 +101,31 @@ func (r *registrar) notified(n int) {
 type storeSink struct {
 	*registrar
 	log *slog.Logger
+	// scopes are the report scopes of the accounts, by name: whose mail
+	// the reports found in each may update. An account missing here may
+	// update none.
+	scopes map[string]*track.ReportScope
+}
+
+// reportScopes builds each account's report scope: its owner, and the
+// senders reports_for lists.
+func reportScopes(accts []config.Account) map[string]*track.ReportScope {
+	out := make(map[string]*track.ReportScope, len(accts))
+	for _, a := range accts {
+		sc := &track.ReportScope{Account: a.Name, Senders: []string{track.NormalizeAddress(a.Owner)}}
+		for _, s := range a.ReportsFor {
+			sc.Senders = append(sc.Senders, strings.ToLower(s))
+		}
+		out[a.Name] = sc
+	}
+	return out
+}
+
+func (s *storeSink) scope(account string) *track.ReportScope {
+	if sc, ok := s.scopes[account]; ok {
+		return sc
+	}
+	return &track.ReportScope{Account: account}
 }
 
 func (s *storeSink) Checkpoint(ctx context.Context, account, folder string) (mailwatch.Checkpoint, error) {
@@ -112,16 +160,24 @@ func (s *storeSink) apply(ctx context.Context, it mailwatch.Item) error {
 		return err
 	case it.Sent != nil:
 		_, err := s.register(ctx, *it.Sent, cp)
+		if errors.Is(err, track.ErrOtherSender) {
+			return nil // refused; the checkpoint advanced
+		}
 		return err
 	case len(it.Reports) > 0:
-		res, err := s.st.ApplyReport(ctx, store.ApplyInput{Reports: it.Reports, Checkpoint: cp, Now: now})
+		res, err := s.st.ApplyReport(ctx, store.ApplyInput{Reports: it.Reports, Checkpoint: cp, Scope: s.scope(c.Account), Now: now})
 		if err != nil {
 			return err
 		}
 		for i, r := range it.Reports {
 			s.metrics.reports.WithLabelValues(string(r.Kind)).Inc()
-			if i < len(res.Items) {
-				s.metrics.outcomes.WithLabelValues(string(res.Items[i].Outcome)).Inc()
+			if i >= len(res.Items) {
+				continue
+			}
+			s.metrics.outcomes.WithLabelValues(string(res.Items[i].Outcome)).Inc()
+			if res.Items[i].Outcome == store.OutcomeUnauthorized {
+				s.log.Warn("report refused: its mailbox may not report on that sender's mail", "account", c.Account, "folder", c.Folder,
+					"uid", it.UID, "kind", r.Kind, "message_id", track.NormalizeMessageID(r.OriginalMessageID))
 			}
 		}
 		s.notified(len(res.Notices))
@@ -187,7 +243,7 @@ func accounts(ctx context.Context, cfg []config.Account, pixelURL string) []mail
 	for _, a := range cfg {
 		w := mailwatch.Account{
 			Name: a.Name, Addr: net.JoinHostPort(a.Host, strconv.Itoa(a.Port)), TLS: mailwatch.TLSMode(a.TLS),
-			Username: a.Username, Password: a.Password.Value(), Owner: a.Owner,
+			Username: a.Username, Password: a.Password.Value(), Owner: track.NormalizeAddress(a.Owner),
 			SentFolder: a.SentFolder, ReportFolders: a.ReportFolders, PollInterval: a.PollInterval,
 			MoveReportsTo: a.MoveReportsTo, FlagReports: a.FlagReports,
 			Policy: mailwatch.TrackPolicy{All: a.Track == "all", TrackingAddress: a.TrackingAddress, PixelMarker: pixelURL},

@@ -88,6 +88,11 @@ type Account struct {
 	PollInterval    time.Duration `yaml:"poll_interval"`
 	MoveReportsTo   string        `yaml:"move_reports_to"`
 	FlagReports     bool          `yaml:"flag_reports"`
+	// ReportsFor makes the mailbox a shared report mailbox: the reports
+	// found in it may also update mail sent by these addresses, or by any
+	// address of an "@domain". A mailbox's reports always count for its
+	// owner's mail, and for no one else's unless listed here.
+	ReportsFor []string `yaml:"reports_for"`
 }
 
 // OAuth2 configures XOAUTH2 for Microsoft 365 or Gmail.

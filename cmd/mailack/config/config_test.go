@@ -43,6 +43,9 @@ func TestExampleConfig(t *testing.T) {
 	if a.Port != 993 || a.TLS != "implicit" || a.Owner != "tanaka@example.com" || a.Track != "receipts" {
 		t.Errorf("account defaults = port %d tls %q owner %q track %q", a.Port, a.TLS, a.Owner, a.Track)
 	}
+	if rf := cfg.Accounts[0].ReportsFor; len(rf) != 1 || rf[0] != "@example.co.jp" || len(a.ReportsFor) != 0 {
+		t.Errorf("reports_for = %v and %v, want [@example.co.jp] and none", rf, a.ReportsFor)
+	}
 	if got := a.OAuth2.RefreshToken.Value(); got != "1//refresh-token" {
 		t.Errorf("refresh token from the environment = %q", got)
 	}
@@ -240,6 +243,10 @@ func TestProblems(t *testing.T) {
 			":4: relay.tls: none sends AUTH PLAIN passwords in clear"}},
 		{"short http tokens", "http:\n  admin_token: ${A}\n  metrics_token_file: " + "%s" + "\n", map[string]string{"A": "short"}, []string{
 			":2: http.admin_token: must be at least 22 characters", "http.metrics_token: must be at least 22"}},
+		{"reports_for", "accounts:\n  - name: a\n    host: h\n    username: u@example.com\n    password: ${P}\n    reports_for: [\"@example.co.jp\", bob@example.co.jp, \"*\", \"@\", example.com, \"Bob <bob@example.com>\", \"@-bad.example\", \"bob@bad_domain\"]\n", map[string]string{"P": "x"}, []string{
+			`:6: accounts[0].reports_for[2]: "*" is neither an e-mail address nor @domain`, `accounts[0].reports_for[3]: "@" is neither`,
+			`accounts[0].reports_for[4]: "example.com" is neither`, `accounts[0].reports_for[5]: "Bob <bob@example.com>" is neither`,
+			`accounts[0].reports_for[6]: "@-bad.example" is neither`, `accounts[0].reports_for[7]: "bob@bad_domain" is neither`}},
 		{"not yaml", "log: [unclosed\n", nil, []string{"did not find expected"}},
 	}
 	tokenFile := filepath.Join(t.TempDir(), "metrics-token")

@@ -215,6 +215,42 @@ func (v *validator) account(p string, a *Account, names map[string]bool) {
 	if a.MoveReportsTo != "" && a.FlagReports {
 		v.add(p+".flag_reports", "give either move_reports_to or flag_reports, not both")
 	}
+	for i, s := range a.ReportsFor {
+		if !senderPattern(s) {
+			v.add(fmt.Sprintf("%s.reports_for[%d]", p, i), "%q is neither an e-mail address nor @domain (such as @example.co.jp)", s)
+		}
+	}
+}
+
+// senderPattern reports whether s is a bare e-mail address or "@domain".
+func senderPattern(s string) bool {
+	if domain, ok := strings.CutPrefix(s, "@"); ok {
+		return validDomain(domain)
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || !strings.EqualFold(a.Address, s) {
+		return false
+	}
+	return validDomain(s[strings.LastIndexByte(s, '@')+1:])
+}
+
+// validDomain reports whether d is a DNS name: dot-separated labels of
+// letters, digits and inner hyphens (RFC 1035 section 2.3.1).
+func validDomain(d string) bool {
+	if d == "" || len(d) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (v *validator) oauth2(p string, o *OAuth2) {
