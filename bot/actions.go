@@ -34,7 +34,7 @@ func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
 		return
 	}
 	for _, a := range cb.ActionCallback.BlockActions {
-		handle, ok := actions[a.ActionID]
+		handle, ok := actions[actionKey(a.ActionID)]
 		if !ok {
 			b.log.Warn("unknown action", "action_id", a.ActionID, "user", cb.User.ID)
 			continue
@@ -45,6 +45,7 @@ func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
 				channel = cb.Channel.ID
 			}
 			r := b.newRequest(ctx, cb.User.ID, channel, cb.ResponseURL, cb.TriggerID)
+			r.home = cb.View.Type == slack.VTHomeTab || cb.Container.Type == "view" && cb.ResponseURL == ""
 			handle(b, ctx, r, a, &cb)
 		})
 	}
@@ -118,7 +119,7 @@ func (b *Bot) snooze(ctx context.Context, r *request, id string, until time.Time
 		b.trouble(ctx, r, "snooze", err)
 	default:
 		b.refresh(ctx, r, m)
-		b.respond(ctx, r, r.loc.t(msgSnoozed, subject(m, r.loc), r.loc.when(until)))
+		b.respond(ctx, r, r.loc.t(msgSnoozed, subjectText(m, r.loc), r.loc.when(until)))
 	}
 }
 
@@ -138,7 +139,7 @@ func (b *Bot) close(ctx context.Context, r *request, id string, state track.Stat
 		return
 	}
 	b.refresh(ctx, r, m)
-	b.respond(ctx, r, r.loc.t(done, subject(m, r.loc)))
+	b.respond(ctx, r, r.loc.t(done, subjectText(m, r.loc)))
 }
 
 // refresh updates the card of a mail r's author changed, if it has one,
@@ -177,19 +178,19 @@ func (b *Bot) actFollowUp(ctx context.Context, r *request, a *slack.BlockAction,
 	if !ok {
 		return
 	}
-	body := r.loc.t(msgFollowUpBody, subject(m, r.loc), r.loc.day(m.SentAt))
+	body := followUpBody(m, r.loc)
 	blocks := []slack.Block{
-		slack.NewSectionBlock(mrkdwn(esc(r.loc.t(msgFollowUpIntro))), nil, nil),
-		slack.NewSectionBlock(plain(body), nil, nil),
+		section(esc(r.loc.t(msgFollowUpIntro))),
+		slack.NewSectionBlock(plain(clip(body, maxSectionText)), nil, nil),
 	}
 	if r.triggerID == "" {
-		b.respond(ctx, r, body, blocks...)
+		b.respond(ctx, r, esc(body), blocks...)
 		return
 	}
 	view := slack.ModalViewRequest{
 		Type:   slack.VTModal,
-		Title:  plain(clip(r.loc.t(msgFollowUpTitle), 24)),
-		Close:  plain(r.loc.t(msgClose)),
+		Title:  plain(clip(r.loc.t(msgFollowUpTitle), maxModalTitle)),
+		Close:  plain(clip(r.loc.t(msgClose), maxModalTitle)),
 		Blocks: slack.Blocks{BlockSet: blocks},
 	}
 	err := b.call(ctx, unpaced, func(ctx context.Context) error {
@@ -198,12 +199,19 @@ func (b *Bot) actFollowUp(ctx context.Context, r *request, a *slack.BlockAction,
 	})
 	if err != nil {
 		b.log.Warn("cannot open follow-up modal; answering in chat", "err", err)
-		b.respond(ctx, r, body, blocks...)
+		b.respond(ctx, r, esc(body), blocks...)
 	}
 }
 
+// followUpBody is the follow-up wording for a mail, as plain text (the
+// subject shortened, not escaped).
+func followUpBody(m track.Mail, l locale) string {
+	return l.t(msgFollowUpBody, clip(subject(m, l), maxSubjectShown), l.date(m.SentAt))
+}
+
 // actNudge sends a recipient who is in the workspace a polite direct
-// message about the mail, with a "Seen it" button.
+// message about the mail, with a "Seen it" button. The nudge counts
+// against NudgeEvery only once it was sent.
 func (b *Bot) actNudge(ctx context.Context, r *request, a *slack.BlockAction, _ *slack.InteractionCallback) {
 	id, addr, ok := splitPair(a.Value)
 	if !ok {
@@ -219,20 +227,23 @@ func (b *Bot) actNudge(ctx context.Context, r *request, a *slack.BlockAction, _ 
 		b.respond(ctx, r, r.loc.t(msgNoSuchMail))
 		return
 	}
+	shown := escClip(rcpt.Address, maxAddrShown)
 	target, err := b.dir.userOf(ctx, rcpt.Address)
 	if err != nil {
 		b.trouble(ctx, r, "nudge lookup", err)
 		return
 	}
 	if target == "" {
-		b.respond(ctx, r, r.loc.t(msgNudgeNoUser, rcpt.Address))
+		b.respond(ctx, r, r.loc.t(msgNudgeNoUser, shown))
 		return
 	}
-	if !b.mayNudge(m.MessageID, rcpt.Address, time.Now()) {
-		b.respond(ctx, r, r.loc.t(msgNudgeTooSoon, rcpt.Address))
+	now := time.Now()
+	if !b.reserveNudge(m.MessageID, rcpt.Address, now) {
+		b.respond(ctx, r, r.loc.t(msgNudgeTooSoon, "<@"+target+">"))
 		return
 	}
 	if err := b.sendNudge(ctx, r.user, target, m, rcpt.Address); err != nil {
+		b.releaseNudge(m.MessageID, rcpt.Address, now)
 		b.trouble(ctx, r, "nudge", err)
 		return
 	}
@@ -247,22 +258,23 @@ func (b *Bot) sendNudge(ctx context.Context, sender, target string, m track.Mail
 	if err != nil {
 		return err
 	}
-	text := tl.t(msgNudgeDM, sender, esc(subject(m, tl)), tl.day(m.SentAt))
-	seen := slack.NewButtonBlockElement(actSeen, pairValue(m.MessageID, addr), plain(tl.t(btnSeen)))
+	text := tl.t(msgNudgeDM, sender, subjectText(m, tl), tl.day(m.SentAt))
+	seen := slack.NewButtonBlockElement(actSeen, pairValue(m.MessageID, addr), plain(clip(tl.t(btnSeen), maxButton)))
 	seen.Style = slack.StylePrimary
-	blocks := []slack.Block{
-		slack.NewSectionBlock(mrkdwn(text), nil, nil),
-		slack.NewActionBlock("", seen),
+	blocks := []slack.Block{section(text)}
+	if textLen(seen.Value) <= maxButtonValue {
+		blocks = append(blocks, slack.NewActionBlock("", seen))
 	}
 	return b.call(ctx, unpaced, func(ctx context.Context) error {
-		_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
+		_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(clipLines(text, maxFallback), false))
 		return wrap(err, "chat.postMessage nudge")
 	})
 }
 
-// mayNudge reports whether the recipient of a mail may be nudged now, and
-// if so remembers that they were.
-func (b *Bot) mayNudge(messageID, addr string, now time.Time) bool {
+// reserveNudge reports whether the recipient of a mail may be nudged now,
+// and if so holds the turn so that a second press cannot nudge twice;
+// releaseNudge gives it back when the nudge could not be sent.
+func (b *Bot) reserveNudge(messageID, addr string, now time.Time) bool {
 	key := pairValue(messageID, addr)
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -276,6 +288,15 @@ func (b *Bot) mayNudge(messageID, addr string, now time.Time) bool {
 	}
 	b.nudged[key] = now
 	return true
+}
+
+func (b *Bot) releaseNudge(messageID, addr string, at time.Time) {
+	key := pairValue(messageID, addr)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.nudged[key].Equal(at) {
+		delete(b.nudged, key)
+	}
 }
 
 // actSeen records that a nudged recipient has seen the mail. Only the
@@ -304,11 +325,11 @@ func (b *Bot) actSeen(ctx context.Context, r *request, a *slack.BlockAction, cb 
 	}
 	b.log.Info("recipient confirmed in slack", "user", r.user, "message_id", m.MessageID)
 	b.wake()
-	sender, err := b.dir.userOf(ctx, m.Sender)
-	if err != nil || sender == "" {
-		sender = m.Sender
+	sender := "*" + escClip(m.Sender, maxAddrShown) + "*"
+	if id, err := b.dir.userOf(ctx, m.Sender); err == nil && id != "" {
+		sender = "<@" + id + ">"
 	}
-	b.thankSeen(ctx, r, cb, r.loc.t(msgSeenThanks, sender, esc(subject(m, r.loc))))
+	b.thankSeen(ctx, r, cb, r.loc.t(msgSeenThanks, sender, subjectText(m, r.loc)))
 }
 
 // thankSeen replaces the nudge with a thank-you, so it cannot be pressed
@@ -320,7 +341,7 @@ func (b *Bot) thankSeen(ctx context.Context, r *request, cb *slack.InteractionCa
 	}
 	err := b.call(ctx, unpaced, func(ctx context.Context) error {
 		_, _, _, err := b.api.UpdateMessageContext(ctx, r.channel, cb.Container.MessageTs,
-			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(slack.NewSectionBlock(mrkdwn(text), nil, nil)))
+			slack.MsgOptionText(clipLines(text, maxFallback), false), slack.MsgOptionBlocks(section(text)))
 		return wrap(err, "chat.update nudge")
 	})
 	if err != nil {
