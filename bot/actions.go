@@ -178,20 +178,11 @@ func (b *Bot) actFollowUp(ctx context.Context, r *request, a *slack.BlockAction,
 	if !ok {
 		return
 	}
-	body := followUpBody(m, r.loc)
-	blocks := []slack.Block{
-		section(esc(r.loc.t(msgFollowUpIntro))),
-		slack.NewSectionBlock(plain(clip(body, maxSectionText)), nil, nil),
-	}
+	body, view := followUpView(m, r.loc)
+	blocks := view.Blocks.BlockSet
 	if r.triggerID == "" {
 		b.respond(ctx, r, esc(body), blocks...)
 		return
-	}
-	view := slack.ModalViewRequest{
-		Type:   slack.VTModal,
-		Title:  plain(clip(r.loc.t(msgFollowUpTitle), maxModalTitle)),
-		Close:  plain(clip(r.loc.t(msgClose), maxModalTitle)),
-		Blocks: slack.Blocks{BlockSet: blocks},
 	}
 	err := b.call(ctx, unpaced, func(ctx context.Context) error {
 		_, err := b.api.OpenViewContext(ctx, r.triggerID, view)
@@ -200,6 +191,22 @@ func (b *Bot) actFollowUp(ctx context.Context, r *request, a *slack.BlockAction,
 	if err != nil {
 		b.log.Warn("cannot open follow-up modal; answering in chat", "err", err)
 		b.respond(ctx, r, esc(body), blocks...)
+	}
+}
+
+// followUpView is the follow-up wording of a mail and the modal showing
+// it.
+func followUpView(m track.Mail, l locale) (string, slack.ModalViewRequest) {
+	body := followUpBody(m, l)
+	blocks := []slack.Block{
+		section(esc(l.t(msgFollowUpIntro))),
+		slack.NewSectionBlock(plain(clip(body, maxSectionText)), nil, nil),
+	}
+	return body, slack.ModalViewRequest{
+		Type:   slack.VTModal,
+		Title:  plain(clip(l.t(msgFollowUpTitle), maxModalTitle)),
+		Close:  plain(clip(l.t(msgClose), maxModalTitle)),
+		Blocks: slack.Blocks{BlockSet: blocks},
 	}
 }
 
@@ -258,17 +265,24 @@ func (b *Bot) sendNudge(ctx context.Context, sender, target string, m track.Mail
 	if err != nil {
 		return err
 	}
-	text := tl.t(msgNudgeDM, sender, subjectText(m, tl), tl.day(m.SentAt))
-	seen := slack.NewButtonBlockElement(actSeen, pairValue(m.MessageID, addr), plain(clip(tl.t(btnSeen), maxButton)))
+	text, blocks := nudgeMessage(sender, m, addr, tl)
+	return b.call(ctx, unpaced, func(ctx context.Context) error {
+		_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(clipLines(text, maxFallback), false))
+		return wrap(err, "chat.postMessage nudge")
+	})
+}
+
+// nudgeMessage is the nudge a recipient gets from sender (a user ID):
+// its text and blocks, with the "Seen it" button.
+func nudgeMessage(sender string, m track.Mail, addr string, l locale) (string, []slack.Block) {
+	text := l.t(msgNudgeDM, sender, subjectText(m, l), l.day(m.SentAt))
+	seen := slack.NewButtonBlockElement(actSeen, pairValue(m.MessageID, addr), plain(clip(l.t(btnSeen), maxButton)))
 	seen.Style = slack.StylePrimary
 	blocks := []slack.Block{section(text)}
 	if textLen(seen.Value) <= maxButtonValue {
 		blocks = append(blocks, slack.NewActionBlock("", seen))
 	}
-	return b.call(ctx, unpaced, func(ctx context.Context) error {
-		_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(clipLines(text, maxFallback), false))
-		return wrap(err, "chat.postMessage nudge")
-	})
+	return text, blocks
 }
 
 // reserveNudge reports whether the recipient of a mail may be nudged now,

@@ -158,6 +158,12 @@ func (b *Bot) cmdList(ctx context.Context, r *request, args []string) {
 
 // showList answers with the mails that pass keep, newest first.
 func (b *Bot) showList(ctx context.Context, r *request, title string, mails []track.Mail, keep func(track.Mail) bool) {
+	b.respond(ctx, r, esc(title), listBlocks(title, mails, keep, r.loc)...)
+}
+
+// listBlocks renders a list of mails under a title, within a message's
+// limits.
+func listBlocks(title string, mails []track.Mail, keep func(track.Mail) bool, l locale) []slack.Block {
 	blocks := []slack.Block{slack.NewHeaderBlock(plain(clip(title, maxHeader)))}
 	used := blocksTextLen(blocks)
 	n := 0
@@ -165,19 +171,19 @@ func (b *Bot) showList(ctx context.Context, r *request, title string, mails []tr
 		if !keep(m) {
 			continue
 		}
-		s := section(mailSummary(m, r.loc) + "\n`" + escClip(m.MessageID, maxAddrShown) + "`")
+		s := section(mailSummary(m, l) + "\n`" + escClip(m.MessageID, maxAddrShown) + "`")
 		used += blocksTextLen([]slack.Block{s})
 		if n == maxListed || used > maxBlocksText {
-			blocks = append(blocks, slack.NewContextBlock("", mrkdwn(r.loc.t(msgListMore, countKept(mails, keep)-n))))
+			blocks = append(blocks, slack.NewContextBlock("", mrkdwn(l.t(msgListMore, countKept(mails, keep)-n))))
 			break
 		}
 		n++
 		blocks = append(blocks, s)
 	}
 	if n == 0 {
-		blocks = append(blocks, section(esc(r.loc.t(msgListEmpty))))
+		blocks = append(blocks, section(esc(l.t(msgListEmpty))))
 	}
-	b.respond(ctx, r, esc(title), blocks...)
+	return blocks
 }
 
 func countKept(mails []track.Mail, keep func(track.Mail) bool) int {

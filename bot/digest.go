@@ -77,7 +77,8 @@ func (b *Bot) postDigest(ctx context.Context, d DigestConfig, now time.Time) {
 		l.tz = tz
 	}
 	title := l.t(msgDigestTitle, l.span(d.After))
-	for i, blocks := range digestMessages(b.digestSections(ctx, groups, d, l), title) {
+	name := func(sender string) string { return b.senderName(ctx, sender) }
+	for i, blocks := range digestMessages(digestSections(groups, d, l, name), title) {
 		err := b.call(ctx, b.limiter.Wait, func(ctx context.Context) error {
 			_, _, err := b.api.PostMessageContext(ctx, d.Channel, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(esc(title), false))
 			return err
@@ -96,12 +97,13 @@ func (b *Bot) postDigest(ctx context.Context, d DigestConfig, now time.Time) {
 	b.log.Info("digest posted", "channel", d.Channel, "senders", len(groups))
 }
 
-// digestSections renders a digest: for each sender their name and one
-// line per mail, in as many sections as the lines need.
-func (b *Bot) digestSections(ctx context.Context, groups []SenderDigest, d DigestConfig, l locale) []slack.Block {
+// digestSections renders a digest: for each sender their name (as name
+// gives it, in mrkdwn) and one line per mail, in as many sections as the
+// lines need.
+func digestSections(groups []SenderDigest, d DigestConfig, l locale, name func(string) string) []slack.Block {
 	var out []slack.Block
 	for _, g := range groups {
-		lines := []string{b.senderName(ctx, g.Sender)}
+		lines := []string{name(g.Sender)}
 		for _, m := range g.Mails {
 			lines = append(lines, digestLine(m, d.RedactSubjects, l))
 		}

@@ -38,14 +38,19 @@ func (b *Bot) publishHome(ctx context.Context, pace pacer, user string, notice .
 	}
 	blocks := homeBlocks(mails, nudges, l)
 	if len(notice) > 0 && notice[0] != "" {
-		note := slack.NewSectionBlock(mrkdwn(clipLines(l.t(msgHomeNotice, notice[0]), maxSectionText)), nil, nil)
-		blocks = append(blocks[:1:1], append([]slack.Block{note}, blocks[1:]...)...)
+		blocks = withNotice(blocks, notice[0], l)
 	}
 	view := slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks}}
 	return b.call(ctx, pace, func(ctx context.Context) error {
 		_, err := b.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: view})
 		return wrap(err, "views.publish")
 	})
+}
+
+// withNotice puts notice, mrkdwn, under App Home's title.
+func withNotice(blocks []slack.Block, notice string, l locale) []slack.Block {
+	note := section(l.t(msgHomeNotice, notice))
+	return append(blocks[:1:1], append([]slack.Block{note}, blocks[1:]...)...)
 }
 
 // nudgeList lists, in recipient order, the recipients of m that nudge
