@@ -281,6 +281,8 @@ type blockAction struct {
 	// OnMessage is the timestamp of the message pressed on, when the test
 	// knows it.
 	OnMessage string `json:"-"`
+	// InHome presses the button in App Home, which has no response_url.
+	InHome bool `json:"-"`
 }
 
 // press sends a block_actions payload as u, shaped as Slack sends it
@@ -309,6 +311,19 @@ func actionPayload(u fakeUser, a blockAction, respURL, trigger string) map[strin
 	msgTS := "1700000000.000001"
 	if a.OnMessage != "" {
 		msgTS = a.OnMessage
+	}
+	if a.InHome {
+		return map[string]any{
+			"type":       "block_actions",
+			"team":       map[string]any{"id": "T1DC2JH3J", "domain": "example"},
+			"user":       map[string]any{"id": u.ID, "username": strings.ToLower(u.ID), "team_id": "T1DC2JH3J"},
+			"api_app_id": "A0MAILACK",
+			"token":      "xyzz0WbapA4vBCDEFasx0q6G",
+			"container":  map[string]any{"type": "view", "view_id": "V0HOME"},
+			"trigger_id": trigger,
+			"view":       map[string]any{"id": "V0HOME", "type": "home", "team_id": "T1DC2JH3J"},
+			"actions":    []blockAction{a},
+		}
 	}
 	return map[string]any{
 		"type":         "block_actions",

@@ -67,7 +67,7 @@ func (d *directory) userOf(ctx context.Context, email string) (string, error) {
 	if err := d.lookups.Wait(ctx); err != nil {
 		return "", err
 	}
-	return d.lookup(ctx, addr)
+	return d.lookup(ctx, addr, true)
 }
 
 // knownUser is userOf without waiting: the cached answer, or a lookup
@@ -80,7 +80,7 @@ func (d *directory) knownUser(ctx context.Context, email string) (id string, kno
 	if err != nil || known || !d.lookups.Allow() {
 		return id, known && err == nil
 	}
-	id, err = d.lookup(ctx, addr)
+	id, err = d.lookup(ctx, addr, false)
 	return id, err == nil
 }
 
@@ -99,11 +99,12 @@ func (d *directory) cached(ctx context.Context, addr string) (string, bool, erro
 	return "", false, nil
 }
 
-// lookup asks users.lookupByEmail and caches the answer.
-func (d *directory) lookup(ctx context.Context, addr string) (string, error) {
+// lookup asks users.lookupByEmail and caches the answer. With wait, a
+// 429 is retried once after its Retry-After.
+func (d *directory) lookup(ctx context.Context, addr string, wait bool) (string, error) {
 	su, err := d.api.GetUserByEmailContext(ctx, addr)
 	var rl *slack.RateLimitedError
-	if errors.As(err, &rl) {
+	if wait && errors.As(err, &rl) {
 		t := time.NewTimer(rl.RetryAfter)
 		select {
 		case <-ctx.Done():
