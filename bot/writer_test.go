@@ -369,7 +369,7 @@ func TestWriterJapaneseCard(t *testing.T) {
 		if len(c) != 1 {
 			t.Fatalf("cards = %d, want 1", len(c))
 		}
-		for _, w := range []string{"お見積もりの件", "送信日時: 1月1日(土) 06:00", "不達（メールボックスが満杯）", "時間をおいて再送するか、電話で連絡してください。", "Slackでお知らせ", "完了"} {
+		for _, w := range []string{"お見積もりの件", "送信日時: 1月1日(土) 06:00", "不達（メールボックスが満杯）", "時間をおいて再送するか、電話でご連絡ください。", "Slackでお知らせ", "完了"} {
 			if !strings.Contains(c[0].Text(), w) {
 				t.Errorf("Japanese card lacks %q:\n%s", w, c[0].Text())
 			}
