@@ -90,12 +90,12 @@ func (b *Bot) checkedMail(ctx context.Context, r *request, id string, admin bool
 
 func snoozeFor(d time.Duration) action {
 	return func(b *Bot, ctx context.Context, r *request, a *slack.BlockAction, _ *slack.InteractionCallback) {
-		b.snooze(ctx, r, a.Value, time.Now().Add(d))
+		b.snooze(ctx, r, a.Value, b.now().Add(d))
 	}
 }
 
 func (b *Bot) actSnoozeDate(ctx context.Context, r *request, a *slack.BlockAction, _ *slack.InteractionCallback) {
-	until, err := snoozeUntil(a.SelectedDate, time.Now(), r.loc.zone())
+	until, err := snoozeUntil(a.SelectedDate, b.now(), r.loc.zone())
 	if err != nil {
 		b.respond(ctx, r, r.loc.t(msgNotFuture))
 		return
@@ -109,7 +109,7 @@ func (b *Bot) snooze(ctx context.Context, r *request, id string, until time.Time
 	if !ok {
 		return
 	}
-	m, err := b.deps.Mails.Snooze(ctx, m.MessageID, until, time.Now())
+	m, err := b.deps.Mails.Snooze(ctx, m.MessageID, until, b.now())
 	switch {
 	case errors.Is(err, track.ErrClosed):
 		b.respond(ctx, r, r.loc.t(msgAlreadyClosed))
@@ -133,7 +133,7 @@ func (b *Bot) close(ctx context.Context, r *request, id string, state track.Stat
 	if !ok {
 		return
 	}
-	m, err := b.deps.Mails.CloseMail(ctx, m.MessageID, state, time.Now())
+	m, err := b.deps.Mails.CloseMail(ctx, m.MessageID, state, b.now())
 	if err != nil {
 		b.trouble(ctx, r, "close", err)
 		return
@@ -244,7 +244,7 @@ func (b *Bot) actNudge(ctx context.Context, r *request, a *slack.BlockAction, _ 
 		b.respond(ctx, r, r.loc.t(msgNudgeNoUser, shown))
 		return
 	}
-	now := time.Now()
+	now := b.now()
 	if !b.reserveNudge(m.MessageID, rcpt.Address, now) {
 		b.respond(ctx, r, r.loc.t(msgNudgeTooSoon, "<@"+target+">"))
 		return
@@ -332,7 +332,7 @@ func (b *Bot) actSeen(ctx context.Context, r *request, a *slack.BlockAction, cb 
 		b.respond(ctx, r, r.loc.t(msgSeenNotYours))
 		return
 	}
-	now := time.Now()
+	now := b.now()
 	if err := b.deps.Acks.Acknowledge(ctx, track.ChatEvidence(m.MessageID, rcpt.Address, actSeen, now), now); err != nil {
 		b.trouble(ctx, r, "acknowledge", err)
 		return

@@ -221,7 +221,7 @@ func (b *Bot) cmdSnooze(ctx context.Context, r *request, args []string) {
 		b.usage(ctx, r, "snooze")
 		return
 	}
-	until, err := snoozeUntil(args[1], time.Now(), r.loc.zone())
+	until, err := snoozeUntil(args[1], b.now(), r.loc.zone())
 	if err != nil {
 		b.usage(ctx, r, "snooze")
 		return

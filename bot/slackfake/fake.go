@@ -1,6 +1,7 @@
 package slackfake
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -431,22 +432,31 @@ func (f *Server) Count() int {
 // test after a while. It wakes on every call, so it never sleeps.
 func (f *Server) WaitFor(t testing.TB, what string, keep func(Call) bool) Call {
 	t.Helper()
-	deadline := time.NewTimer(20 * time.Second)
-	defer deadline.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := f.Await(ctx, keep)
+	if err != nil {
+		t.Fatalf("no %s; calls: %s", what, f.Summary())
+	}
+	return c
+}
+
+// Await waits until a call passes keep and returns it, or ctx's error.
+func (f *Server) Await(ctx context.Context, keep func(Call) bool) (Call, error) {
 	for {
 		f.mu.Lock()
 		changed := f.changed
 		for _, c := range f.calls {
 			if keep(c) {
 				f.mu.Unlock()
-				return c
+				return c, nil
 			}
 		}
 		f.mu.Unlock()
 		select {
 		case <-changed:
-		case <-deadline.C:
-			t.Fatalf("no %s; calls: %s", what, f.Summary())
+		case <-ctx.Done():
+			return Call{}, ctx.Err()
 		}
 	}
 }
@@ -462,11 +472,11 @@ func (f *Server) Summary() string {
 	return strings.Join(parts, " ")
 }
 
-// Method matches successful calls of one Web API method whose text has
-// every one of words.
+// Method matches successful calls of one Web API method ("*" for any)
+// whose text has every one of words.
 func Method(name string, words ...string) func(Call) bool {
 	return func(c Call) bool {
-		if c.Method != name || !c.OK() {
+		if name != "*" && c.Method != name || !c.OK() {
 			return false
 		}
 		text := c.Text()
