@@ -281,3 +281,37 @@ func TestClipOnGraphemes(t *testing.T) {
 		t.Errorf("escClip(a<bc, 6) = %q, want an escape kept whole", got)
 	}
 }
+
+// A digest leaves no mail out, however long its lines: a sender with 60
+// mails to 60 recipients each gets every line, in as many messages as
+// they need.
+func TestDigestKeepsEveryLine(t *testing.T) {
+	l := locale{lang: English, tz: time.UTC}
+	var mails []DigestMail
+	for i := range 60 {
+		var waiting []string
+		for j := range 60 {
+			waiting = append(waiting, fmt.Sprintf("someone-with-a-long-address-%d@partner.example", j))
+		}
+		mails = append(mails, DigestMail{MessageID: fmt.Sprintf("d%d@example.com", i), Subject: fmt.Sprintf("Mail %02d %s", i, strings.Repeat("x", 400)),
+			SentAt: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC), Waiting: waiting})
+	}
+	name := func(s string) string { return "*" + s + "*" }
+	msgs := digestMessages(digestSections([]SenderDigest{{Sender: "alice@example.com", Mails: mails}}, DigestConfig{After: time.Hour}, l, name), "title")
+	text := ""
+	for i, blocks := range msgs {
+		payload{name: fmt.Sprintf("digest part %d", i+1), surface: slackfake.SurfaceMessage, text: "title", blocks: blocks}.check(t)
+		text += string(toJSON(t, blocks))
+	}
+	for i := range 60 {
+		if !strings.Contains(text, fmt.Sprintf("Mail %02d", i)) {
+			t.Errorf("digest lost mail %d", i)
+		}
+	}
+	if len(msgs) < 2 {
+		t.Errorf("digest of 60 long lines in %d message(s), want it split", len(msgs))
+	}
+	if !strings.Contains(text, "+57") {
+		t.Error("digest does not count the waiting recipients it does not name")
+	}
+}
