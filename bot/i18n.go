@@ -228,7 +228,7 @@ var catalogs = map[Lang]map[msg]string{
 		msgMoreRecipients:  "…ほか%[1]d名",
 		msgReply:           "%[1]s: %[2]s",
 		btnNudge:           "Slackでお知らせ",
-		btnNudgeWho:        "%[1]s さんにお知らせ",
+		btnNudgeWho:        "お知らせ: %[1]s",
 		btnFollowUp:        "フォローアップ文面",
 		btnSnooze1:         "1日スヌーズ",
 		btnSnooze3:         "3日スヌーズ",
