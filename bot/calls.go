@@ -48,7 +48,7 @@ func (b *Bot) userLocale(ctx context.Context, user string) (locale, UserSettings
 	if lang == "" {
 		lang = b.cfg.Language
 	}
-	return locale{lang: lang, tz: p.TZ}, set, nil
+	return locale{lang: lang, tz: p.TZ, now: b.now()}, set, nil
 }
 
 // localeOf is userLocale for answering a person: when Slack cannot be
@@ -57,7 +57,7 @@ func (b *Bot) localeOf(ctx context.Context, user string) (locale, UserSettings) 
 	l, set, err := b.userLocale(ctx, user)
 	if err != nil {
 		b.log.Warn("cannot read user's locale", "user", user, "err", err)
-		return locale{lang: b.cfg.Language, tz: time.UTC}, set
+		return locale{lang: b.cfg.Language, tz: time.UTC, now: b.now()}, set
 	}
 	return l, set
 }

@@ -69,7 +69,7 @@ func (b *Bot) postDigest(ctx context.Context, d DigestConfig, now time.Time) {
 		b.log.Debug("digest: nothing waiting", "channel", d.Channel)
 		return
 	}
-	l := locale{lang: d.Language, tz: time.UTC}
+	l := locale{lang: d.Language, tz: time.UTC, now: now}
 	if !l.lang.valid() {
 		l.lang = b.cfg.Language
 	}

@@ -340,6 +340,17 @@ var statusWords = map[Lang]map[track.Status]string{
 type locale struct {
 	lang Lang
 	tz   *time.Location
+	// now is when the person is spoken to, which decides whether a date
+	// needs its year; zero means the clock.
+	now time.Time
+}
+
+// today is l's now in l's zone.
+func (l locale) today() time.Time {
+	if l.now.IsZero() {
+		return time.Now().In(l.zone())
+	}
+	return l.now.In(l.zone())
 }
 
 // t returns sentence k in l's language, formatted with args.
@@ -375,7 +386,7 @@ func (l locale) when(t time.Time) string {
 // year when it is not this year's ("Tue 3 Jun 2025", "2025年6月3日(火)").
 func (l locale) day(t time.Time) string {
 	t = t.In(l.zone())
-	thisYear := t.Year() == time.Now().In(l.zone()).Year()
+	thisYear := t.Year() == l.today().Year()
 	if l.lang == Japanese {
 		d := fmt.Sprintf("%d月%d日(%s)", t.Month(), t.Day(), jaWeekdays[t.Weekday()])
 		if !thisYear {
@@ -393,7 +404,7 @@ func (l locale) day(t time.Time) string {
 // year when it is not this year's), for running text.
 func (l locale) date(t time.Time) string {
 	t = t.In(l.zone())
-	thisYear := t.Year() == time.Now().In(l.zone()).Year()
+	thisYear := t.Year() == l.today().Year()
 	if l.lang == Japanese {
 		d := fmt.Sprintf("%d月%d日", t.Month(), t.Day())
 		if !thisYear {
