@@ -53,10 +53,10 @@ func TestActionsRefuseAnotherSendersMail(t *testing.T) {
 	if err != nil || m.State != track.StateOpen {
 		t.Errorf("bob's mail after crafted actions: state %q, %v; want open", m.State, err)
 	}
-	for _, c := range e.fake.all(func(c call) bool { return c.ok() }) {
+	for _, c := range e.fake.All(func(c call) bool { return c.OK() }) {
 		switch {
-		case c.Method == "chat.update", c.Method == "views.open", c.Method == "conversations.open" && c.param("users") == carol.ID:
-			t.Errorf("crafted action caused %s: %s", c.Method, c.text())
+		case c.Method == "chat.update", c.Method == "views.open", c.Method == "conversations.open" && c.Param("users") == carol.ID:
+			t.Errorf("crafted action caused %s: %s", c.Method, c.Text())
 		}
 	}
 	if !strings.Contains(e.logged(), "refused access to another sender's mail") {
@@ -71,8 +71,8 @@ func TestActionsDoneAndSnooze(t *testing.T) {
 	e.register(t, "h1@example.jp", hanako.Email, "打ち合わせ日程", sent, carol.Email)
 	e.register(t, "h2@example.jp", hanako.Email, "請求書", sent, carol.Email)
 	e.observe(t, "h2@example.jp", carol.Email, track.StatusDelivered, "", sent)
-	card := e.fake.waitFor(t, "card", method("chat.postMessage", "請求書"))
-	e.fake.waitFor(t, "App Home after the card is stored", method("views.publish", "請求書"))
+	card := e.fake.WaitFor(t, "card", method("chat.postMessage", "請求書"))
+	e.fake.WaitFor(t, "App Home after the card is stored", method("views.publish", "請求書"))
 
 	got := e.answer(t, e.press(t, hanako, blockAction{ActionID: "snooze_date", BlockID: "h1@example.jp", Type: "datepicker", SelectedDate: "2099-03-04"}))
 	if !strings.Contains(got, "までスヌーズしました") {
@@ -83,7 +83,7 @@ func TestActionsDoneAndSnooze(t *testing.T) {
 	if want := time.Date(2099, 3, 4, 9, 0, 0, 0, tokyo); err != nil || m.State != track.StateSnoozed || !m.SnoozedUntil.Equal(want) {
 		t.Errorf("after snooze: state %q until %v (%v); want snoozed until %v", m.State, m.SnoozedUntil, err, want)
 	}
-	if got := e.answer(t, e.press(t, hanako, blockAction{ActionID: "snooze_date", BlockID: "h1@example.jp", Type: "datepicker", SelectedDate: "2001-01-01"})); !strings.Contains(got, "今日より後の日付") {
+	if got := e.answer(t, e.press(t, hanako, blockAction{ActionID: "snooze_date", BlockID: "h1@example.jp", Type: "datepicker", SelectedDate: "2001-01-01"})); !strings.Contains(got, "これから先の日付") {
 		t.Errorf("snooze into the past = %s, want refused", got)
 	}
 
@@ -94,11 +94,11 @@ func TestActionsDoneAndSnooze(t *testing.T) {
 	if m, err := e.store.Mail(t.Context(), "h2@example.jp"); err != nil || m.State != track.StateDone {
 		t.Errorf("after done: state %q, %v", m.State, err)
 	}
-	up := e.fake.waitFor(t, "card update", method("chat.update", "完了 — 追跡を終了しました"))
-	if up.param("channel") != card.param("channel") {
-		t.Errorf("updated channel %s, want the card's %s", up.param("channel"), card.param("channel"))
+	up := e.fake.WaitFor(t, "card update", method("chat.update", "完了（追跡終了）"))
+	if up.Param("channel") != card.Param("channel") {
+		t.Errorf("updated channel %s, want the card's %s", up.Param("channel"), card.Param("channel"))
 	}
-	if strings.Contains(up.text(), `"action_id":"done"`) {
+	if strings.Contains(up.Text(), `"action_id":"done"`) {
 		t.Error("a closed mail's card still has buttons")
 	}
 }
@@ -112,10 +112,10 @@ func TestActionFollowUpText(t *testing.T) {
 	e.register(t, "h1@example.jp", hanako.Email, "お見積もり", sent, outsider)
 	e.register(t, "a1@example.com", alice.Email, "Estimate", sent, outsider)
 	e.press(t, hanako, blockAction{ActionID: "followup", Value: "h1@example.jp"})
-	e.fake.waitFor(t, "Japanese follow-up modal", method("views.open", "ご確認いただけましたらご一報ください", "「お見積もり」", "フォローアップ文面"))
+	e.fake.WaitFor(t, "Japanese follow-up modal", method("views.open", "ご確認いただけましたでしょうか", "「お見積もり」", "フォローアップ文面"))
 	e.press(t, alice, blockAction{ActionID: "followup", Value: "a1@example.com"})
-	c := e.fake.waitFor(t, "English follow-up modal", method("views.open", "Could you let me know once you have had a chance to look at it?", "“Estimate”"))
-	if c.param("trigger_id") == "" {
+	c := e.fake.WaitFor(t, "English follow-up modal", method("views.open", "Could you let me know whether you have had a chance to look at it?", "“Estimate”"))
+	if c.Param("trigger_id") == "" {
 		t.Error("views.open without the trigger_id")
 	}
 }
@@ -129,8 +129,8 @@ func TestActionNudgeAndSeenIt(t *testing.T) {
 	id := "a1@example.com"
 	e.register(t, id, alice.Email, "Room booking", time.Now().Add(-time.Hour), carol.Email, outsider)
 	e.observe(t, id, carol.Email, track.StatusDelivered, "", time.Now())
-	card := e.fake.waitFor(t, "card", method("chat.postMessage", "Room booking", `"action_id":"nudge"`))
-	if strings.Contains(card.text(), `"value":"a1@example.com someone@partner.example"`) {
+	card := e.fake.WaitFor(t, "card", method("chat.postMessage", "Room booking", `"action_id":"nudge.0"`))
+	if strings.Contains(card.Text(), `"value":"a1@example.com someone@partner.example"`) {
 		t.Error("the card offers to nudge a recipient outside Slack")
 	}
 
@@ -138,9 +138,9 @@ func TestActionNudgeAndSeenIt(t *testing.T) {
 	if !strings.Contains(got, "<@UCAROL>") {
 		t.Errorf("nudge answer = %s", got)
 	}
-	dm := e.fake.waitFor(t, "nudge DM", method("chat.postMessage", "Room booking", "Seen it", "<@UALICE>"))
-	if dm.param("channel") != "D"+carol.ID {
-		t.Errorf("nudge went to %s, want carol's DM", dm.param("channel"))
+	dm := e.fake.WaitFor(t, "nudge DM", method("chat.postMessage", "Room booking", "Seen it", "<@UALICE>"))
+	if dm.Param("channel") != "D"+carol.ID {
+		t.Errorf("nudge went to %s, want carol's DM", dm.Param("channel"))
 	}
 	if got := e.answer(t, e.press(t, alice, blockAction{ActionID: "nudge", Value: id + " " + carol.Email})); !strings.Contains(got, "recently") {
 		t.Errorf("second nudge = %s, want held back", got)
@@ -152,11 +152,11 @@ func TestActionNudgeAndSeenIt(t *testing.T) {
 	if got := e.answer(t, e.press(t, bob, blockAction{ActionID: "seen", Value: id + " " + carol.Email})); !strings.Contains(got, "for the person the mail was sent to") {
 		t.Errorf("seen-it by bob = %s, want refused", got)
 	}
-	e.press(t, carol, blockAction{ActionID: "seen", Value: id + " " + carol.Email})
-	e.fake.waitFor(t, "thank-you", method("chat.update", "Thank you! I told <@UALICE>"))
-	e.fake.waitFor(t, "card showing the acknowledgement", method("chat.update", "Room booking", "confirmed in Slack"))
-	e.fake.waitFor(t, "thread reply", func(c call) bool {
-		return method("chat.postMessage", "carol@example.com", "confirmed in Slack")(c) && c.param("thread_ts") != ""
+	e.press(t, carol, blockAction{ActionID: "seen", Value: id + " " + carol.Email, OnMessage: dm.TS})
+	e.fake.WaitFor(t, "thank-you", method("chat.update", "Thank you! I let <@UALICE> know"))
+	e.fake.WaitFor(t, "card showing the acknowledgement", method("chat.update", "Room booking", "confirmed in Slack"))
+	e.fake.WaitFor(t, "thread reply", func(c call) bool {
+		return method("chat.postMessage", "carol@example.com", "confirmed in Slack")(c) && c.Param("thread_ts") != ""
 	})
 	m, err := e.store.Mail(t.Context(), id)
 	if err != nil || m.Recipients[0].Status != track.StatusAcknowledged {

@@ -34,7 +34,7 @@ func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
 		return
 	}
 	for _, a := range cb.ActionCallback.BlockActions {
-		handle, ok := actions[a.ActionID]
+		handle, ok := actions[actionKey(a.ActionID)]
 		if !ok {
 			b.log.Warn("unknown action", "action_id", a.ActionID, "user", cb.User.ID)
 			continue
@@ -45,6 +45,7 @@ func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
 				channel = cb.Channel.ID
 			}
 			r := b.newRequest(ctx, cb.User.ID, channel, cb.ResponseURL, cb.TriggerID)
+			r.home = cb.View.Type == slack.VTHomeTab || cb.Container.Type == "view" && cb.ResponseURL == ""
 			handle(b, ctx, r, a, &cb)
 		})
 	}
@@ -89,12 +90,12 @@ func (b *Bot) checkedMail(ctx context.Context, r *request, id string, admin bool
 
 func snoozeFor(d time.Duration) action {
 	return func(b *Bot, ctx context.Context, r *request, a *slack.BlockAction, _ *slack.InteractionCallback) {
-		b.snooze(ctx, r, a.Value, time.Now().Add(d))
+		b.snooze(ctx, r, a.Value, b.now().Add(d))
 	}
 }
 
 func (b *Bot) actSnoozeDate(ctx context.Context, r *request, a *slack.BlockAction, _ *slack.InteractionCallback) {
-	until, err := snoozeUntil(a.SelectedDate, time.Now(), r.loc.zone())
+	until, err := snoozeUntil(a.SelectedDate, b.now(), r.loc.zone())
 	if err != nil {
 		b.respond(ctx, r, r.loc.t(msgNotFuture))
 		return
@@ -108,7 +109,7 @@ func (b *Bot) snooze(ctx context.Context, r *request, id string, until time.Time
 	if !ok {
 		return
 	}
-	m, err := b.deps.Mails.Snooze(ctx, m.MessageID, until, time.Now())
+	m, err := b.deps.Mails.Snooze(ctx, m.MessageID, until, b.now())
 	switch {
 	case errors.Is(err, track.ErrClosed):
 		b.respond(ctx, r, r.loc.t(msgAlreadyClosed))
@@ -118,7 +119,7 @@ func (b *Bot) snooze(ctx context.Context, r *request, id string, until time.Time
 		b.trouble(ctx, r, "snooze", err)
 	default:
 		b.refresh(ctx, r, m)
-		b.respond(ctx, r, r.loc.t(msgSnoozed, subject(m, r.loc), r.loc.when(until)))
+		b.respond(ctx, r, r.loc.t(msgSnoozed, subjectText(m, r.loc), r.loc.when(until)))
 	}
 }
 
@@ -132,13 +133,13 @@ func (b *Bot) close(ctx context.Context, r *request, id string, state track.Stat
 	if !ok {
 		return
 	}
-	m, err := b.deps.Mails.CloseMail(ctx, m.MessageID, state, time.Now())
+	m, err := b.deps.Mails.CloseMail(ctx, m.MessageID, state, b.now())
 	if err != nil {
 		b.trouble(ctx, r, "close", err)
 		return
 	}
 	b.refresh(ctx, r, m)
-	b.respond(ctx, r, r.loc.t(done, subject(m, r.loc)))
+	b.respond(ctx, r, r.loc.t(done, subjectText(m, r.loc)))
 }
 
 // refresh updates the card of a mail r's author changed, if it has one,
@@ -177,20 +178,11 @@ func (b *Bot) actFollowUp(ctx context.Context, r *request, a *slack.BlockAction,
 	if !ok {
 		return
 	}
-	body := r.loc.t(msgFollowUpBody, subject(m, r.loc), r.loc.day(m.SentAt))
-	blocks := []slack.Block{
-		slack.NewSectionBlock(mrkdwn(esc(r.loc.t(msgFollowUpIntro))), nil, nil),
-		slack.NewSectionBlock(plain(body), nil, nil),
-	}
+	body, view := followUpView(m, r.loc)
+	blocks := view.Blocks.BlockSet
 	if r.triggerID == "" {
-		b.respond(ctx, r, body, blocks...)
+		b.respond(ctx, r, esc(body), blocks...)
 		return
-	}
-	view := slack.ModalViewRequest{
-		Type:   slack.VTModal,
-		Title:  plain(clip(r.loc.t(msgFollowUpTitle), 24)),
-		Close:  plain(r.loc.t(msgClose)),
-		Blocks: slack.Blocks{BlockSet: blocks},
 	}
 	err := b.call(ctx, unpaced, func(ctx context.Context) error {
 		_, err := b.api.OpenViewContext(ctx, r.triggerID, view)
@@ -198,12 +190,35 @@ func (b *Bot) actFollowUp(ctx context.Context, r *request, a *slack.BlockAction,
 	})
 	if err != nil {
 		b.log.Warn("cannot open follow-up modal; answering in chat", "err", err)
-		b.respond(ctx, r, body, blocks...)
+		b.respond(ctx, r, esc(body), blocks...)
 	}
 }
 
+// followUpView is the follow-up wording of a mail and the modal showing
+// it.
+func followUpView(m track.Mail, l locale) (string, slack.ModalViewRequest) {
+	body := followUpBody(m, l)
+	blocks := []slack.Block{
+		section(esc(l.t(msgFollowUpIntro))),
+		slack.NewSectionBlock(plain(clip(body, maxSectionText)), nil, nil),
+	}
+	return body, slack.ModalViewRequest{
+		Type:   slack.VTModal,
+		Title:  plain(clip(l.t(msgFollowUpTitle), maxModalTitle)),
+		Close:  plain(clip(l.t(msgClose), maxModalTitle)),
+		Blocks: slack.Blocks{BlockSet: blocks},
+	}
+}
+
+// followUpBody is the follow-up wording for a mail, as plain text (the
+// subject shortened, not escaped).
+func followUpBody(m track.Mail, l locale) string {
+	return l.t(msgFollowUpBody, clip(subject(m, l), maxSubjectShown), l.date(m.SentAt))
+}
+
 // actNudge sends a recipient who is in the workspace a polite direct
-// message about the mail, with a "Seen it" button.
+// message about the mail, with a "Seen it" button. The nudge counts
+// against NudgeEvery only once it was sent.
 func (b *Bot) actNudge(ctx context.Context, r *request, a *slack.BlockAction, _ *slack.InteractionCallback) {
 	id, addr, ok := splitPair(a.Value)
 	if !ok {
@@ -219,20 +234,23 @@ func (b *Bot) actNudge(ctx context.Context, r *request, a *slack.BlockAction, _ 
 		b.respond(ctx, r, r.loc.t(msgNoSuchMail))
 		return
 	}
+	shown := escClip(rcpt.Address, maxAddrShown)
 	target, err := b.dir.userOf(ctx, rcpt.Address)
 	if err != nil {
 		b.trouble(ctx, r, "nudge lookup", err)
 		return
 	}
 	if target == "" {
-		b.respond(ctx, r, r.loc.t(msgNudgeNoUser, rcpt.Address))
+		b.respond(ctx, r, r.loc.t(msgNudgeNoUser, shown))
 		return
 	}
-	if !b.mayNudge(m.MessageID, rcpt.Address, time.Now()) {
-		b.respond(ctx, r, r.loc.t(msgNudgeTooSoon, rcpt.Address))
+	now := b.now()
+	if !b.reserveNudge(m.MessageID, rcpt.Address, now) {
+		b.respond(ctx, r, r.loc.t(msgNudgeTooSoon, "<@"+target+">"))
 		return
 	}
 	if err := b.sendNudge(ctx, r.user, target, m, rcpt.Address); err != nil {
+		b.releaseNudge(m.MessageID, rcpt.Address, now)
 		b.trouble(ctx, r, "nudge", err)
 		return
 	}
@@ -247,22 +265,30 @@ func (b *Bot) sendNudge(ctx context.Context, sender, target string, m track.Mail
 	if err != nil {
 		return err
 	}
-	text := tl.t(msgNudgeDM, sender, esc(subject(m, tl)), tl.day(m.SentAt))
-	seen := slack.NewButtonBlockElement(actSeen, pairValue(m.MessageID, addr), plain(tl.t(btnSeen)))
-	seen.Style = slack.StylePrimary
-	blocks := []slack.Block{
-		slack.NewSectionBlock(mrkdwn(text), nil, nil),
-		slack.NewActionBlock("", seen),
-	}
+	text, blocks := nudgeMessage(sender, m, addr, tl)
 	return b.call(ctx, unpaced, func(ctx context.Context) error {
-		_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
+		_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(clipLines(text, maxFallback), false))
 		return wrap(err, "chat.postMessage nudge")
 	})
 }
 
-// mayNudge reports whether the recipient of a mail may be nudged now, and
-// if so remembers that they were.
-func (b *Bot) mayNudge(messageID, addr string, now time.Time) bool {
+// nudgeMessage is the nudge a recipient gets from sender (a user ID):
+// its text and blocks, with the "Seen it" button.
+func nudgeMessage(sender string, m track.Mail, addr string, l locale) (string, []slack.Block) {
+	text := l.t(msgNudgeDM, sender, subjectText(m, l), l.day(m.SentAt))
+	seen := slack.NewButtonBlockElement(actSeen, pairValue(m.MessageID, addr), plain(clip(l.t(btnSeen), maxButton)))
+	seen.Style = slack.StylePrimary
+	blocks := []slack.Block{section(text)}
+	if textLen(seen.Value) <= maxButtonValue {
+		blocks = append(blocks, slack.NewActionBlock("", seen))
+	}
+	return text, blocks
+}
+
+// reserveNudge reports whether the recipient of a mail may be nudged now,
+// and if so holds the turn so that a second press cannot nudge twice;
+// releaseNudge gives it back when the nudge could not be sent.
+func (b *Bot) reserveNudge(messageID, addr string, now time.Time) bool {
 	key := pairValue(messageID, addr)
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -276,6 +302,15 @@ func (b *Bot) mayNudge(messageID, addr string, now time.Time) bool {
 	}
 	b.nudged[key] = now
 	return true
+}
+
+func (b *Bot) releaseNudge(messageID, addr string, at time.Time) {
+	key := pairValue(messageID, addr)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.nudged[key].Equal(at) {
+		delete(b.nudged, key)
+	}
 }
 
 // actSeen records that a nudged recipient has seen the mail. Only the
@@ -297,18 +332,18 @@ func (b *Bot) actSeen(ctx context.Context, r *request, a *slack.BlockAction, cb 
 		b.respond(ctx, r, r.loc.t(msgSeenNotYours))
 		return
 	}
-	now := time.Now()
+	now := b.now()
 	if err := b.deps.Acks.Acknowledge(ctx, track.ChatEvidence(m.MessageID, rcpt.Address, actSeen, now), now); err != nil {
 		b.trouble(ctx, r, "acknowledge", err)
 		return
 	}
 	b.log.Info("recipient confirmed in slack", "user", r.user, "message_id", m.MessageID)
 	b.wake()
-	sender, err := b.dir.userOf(ctx, m.Sender)
-	if err != nil || sender == "" {
-		sender = m.Sender
+	sender := "*" + escClip(m.Sender, maxAddrShown) + "*"
+	if id, err := b.dir.userOf(ctx, m.Sender); err == nil && id != "" {
+		sender = "<@" + id + ">"
 	}
-	b.thankSeen(ctx, r, cb, r.loc.t(msgSeenThanks, sender, esc(subject(m, r.loc))))
+	b.thankSeen(ctx, r, cb, r.loc.t(msgSeenThanks, sender, subjectText(m, r.loc)))
 }
 
 // thankSeen replaces the nudge with a thank-you, so it cannot be pressed
@@ -320,7 +355,7 @@ func (b *Bot) thankSeen(ctx context.Context, r *request, cb *slack.InteractionCa
 	}
 	err := b.call(ctx, unpaced, func(ctx context.Context) error {
 		_, _, _, err := b.api.UpdateMessageContext(ctx, r.channel, cb.Container.MessageTs,
-			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(slack.NewSectionBlock(mrkdwn(text), nil, nil)))
+			slack.MsgOptionText(clipLines(text, maxFallback), false), slack.MsgOptionBlocks(section(text)))
 		return wrap(err, "chat.update nudge")
 	})
 	if err != nil {

@@ -152,6 +152,14 @@ func (b *Bot) lockCard(id string) func() {
 	return mu.Unlock
 }
 
+// now is the time of a person's action.
+func (b *Bot) now() time.Time {
+	if b.cfg.Now != nil {
+		return b.cfg.Now()
+	}
+	return time.Now()
+}
+
 // wake makes the writer look at the outbox now.
 func (b *Bot) wake() { b.Wake() }
 

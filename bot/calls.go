@@ -48,7 +48,7 @@ func (b *Bot) userLocale(ctx context.Context, user string) (locale, UserSettings
 	if lang == "" {
 		lang = b.cfg.Language
 	}
-	return locale{lang: lang, tz: p.TZ}, set, nil
+	return locale{lang: lang, tz: p.TZ, now: b.now()}, set, nil
 }
 
 // localeOf is userLocale for answering a person: when Slack cannot be
@@ -57,7 +57,7 @@ func (b *Bot) localeOf(ctx context.Context, user string) (locale, UserSettings) 
 	l, set, err := b.userLocale(ctx, user)
 	if err != nil {
 		b.log.Warn("cannot read user's locale", "user", user, "err", err)
-		return locale{lang: b.cfg.Language, tz: time.UTC}, set
+		return locale{lang: b.cfg.Language, tz: time.UTC, now: b.now()}, set
 	}
 	return l, set
 }
@@ -66,7 +66,7 @@ func (b *Bot) localeOf(ctx context.Context, user string) (locale, UserSettings) 
 // card the store remembers, or a new direct message to user when there is
 // none (or it is gone). fresh reports a new card.
 func (b *Bot) showCard(ctx context.Context, pace pacer, m track.Mail, user string, l locale) (c Card, fresh bool, err error) {
-	blocks := cardBlocks(m, l, b.nudgeable(ctx, m))
+	blocks := cardBlocks(m, l, b.nudgeable(ctx, m, true))
 	text := cardFallback(m, l)
 	c, ok, err := b.deps.Cards.Card(ctx, m.MessageID)
 	if err != nil {
@@ -134,10 +134,12 @@ func (b *Bot) dmChannel(ctx context.Context, pace pacer, user string) (string, e
 	return ch, nil
 }
 
-// nudgeable returns the recipients of m a nudge could reach in Slack. A
-// lookup that fails leaves its recipient out: the card is still worth
-// showing.
-func (b *Bot) nudgeable(ctx context.Context, m track.Mail) map[string]bool {
+// nudgeable returns the recipients of m a nudge could reach in Slack.
+// With wait, each is looked up (paced); without, only what is known at
+// once is used (App Home, which may list hundreds of recipients). A
+// recipient whose lookup fails or is not known yet keeps the button:
+// pressing it looks them up and says so when they are not in Slack.
+func (b *Bot) nudgeable(ctx context.Context, m track.Mail, wait bool) map[string]bool {
 	out := map[string]bool{}
 	for i, r := range m.Recipients {
 		if i == maxCardRecipients || ctx.Err() != nil {
@@ -146,18 +148,25 @@ func (b *Bot) nudgeable(ctx context.Context, m track.Mail) map[string]bool {
 		if !canNudge(m, r) {
 			continue
 		}
+		if !wait {
+			id, known := b.dir.knownUser(ctx, r.Address)
+			out[r.Address] = !known || id != ""
+			continue
+		}
 		id, err := b.dir.userOf(ctx, r.Address)
 		if err != nil {
 			b.log.Debug("cannot look up recipient", "address", r.Address, "err", err)
-			continue
 		}
-		out[r.Address] = id != ""
+		out[r.Address] = err != nil || id != ""
 	}
 	return out
 }
 
 // request is one person's request: a slash command or a button press.
 type request struct {
+	// home is set for a press in App Home, which has no response_url: the
+	// answer is shown there.
+	home        bool
 	user        string
 	channel     string
 	responseURL string
@@ -170,6 +179,15 @@ type request struct {
 // the request's response_url, else chat.postEphemeral in its channel or
 // the author's direct messages.
 func (b *Bot) respond(ctx context.Context, r *request, text string, blocks ...slack.Block) {
+	if r.home {
+		// Buttons in App Home carry no response_url, and an ephemeral
+		// message would land in the Messages tab, unseen: show the answer
+		// at the top of App Home instead.
+		if err := b.publishHome(ctx, unpaced, r.user, text); err != nil {
+			b.log.Warn("cannot answer user in app home", "user", r.user, "err", err)
+		}
+		return
+	}
 	if err := b.sendEphemeral(ctx, r, text, blocks); err != nil {
 		b.log.Warn("cannot answer user", "user", r.user, "err", err)
 	}

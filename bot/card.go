@@ -1,21 +1,18 @@
 package bot
 
 import (
+	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
 	"github.com/mailack/mailack/track"
 )
 
-// Block Kit limits the card keeps within.
+// How much of a mail a card shows.
 const (
-	maxCardRecipients = 20  // recipients shown one by one; the rest are counted
-	maxHeader         = 150 // characters of a header's plain text
-	maxBlockID        = 255 // characters of a block_id
-	maxButton         = 75  // characters of a button's text
-	maxActionNudges   = 5   // nudge buttons in one actions block
+	maxCardRecipients = 20 // recipients shown one by one; the rest are counted
+	maxActionNudges   = 5  // nudge buttons in one actions block
 )
 
 // Action IDs of the buttons the bot renders. Each is a key of the actions
@@ -56,27 +53,49 @@ var withReason = map[track.Status]bool{
 }
 
 // cardBlocks renders a mail's status card. nudge holds the recipients
-// that have a Slack user and may be nudged.
+// that have a Slack user and may be nudged. However many recipients and
+// however long their names, the card stays within a message's limits:
+// recipients that do not fit are counted.
 func cardBlocks(m track.Mail, l locale, nudge map[string]bool) []slack.Block {
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plain(clip(subject(m, l), maxHeader))),
 		slack.NewContextBlock("", mrkdwn(stateLine(m, l))),
 	}
+	actions := actionsBlock(m, l, nil)
+	budget := maxBlocksText - blocksTextLen(blocks) - 100
+	if actions != nil {
+		budget -= blocksTextLen([]slack.Block{actions})
+	}
 	for i, r := range m.Recipients {
-		if i == maxCardRecipients {
+		var acc *slack.Accessory
+		if v := pairValue(m.MessageID, r.Address); nudge[r.Address] && canNudge(m, r) && textLen(v) <= maxButtonValue {
+			acc = slack.NewAccessory(slack.NewButtonBlockElement(nudgeActionID(i), v, plain(clip(l.t(btnNudge), maxButton))))
+		}
+		b := slack.NewSectionBlock(mrkdwn(clipLines(recipientText(m, r, l), maxSectionText)), nil, acc)
+		budget -= blocksTextLen([]slack.Block{b})
+		if i == maxCardRecipients || budget < 0 {
 			blocks = append(blocks, slack.NewContextBlock("", mrkdwn(l.t(msgMoreRecipients, len(m.Recipients)-i))))
 			break
 		}
-		var acc *slack.Accessory
-		if nudge[r.Address] && canNudge(m, r) {
-			acc = slack.NewAccessory(slack.NewButtonBlockElement(actNudge, pairValue(m.MessageID, r.Address), plain(l.t(btnNudge))))
-		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(recipientText(m, r, l)), nil, acc))
+		blocks = append(blocks, b)
 	}
-	if a := actionsBlock(m, l, nil); a != nil {
-		blocks = append(blocks, a)
+	if actions != nil {
+		blocks = append(blocks, actions)
 	}
 	return blocks
+}
+
+// nudgeActionID is the action_id of the i-th nudge button: each is unique
+// within its block and view, as Slack requires
+// (https://docs.slack.dev/reference/block-kit/block-elements: "Should be
+// unique among all other action_ids in the containing block"); actionKey
+// reads them back as actNudge.
+func nudgeActionID(i int) string { return actNudge + "." + strconv.Itoa(i) }
+
+// actionKey is the key of the actions table for an action_id.
+func actionKey(actionID string) string {
+	key, _, _ := strings.Cut(actionID, ".")
+	return key
 }
 
 // canNudge reports whether a nudge about m could still help r.
@@ -85,33 +104,47 @@ func canNudge(m track.Mail, r track.Recipient) bool {
 }
 
 // actionsBlock holds the mail's buttons, with a nudge button for each
-// recipient in nudge, or nil for a closed mail. The Message-ID is each
-// button's value and the block's ID (for the date picker, which has no
-// value).
+// recipient in nudge, or nil for a closed mail or one whose Message-ID is
+// too long for a button's value. The Message-ID is each button's value and
+// the block's ID (for the date picker, which has no value).
 func actionsBlock(m track.Mail, l locale, nudge []string) *slack.ActionBlock {
-	if m.Closed() {
+	id := m.MessageID
+	if m.Closed() || textLen(id) > maxButtonValue {
 		return nil
 	}
-	id := m.MessageID
 	elems := []slack.BlockElement{
 		slack.NewButtonBlockElement(actFollowUp, id, plain(l.t(btnFollowUp))),
 		slack.NewButtonBlockElement(actSnooze1, id, plain(l.t(btnSnooze1))),
 		slack.NewButtonBlockElement(actSnooze3, id, plain(l.t(btnSnooze3))),
 	}
 	blockID := ""
-	if len(id) <= maxBlockID {
+	if textLen(id) <= maxBlockID {
 		blockID = id
 		dp := slack.NewDatePickerBlockElement(actSnoozeDate)
 		dp.Placeholder = plain(l.t(btnSnoozeDate))
 		elems = append(elems, dp)
 	}
-	for _, addr := range nudge {
-		elems = append(elems, slack.NewButtonBlockElement(actNudge, pairValue(id, addr), plain(clip(l.t(btnNudge)+": "+addr, maxButton))))
+	for i, addr := range nudge {
+		if v := pairValue(id, addr); textLen(v) <= maxButtonValue {
+			label := l.t(btnNudgeWho, clip(addr, maxButton))
+			elems = append(elems, slack.NewButtonBlockElement(nudgeActionID(i), v, plain(clip(label, maxButton))))
+		}
 	}
 	done := slack.NewButtonBlockElement(actDone, id, plain(l.t(btnDone)))
 	done.Style = slack.StylePrimary
 	elems = append(elems, done)
 	return slack.NewActionBlock(blockID, elems...)
+}
+
+// waitingFor reports whether m still waits for a recipient: one neither
+// bounced nor conclusively answered.
+func waitingFor(m track.Mail) bool {
+	for _, r := range m.Recipients {
+		if r.Status != track.StatusFailed && !m.Conclusive(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // stateLine says when the mail was sent and where it stands.
@@ -124,6 +157,9 @@ func stateLine(m track.Mail, l locale) string {
 		parts = append(parts, l.t(msgStateStopped))
 	case m.State == track.StateSnoozed:
 		parts = append(parts, l.t(msgSnoozedUntil, l.when(m.SnoozedUntil)))
+	case !waitingFor(m):
+		// Every recipient bounced or answered: nothing to wait for.
+		parts = append(parts, l.t(msgNothingToWait))
 	case !m.DueAt.IsZero():
 		parts = append(parts, l.t(msgDue, l.when(m.DueAt)))
 	}
@@ -144,24 +180,27 @@ func recipientText(m track.Mail, r track.Recipient, l locale) string {
 	return b.String()
 }
 
-// statusText says a recipient's status with its reason or time.
+// statusText says a recipient's status with its reason or time. A missed
+// deadline is said as a deadline, not as an event.
 func statusText(r track.Recipient, l locale) string {
 	s := l.status(r.Status)
 	switch {
 	case withReason[r.Status]:
 		return esc(l.t(msgStatusReason, s, l.reason(r.Reason).Plain))
+	case r.Status == track.StatusNoResponse && !r.StatusAt.IsZero():
+		return esc(l.t(msgNoResponseBy, l.when(r.StatusAt)))
 	case r.Status != track.StatusPending && !r.StatusAt.IsZero():
 		return esc(l.t(msgStatusAt, s, l.when(r.StatusAt)))
 	}
 	return esc(s)
 }
 
-// who names a recipient in mrkdwn.
+// who names a recipient in mrkdwn, escaped and shortened.
 func who(r track.Recipient) string {
 	if r.Name == "" {
-		return "*" + esc(r.Address) + "*"
+		return "*" + escClip(r.Address, maxAddrShown) + "*"
 	}
-	return "*" + esc(r.Name) + "* " + esc("<"+r.Address+">")
+	return "*" + escClip(r.Name, maxNameShown) + "* " + esc("<") + escClip(r.Address, maxAddrShown) + esc(">")
 }
 
 // replyText is the thread reply for a notice: the recipient and the status
@@ -180,7 +219,8 @@ func replyText(m track.Mail, n track.Notice, l locale) string {
 	return statusIcons[n.To] + " " + text
 }
 
-// cardFallback is the card's notification text.
+// cardFallback is the card's notification text: escaped, since Slack
+// parses a message's top-level text too.
 func cardFallback(m track.Mail, l locale) string {
 	var parts []string
 	for i, r := range m.Recipients {
@@ -188,16 +228,23 @@ func cardFallback(m track.Mail, l locale) string {
 			parts = append(parts, "…")
 			break
 		}
-		parts = append(parts, r.Address+": "+l.status(r.Status))
+		parts = append(parts, escClip(r.Address, maxAddrShown)+": "+esc(l.status(r.Status)))
 	}
-	return subject(m, l) + " — " + strings.Join(parts, ", ")
+	return clipLines(subjectText(m, l)+" — "+strings.Join(parts, ", "), maxFallback)
 }
 
+// subject is the mail's subject as written, or a placeholder.
 func subject(m track.Mail, l locale) string {
 	if strings.TrimSpace(m.Subject) == "" {
 		return l.t(msgNoSubject)
 	}
 	return m.Subject
+}
+
+// subjectText is the subject for mrkdwn and message text: escaped and
+// shortened.
+func subjectText(m track.Mail, l locale) string {
+	return escClip(subject(m, l), maxSubjectShown)
 }
 
 // pairValue packs a Message-ID and an address into one button value;
@@ -207,27 +254,4 @@ func pairValue(messageID, addr string) string { return messageID + " " + addr }
 func splitPair(v string) (messageID, addr string, ok bool) {
 	messageID, addr, ok = strings.Cut(v, " ")
 	return messageID, addr, ok && messageID != "" && addr != ""
-}
-
-var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-
-// esc escapes text from mail (subjects, names) for mrkdwn, so that it
-// cannot mention people or make links.
-func esc(s string) string { return mrkdwnEscaper.Replace(s) }
-
-// clip cuts s to at most n characters.
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
-}
-
-func plain(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
-}
-
-func mrkdwn(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
 }

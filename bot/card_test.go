@@ -57,13 +57,14 @@ func TestCardBlocks(t *testing.T) {
 	m := testMail()
 	en := blocksText(t, cardBlocks(m, locale{lang: English, tz: time.UTC}, map[string]bool{"g@x.example": true, "b@x.example": true, "a@x.example": true}))
 	for _, w := range []string{
-		"Sent Mon 2 Jun 05:03", "waiting for answers until Wed 4 Jun 05:03",
-		"*Ann &lt;Boss&gt;* &lt;a@x.example&gt; — read at Mon 2 Jun 06:03",
-		`bounced — mailbox full\n_Try again later, or call them._`,
+		// The mail is from 2025, so its dates say the year.
+		"Sent Mon 2 Jun 2025 05:03", "waiting for confirmation until Wed 4 Jun 2025 05:03",
+		"*Ann &lt;Boss&gt;* &lt;a@x.example&gt; — read at Mon 2 Jun 2025 06:03",
+		`bounced (mailbox full)\n_Try again later, or call them._`,
 		"relayed (handed to a server that reports no further)",
 		"opened — possibly by a mail proxy", "deleted unread (a weak signal)",
-		"delayed — their server is still trying — their server could not be reached",
-		"no response at Wed 4 Jun 05:03", "matched by subject only", "declined to send a read receipt",
+		"delivery delayed, still being retried (their server could not be reached)",
+		"no response by the deadline (Wed 4 Jun 2025 05:03)", "matched by subject only", "declined to send a read receipt",
 		"opened by a person",
 		`"value":"m1@example.com g@x.example"`, `"block_id":"m1@example.com"`, `"action_id":"snooze_date"`,
 	} {
@@ -83,7 +84,9 @@ func TestCardBlocks(t *testing.T) {
 		}
 	}
 	ja := blocksText(t, cardBlocks(m, locale{lang: Japanese, tz: tokyo}, nil))
-	for _, w := range []string{"6月2日(月) 14:03 送信", "既読(6月2日(月) 15:03)", "不達 — メールボックスが満杯", "開封 — メールプロキシによる可能性があります", "未読のまま削除(弱い兆候)"} {
+	for _, w := range []string{"送信日時: 2025年6月2日(月) 14:03", "2025年6月4日(水) 14:03 まで確認待ち", "開封済み（2025年6月2日(月) 15:03）",
+		"不達（メールボックスが満杯）", "開封あり（メールのプロキシによる自動取得の可能性あり）", "未開封のまま削除（参考情報）",
+		"中継済み", "配信遅延（再送中）（相手のサーバーに接続できない）", "期限（2025年6月4日(水) 14:03）までに確認なし"} {
 		if !strings.Contains(ja, w) {
 			t.Errorf("Japanese card lacks %q:\n%s", w, ja)
 		}
@@ -122,7 +125,7 @@ func TestReplyText(t *testing.T) {
 	m := testMail()
 	n := track.Notice{Recipient: "b@x.example", To: track.StatusFailed, Reason: report.ReasonUserUnknown, Kind: track.NoticeBounced}
 	got := replyText(m, n, locale{lang: English})
-	if want := ":warning: *b@x.example*: bounced — no such address Check the address for a typo."; got != want {
+	if want := ":warning: *b@x.example*: bounced (no such address) Check the address for a typo."; got != want {
 		t.Errorf("replyText = %q, want %q", got, want)
 	}
 }

@@ -20,7 +20,7 @@ func TestCommandHelp(t *testing.T) {
 		notWant    []string
 	}{
 		{"english", "help", alice, []string{"/track list [pending|problems|all]", "list your tracked mail", "/track settings", "&lt;Message-ID&gt;"}, []string{"/track who"}},
-		{"japanese", "help", hanako, []string{"/track list", "追跡中のメールを一覧表示", "送信済みフォルダのメールの追跡を開始"}, []string{"list your tracked mail"}},
+		{"japanese", "help", hanako, []string{"/track list", "追跡中のメールを一覧表示", "送信済みフォルダーのメールの追跡を開始"}, []string{"list your tracked mail"}},
 		{"admin sees admin commands", "", admin, []string{"/track who &lt;address&gt;", "list the tracked mail of any sender"}, nil},
 		{"wrong arguments get usage and help", "list everything", alice, []string{"Usage: `/track list [pending|problems|all]`", "/track snooze"}, nil},
 	}
@@ -90,7 +90,7 @@ func TestCommandSettings(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	defer e.run(t)()
 	got := e.answer(t, e.command(t, alice, "settings lang ja notify problems deadline 3d quiet 22:00-07:00"))
-	if !strings.Contains(got, "保存しました。") || !strings.Contains(got, "問題と期限のみ") || !strings.Contains(got, "22:00-07:00") {
+	if !strings.Contains(got, "保存しました。") || !strings.Contains(got, "問題と期限のみ") || !strings.Contains(got, "22:00–07:00") {
 		t.Errorf("settings answer = %s, want the new settings in Japanese", got)
 	}
 	set, err := e.settings.Settings(t.Context(), alice.ID)
@@ -146,7 +146,7 @@ func TestCommandStartsTracking(t *testing.T) {
 	if m, err := e.store.Mail(t.Context(), "s1@example.com"); err != nil || m.Sender != alice.Email {
 		t.Fatalf("tracked mail = %+v, %v", m, err)
 	}
-	e.fake.waitFor(t, "card of the tracked mail", method("chat.postMessage", "Proposal v2"))
+	e.fake.WaitFor(t, "card of the tracked mail", method("chat.postMessage", "Proposal v2"))
 
 	// A Message-ID typed in, with the brackets Slack escapes.
 	got = e.answer(t, e.command(t, alice, "&lt;s2@example.com&gt;"))

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -81,7 +82,7 @@ func unescapeCommand(s string) string {
 }
 
 func (b *Bot) cmdHelp(ctx context.Context, r *request, _ []string) {
-	b.respond(ctx, r, r.loc.t(msgHelpTitle), slack.NewSectionBlock(mrkdwn(b.helpText(r)), nil, nil))
+	b.respond(ctx, r, r.loc.t(msgHelpTitle), section(b.helpText(r)))
 }
 
 // helpText lists the commands r's author may use, in their language.
@@ -102,7 +103,7 @@ func (b *Bot) usage(ctx context.Context, r *request, name string) {
 	for _, c := range commandTable() {
 		if c.name == name {
 			text := r.loc.t(msgUsage, "/track "+c.name+" "+c.usage)
-			b.respond(ctx, r, text, slack.NewSectionBlock(mrkdwn(esc(text)+"\n\n"+b.helpText(r)), nil, nil))
+			b.respond(ctx, r, esc(text), section(esc(text)+"\n\n"+b.helpText(r)))
 		}
 	}
 }
@@ -113,7 +114,7 @@ var listFilters = map[string]struct {
 	closed bool
 	keep   func(track.Mail) bool
 }{
-	"":         {msgFilterAll, false, func(track.Mail) bool { return true }},
+	"":         {msgFilterOpen, false, func(track.Mail) bool { return true }},
 	"pending":  {msgFilterPending, false, waiting},
 	"problems": {msgFilterProblems, false, troubled},
 	"all":      {msgFilterAll, true, func(track.Mail) bool { return true }},
@@ -157,23 +158,32 @@ func (b *Bot) cmdList(ctx context.Context, r *request, args []string) {
 
 // showList answers with the mails that pass keep, newest first.
 func (b *Bot) showList(ctx context.Context, r *request, title string, mails []track.Mail, keep func(track.Mail) bool) {
+	b.respond(ctx, r, esc(title), listBlocks(title, mails, keep, r.loc)...)
+}
+
+// listBlocks renders a list of mails under a title, within a message's
+// limits.
+func listBlocks(title string, mails []track.Mail, keep func(track.Mail) bool, l locale) []slack.Block {
 	blocks := []slack.Block{slack.NewHeaderBlock(plain(clip(title, maxHeader)))}
+	used := blocksTextLen(blocks)
 	n := 0
 	for _, m := range mails {
 		if !keep(m) {
 			continue
 		}
-		if n == maxListed {
-			blocks = append(blocks, slack.NewContextBlock("", mrkdwn(r.loc.t(msgListMore, countKept(mails, keep)-n))))
+		s := section(mailSummary(m, l) + "\n`" + escClip(m.MessageID, maxAddrShown) + "`")
+		used += blocksTextLen([]slack.Block{s})
+		if n == maxListed || used > maxBlocksText {
+			blocks = append(blocks, slack.NewContextBlock("", mrkdwn(l.t(msgListMore, countKept(mails, keep)-n))))
 			break
 		}
 		n++
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(mailSummary(m, r.loc)+"\n`"+esc(m.MessageID)+"`"), nil, nil))
+		blocks = append(blocks, s)
 	}
 	if n == 0 {
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(r.loc.t(msgListEmpty)), nil, nil))
+		blocks = append(blocks, section(esc(l.t(msgListEmpty))))
 	}
-	b.respond(ctx, r, title, blocks...)
+	return blocks
 }
 
 func countKept(mails []track.Mail, keep func(track.Mail) bool) int {
@@ -211,7 +221,7 @@ func (b *Bot) cmdSnooze(ctx context.Context, r *request, args []string) {
 		b.usage(ctx, r, "snooze")
 		return
 	}
-	until, err := snoozeUntil(args[1], time.Now(), r.loc.zone())
+	until, err := snoozeUntil(args[1], b.now(), r.loc.zone())
 	if err != nil {
 		b.usage(ctx, r, "snooze")
 		return
@@ -243,7 +253,7 @@ func (b *Bot) cmdWho(ctx context.Context, r *request, args []string) {
 		return
 	}
 	b.log.Info("admin listed another sender's mail", "user", r.user, "sender", addr)
-	b.showList(ctx, r, addr, mails, func(track.Mail) bool { return true })
+	b.showList(ctx, r, clip(addr, maxHeader), mails, func(track.Mail) bool { return true })
 }
 
 // startTracking starts tracking a sent mail named by its Message-ID, or
@@ -272,16 +282,16 @@ func (b *Bot) startTracking(ctx context.Context, r *request, text string) {
 		found = append(found, fs...)
 	}
 	if len(found) == 0 {
-		none := r.loc.t(msgSearchNone, text)
-		b.respond(ctx, r, none, slack.NewSectionBlock(mrkdwn(esc(none)+"\n\n"+b.helpText(r)), nil, nil))
+		none := r.loc.t(msgSearchNone, escClip(text, maxSubjectShown))
+		b.respond(ctx, r, none, section(none+"\n\n"+b.helpText(r)))
 		return
 	}
-	b.respond(ctx, r, r.loc.t(msgSearchPick), foundBlocks(found, r.loc)...)
+	b.respond(ctx, r, esc(r.loc.t(msgSearchPick)), foundBlocks(found, r.loc)...)
 }
 
 // foundBlocks offers Sent-folder matches, each with a button to track it.
 func foundBlocks(found []SentMail, l locale) []slack.Block {
-	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(l.t(msgSearchPick)), nil, nil)}
+	blocks := []slack.Block{section(esc(l.t(msgSearchPick)))}
 	for i, f := range found {
 		if i == maxFound {
 			break
@@ -290,9 +300,20 @@ func foundBlocks(found []SentMail, l locale) []slack.Block {
 		if strings.TrimSpace(subj) == "" {
 			subj = l.t(msgNoSubject)
 		}
-		text := "*" + esc(subj) + "*\n" + l.t(msgSent, l.when(f.SentAt)) + " → " + esc(strings.Join(f.To, ", "))
-		btn := slack.NewButtonBlockElement(actTrack, f.MessageID, plain(l.t(btnTrack)))
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, slack.NewAccessory(btn)))
+		to := f.To
+		if len(to) > maxSummaryRecipients {
+			to = append(to[:maxSummaryRecipients:maxSummaryRecipients], fmt.Sprintf("+%d", len(f.To)-maxSummaryRecipients))
+		}
+		var named []string
+		for _, a := range to {
+			named = append(named, escClip(a, maxAddrShown))
+		}
+		text := "*" + escClip(subj, maxSubjectShown) + "*\n" + l.t(msgSent, l.when(f.SentAt)) + " → " + strings.Join(named, ", ")
+		var acc *slack.Accessory
+		if textLen(f.MessageID) <= maxButtonValue {
+			acc = slack.NewAccessory(slack.NewButtonBlockElement(actTrack, f.MessageID, plain(l.t(btnTrack))))
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(clipLines(text, maxSectionText)), nil, acc))
 	}
 	return blocks
 }
@@ -339,10 +360,10 @@ func (b *Bot) trackByID(ctx context.Context, r *request, id string) {
 		}
 		unlock()
 		b.refreshHome(ctx, r.user)
-		b.respond(ctx, r, r.loc.t(msgTracking, subject(m, r.loc)))
+		b.respond(ctx, r, r.loc.t(msgTracking, subjectText(m, r.loc)))
 		return
 	}
-	b.respond(ctx, r, r.loc.t(msgSearchNone, id))
+	b.respond(ctx, r, r.loc.t(msgSearchNone, escClip(id, maxSubjectShown)))
 }
 
 // trouble tells the user something went wrong and logs why.

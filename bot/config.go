@@ -77,6 +77,9 @@ type Config struct {
 	ResponseURLPrefix string `yaml:"response_url_prefix"`
 	// HTTPClient makes the Web API calls; nil uses http.DefaultClient.
 	HTTPClient *http.Client `yaml:"-"`
+	// Now is the clock of what people do in Slack (snoozes, closing,
+	// "Seen it"); nil is time.Now. The demo runs on its own clock.
+	Now func() time.Time `yaml:"-"`
 	// DontRecover lets a panic in a handler crash the program; tests set it
 	// so that bugs fail loudly.
 	DontRecover bool `yaml:"-"`

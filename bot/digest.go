@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -14,10 +15,6 @@ import (
 const (
 	// defaultDigestLimit caps the mails of a digest when the config does not.
 	defaultDigestLimit = 50
-	// maxDigestSenders keeps a digest within a message's 50 blocks.
-	maxDigestSenders = 45
-	// maxSectionText keeps a section under Slack's 3,000 characters.
-	maxSectionText = 2800
 	// maxWaitingNamed is how many waiting recipients a digest line names.
 	maxWaitingNamed = 3
 )
@@ -27,6 +24,9 @@ const (
 func (b *Bot) runDigests(ctx context.Context) error {
 	if len(b.cfg.Digests) == 0 {
 		return nil
+	}
+	if err := b.CheckDigestChannels(ctx); err != nil {
+		b.log.Warn("digests may not be posted", "err", err)
 	}
 	logger := cronLogger{b.log.With("part", "digests")}
 	wrappers := []cron.JobWrapper{cron.SkipIfStillRunning(logger)}
@@ -52,8 +52,9 @@ func (b *Bot) PostDigest(ctx context.Context, d DigestConfig, now time.Time) {
 }
 
 // postDigest posts the mails still unconfirmed after d.After to d's
-// channel, grouped by sender. Nothing is posted when there are none. A
-// failure is logged; the next digest lists the same mails again.
+// channel, grouped by sender, in as many messages as they need: no mail
+// is left out. Nothing is posted when there are none. A failure is
+// logged; the next digest lists the same mails again.
 func (b *Bot) postDigest(ctx context.Context, d DigestConfig, now time.Time) {
 	limit := d.Limit
 	if limit <= 0 {
@@ -68,69 +69,143 @@ func (b *Bot) postDigest(ctx context.Context, d DigestConfig, now time.Time) {
 		b.log.Debug("digest: nothing waiting", "channel", d.Channel)
 		return
 	}
-	l := locale{lang: d.Language, tz: time.UTC}
+	l := locale{lang: d.Language, tz: time.UTC, now: now}
 	if !l.lang.valid() {
 		l.lang = b.cfg.Language
 	}
 	if tz, err := time.LoadLocation(d.Timezone); err == nil {
 		l.tz = tz
 	}
-	blocks := b.digestBlocks(ctx, groups, d, l)
-	err = b.call(ctx, b.limiter.Wait, func(ctx context.Context) error {
-		_, _, err := b.api.PostMessageContext(ctx, d.Channel, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(l.t(msgDigestTitle, l.span(d.After)), false))
-		return wrap(err, "chat.postMessage digest")
-	})
-	if err != nil {
-		b.log.Error("cannot post digest", "channel", d.Channel, "err", err)
-		return
+	title := l.t(msgDigestTitle, l.span(d.After))
+	name := func(sender string) string { return b.senderName(ctx, sender) }
+	for i, blocks := range digestMessages(digestSections(groups, d, l, name), title) {
+		err := b.call(ctx, b.limiter.Wait, func(ctx context.Context) error {
+			_, _, err := b.api.PostMessageContext(ctx, d.Channel, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(esc(title), false))
+			return err
+		})
+		if slackCode(err) == "not_in_channel" && b.joinChannel(ctx, d.Channel) == nil {
+			err = b.call(ctx, b.limiter.Wait, func(ctx context.Context) error {
+				_, _, err := b.api.PostMessageContext(ctx, d.Channel, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(esc(title), false))
+				return err
+			})
+		}
+		if err != nil {
+			b.log.Error("cannot post digest", "channel", d.Channel, "part", i+1, "err", wrap(err, "chat.postMessage digest"))
+			return
+		}
 	}
 	b.log.Info("digest posted", "channel", d.Channel, "senders", len(groups))
 }
 
-// digestBlocks renders a digest: a header and one section per sender.
-func (b *Bot) digestBlocks(ctx context.Context, groups []SenderDigest, d DigestConfig, l locale) []slack.Block {
-	blocks := []slack.Block{slack.NewHeaderBlock(plain(clip(l.t(msgDigestTitle, l.span(d.After)), maxHeader)))}
-	for i, g := range groups {
-		if i == maxDigestSenders {
-			blocks = append(blocks, slack.NewContextBlock("", mrkdwn(l.t(msgListMore, len(groups)-i))))
-			break
+// digestSections renders a digest: for each sender their name (as name
+// gives it, in mrkdwn) and one line per mail, in as many sections as the
+// lines need.
+func digestSections(groups []SenderDigest, d DigestConfig, l locale, name func(string) string) []slack.Block {
+	var out []slack.Block
+	for _, g := range groups {
+		lines := []string{name(g.Sender)}
+		for _, m := range g.Mails {
+			lines = append(lines, digestLine(m, d.RedactSubjects, l))
 		}
-		text := b.senderName(ctx, g.Sender)
-		for j, m := range g.Mails {
-			line := digestLine(m, d.RedactSubjects, l)
-			if len(text)+len(line) > maxSectionText {
-				text += "\n" + l.t(msgListMore, len(g.Mails)-j)
+		for _, text := range chunks(lines, maxSectionText) {
+			out = append(out, slack.NewSectionBlock(mrkdwn(text), nil, nil))
+		}
+	}
+	return out
+}
+
+// digestMessages packs a digest's sections into messages within Slack's
+// limits (50 blocks, and the text of all blocks), the first under the
+// title.
+func digestMessages(sections []slack.Block, title string) [][]slack.Block {
+	var out [][]slack.Block
+	cur := []slack.Block{slack.NewHeaderBlock(plain(clip(title, maxHeader)))}
+	for _, s := range sections {
+		next := append(cur[:len(cur):len(cur)], s)
+		if len(next) > maxMessageBlock || blocksTextLen(next) > maxBlocksText {
+			out = append(out, cur)
+			next = []slack.Block{s}
+		}
+		cur = next
+	}
+	return append(out, cur)
+}
+
+// digestLine is one mail of a digest. With redact the subject and the
+// recipients' addresses (often outside partners) are left out: only their
+// number is shown.
+func digestLine(m DigestMail, redact bool, l locale) string {
+	subj := escClip(m.Subject, maxSubjectShown)
+	switch {
+	case redact:
+		subj = "_" + l.t(msgDigestRedacted) + "_"
+	case strings.TrimSpace(m.Subject) == "":
+		subj = esc(l.t(msgNoSubject))
+	}
+	var waiting string
+	if redact {
+		waiting = l.t(msgDigestWaitingN, len(m.Waiting))
+	} else {
+		var named []string
+		for i, w := range m.Waiting {
+			if i == maxWaitingNamed {
+				named = append(named, fmt.Sprintf("+%d", len(m.Waiting)-i))
 				break
 			}
-			text += "\n" + line
+			named = append(named, escClip(w, maxAddrShown))
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, nil))
+		waiting = strings.Join(named, ", ")
 	}
-	return blocks
+	return l.t(msgDigestLine, subj, l.when(m.SentAt), waiting)
 }
 
-func digestLine(m DigestMail, redact bool, l locale) string {
-	subj := esc(m.Subject)
-	if redact {
-		subj = "_" + l.t(msgDigestRedacted) + "_"
-	} else if strings.TrimSpace(m.Subject) == "" {
-		subj = l.t(msgNoSubject)
-	}
-	waiting := m.Waiting
-	if len(waiting) > maxWaitingNamed {
-		waiting = append(waiting[:maxWaitingNamed:maxWaitingNamed], fmt.Sprintf("+%d", len(m.Waiting)-maxWaitingNamed))
-	}
-	return l.t(msgDigestLine, subj, l.when(m.SentAt), esc(strings.Join(waiting, ", ")))
-}
-
-// senderName mentions a sender who has a Slack user, else names the
-// address.
+// senderName names a sender in a channel by their Slack name, without
+// mentioning (and so notifying) them; else by address.
 func (b *Bot) senderName(ctx context.Context, sender string) string {
 	id, err := b.dir.userOf(ctx, sender)
-	if err != nil || id == "" {
-		return "*" + esc(sender) + "*"
+	if err == nil && id != "" {
+		if p, err := b.dir.profile(ctx, id); err == nil && p.Name != "" {
+			return "*" + escClip(p.Name, maxNameShown) + "*"
+		}
 	}
-	return "<@" + id + ">"
+	return "*" + escClip(sender, maxAddrShown) + "*"
+}
+
+// CheckDigestChannels makes sure the bot is a member of every digest
+// channel, since Slack refuses posts to a channel the bot is not in
+// (not_in_channel). It looks at each with conversations.info and joins a
+// public one it is not in (conversations.join, scope channels:join); a
+// private channel needs an invitation (/invite @mailack in the channel),
+// which the returned error says. It is called when the bot starts.
+func (b *Bot) CheckDigestChannels(ctx context.Context) error {
+	var errs []error
+	for _, d := range b.cfg.Digests {
+		ch, err := b.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: d.Channel})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("digest channel %s: conversations.info: %w (invite the bot with /invite @mailack in the channel)", d.Channel, err))
+			continue
+		}
+		if ch.IsMember {
+			continue
+		}
+		if err := b.joinChannel(ctx, d.Channel); err != nil {
+			errs = append(errs, fmt.Errorf("digest channel %s: the bot is not a member and cannot join: %w (invite it with /invite @mailack in the channel)", d.Channel, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// joinChannel joins a public channel.
+func (b *Bot) joinChannel(ctx context.Context, channel string) error {
+	err := b.call(ctx, b.limiter.Wait, func(ctx context.Context) error {
+		_, _, _, err := b.api.JoinConversationContext(ctx, channel)
+		return err
+	})
+	if err != nil {
+		return wrap(err, "conversations.join")
+	}
+	b.log.Info("joined digest channel", "channel", channel)
+	return nil
 }
 
 // cronLogger passes robfig/cron's log lines to slog.

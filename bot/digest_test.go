@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mailack/mailack/bot"
+	"github.com/mailack/mailack/bot/slackfake"
 	"github.com/mailack/mailack/track"
 )
 
@@ -33,42 +34,66 @@ func TestDigests(t *testing.T) {
 		defer e.run(t)()
 
 		settle(29 * time.Minute)
-		inChannels := func(c call) bool { return method("chat.postMessage")(c) && strings.HasPrefix(c.param("channel"), "C") }
-		if got := e.fake.all(inChannels); len(got) != 0 {
+		// At start the bot joined the public digest channels it was not in.
+		for _, id := range []string{"C0REDACTED", "C0OPEN", "C0QUIET"} {
+			if ch, _ := e.fake.ChannelState(id); !ch.Member {
+				t.Errorf("bot is not in digest channel %s after starting", id)
+			}
+		}
+		inChannels := func(c call) bool { return method("chat.postMessage")(c) && strings.HasPrefix(c.Param("channel"), "C") }
+		if got := e.fake.All(inChannels); len(got) != 0 {
 			t.Fatalf("posts before 09:30 Tokyo = %d, want 0", len(got))
 		}
 		settle(2 * time.Minute)
-		redacted := e.fake.all(method("chat.postMessage", "Mail still waiting for an answer after"))
-		if len(redacted) != 1 || redacted[0].param("channel") != "C0REDACTED" {
+		redacted := e.fake.All(method("chat.postMessage", "Mail still waiting for confirmation after"))
+		if len(redacted) != 1 || redacted[0].Param("channel") != "C0REDACTED" {
 			t.Fatalf("digest at 09:30 Tokyo = %v, want one in C0REDACTED", redacted)
 		}
-		text := redacted[0].text()
-		for _, w := range []string{"<@UALICE>", "*boss@partner.example*", "(subject hidden)", "carol@example.com, someone@partner.example", "after 24 hours"} {
+		text := redacted[0].Text()
+		for _, w := range []string{"*Alice Adams*", "*boss@partner.example*", "(subject hidden)", "waiting for 2 recipient(s)", "after 24 hours"} {
 			if !strings.Contains(text, w) {
 				t.Errorf("redacted digest lacks %q:\n%s", w, text)
 			}
 		}
-		for _, w := range []string{"Old question", "Answered question", "Fresh question", "Outside sender"} {
+		// Nobody is mentioned (and notified) in a channel, and with
+		// redact_subjects the addresses of partners are hidden too.
+		for _, w := range []string{"Old question", "Answered question", "Fresh question", "Outside sender", "<@", outsider} {
 			if strings.Contains(text, w) {
 				t.Errorf("redacted digest shows %q", w)
 			}
 		}
 
 		settle(18 * time.Hour) // past 18:00 in London, which is UTC in January
-		open := e.fake.all(func(c call) bool { return method("chat.postMessage")(c) && c.param("channel") == "C0OPEN" })
+		open := e.fake.All(func(c call) bool { return method("chat.postMessage")(c) && c.Param("channel") == "C0OPEN" })
 		if len(open) != 1 {
 			t.Fatalf("digests in C0OPEN = %d, want 1", len(open))
 		}
-		for _, w := range []string{"Old question", "以上返答を待っているメール", "返答待ち"} {
-			if !strings.Contains(open[0].text(), w) {
-				t.Errorf("digest lacks %q:\n%s", w, open[0].text())
+		for _, w := range []string{"Old question", "24時間以上確認待ちのメール", "確認待ち: carol@example.com, someone@partner.example"} {
+			if !strings.Contains(open[0].Text(), w) {
+				t.Errorf("digest lacks %q:\n%s", w, open[0].Text())
 			}
 		}
-		if strings.Contains(open[0].text(), "Answered question") {
+		if strings.Contains(open[0].Text(), "Answered question") {
 			t.Error("digest lists an answered mail")
 		}
-		if got := e.fake.all(func(c call) bool { return c.param("channel") == "C0QUIET" }); len(got) != 0 {
+		if got := e.fake.All(func(c call) bool { return c.Method == "chat.postMessage" && c.Param("channel") == "C0QUIET" }); len(got) != 0 {
 			t.Errorf("digest with nothing waiting posted %d times", len(got))
 		}
 	})
+}
+
+// A private digest channel the bot was not invited to cannot be joined:
+// the bot says so at start, naming the channel and how to invite it.
+func TestDigestPrivateChannelWarns(t *testing.T) {
+	e := newEnv(t, envOptions{config: func(c *bot.Config) {
+		c.Digests = []bot.DigestConfig{{Channel: "C0PRIVATE", Schedule: "0 9 * * *", After: time.Hour}}
+	}})
+	err := e.bot.CheckDigestChannels(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "C0PRIVATE") || !strings.Contains(err.Error(), "/invite @mailack") {
+		t.Errorf("CheckDigestChannels = %v, want the channel named and how to invite the bot", err)
+	}
+	e.fake.AddChannel(slackfake.Channel{ID: "C0PRIVATE", Name: "board", Private: true, Member: true})
+	if err := e.bot.CheckDigestChannels(t.Context()); err != nil {
+		t.Errorf("CheckDigestChannels after the invitation = %v", err)
+	}
 }

@@ -42,6 +42,21 @@
 // their own. A "Seen it" press is accepted only from the Slack user of
 // that recipient's address.
 //
+// # What Slack accepts
+//
+// Everything from outside (subjects, names, addresses, what a user typed)
+// is escaped wherever Slack parses mrkdwn, including the top-level text of
+// messages, so that it can neither mention anyone nor make a link, and is
+// shortened on a grapheme boundary with an ellipsis. Every surface keeps
+// within Block Kit's limits for any input: what does not fit is counted
+// ("…and 12 more"), and a digest too long for one message is posted in
+// several. Package slackfake checks this in the tests.
+//
+// A button pressed in App Home carries no response_url: its answer is
+// shown at the top of App Home. The bot must be a member of a digest
+// channel; it joins public ones at start and says how to invite it to a
+// private one.
+//
 // # Transports
 //
 // Socket Mode is the default (Run connects with the app-level token);

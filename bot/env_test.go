@@ -11,16 +11,20 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
+	"go.yaml.in/yaml/v3"
+
 	"github.com/mailack/mailack/bot"
 	"github.com/mailack/mailack/bot/botstore"
+	"github.com/mailack/mailack/bot/slackfake"
 	"github.com/mailack/mailack/store"
 	"github.com/mailack/mailack/track"
 	"github.com/mailack/mailack/track/report"
@@ -28,7 +32,7 @@ import (
 
 // The workspace of the tests.
 var (
-	alice  = fakeUser{ID: "UALICE", Email: "alice@example.com", Locale: "en-US", TZ: "America/New_York"}
+	alice  = fakeUser{ID: "UALICE", Email: "alice@example.com", Locale: "en-US", TZ: "America/New_York", Name: "Alice Adams"}
 	bob    = fakeUser{ID: "UBOB", Email: "bob@example.com", Locale: "en-GB", TZ: "Europe/London"}
 	hanako = fakeUser{ID: "UHANAKO", Email: "hanako@example.jp", Locale: "ja-JP", TZ: "Asia/Tokyo"}
 	carol  = fakeUser{ID: "UCAROL", Email: "carol@example.com", Locale: "en-US", TZ: "America/Chicago"}
@@ -51,7 +55,6 @@ type env struct {
 	handler  http.Handler
 	logs     *strings.Builder
 	logMu    *sync.Mutex
-	reqs     atomic.Int64
 }
 
 type envOptions struct {
@@ -65,10 +68,21 @@ func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	e := &env{fake: newFakeSlack(alice, bob, hanako, carol, admin), logs: &strings.Builder{}, logMu: &sync.Mutex{}}
 	var hc *http.Client
+	e.fake.Grant(manifestScopes(t)...)
+	for _, ch := range []slackfake.Channel{
+		{ID: "C0GENERAL", Name: "general"},
+		{ID: "C0REDACTED", Name: "sales-redacted"},
+		{ID: "C0OPEN", Name: "sales"},
+		{ID: "C0QUIET", Name: "quiet"},
+		{ID: "C0PRIVATE", Name: "board", Private: true},
+	} {
+		e.fake.AddChannel(ch)
+	}
 	if o.inProcess {
-		e.base, hc = "http://slack.test", e.fake.inProcess()
+		e.base, hc = "http://slack.test", e.fake.InProcess()
+		e.fake.CheckAtEnd(t)
 	} else {
-		srv := e.fake.serve(t)
+		srv := e.fake.Serve(t)
 		e.base, hc = srv.URL, srv.Client()
 	}
 	dir := t.TempDir()
@@ -214,17 +228,16 @@ func sign(secret, ts, body string) string {
 	return "v0=" + hex.EncodeToString(mac.Sum(nil))
 }
 
-// responseURL returns a fresh response_url for one request.
-func (e *env) responseURL() string {
-	return fmt.Sprintf("%s/response/%d", e.base, e.reqs.Add(1))
-}
+// responseURL returns a fresh response_url for one request, as Slack
+// hands one out.
+func (e *env) responseURL() string { return e.fake.ResponseURL(e.base) }
 
 // command sends /track text as u, shaped as Slack sends slash commands,
 // and returns the response_url its answer will go to.
 func (e *env) command(t *testing.T, u fakeUser, text string) string {
 	t.Helper()
 	respURL := e.responseURL()
-	body := commandForm(u, text, respURL).Encode()
+	body := commandForm(u, text, respURL, e.fake.TriggerID()).Encode()
 	if rec := e.post(bot.PathCommands, body); rec.Code != http.StatusOK {
 		t.Fatalf("POST %s = %d %s", bot.PathCommands, rec.Code, rec.Body)
 	}
@@ -232,7 +245,7 @@ func (e *env) command(t *testing.T, u fakeUser, text string) string {
 }
 
 // commandForm holds the fields of u's /track text as Slack sends them.
-func commandForm(u fakeUser, text, respURL string) url.Values {
+func commandForm(u fakeUser, text, respURL, trigger string) url.Values {
 	return url.Values{
 		"token":        {"xyzz0WbapA4vBCDEFasx0q6G"},
 		"team_id":      {"T1DC2JH3J"},
@@ -245,7 +258,7 @@ func commandForm(u fakeUser, text, respURL string) url.Values {
 		"text":         {text},
 		"api_app_id":   {"A0MAILACK"},
 		"response_url": {respURL},
-		"trigger_id":   {"398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"},
+		"trigger_id":   {trigger},
 	}
 }
 
@@ -253,8 +266,8 @@ func commandForm(u fakeUser, text, respURL string) url.Values {
 func (e *env) answer(t *testing.T, respURL string) string {
 	t.Helper()
 	path := strings.TrimPrefix(respURL, e.base)
-	c := e.fake.waitFor(t, "answer at "+path, func(c call) bool { return c.Path == path })
-	return c.text()
+	c := e.fake.WaitFor(t, "answer at "+path, func(c call) bool { return c.Path == path })
+	return c.Text()
 }
 
 // blockAction is one element of an interactivity payload's actions.
@@ -265,6 +278,11 @@ type blockAction struct {
 	Type         string `json:"type"`
 	SelectedDate string `json:"selected_date,omitempty"`
 	ActionTS     string `json:"action_ts"`
+	// OnMessage is the timestamp of the message pressed on, when the test
+	// knows it.
+	OnMessage string `json:"-"`
+	// InHome presses the button in App Home, which has no response_url.
+	InHome bool `json:"-"`
 }
 
 // press sends a block_actions payload as u, shaped as Slack sends it
@@ -272,7 +290,7 @@ type blockAction struct {
 func (e *env) press(t *testing.T, u fakeUser, a blockAction) string {
 	t.Helper()
 	respURL := e.responseURL()
-	raw, err := json.Marshal(actionPayload(u, a, respURL))
+	raw, err := json.Marshal(actionPayload(u, a, respURL, e.fake.TriggerID()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,21 +303,38 @@ func (e *env) press(t *testing.T, u fakeUser, a blockAction) string {
 
 // actionPayload is the block_actions payload of u pressing a on a card in
 // their direct messages.
-func actionPayload(u fakeUser, a blockAction, respURL string) map[string]any {
+func actionPayload(u fakeUser, a blockAction, respURL, trigger string) map[string]any {
 	if a.Type == "" {
 		a.Type = "button"
 	}
 	a.ActionTS = "1700000100.000200"
+	msgTS := "1700000000.000001"
+	if a.OnMessage != "" {
+		msgTS = a.OnMessage
+	}
+	if a.InHome {
+		return map[string]any{
+			"type":       "block_actions",
+			"team":       map[string]any{"id": "T1DC2JH3J", "domain": "example"},
+			"user":       map[string]any{"id": u.ID, "username": strings.ToLower(u.ID), "team_id": "T1DC2JH3J"},
+			"api_app_id": "A0MAILACK",
+			"token":      "xyzz0WbapA4vBCDEFasx0q6G",
+			"container":  map[string]any{"type": "view", "view_id": "V0HOME"},
+			"trigger_id": trigger,
+			"view":       map[string]any{"id": "V0HOME", "type": "home", "team_id": "T1DC2JH3J"},
+			"actions":    []blockAction{a},
+		}
+	}
 	return map[string]any{
 		"type":         "block_actions",
 		"team":         map[string]any{"id": "T1DC2JH3J", "domain": "example"},
 		"user":         map[string]any{"id": u.ID, "username": strings.ToLower(u.ID), "team_id": "T1DC2JH3J"},
 		"api_app_id":   "A0MAILACK",
 		"token":        "xyzz0WbapA4vBCDEFasx0q6G",
-		"container":    map[string]any{"type": "message", "message_ts": "1700000000.000001", "channel_id": "D" + u.ID, "is_ephemeral": false},
-		"trigger_id":   "398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c",
+		"container":    map[string]any{"type": "message", "message_ts": msgTS, "channel_id": "D" + u.ID, "is_ephemeral": false},
+		"trigger_id":   trigger,
 		"channel":      map[string]any{"id": "D" + u.ID, "name": "directmessage"},
-		"message":      map[string]any{"type": "message", "ts": "1700000000.000001", "text": "card"},
+		"message":      map[string]any{"type": "message", "ts": msgTS, "text": "card"},
 		"response_url": respURL,
 		"actions":      []blockAction{a},
 	}
@@ -368,3 +403,21 @@ func (f *fakeSent) TrackSent(ctx context.Context, sender, id string, deadline ti
 }
 
 func bytesReader(b []byte) *strings.Reader { return strings.NewReader(string(b)) }
+
+// staleTrigger is a trigger_id the fake never handed out.
+const staleTrigger = "398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+
+// manifestScopes are the bot scopes the app manifest asks for: the fake
+// grants exactly those, so a call needing another fails.
+func manifestScopes(t *testing.T) []string {
+	t.Helper()
+	raw, err := os.ReadFile("../configs/slack-manifest.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m slack.Manifest
+	if err := yaml.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m.OAuthConfig.Scopes.Bot
+}

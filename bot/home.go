@@ -21,8 +21,9 @@ const (
 )
 
 // publishHome shows a user's open tracked mails on their App Home tab,
-// with the same buttons as the cards.
-func (b *Bot) publishHome(ctx context.Context, pace pacer, user string) error {
+// with the same buttons as the cards, and notice (the answer to what they
+// just did there) at the top when not empty.
+func (b *Bot) publishHome(ctx context.Context, pace pacer, user string, notice ...string) error {
 	l, _, err := b.userLocale(ctx, user)
 	if err != nil {
 		return err
@@ -33,13 +34,23 @@ func (b *Bot) publishHome(ctx context.Context, pace pacer, user string) error {
 	}
 	nudges := make([][]string, min(len(mails), maxHomeMails))
 	for i := range nudges {
-		nudges[i] = nudgeList(mails[i], b.nudgeable(ctx, mails[i]))
+		nudges[i] = nudgeList(mails[i], b.nudgeable(ctx, mails[i], false))
 	}
-	view := slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: homeBlocks(mails, nudges, l)}}
+	blocks := homeBlocks(mails, nudges, l)
+	if len(notice) > 0 && notice[0] != "" {
+		blocks = withNotice(blocks, notice[0], l)
+	}
+	view := slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks}}
 	return b.call(ctx, pace, func(ctx context.Context) error {
 		_, err := b.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: view})
 		return wrap(err, "views.publish")
 	})
+}
+
+// withNotice puts notice, mrkdwn, under App Home's title.
+func withNotice(blocks []slack.Block, notice string, l locale) []slack.Block {
+	note := section(l.t(msgHomeNotice, notice))
+	return append(blocks[:1:1], append([]slack.Block{note}, blocks[1:]...)...)
 }
 
 // nudgeList lists, in recipient order, the recipients of m that nudge
@@ -55,21 +66,22 @@ func nudgeList(m track.Mail, nudge map[string]bool) []string {
 }
 
 // homeBlocks renders App Home: a summary and the buttons of each mail,
-// with nudges[i] the recipients of mails[i] that may be nudged.
+// with nudges[i] the recipients of mails[i] that may be nudged. It keeps
+// within a view's 100 blocks (a notice may be added after the title).
 func homeBlocks(mails []track.Mail, nudges [][]string, l locale) []slack.Block {
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(l.t(msgHomeTitle))),
+		slack.NewHeaderBlock(plain(clip(l.t(msgHomeTitle), maxHeader))),
 		slack.NewContextBlock("", mrkdwn(esc(l.t(msgHomeHint)))),
 	}
 	if len(mails) == 0 {
-		return append(blocks, slack.NewSectionBlock(mrkdwn(l.t(msgListEmpty)), nil, nil))
+		return append(blocks, section(esc(l.t(msgListEmpty))))
 	}
 	for i, m := range mails {
 		if i == maxHomeMails {
 			blocks = append(blocks, slack.NewContextBlock("", mrkdwn(l.t(msgListMore, len(mails)-i))))
 			break
 		}
-		blocks = append(blocks, slack.NewDividerBlock(), slack.NewSectionBlock(mrkdwn(mailSummary(m, l)), nil, nil))
+		blocks = append(blocks, slack.NewDividerBlock(), section(mailSummary(m, l)))
 		if a := actionsBlock(m, l, nudges[i]); a != nil {
 			blocks = append(blocks, a)
 		}
@@ -79,7 +91,7 @@ func homeBlocks(mails []track.Mail, nudges [][]string, l locale) []slack.Block {
 
 // mailSummary is a mail in a few lines: subject, state and recipients.
 func mailSummary(m track.Mail, l locale) string {
-	lines := []string{"*" + esc(subject(m, l)) + "*", stateLine(m, l)}
+	lines := []string{"*" + subjectText(m, l) + "*", stateLine(m, l)}
 	for i, r := range m.Recipients {
 		if i == maxSummaryRecipients {
 			lines = append(lines, l.t(msgMoreRecipients, len(m.Recipients)-i))
@@ -87,7 +99,7 @@ func mailSummary(m track.Mail, l locale) string {
 		}
 		lines = append(lines, statusIcons[r.Status]+" "+who(r)+" — "+statusText(r, l))
 	}
-	return strings.Join(lines, "\n")
+	return clipLines(strings.Join(lines, "\n"), maxSectionText)
 }
 
 // ownMails returns the mails sent from any of user's addresses, newest

@@ -58,8 +58,8 @@ func TestHTTPRefusesForgedRequests(t *testing.T) {
 		})
 	}
 	stop() // waits for any work a request might have started
-	if n := e.fake.count(); n != 0 {
-		t.Errorf("forged requests caused %d slack calls: %s", n, e.fake.summary())
+	if n := e.fake.Count(); n != 0 {
+		t.Errorf("forged requests caused %d slack calls: %s", n, e.fake.Summary())
 	}
 	m, err := e.store.Mail(t.Context(), "m1@example.com")
 	if err != nil || m.Closed() {
@@ -97,9 +97,9 @@ func TestHTTPEventsDeduplicated(t *testing.T) {
 			t.Fatalf("POST event = %d", rec.Code)
 		}
 	}
-	e.fake.waitFor(t, "views.publish", method("views.publish", "Quarterly figures", `"value":"m1@example.com carol@example.com"`, "Nudge in Slack: carol@example.com"))
+	e.fake.WaitFor(t, "views.publish", method("views.publish", "Quarterly figures", `"value":"m1@example.com carol@example.com"`, "Nudge carol@example.com"))
 	stop()
-	if got := len(e.fake.succeeded("views.publish")); got != 1 {
+	if got := len(e.fake.Succeeded("views.publish")); got != 1 {
 		t.Errorf("views.publish calls = %d, want 1 for one event delivered three times", got)
 	}
 }

@@ -65,7 +65,7 @@ func TestHTTPBodiesBoundedBeforeSignature(t *testing.T) {
 			}
 		})
 	}
-	if n := e.fake.count(); n != 0 {
+	if n := e.fake.Count(); n != 0 {
 		t.Errorf("refused requests caused %d slack calls", n)
 	}
 }

@@ -41,6 +41,19 @@ const (
 	msgStateDone       msg = "state_done"
 	msgStateStopped    msg = "state_stopped"
 	msgDue             msg = "due"
+	msgNothingToWait   msg = "nothing_to_wait"
+	msgNoResponseBy    msg = "no_response_by"
+	btnNudgeWho        msg = "btn_nudge_who"
+	msgFilterOpen      msg = "filter_open"
+	msgLangEnglish     msg = "lang_english"
+	msgLangJapanese    msg = "lang_japanese"
+	msgDeadlineDefault msg = "deadline_default"
+	msgDeadlineOff     msg = "deadline_off"
+	msgQuietOff        msg = "quiet_off"
+	msgHour            msg = "hour"
+	msgDay             msg = "day"
+	msgDigestWaitingN  msg = "digest_waiting_n"
+	msgHomeNotice      msg = "home_notice"
 	msgStatusAt        msg = "status_at"
 	msgStatusReason    msg = "status_reason"
 	msgLowConfidence   msg = "low_confidence"
@@ -110,7 +123,9 @@ const (
 	cmdTrack           msg = "cmd_track"
 )
 
-// catalogs holds every sentence the bot says, per language.
+// catalogs holds every sentence the bot says, per language. Sentences
+// that quote text from mail or from a user get it escaped (esc) by the
+// caller; the catalogues hold no user text.
 var catalogs = map[Lang]map[msg]string{
 	English: {
 		msgNoSubject:       "(no subject)",
@@ -118,13 +133,16 @@ var catalogs = map[Lang]map[msg]string{
 		msgSnoozedUntil:    "snoozed until %[1]s",
 		msgStateDone:       "done — no longer tracked",
 		msgStateStopped:    "tracking stopped",
-		msgDue:             "waiting for answers until %[1]s",
+		msgDue:             "waiting for confirmation until %[1]s",
+		msgNothingToWait:   "nothing left to wait for",
+		msgNoResponseBy:    "no response by the deadline (%[1]s)",
 		msgStatusAt:        "%[1]s at %[2]s",
-		msgStatusReason:    "%[1]s — %[2]s",
+		msgStatusReason:    "%[1]s (%[2]s)",
 		msgLowConfidence:   "matched by subject only — it may be about another mail",
 		msgMoreRecipients:  "…and %[1]d more recipients",
 		msgReply:           "%[1]s: %[2]s",
 		btnNudge:           "Nudge in Slack",
+		btnNudgeWho:        "Nudge %[1]s",
 		btnFollowUp:        "Follow-up text",
 		btnSnooze1:         "Snooze 1 day",
 		btnSnooze3:         "Snooze 3 days",
@@ -135,12 +153,12 @@ var catalogs = map[Lang]map[msg]string{
 		msgFollowUpTitle:   "Follow-up text",
 		msgClose:           "Close",
 		msgFollowUpIntro:   "Wording you can paste into a reply to your mail:",
-		msgFollowUpBody:    "I am following up on my email “%[1]s” of %[2]s. Could you let me know once you have had a chance to look at it? Thank you.",
-		msgNudgeDM:         "Hello! <@%[1]s> sent you an email, “%[2]s”, on %[3]s and would be glad to know it reached you. When you have a moment, please have a look and press “Seen it” to let them know.",
-		msgNudged:          "I sent %[1]s a friendly note in Slack.",
+		msgFollowUpBody:    "I am writing to follow up on my email “%[1]s” of %[2]s. Could you let me know whether you have had a chance to look at it?\nIf you have already replied, please disregard this message. Thank you very much.",
+		msgNudgeDM:         "Hi! <@%[1]s> sent you an email, “%[2]s”, on %[3]s. When you have a moment, could you have a look and press “Seen it” so that they know it reached you? Thank you!",
+		msgNudged:          "I sent %[1]s a friendly reminder in Slack.",
 		msgNudgeNoUser:     "%[1]s is not in this Slack workspace; use “Follow-up text” instead.",
-		msgNudgeTooSoon:    "You nudged %[1]s about this mail recently; let's give them a little time.",
-		msgSeenThanks:      "Thank you! I told <@%[1]s> that you have seen “%[2]s”.",
+		msgNudgeTooSoon:    "You reminded %[1]s about this mail recently; let's give them a little time.",
+		msgSeenThanks:      "Thank you! I let %[1]s know that you have seen “%[2]s”.",
 		msgSeenNotYours:    "This button is for the person the mail was sent to.",
 		msgSnoozed:         "Snoozed “%[1]s” until %[2]s.",
 		msgMarkedDone:      "Marked “%[1]s” done; it is no longer tracked.",
@@ -156,27 +174,37 @@ var catalogs = map[Lang]map[msg]string{
 		msgListTitle:       "Your tracked mail (%[1]s)",
 		msgListEmpty:       "Nothing is tracked right now.",
 		msgListMore:        "…and %[1]d more.",
-		msgFilterPending:   "waiting for answers",
+		msgFilterOpen:      "open",
+		msgFilterPending:   "waiting for confirmation",
 		msgFilterProblems:  "with problems",
-		msgFilterAll:       "all",
-		msgSettingsNow:     "Language: %[1]s · Notifications: %[2]s · Deadline: %[3]s · Quiet hours: %[4]s",
+		msgFilterAll:       "all, including closed",
+		msgSettingsNow:     "Language: %[1]s · Notifications: %[2]s · Deadline of mail you track with /track: %[3]s · Quiet hours: %[4]s",
 		msgSettingsSaved:   "Saved.",
-		msgSettingsBad:     "I could not understand %[1]q.",
+		msgSettingsBad:     "I could not understand “%[1]s”.",
 		msgLevelAll:        "every change",
 		msgLevelProblems:   "problems and deadlines only",
 		msgLangAuto:        "as in Slack",
+		msgLangEnglish:     "English",
+		msgLangJapanese:    "Japanese",
+		msgDeadlineDefault: "the default",
+		msgDeadlineOff:     "none",
+		msgQuietOff:        "none",
 		msgTrackOff:        "Starting to track by hand is not set up here; please ask your administrator.",
-		msgSearchNone:      "No sent mail matched %[1]q.",
+		msgSearchNone:      "No sent mail matched “%[1]s”.",
 		msgOtherSender:     "That mail is already tracked for another sender, so I cannot track it for you.",
 		msgSearchPick:      "Which mail shall I track?",
 		msgTracking:        "Now tracking “%[1]s”. Its status card is in your direct messages.",
 		msgNoAddress:       "I could not find your e-mail address in Slack.",
 		msgHomeTitle:       "Your tracked mail",
 		msgHomeHint:        "Status cards arrive in your direct messages. Type /track help for the commands.",
-		msgDigestTitle:     "Mail still waiting for an answer after %[1]s",
+		msgHomeNotice:      ":information_source: %[1]s",
+		msgDigestTitle:     "Mail still waiting for confirmation after %[1]s",
 		msgDigestLine:      "• %[1]s — sent %[2]s — waiting for %[3]s",
+		msgDigestWaitingN:  "%[1]d recipient(s)",
 		msgDigestRedacted:  "(subject hidden)",
+		msgHour:            "1 hour",
 		msgHours:           "%[1]d hours",
+		msgDay:             "1 day",
 		msgDays:            "%[1]d days",
 		cmdHelp:            "show this help",
 		cmdList:            "list your tracked mail",
@@ -188,18 +216,21 @@ var catalogs = map[Lang]map[msg]string{
 		cmdTrack:           "start tracking a mail from your Sent folder",
 	},
 	Japanese: {
-		msgNoSubject:       "(件名なし)",
-		msgSent:            "%[1]s 送信",
-		msgSnoozedUntil:    "%[1]s までスヌーズ中",
-		msgStateDone:       "完了 — 追跡を終了しました",
-		msgStateStopped:    "追跡を停止しました",
-		msgDue:             "%[1]s まで返答を待っています",
-		msgStatusAt:        "%[1]s(%[2]s)",
-		msgStatusReason:    "%[1]s — %[2]s",
-		msgLowConfidence:   "件名だけで照合しました — 別のメールの報告かもしれません",
-		msgMoreRecipients:  "…ほか %[1]d 名",
+		msgNoSubject:       "（件名なし）",
+		msgSent:            "送信日時: %[1]s",
+		msgSnoozedUntil:    "%[1]sまでスヌーズ中",
+		msgStateDone:       "完了（追跡終了）",
+		msgStateStopped:    "追跡停止",
+		msgDue:             "%[1]s まで確認待ち",
+		msgNothingToWait:   "確認待ちの宛先なし",
+		msgNoResponseBy:    "期限（%[1]s）までに確認なし",
+		msgStatusAt:        "%[1]s（%[2]s）",
+		msgStatusReason:    "%[1]s（%[2]s）",
+		msgLowConfidence:   "件名のみで照合（別のメールに関する通知の可能性あり）",
+		msgMoreRecipients:  "…ほか%[1]d名",
 		msgReply:           "%[1]s: %[2]s",
-		btnNudge:           "Slackで声をかける",
+		btnNudge:           "Slackでお知らせ",
+		btnNudgeWho:        "お知らせ: %[1]s",
 		btnFollowUp:        "フォローアップ文面",
 		btnSnooze1:         "1日スヌーズ",
 		btnSnooze3:         "3日スヌーズ",
@@ -209,67 +240,78 @@ var catalogs = map[Lang]map[msg]string{
 		btnTrack:           "追跡する",
 		msgFollowUpTitle:   "フォローアップ文面",
 		msgClose:           "閉じる",
-		msgFollowUpIntro:   "返信に貼り付けてお使いください:",
-		msgFollowUpBody:    "%[2]sにお送りした「%[1]s」の件でご連絡いたしました。ご確認いただけましたらご一報ください。どうぞよろしくお願いいたします。",
-		msgNudgeDM:         "お疲れさまです。<@%[1]s> さんが %[3]s に「%[2]s」というメールをお送りしています。お手すきの際にご確認いただき、「確認しました」を押してお知らせください。",
-		msgNudged:          "%[1]s さんにSlackでお声がけしました。",
-		msgNudgeNoUser:     "%[1]s はこのSlackワークスペースにいません。「フォローアップ文面」をお使いください。",
-		msgNudgeTooSoon:    "このメールについては最近 %[1]s さんにお声がけしています。少しお待ちください。",
-		msgSeenThanks:      "ありがとうございます。<@%[1]s> さんに「%[2]s」を確認されたことをお伝えしました。",
-		msgSeenNotYours:    "このボタンはメールを受け取った方のためのものです。",
-		msgSnoozed:         "「%[1]s」を %[2]s までスヌーズしました。",
+		msgFollowUpIntro:   "先方へのご連絡に、次の文面をお使いください。",
+		msgFollowUpBody:    "先日（%[2]s）お送りいたしました「%[1]s」につきまして、ご確認いただけましたでしょうか。\nお忙しいところ恐れ入りますが、よろしくお願いいたします。\n行き違いでご対応済みでしたら、何卒ご容赦ください。",
+		msgNudgeDM:         "お疲れさまです。<@%[1]s> さんから%[3]sに「%[2]s」というメールが届いているかと思います。お手すきの際にご確認のうえ、「確認しました」ボタンを押していただけると助かります。",
+		msgNudged:          "%[1]s さんにSlackでお知らせしました。",
+		msgNudgeNoUser:     "%[1]s はこのSlackワークスペースのメンバーではありません。「フォローアップ文面」をご利用ください。",
+		msgNudgeTooSoon:    "%[1]s さんには最近このメールについてお知らせしています。もう少しお待ちください。",
+		msgSeenThanks:      "ありがとうございます。%[1]s さんに「%[2]s」をご確認いただいたことをお伝えしました。",
+		msgSeenNotYours:    "このボタンは、メールを受け取った方がご利用になるものです。",
+		msgSnoozed:         "「%[1]s」を%[2]sまでスヌーズしました。",
 		msgMarkedDone:      "「%[1]s」を完了にしました。追跡を終了します。",
 		msgStoppedTracking: "「%[1]s」の追跡を停止しました。",
-		msgNotYours:        "ご自身が送信したメールだけを操作できます。",
-		msgNoSuchMail:      "そのMessage-IDの追跡中メールはありません。",
-		msgAlreadyClosed:   "そのメールはもう追跡していません。",
-		msgNotFuture:       "今日より後の日付を選んでください。",
+		msgNotYours:        "操作できるのは、ご自身が送信したメールだけです。",
+		msgNoSuchMail:      "そのMessage-IDのメールは追跡していません。",
+		msgAlreadyClosed:   "そのメールはすでに追跡を終了しています。",
+		msgNotFuture:       "これから先の日付を選んでください。",
 		msgTrouble:         "申し訳ありません、問題が発生しました。しばらくしてからもう一度お試しください。",
 		msgHelpTitle:       "*/track* — 送信したメールのその後を確認します",
 		msgUsage:           "使い方: `%[1]s`",
 		msgAdminOnly:       "このコマンドは管理者専用です。",
-		msgListTitle:       "追跡中のメール(%[1]s)",
+		msgListTitle:       "メール一覧（%[1]s）",
 		msgListEmpty:       "現在追跡中のメールはありません。",
-		msgListMore:        "…ほか %[1]d 件",
-		msgFilterPending:   "返答待ち",
+		msgListMore:        "…ほか%[1]d件",
+		msgFilterOpen:      "追跡中",
+		msgFilterPending:   "確認待ち",
 		msgFilterProblems:  "問題あり",
-		msgFilterAll:       "すべて",
-		msgSettingsNow:     "言語: %[1]s · 通知: %[2]s · 期限: %[3]s · 通知しない時間帯: %[4]s",
+		msgFilterAll:       "完了分も含むすべて",
+		msgSettingsNow:     "言語: %[1]s ／ 通知: %[2]s ／ /trackで追跡するメールの期限: %[3]s ／ 通知しない時間帯: %[4]s",
 		msgSettingsSaved:   "保存しました。",
-		msgSettingsBad:     "%[1]q を解釈できませんでした。",
+		msgSettingsBad:     "「%[1]s」を解釈できませんでした。",
 		msgLevelAll:        "すべての変化",
 		msgLevelProblems:   "問題と期限のみ",
 		msgLangAuto:        "Slackの設定に合わせる",
+		msgLangEnglish:     "英語",
+		msgLangJapanese:    "日本語",
+		msgDeadlineDefault: "既定の期限",
+		msgDeadlineOff:     "なし",
+		msgQuietOff:        "なし",
 		msgTrackOff:        "手動での追跡開始は設定されていません。管理者にお問い合わせください。",
-		msgSearchNone:      "%[1]q に一致する送信済みメールはありません。",
-		msgOtherSender:     "このメールは別の送信者のメールとして追跡中のため、あなたのメールとしては追跡できません。",
-		msgSearchPick:      "どのメールを追跡しますか?",
+		msgSearchNone:      "「%[1]s」に一致する送信済みメールは見つかりませんでした。",
+		msgOtherSender:     "このメールはすでに別の方の送信メールとして追跡されているため、追跡を開始できませんでした。",
+		msgSearchPick:      "どのメールを追跡しますか？",
 		msgTracking:        "「%[1]s」の追跡を開始しました。ステータスカードをDMでお送りしました。",
 		msgNoAddress:       "Slackにあなたのメールアドレスが見つかりませんでした。",
 		msgHomeTitle:       "追跡中のメール",
-		msgHomeHint:        "ステータスカードはDMに届きます。コマンド一覧は /track help で表示します。",
-		msgDigestTitle:     "%[1]s 以上返答を待っているメール",
-		msgDigestLine:      "• %[1]s — %[2]s 送信 — 返答待ち: %[3]s",
-		msgDigestRedacted:  "(件名非表示)",
+		msgHomeHint:        "ステータスカードはDMに届きます。コマンド一覧は /track help で表示できます。",
+		msgHomeNotice:      ":information_source: %[1]s",
+		msgDigestTitle:     "%[1]s以上確認待ちのメール",
+		msgDigestLine:      "• %[1]s — %[2]s送信 — 確認待ち: %[3]s",
+		msgDigestWaitingN:  "%[1]d名",
+		msgDigestRedacted:  "（件名非表示）",
+		msgHour:            "1時間",
 		msgHours:           "%[1]d時間",
+		msgDay:             "1日",
 		msgDays:            "%[1]d日",
 		cmdHelp:            "このヘルプを表示",
 		cmdList:            "追跡中のメールを一覧表示",
 		cmdShow:            "メールのステータスカードを表示",
 		cmdStop:            "メールの追跡を停止",
-		cmdSnooze:          "あとで知らせる(1d・3d・日付)",
+		cmdSnooze:          "あとで知らせる（1d・3d・日付）",
 		cmdSettings:        "設定の表示・変更",
 		cmdWho:             "任意の送信者の追跡中メールを表示",
-		cmdTrack:           "送信済みフォルダのメールの追跡を開始",
+		cmdTrack:           "送信済みフォルダーのメールの追跡を開始",
 	},
 }
 
-// statusWords says each status in plain words. The bounce reason and the
-// time are added by the card.
+// statusWords says each status in plain words, with the terms Outlook
+// users know (配信済み, 開封済み …). The bounce reason and the time are
+// added by the card.
 var statusWords = map[Lang]map[track.Status]string{
 	English: {
 		track.StatusPending:       "no news yet",
-		track.StatusDelayed:       "delayed — their server is still trying",
+		track.StatusDelayed:       "delivery delayed, still being retried",
 		track.StatusRelayed:       "relayed (handed to a server that reports no further)",
 		track.StatusFailed:        "bounced",
 		track.StatusDelivered:     "delivered",
@@ -282,18 +324,18 @@ var statusWords = map[Lang]map[track.Status]string{
 		track.StatusNoResponse:    "no response",
 	},
 	Japanese: {
-		track.StatusPending:       "まだ反応がありません",
-		track.StatusDelayed:       "配送遅延 — 相手のサーバーが再送を試みています",
-		track.StatusRelayed:       "転送済み(転送先のサーバーからはこれ以上報告がありません)",
+		track.StatusPending:       "まだ反応なし",
+		track.StatusDelayed:       "配信遅延（再送中）",
+		track.StatusRelayed:       "中継済み（以降の配信状況は不明）",
 		track.StatusFailed:        "不達",
-		track.StatusDelivered:     "配送済み",
-		track.StatusOpenedMachine: "開封 — メールプロキシによる可能性があります",
-		track.StatusOpened:        "本人が開封",
-		track.StatusDeletedUnread: "未読のまま削除(弱い兆候)",
-		track.StatusRead:          "既読",
+		track.StatusDelivered:     "配信済み",
+		track.StatusOpenedMachine: "開封あり（メールのプロキシによる自動取得の可能性あり）",
+		track.StatusOpened:        "開封あり",
+		track.StatusDeletedUnread: "未開封のまま削除（参考情報）",
+		track.StatusRead:          "開封済み",
 		track.StatusDeclined:      "開封確認の送信を拒否",
 		track.StatusAcknowledged:  "Slackで確認済み",
-		track.StatusNoResponse:    "返答なし",
+		track.StatusNoResponse:    "確認なし",
 	},
 }
 
@@ -301,6 +343,17 @@ var statusWords = map[Lang]map[track.Status]string{
 type locale struct {
 	lang Lang
 	tz   *time.Location
+	// now is when the person is spoken to, which decides whether a date
+	// needs its year; zero means the clock.
+	now time.Time
+}
+
+// today is l's now in l's zone.
+func (l locale) today() time.Time {
+	if l.now.IsZero() {
+		return time.Now().In(l.zone())
+	}
+	return l.now.In(l.zone())
 }
 
 // t returns sentence k in l's language, formatted with args.
@@ -325,28 +378,70 @@ func (l locale) status(s track.Status) string {
 
 var jaWeekdays = [...]string{"日", "月", "火", "水", "木", "金", "土"}
 
-// when formats a time in l's zone: "Tue 3 Jun 14:05" or "6月3日(火) 14:05".
+// when formats a time in l's zone: "Tue 3 Jun 14:05" or "6月3日(火) 14:05",
+// with the year when it is not this year's.
 func (l locale) when(t time.Time) string {
 	t = t.In(l.zone())
-	if l.lang == Japanese {
-		return fmt.Sprintf("%d月%d日(%s) %s", t.Month(), t.Day(), jaWeekdays[t.Weekday()], t.Format("15:04"))
-	}
-	return t.Format("Mon 2 Jan 15:04")
+	return l.day(t) + " " + t.Format("15:04")
 }
 
-// day formats a date in l's zone: "Tue 3 Jun" or "6月3日(火)".
+// day formats a date in l's zone: "Tue 3 Jun" or "6月3日(火)", with the
+// year when it is not this year's ("Tue 3 Jun 2025", "2025年6月3日(火)").
 func (l locale) day(t time.Time) string {
 	t = t.In(l.zone())
+	thisYear := t.Year() == l.today().Year()
 	if l.lang == Japanese {
-		return fmt.Sprintf("%d月%d日(%s)", t.Month(), t.Day(), jaWeekdays[t.Weekday()])
+		d := fmt.Sprintf("%d月%d日(%s)", t.Month(), t.Day(), jaWeekdays[t.Weekday()])
+		if !thisYear {
+			d = fmt.Sprintf("%d年", t.Year()) + d
+		}
+		return d
+	}
+	if !thisYear {
+		return t.Format("Mon 2 Jan 2006")
 	}
 	return t.Format("Mon 2 Jan")
 }
 
-// span says a duration in whole days from three days on, else in hours.
+// date formats a date without the weekday: "3 June" or "6月3日" (with the
+// year when it is not this year's), for running text.
+func (l locale) date(t time.Time) string {
+	t = t.In(l.zone())
+	thisYear := t.Year() == l.today().Year()
+	if l.lang == Japanese {
+		d := fmt.Sprintf("%d月%d日", t.Month(), t.Day())
+		if !thisYear {
+			d = fmt.Sprintf("%d年", t.Year()) + d
+		}
+		return d
+	}
+	if !thisYear {
+		return t.Format("2 January 2006")
+	}
+	return t.Format("2 January")
+}
+
+// span says a duration in whole days from three days on, else in hours;
+// one hour or day in the singular.
 func (l locale) span(d time.Duration) string {
 	if d >= 72*time.Hour && d%(24*time.Hour) == 0 {
 		return l.t(msgDays, int(d/(24*time.Hour)))
+	}
+	if n := int(d / time.Hour); n != 1 {
+		return l.t(msgHours, n)
+	}
+	return l.t(msgHour)
+}
+
+// duration says a deadline in whole days, or else in hours.
+func (l locale) duration(d time.Duration) string {
+	switch {
+	case d == 24*time.Hour:
+		return l.t(msgDay)
+	case d%(24*time.Hour) == 0:
+		return l.t(msgDays, int(d/(24*time.Hour)))
+	case d == time.Hour:
+		return l.t(msgHour)
 	}
 	return l.t(msgHours, int(d/time.Hour))
 }

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+	"golang.org/x/time/rate"
 
 	"github.com/mailack/mailack/track"
 )
@@ -16,6 +18,7 @@ import (
 // profile is what the bot needs to know about a Slack user.
 type profile struct {
 	ID     string
+	Name   string // real name, else display name
 	Email  string
 	Locale string
 	TZ     *time.Location
@@ -31,6 +34,9 @@ type directory struct {
 	ttl        time.Duration
 	profileTTL time.Duration
 	log        *slog.Logger
+	// lookups paces users.lookupByEmail within its Tier 3 limit ("50+ per
+	// minute", https://docs.slack.dev/reference/methods/users.lookupByEmail).
+	lookups *rate.Limiter
 
 	mu       sync.Mutex // guards profiles
 	profiles map[string]profile
@@ -41,6 +47,7 @@ func newDirectory(api *slack.Client, cache UserCache, cfg Config, log *slog.Logg
 		api: api, cache: cache, overrides: map[string]string{},
 		ttl: cfg.UserTTL, profileTTL: cfg.ProfileTTL, log: log,
 		profiles: map[string]profile{},
+		lookups:  rate.NewLimiter(rate.Every(time.Minute/50), 20),
 	}
 	for email, id := range cfg.Users {
 		d.overrides[track.NormalizeAddress(email)] = id
@@ -49,22 +56,65 @@ func newDirectory(api *slack.Client, cache UserCache, cfg Config, log *slog.Logg
 }
 
 // userOf returns the Slack user ID of an address, or "" when the
-// workspace has no such user.
+// workspace has no such user. A lookup waits for its turn within Slack's
+// rate limit, and once for Retry-After when Slack still says 429.
 func (d *directory) userOf(ctx context.Context, email string) (string, error) {
 	addr := track.NormalizeAddress(email)
+	id, known, err := d.cached(ctx, addr)
+	if err != nil || known {
+		return id, err
+	}
+	if err := d.lookups.Wait(ctx); err != nil {
+		return "", err
+	}
+	return d.lookup(ctx, addr, true)
+}
+
+// knownUser is userOf without waiting: the cached answer, or a lookup
+// when the rate limit allows one at once. known is false when neither
+// answered, so the caller can show the recipient as possibly in Slack
+// instead of waiting minutes for a cold cache.
+func (d *directory) knownUser(ctx context.Context, email string) (id string, known bool) {
+	addr := track.NormalizeAddress(email)
+	id, known, err := d.cached(ctx, addr)
+	if err != nil || known || !d.lookups.Allow() {
+		return id, known && err == nil
+	}
+	id, err = d.lookup(ctx, addr, false)
+	return id, err == nil
+}
+
+// cached answers from the overrides and the cache.
+func (d *directory) cached(ctx context.Context, addr string) (string, bool, error) {
 	if id, ok := d.overrides[addr]; ok {
-		return id, nil
+		return id, true, nil
 	}
 	u, ok, err := d.cache.CachedUser(ctx, addr)
 	if err != nil {
-		return "", fmt.Errorf("user of %s: %w", addr, err)
+		return "", false, fmt.Errorf("user of %s: %w", addr, err)
 	}
-	now := time.Now()
-	if ok && now.Sub(u.FetchedAt) < d.ttl {
-		return u.ID, nil
+	if ok && time.Since(u.FetchedAt) < d.ttl {
+		return u.ID, true, nil
+	}
+	return "", false, nil
+}
+
+// lookup asks users.lookupByEmail and caches the answer. With wait, a
+// 429 is retried once after its Retry-After.
+func (d *directory) lookup(ctx context.Context, addr string, wait bool) (string, error) {
+	su, err := d.api.GetUserByEmailContext(ctx, addr)
+	var rl *slack.RateLimitedError
+	if wait && errors.As(err, &rl) {
+		t := time.NewTimer(rl.RetryAfter)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", ctx.Err()
+		case <-t.C:
+		}
+		su, err = d.api.GetUserByEmailContext(ctx, addr)
 	}
 	id := ""
-	su, err := d.api.GetUserByEmailContext(ctx, addr)
 	switch {
 	case slackCode(err) == "users_not_found":
 	case err != nil:
@@ -72,7 +122,7 @@ func (d *directory) userOf(ctx context.Context, email string) (string, error) {
 	case !su.Deleted && !su.IsBot:
 		id = su.ID
 	}
-	if err := d.cache.PutCachedUser(ctx, addr, CachedUser{ID: id, FetchedAt: now}); err != nil {
+	if err := d.cache.PutCachedUser(ctx, addr, CachedUser{ID: id, FetchedAt: time.Now()}); err != nil {
 		// The answer is right; only the next lookup costs a call again.
 		d.log.Warn("cannot cache slack user", "address", addr, "err", err)
 	}
@@ -97,7 +147,11 @@ func (d *directory) profile(ctx context.Context, userID string) (profile, error)
 	if err != nil || u.TZ == "" {
 		tz = time.UTC
 	}
-	p = profile{ID: u.ID, Email: track.NormalizeAddress(u.Profile.Email), Locale: u.Locale, TZ: tz, at: now}
+	name := u.RealName
+	if name == "" {
+		name = u.Profile.DisplayName
+	}
+	p = profile{ID: u.ID, Name: name, Email: track.NormalizeAddress(u.Profile.Email), Locale: u.Locale, TZ: tz, at: now}
 	d.mu.Lock()
 	d.profiles[userID] = p
 	d.mu.Unlock()

@@ -52,8 +52,8 @@ func TestTrackRefusesAnotherSendersMail(t *testing.T) {
 				t.Errorf("alice tracking bob's mail = %s, want a refusal without details", got)
 			}
 			stop()
-			for _, c := range e.fake.all(func(c call) bool { return c.Method == "chat.postMessage" || c.Method == "chat.update" }) {
-				t.Errorf("refused tracking caused %s to %s: %s", c.Method, c.param("channel"), c.text())
+			for _, c := range e.fake.All(func(c call) bool { return c.Method == "chat.postMessage" || c.Method == "chat.update" }) {
+				t.Errorf("refused tracking caused %s to %s: %s", c.Method, c.Param("channel"), c.Text())
 			}
 			if ref, err := e.store.SlackRef(t.Context(), bobs); err != nil || ref != bobsCard {
 				t.Errorf("bob's card after alice's request = %+v, %v; want %+v", ref, err, bobsCard)

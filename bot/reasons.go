@@ -11,11 +11,11 @@ type advice struct {
 // Advice shared by several reasons.
 var (
 	enContact = "Their server refused it because of its content or your sender reputation; reach them another way (phone, chat)."
-	jaContact = "内容または送信元の評価を理由に受け取りを拒否されました。電話やチャットなど別の方法で連絡してください。"
+	jaContact = "内容または送信元の評価を理由に受け取りを拒否されました。電話やチャットなど別の方法でご連絡ください。"
 	enLater   = "Their server could not be reached; try again later, or reach them another way."
-	jaLater   = "相手のサーバーに接続できませんでした。時間をおいて再送するか、別の方法で連絡してください。"
+	jaLater   = "相手のサーバーに接続できませんでした。時間をおいて再送するか、別の方法でご連絡ください。"
 	enAdmin   = "A technical problem between the mail servers; ask your mail administrator, and reach them another way meanwhile."
-	jaAdmin   = "メールサーバー間の技術的な問題です。メール管理者に相談し、その間は別の方法で連絡してください。"
+	jaAdmin   = "メールサーバー間の技術的な問題です。メール管理者にご相談ください。解決までは別の方法でご連絡ください。"
 	enSmaller = "Send a smaller file, or share a link instead of an attachment."
 	jaSmaller = "小さいファイルにするか、添付の代わりに共有リンクを送ってください。"
 	enBusy    = "Their server is busy or out of space; try again later."
@@ -60,11 +60,11 @@ var reasonAdvice = map[Lang]map[report.Reason]advice{
 		report.ReasonVacation:        {"an automatic reply (away)", "They are away; expect a late answer."},
 	},
 	Japanese: {
-		report.ReasonUndefined:       {"理由は不明です", "アドレスを確認のうえ再送するか、別の方法で連絡してください。"},
-		report.ReasonMailboxFull:     {"メールボックスが満杯", "時間をおいて再送するか、電話で連絡してください。"},
-		report.ReasonUserUnknown:     {"宛先アドレスが存在しない", "アドレスに誤りがないか確認してください。"},
-		report.ReasonHostUnknown:     {"ドメインが存在しない", "@より後ろのドメインを確認してください。"},
-		report.ReasonNotAccept:       {"そのドメインはメールを受け付けていない", "アドレスを確認してください。そのドメインはメールを受信しません。"},
+		report.ReasonUndefined:       {"理由不明", "アドレスを確認のうえ再送するか、別の方法でご連絡ください。"},
+		report.ReasonMailboxFull:     {"メールボックスが満杯", "時間をおいて再送するか、電話でご連絡ください。"},
+		report.ReasonUserUnknown:     {"宛先アドレスが存在しない", "アドレスに誤りがないかご確認ください。"},
+		report.ReasonHostUnknown:     {"ドメインが存在しない", "@より後ろのドメインをご確認ください。"},
+		report.ReasonNotAccept:       {"そのドメインはメールを受け付けていない", "アドレスをご確認ください。そのドメインはメールを受信しません。"},
 		report.ReasonSpamDetected:    {"迷惑メールとして拒否", jaContact},
 		report.ReasonBlocked:         {"送信サーバーがブロックされた", jaContact},
 		report.ReasonPolicyViolation: {"相手のポリシーにより拒否", jaContact},
@@ -76,8 +76,8 @@ var reasonAdvice = map[Lang]map[report.Reason]advice{
 		report.ReasonNetworkError:    {"相手のサーバーに接続できない", jaLater},
 		report.ReasonMesgTooBig:      {"メールが大きすぎる", jaSmaller},
 		report.ReasonExceedLimit:     {"相手のサイズ上限を超えている", jaSmaller},
-		report.ReasonSuspend:         {"メールボックスが無効", "相手のメールボックスが停止または閉鎖されています。別の方法で連絡してください。"},
-		report.ReasonHasMoved:        {"宛先の方が移転済み", "新しいアドレスを確認してください。"},
+		report.ReasonSuspend:         {"メールボックスが無効", "相手のメールボックスが停止または閉鎖されています。別の方法でご連絡ください。"},
+		report.ReasonHasMoved:        {"宛先の方が移転済み", "新しいアドレスをご確認ください。"},
 		report.ReasonSystemFull:      {"相手のサーバーが容量不足", jaBusy},
 		report.ReasonTooManyConn:     {"相手のサーバーが混雑", jaBusy},
 		report.ReasonSpeeding:        {"短時間に受信が集中", jaBusy},

@@ -22,9 +22,9 @@ func TestHTTPRefusesReplayedRequests(t *testing.T) {
 	e.register(t, "m1@example.com", alice.Email, "Quarterly figures", time.Now().Add(-time.Hour), carol.Email)
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	cmdURL := e.responseURL()
-	cmd := commandForm(alice, "snooze m1@example.com 1d", cmdURL).Encode()
+	cmd := commandForm(alice, "snooze m1@example.com 1d", cmdURL, e.fake.TriggerID()).Encode()
 	pressURL := e.responseURL()
-	raw, err := json.Marshal(actionPayload(alice, blockAction{ActionID: "done", Value: "m1@example.com"}, pressURL))
+	raw, err := json.Marshal(actionPayload(alice, blockAction{ActionID: "done", Value: "m1@example.com"}, pressURL, e.fake.TriggerID()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestHTTPRefusesReplayedRequests(t *testing.T) {
 	stop()
 	for _, u := range []string{cmdURL, pressURL} {
 		path := strings.TrimPrefix(u, e.base)
-		if n := len(e.fake.all(func(c call) bool { return c.Path == path })); n != 1 {
+		if n := len(e.fake.All(func(c call) bool { return c.Path == path })); n != 1 {
 			t.Errorf("%d answers at %s, want 1: the request ran more than once", n, path)
 		}
 	}
@@ -75,9 +75,9 @@ func TestHTTPReplayedEventAcknowledged(t *testing.T) {
 			t.Fatalf("POST event = %d, want 200", rec.Code)
 		}
 	}
-	e.fake.waitFor(t, "views.publish", func(c call) bool { return c.Method == "views.publish" })
+	e.fake.WaitFor(t, "views.publish", func(c call) bool { return c.Method == "views.publish" })
 	stop()
-	if got := len(e.fake.succeeded("views.publish")); got != 1 {
+	if got := len(e.fake.Succeeded("views.publish")); got != 1 {
 		t.Errorf("views.publish calls = %d, want 1", got)
 	}
 	if !strings.Contains(e.logged(), "refused replayed slack request") {

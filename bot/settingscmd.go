@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"strings"
 )
 
@@ -57,7 +58,7 @@ func (b *Bot) cmdSettings(ctx context.Context, r *request, args []string) {
 	for i := 0; i < len(args); i += 2 {
 		parse, ok := settingKeys[strings.ToLower(args[i])]
 		if !ok || !parse(&set, strings.ToLower(args[i+1])) {
-			b.respond(ctx, r, r.loc.t(msgSettingsBad, args[i]+" "+args[i+1]))
+			b.respond(ctx, r, r.loc.t(msgSettingsBad, escClip(args[i]+" "+args[i+1], maxSubjectShown)))
 			return
 		}
 	}
@@ -69,15 +70,29 @@ func (b *Bot) cmdSettings(ctx context.Context, r *request, args []string) {
 	b.respond(ctx, r, l.t(msgSettingsSaved)+" "+settingsText(set, l))
 }
 
-// settingsText says a user's settings in l's language.
+// settingsText says a user's settings in l's language, in words.
 func settingsText(s UserSettings, l locale) string {
 	lang := l.t(msgLangAuto)
-	if s.Language.valid() {
-		lang = string(s.Language)
+	switch s.Language {
+	case English:
+		lang = l.t(msgLangEnglish)
+	case Japanese:
+		lang = l.t(msgLangJapanese)
 	}
 	level := l.t(msgLevelAll)
 	if s.level() == LevelProblems {
 		level = l.t(msgLevelProblems)
 	}
-	return l.t(msgSettingsNow, lang, level, formatDeadline(s.Deadline), s.Quiet.String())
+	deadline := l.t(msgDeadlineDefault)
+	switch {
+	case s.Deadline < 0:
+		deadline = l.t(msgDeadlineOff)
+	case s.Deadline > 0:
+		deadline = l.duration(s.Deadline)
+	}
+	quiet := l.t(msgQuietOff)
+	if !s.Quiet.Off() {
+		quiet = fmt.Sprintf("%02d:%02d–%02d:%02d", s.Quiet.Start/60, s.Quiet.Start%60, s.Quiet.End/60, s.Quiet.End%60)
+	}
+	return l.t(msgSettingsNow, lang, level, deadline, quiet)
 }

@@ -53,7 +53,7 @@ func TestSocketModeAcksThenHandles(t *testing.T) {
 		})
 	}
 	stop()
-	if got := len(e.fake.succeeded("views.publish")); got != 1 {
+	if got := len(e.fake.Succeeded("views.publish")); got != 1 {
 		t.Errorf("views.publish = %d, want 1 for an event and its retry", got)
 	}
 	mu.Lock()
@@ -95,7 +95,7 @@ func TestSocketModeAckWaitEndsWithContext(t *testing.T) {
 		t.Fatal("SocketEvent still waiting for its ack after the context ended")
 	}
 	e.run(t)() // waits for any work the request started
-	if n := e.fake.count(); n != 0 {
-		t.Errorf("calls after an ack failed at shutdown: %s; want none", e.fake.summary())
+	if n := e.fake.Count(); n != 0 {
+		t.Errorf("calls after an ack failed at shutdown: %s; want none", e.fake.Summary())
 	}
 }

@@ -170,7 +170,7 @@ func (c *linkConn) disconnect(t *testing.T, reason string) {
 // Socket Mode.
 func commandEnvelope(id string, u fakeUser, text, respURL string) map[string]any {
 	payload := map[string]string{}
-	for k, v := range commandForm(u, text, respURL) {
+	for k, v := range commandForm(u, text, respURL, staleTrigger) {
 		payload[k] = v[0]
 	}
 	return map[string]any{"envelope_id": id, "type": "slash_commands", "payload": payload, "accepts_response_payload": true}
@@ -200,7 +200,7 @@ func homeEnvelope(id, eventID string, u fakeUser) map[string]any {
 
 // actionEnvelope carries u pressing a on a card.
 func actionEnvelope(id string, u fakeUser, a blockAction, respURL string) map[string]any {
-	return map[string]any{"envelope_id": id, "type": "interactive", "payload": actionPayload(u, a, respURL), "accepts_response_payload": false}
+	return map[string]any{"envelope_id": id, "type": "interactive", "payload": actionPayload(u, a, respURL, staleTrigger), "accepts_response_payload": false}
 }
 
 // newSocketEnv is an env whose bot runs in Socket Mode against link.
@@ -211,7 +211,7 @@ func newSocketEnv(t *testing.T) (*env, *slackLink) {
 		c.AppToken = testAppToken
 	}})
 	link := newSlackLink(t)
-	e.fake.offerSocket(link)
+	e.fake.OfferSocket(link)
 	return e, link
 }
 
@@ -291,7 +291,7 @@ func TestSocketModeOverWebSocket(t *testing.T) {
 	stop := runSocket(t, e)
 	defer stop()
 	c := link.conn(t, 1)
-	if opened := e.fake.succeeded("apps.connections.open"); len(opened) != 1 || opened[0].Token != testAppToken {
+	if opened := e.fake.Succeeded("apps.connections.open"); len(opened) != 1 || opened[0].Token != testAppToken {
 		t.Errorf("apps.connections.open calls = %+v, want one with the app-level token", opened)
 	}
 
@@ -313,8 +313,8 @@ func TestSocketModeOverWebSocket(t *testing.T) {
 
 	c.send(t, homeEnvelope("env-home", "Ev0WSHOME", alice))
 	link.ack(t, "env-home")
-	e.fake.waitFor(t, "App Home of alice", func(c call) bool {
-		return method("views.publish", "Quarterly figures")(c) && c.param("user_id") == alice.ID
+	e.fake.WaitFor(t, "App Home of alice", func(c call) bool {
+		return method("views.publish", "Quarterly figures")(c) && c.Param("user_id") == alice.ID
 	})
 
 	bobURL := e.responseURL()
@@ -383,7 +383,7 @@ func TestSocketModeReconnects(t *testing.T) {
 
 			tc.end(t, first)
 			second := link.conn(t, 2)
-			if n := len(e.fake.succeeded("apps.connections.open")); n != 2 {
+			if n := len(e.fake.Succeeded("apps.connections.open")); n != 2 {
 				t.Errorf("apps.connections.open called %d times, want 2", n)
 			}
 			if second.ticket == first.ticket {
@@ -404,7 +404,7 @@ func TestSocketModeReconnects(t *testing.T) {
 func TestSocketModeOpenFails(t *testing.T) {
 	t.Run("temporary", func(t *testing.T) {
 		e, link := newSocketEnv(t)
-		e.fake.failNext("apps.connections.open", failure{Error: "internal_error"}, failure{Status: http.StatusServiceUnavailable})
+		e.fake.FailNext("apps.connections.open", failure{Error: "internal_error"}, failure{Status: http.StatusServiceUnavailable})
 		stop := runSocket(t, e)
 		defer stop()
 		c := link.conn(t, 1)
@@ -412,7 +412,7 @@ func TestSocketModeOpenFails(t *testing.T) {
 		c.send(t, commandEnvelope("env-1", alice, "help", respURL))
 		link.ack(t, "env-1")
 		e.answer(t, respURL)
-		if n := len(e.fake.all(func(c call) bool { return c.Method == "apps.connections.open" })); n != 3 {
+		if n := len(e.fake.All(func(c call) bool { return c.Method == "apps.connections.open" })); n != 3 {
 			t.Errorf("apps.connections.open called %d times, want 3", n)
 		}
 		if got := strings.Count(e.logged(), "socket mode cannot connect; retrying"); got != 2 {
@@ -422,7 +422,7 @@ func TestSocketModeOpenFails(t *testing.T) {
 	for _, code := range []string{"invalid_auth", "token_revoked"} {
 		t.Run(code, func(t *testing.T) {
 			e, _ := newSocketEnv(t)
-			e.fake.setDown(func(method string) *failure {
+			e.fake.SetDown(func(method string) *failure {
 				if method == "apps.connections.open" {
 					return &failure{Error: code}
 				}
@@ -442,7 +442,7 @@ func TestSocketModeOpenFails(t *testing.T) {
 			case <-deadline.C:
 				cancel()
 				<-done
-				t.Fatalf("Run kept going after Slack refused the app-level token with %s; calls: %s", code, e.fake.summary())
+				t.Fatalf("Run kept going after Slack refused the app-level token with %s; calls: %s", code, e.fake.Summary())
 			}
 			waitSocketGone(t)
 		})

@@ -16,20 +16,20 @@ import (
 // cards returns the status cards posted: top-level chat.postMessage calls
 // in direct messages.
 func cards(f *fakeSlack) []call {
-	return f.all(func(c call) bool {
-		return c.Method == "chat.postMessage" && c.ok() && c.param("thread_ts") == "" && strings.HasPrefix(c.param("channel"), "D")
+	return f.All(func(c call) bool {
+		return c.Method == "chat.postMessage" && c.OK() && c.Param("thread_ts") == "" && strings.HasPrefix(c.Param("channel"), "D")
 	})
 }
 
 // replies returns the thread replies under the card with timestamp ts.
 func replies(f *fakeSlack, ts string) []call {
-	return f.all(func(c call) bool { return c.Method == "chat.postMessage" && c.ok() && c.param("thread_ts") == ts })
+	return f.All(func(c call) bool { return c.Method == "chat.postMessage" && c.OK() && c.Param("thread_ts") == ts })
 }
 
 // updates returns the successful chat.update calls of the card with
 // timestamp ts.
 func updates(f *fakeSlack, ts string) []call {
-	return f.all(func(c call) bool { return c.Method == "chat.update" && c.ok() && c.param("ts") == ts })
+	return f.All(func(c call) bool { return c.Method == "chat.update" && c.OK() && c.Param("ts") == ts })
 }
 
 // cardTS returns the timestamp of the one card whose text has subject.
@@ -37,41 +37,14 @@ func cardTS(t *testing.T, f *fakeSlack, subject string) string {
 	t.Helper()
 	var found []call
 	for _, c := range cards(f) {
-		if strings.Contains(c.text(), subject) {
+		if strings.Contains(c.Text(), subject) {
 			found = append(found, c)
 		}
 	}
 	if len(found) != 1 {
-		t.Fatalf("%d cards for %q, want 1; calls: %s", len(found), subject, f.summary())
+		t.Fatalf("%d cards for %q, want 1; calls: %s", len(found), subject, f.Summary())
 	}
-	// The fake numbers messages in order; the answer is not recorded, so
-	// count the posts up to this one.
-	n := 0
-	for _, c := range f.all(method("chat.postMessage")) {
-		n++
-		if c.At.Equal(found[0].At) && c.Raw == found[0].Raw {
-			break
-		}
-	}
-	return tsOf(n)
-}
-
-func tsOf(n int) string { return "1700000000." + pad6(n) }
-
-func pad6(n int) string {
-	s := strings.Repeat("0", 6) + itoa(n)
-	return s[len(s)-6:]
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
+	return found[0].TS
 }
 
 // settle lets the bot work for d of fake time.
@@ -89,39 +62,39 @@ func TestWriterPostsCardThenUpdatesAndReplies(t *testing.T) {
 		e.observe(t, "m1@example.com", carol.Email, track.StatusDelivered, "", sent.Add(time.Minute))
 		settle(10 * time.Second)
 
-		if got := e.fake.succeeded("conversations.open"); len(got) != 1 || got[0].param("users") != alice.ID {
+		if got := e.fake.Succeeded("conversations.open"); len(got) != 1 || got[0].Param("users") != alice.ID {
 			t.Fatalf("conversations.open = %v, want one for %s", got, alice.ID)
 		}
 		card := cards(e.fake)
-		if len(card) != 1 || card[0].param("channel") != "D"+alice.ID {
-			t.Fatalf("cards = %d, want 1 in alice's DM; calls: %s", len(card), e.fake.summary())
+		if len(card) != 1 || card[0].Param("channel") != "D"+alice.ID {
+			t.Fatalf("cards = %d, want 1 in alice's DM; calls: %s", len(card), e.fake.Summary())
 		}
 		for _, w := range []string{"Quarterly figures", "carol@example.com", "delivered", outsider, "no news yet", "Nudge in Slack", "Snooze 1 day", "Done"} {
-			if !strings.Contains(card[0].text(), w) {
-				t.Errorf("card lacks %q:\n%s", w, card[0].text())
+			if !strings.Contains(card[0].Text(), w) {
+				t.Errorf("card lacks %q:\n%s", w, card[0].Text())
 			}
 		}
 		ts := cardTS(t, e.fake, "Quarterly figures")
 		if n := len(replies(e.fake, ts)); n != 0 {
 			t.Errorf("replies to a fresh card = %d, want 0 (the card notifies)", n)
 		}
-		if len(e.fake.all(method("views.publish", "Quarterly figures"))) == 0 {
+		if len(e.fake.All(method("views.publish", "Quarterly figures"))) == 0 {
 			t.Error("App Home not published after the card")
 		}
 
 		e.observe(t, "m1@example.com", outsider, track.StatusFailed, report.ReasonMailboxFull, time.Now())
 		settle(10 * time.Second)
 		up := updates(e.fake, ts)
-		if len(up) != 1 || up[0].param("channel") != "D"+alice.ID || !strings.Contains(up[0].text(), "bounced — mailbox full") {
+		if len(up) != 1 || up[0].Param("channel") != "D"+alice.ID || !strings.Contains(up[0].Text(), "bounced (mailbox full)") {
 			t.Fatalf("chat.update of the card = %v, want one with the bounce", up)
 		}
 		rs := replies(e.fake, ts)
 		if len(rs) != 1 {
 			t.Fatalf("thread replies = %d, want 1", len(rs))
 		}
-		for _, w := range []string{outsider, "bounced — mailbox full", "Try again later, or call them."} {
-			if !strings.Contains(rs[0].text(), w) {
-				t.Errorf("reply lacks %q: %s", w, rs[0].text())
+		for _, w := range []string{outsider, "bounced (mailbox full)", "Try again later, or call them."} {
+			if !strings.Contains(rs[0].Text(), w) {
+				t.Errorf("reply lacks %q: %s", w, rs[0].Text())
 			}
 		}
 		if p := e.pending(t); len(p) != 0 {
@@ -152,7 +125,7 @@ func TestWriterOneNoticePerState(t *testing.T) {
 		settle(time.Minute)
 
 		rs := replies(e.fake, ts)
-		if len(rs) != 1 || !strings.Contains(rs[0].text(), "read at") {
+		if len(rs) != 1 || !strings.Contains(rs[0].Text(), "read at") {
 			t.Fatalf("replies = %d (%v), want exactly one read notice", len(rs), rs)
 		}
 		if p := e.pending(t); len(p) != 0 {
@@ -177,7 +150,7 @@ func TestWriterHonoursRetryAfter(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				e := newEnv(t, envOptions{inProcess: true})
-				e.fake.failNext("chat.postMessage", tc.fail)
+				e.fake.FailNext("chat.postMessage", tc.fail)
 				sent := time.Now().Add(-time.Hour)
 				e.register(t, "m1@example.com", alice.Email, "Invoice 42", sent, carol.Email)
 				e.observe(t, "m1@example.com", carol.Email, track.StatusDelivered, "", sent)
@@ -186,19 +159,19 @@ func TestWriterHonoursRetryAfter(t *testing.T) {
 				defer e.run(t)()
 				settle(10 * time.Second)
 
-				limited := e.fake.all(func(c call) bool { return c.Method == "chat.postMessage" && !c.ok() })
+				limited := e.fake.All(func(c call) bool { return c.Method == "chat.postMessage" && !c.OK() })
 				if len(limited) != 1 {
-					t.Fatalf("rate-limited calls = %d, want 1; calls: %s", len(limited), e.fake.summary())
+					t.Fatalf("rate-limited calls = %d, want 1; calls: %s", len(limited), e.fake.Summary())
 				}
 				at := limited[0].At
 				settle(tc.wait + time.Minute)
-				for _, c := range e.fake.all(func(c call) bool { return c.At.After(at) }) {
+				for _, c := range e.fake.All(func(c call) bool { return c.At.After(at) }) {
 					if c.At.Before(at.Add(tc.wait)) {
 						t.Errorf("%s %v after the 429, want no call for %v", c.Method, c.At.Sub(at), tc.wait)
 					}
 				}
 				if got := len(cards(e.fake)); got != 2 {
-					t.Errorf("cards = %d, want 2 (each once); calls: %s", got, e.fake.summary())
+					t.Errorf("cards = %d, want 2 (each once); calls: %s", got, e.fake.Summary())
 				}
 				if p := e.pending(t); len(p) != 0 {
 					t.Errorf("outbox = %v, want empty", p)
@@ -231,11 +204,11 @@ func TestWriterSurvivesHourLongOutage(t *testing.T) {
 		for _, m := range mails {
 			ts[m.id] = cardTS(t, e.fake, m.subject)
 		}
-		before := e.fake.count()
+		before := e.fake.Count()
 
 		start := time.Now()
 		end := start.Add(time.Hour)
-		e.fake.setDown(func(string) *failure {
+		e.fake.SetDown(func(string) *failure {
 			switch now := time.Now(); {
 			case now.Before(start.Add(10 * time.Minute)):
 				return &failure{Hang: true}
@@ -251,9 +224,9 @@ func TestWriterSurvivesHourLongOutage(t *testing.T) {
 			e.observe(t, m.id, outsider, track.StatusFailed, report.ReasonUserUnknown, time.Now())
 		}
 		settle(time.Until(end) - time.Minute)
-		during := e.fake.all(func(c call) bool { return !c.At.Before(start) })
-		failed := e.fake.all(func(c call) bool { return !c.At.Before(start) && !c.ok() })
-		if len(failed) == 0 || len(during) != len(failed) || e.fake.count()-before != len(during) {
+		during := e.fake.All(func(c call) bool { return !c.At.Before(start) })
+		failed := e.fake.All(func(c call) bool { return !c.At.Before(start) && !c.OK() })
+		if len(failed) == 0 || len(during) != len(failed) || e.fake.Count()-before != len(during) {
 			t.Fatalf("during the outage: %d calls, %d failed; want only failures", len(during), len(failed))
 		}
 		if len(e.pending(t)) != 2*len(mails) {
@@ -307,7 +280,7 @@ func TestWriterLevelProblems(t *testing.T) {
 		e.observe(t, id, outsider, track.StatusFailed, report.ReasonHostUnknown, time.Now())
 		settle(10 * time.Second)
 		rs := replies(e.fake, ts)
-		if len(rs) != 1 || !strings.Contains(rs[0].text(), "no such domain") {
+		if len(rs) != 1 || !strings.Contains(rs[0].Text(), "no such domain") {
 			t.Errorf("replies after a bounce = %v, want one naming the reason", rs)
 		}
 	})
@@ -350,7 +323,7 @@ func TestWriterRepostsLostCard(t *testing.T) {
 		defer e.run(t)()
 		settle(10 * time.Second)
 		if got := len(cards(e.fake)); got != 1 {
-			t.Fatalf("cards = %d, want the lost card posted again; calls: %s", got, e.fake.summary())
+			t.Fatalf("cards = %d, want the lost card posted again; calls: %s", got, e.fake.Summary())
 		}
 		ref, err := e.store.SlackRef(t.Context(), "m1@example.com")
 		if err != nil || ref.TS == "1600000000.000001" {
@@ -396,13 +369,13 @@ func TestWriterJapaneseCard(t *testing.T) {
 		if len(c) != 1 {
 			t.Fatalf("cards = %d, want 1", len(c))
 		}
-		for _, w := range []string{"お見積もりの件", "1月1日(土) 06:00 送信", "不達 — メールボックスが満杯", "時間をおいて再送するか、電話で連絡してください。", "Slackで声をかける", "完了"} {
-			if !strings.Contains(c[0].text(), w) {
-				t.Errorf("Japanese card lacks %q:\n%s", w, c[0].text())
+		for _, w := range []string{"お見積もりの件", "送信日時: 1月1日(土) 06:00", "不達（メールボックスが満杯）", "時間をおいて再送するか、電話でご連絡ください。", "Slackでお知らせ", "完了"} {
+			if !strings.Contains(c[0].Text(), w) {
+				t.Errorf("Japanese card lacks %q:\n%s", w, c[0].Text())
 			}
 		}
-		if strings.Contains(c[0].text(), "bounced") {
-			t.Errorf("Japanese card has English status words:\n%s", c[0].text())
+		if strings.Contains(c[0].Text(), "bounced") {
+			t.Errorf("Japanese card has English status words:\n%s", c[0].Text())
 		}
 	})
 }
@@ -423,7 +396,7 @@ func TestWriterLastAttemptOnStop(t *testing.T) {
 		}
 		stop()
 		if n := len(cards(e.fake)); n != 1 {
-			t.Errorf("cards after the stop = %d, want 1 from the last attempt; calls: %s", n, e.fake.summary())
+			t.Errorf("cards after the stop = %d, want 1 from the last attempt; calls: %s", n, e.fake.Summary())
 		}
 		if p := e.pending(t); len(p) != 0 {
 			t.Errorf("outbox after the stop holds %d notices, want none", len(p))

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailack/mailack/bot/slackfake"
 	"github.com/mailack/mailack/mailwatch/mailstack"
 )
 
@@ -24,9 +24,9 @@ type slashCommand struct {
 	body, ts, sig string
 }
 
-func newSlashCommand(user, text string, at time.Time) slashCommand {
+func newSlashCommand(user, text, responseURL string, at time.Time) slashCommand {
 	body := url.Values{"token": {"x"}, "team_id": {"T1"}, "channel_id": {"C0GENERAL"}, "user_id": {user},
-		"command": {"/track"}, "text": {text}, "trigger_id": {"1.2.3"}}.Encode()
+		"command": {"/track"}, "text": {text}, "trigger_id": {"1.2.3"}, "response_url": {responseURL}}.Encode()
 	ts := strconv.FormatInt(at.Unix(), 10)
 	mac := hmac.New(sha256.New, []byte(testSigningSecret))
 	mac.Write([]byte("v0:" + ts + ":" + body))
@@ -65,12 +65,21 @@ func TestDaemonAttackOtherSendersMail(t *testing.T) {
 	s := mailstack.Start(t)
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	var slackOut syncBuffer
-	slackAPI := httptest.NewServer(newSlackTerm(&slackOut, []demoUser{
-		{ID: "UALICE", Name: "Alice", Email: s.Address("alice"), Locale: "en-US", TZ: "UTC"},
-		{ID: "UBOB", Name: "Bob", Email: s.Address("bob"), Locale: "en-US", TZ: "UTC"},
-	}))
-	defer slackAPI.Close()
+	fake := slackfake.New(
+		slackfake.User{ID: "UALICE", Name: "Alice", Email: s.Address("alice"), Locale: "en-US", TZ: "UTC"},
+		slackfake.User{ID: "UBOB", Name: "Bob", Email: s.Address("bob"), Locale: "en-US", TZ: "UTC"},
+	)
+	// The commands are typed in #general, where the bot is a member.
+	fake.AddChannel(slackfake.Channel{ID: "C0GENERAL", Name: "general", Member: true})
+	slackAPI := fake.Serve(t)
+	respURL := func() string { return fake.ResponseURL(slackAPI.URL) }
+	// seen tells whether Slack took a message with every one of words,
+	// in the channel ch when ch is not empty.
+	seen := func(ch string, words ...string) bool {
+		return len(fake.All(func(c slackfake.Call) bool {
+			return slackfake.Method("*", words...)(c) && (ch == "" || c.Param("channel") == ch)
+		})) > 0
+	}
 	host, port, _ := strings.Cut(s.IMAPAddr(), ":")
 	cfg := writeDaemonConfig(t, s, dir, `  - name: bob
     host: `+host+`
@@ -90,7 +99,7 @@ slack:
 		"SLACK_BOT_TOKEN=xoxb-test", "SLACK_SIGNING_SECRET=" + testSigningSecret}
 	p := startDaemon(t, bin, cfg, env)
 	waitUntil(t, "/readyz", 15*time.Second, func() bool { c, _ := p.get("/readyz"); return c == 200 })
-	showSlack := func() { t.Logf("slack saw:\n%s", slackOut.String()) }
+	showSlack := func() { t.Logf("slack saw: %s", fake.Summary()) }
 
 	id := "bob-plan-7@test.example"
 	bobsMail := "From: Bob <bob@test.example>\r\nTo: carol@test.example, alice@test.example\r\nSubject: Bob secret plans\r\n" +
@@ -110,8 +119,7 @@ slack:
 	// ...and the same receipt in Bob's inbox counts: Bob gets his card.
 	s.DeliverLMTP(t, "bob", carolRead)
 	waitUntil(t, "bob's card", 20*time.Second, func() bool {
-		out := slackOut.String()
-		return strings.Contains(out, "DM to Bob") && strings.Contains(out, "carol@test.example — read")
+		return seen("DUBOB", "*carol@test.example* — read at") || seen("UBOB", "*carol@test.example* — read at")
 	}, showSlack)
 
 	// Alice drags her copy of Bob's mail into her Sent folder and asks to
@@ -120,11 +128,11 @@ slack:
 	alice := s.Login(t, "alice")
 	mailstack.Append(t, alice, "Sent Items", bobsMail)
 	now := time.Now()
-	if code := p.post(t, newSlashCommand("UALICE", id, now)); code != http.StatusOK {
+	if code := p.post(t, newSlashCommand("UALICE", id, respURL(), now)); code != http.StatusOK {
 		t.Fatalf("signed /track = %d, want 200", code)
 	}
 	waitUntil(t, "no match for the dragged copy", 20*time.Second, func() bool {
-		return strings.Contains(slackOut.String(), "No sent mail matched")
+		return seen("", "No sent mail matched")
 	}, showSlack)
 	// A copy rewritten as her own (From: alice) is refused as well: by the
 	// watcher...
@@ -137,12 +145,12 @@ slack:
 		t.Errorf("registered mails = %v, want 1 (Bob's; neither copy)", n)
 	}
 	// ...and by /track.
-	track := newSlashCommand("UALICE", "<"+id+">", now)
+	track := newSlashCommand("UALICE", "<"+id+">", respURL(), now)
 	if code := p.post(t, track); code != http.StatusOK {
 		t.Fatalf("signed /track = %d, want 200", code)
 	}
 	waitUntil(t, "the refusal", 20*time.Second, func() bool {
-		return strings.Contains(slackOut.String(), "already tracked for another sender")
+		return seen("", "already tracked for another sender")
 	}, showSlack)
 	if n := p.metric("mailack_registrations_refused_total"); n != 2 {
 		t.Errorf("refused registrations = %v, want 2 (the forged copy and /track)", n)
@@ -151,33 +159,39 @@ slack:
 	if code := p.post(t, track); code != http.StatusUnauthorized {
 		t.Errorf("replayed /track = %d, want 401", code)
 	}
-	if code := p.post(t, newSlashCommand("UALICE", "list", now.Add(-6*time.Minute))); code != http.StatusUnauthorized {
+	if code := p.post(t, newSlashCommand("UALICE", "list", respURL(), now.Add(-6*time.Minute))); code != http.StatusUnauthorized {
 		t.Errorf("stale /track = %d, want 401", code)
 	}
-	if code := p.post(t, newSlashCommand("UALICE", "show "+id, now)); code != http.StatusOK {
+	if code := p.post(t, newSlashCommand("UALICE", "show "+id, respURL(), now)); code != http.StatusOK {
 		t.Fatalf("signed /track show = %d, want 200", code)
 	}
 	waitUntil(t, "/track show refused", 20*time.Second, func() bool {
-		return strings.Contains(slackOut.String(), "You can only act on mail you sent.")
+		return seen("", "You can only act on mail you sent.")
 	}, showSlack)
 
 	// Later receipts update Bob's card, never a card of Alice's.
 	s.DeliverLMTP(t, "bob", []byte(mailstack.MDN(id, "alice@test.example", "bob@test.example", 2)))
 	waitUntil(t, "bob's card updated", 20*time.Second, func() bool {
-		return strings.Contains(slackOut.String(), "alice@test.example — read")
+		return seen("DUBOB", "*alice@test.example* — read at") || seen("UBOB", "*alice@test.example* — read at")
 	}, showSlack)
 	p.stop(t)
-	out := slackOut.String()
-	if strings.Contains(out, "DM to Alice") {
-		t.Errorf("Alice received a direct message:\n%s", out)
-	}
-	for _, block := range strings.Split(out, "┌─") {
-		if strings.Contains(block, "Bob secret plans") && !strings.Contains(block, "DM to Bob") {
-			t.Errorf("Bob's mail was shown outside his direct messages:\n%s", block)
+	for _, c := range fake.All(func(c slackfake.Call) bool { return c.OK() }) {
+		ch := c.Param("channel")
+		if c.Method == "views.publish" {
+			ch = "D" + c.Param("user_id") // App Home is the user's own
+		}
+		if ch == "DUALICE" || ch == "UALICE" {
+			t.Errorf("Alice received a direct message: %s", c.Text())
+		}
+		if strings.Contains(c.Text(), "Bob secret plans") && ch != "DUBOB" && ch != "UBOB" {
+			t.Errorf("Bob's mail was shown outside his direct messages (%s %s): %s", c.Method, c.Path, c.Text())
 		}
 	}
-	if strings.Count(out, "DM to Bob · new message") != 1 {
-		t.Errorf("Bob's card was posted %d times, want once", strings.Count(out, "DM to Bob · new message"))
+	cards := fake.All(func(c slackfake.Call) bool {
+		return slackfake.Method("chat.postMessage", "Bob secret plans")(c) && (c.Param("channel") == "DUBOB" || c.Param("channel") == "UBOB") && c.Param("thread_ts") == ""
+	})
+	if len(cards) != 1 {
+		t.Errorf("Bob's card was posted %d times, want once", len(cards))
 	}
 
 	ex := exportDB(t, bin, filepath.Join(dir, "mailack.db"))

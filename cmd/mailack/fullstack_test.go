@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/mailack/mailack/bot/slackfake"
 	"github.com/mailack/mailack/mailwatch/mailstack"
 )
 
@@ -190,24 +190,6 @@ accounts:
 	return path
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // exported is what `mailack export --json` prints, as far as the tests
 // read it.
 type exported struct {
@@ -262,9 +244,10 @@ func TestDaemonFullStack(t *testing.T) {
 	s := mailstack.Start(t)
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	var slackOut syncBuffer
-	slackAPI := httptest.NewServer(newSlackTerm(&slackOut, []demoUser{{ID: "UALICE", Name: "Alice", Email: "alice@test.example", Locale: "en-US", TZ: "UTC"}}))
-	defer slackAPI.Close()
+	// Slack is the strict fake: any payload Slack would refuse fails the
+	// test; the daemon's calls pass its rate limits, as real Slack's.
+	fake := slackfake.New(slackfake.User{ID: "UALICE", Name: "Alice", Email: "alice@test.example", Locale: "en-US", TZ: "UTC"})
+	slackAPI := fake.Serve(t)
 	cfg := writeDaemonConfig(t, s, dir, `slack:
   enabled: true
   mode: http
@@ -287,25 +270,28 @@ func TestDaemonFullStack(t *testing.T) {
 
 	s.Send(t, s.Address("alice"), []string{"nosuch@test.example"}, []byte(sent), mailstack.SendOptions{Return: smtp.DSNReturnHeaders})
 	// The bot tells alice in a DM card...
-	waitUntil(t, "the card", 20*time.Second, func() bool {
-		return strings.Contains(slackOut.String(), "nosuch@test.example — bounced — no such address")
-	}, func() { t.Logf("slack saw:\n%s", slackOut.String()) })
+	card := fake.WaitFor(t, "the card", func(c slackfake.Call) bool {
+		return slackfake.Method("chat.postMessage", "見積書")(c) && c.Param("channel") == "DUALICE" && c.Param("thread_ts") == ""
+	})
+	fake.WaitFor(t, "the card showing the bounce", func(c slackfake.Call) bool {
+		return slackfake.Method("*", "*nosuch@test.example* — bounced (no such address)")(c) && (c.TS == card.TS || c.Param("ts") == card.TS)
+	})
 	// ...updated in place when the receipt comes, with a thread reply.
 	s.DeliverLMTP(t, "alice", []byte(mailstack.MDN(id, "bob@test.example", "alice@test.example", 1)))
 	waitUntil(t, "two applied reports", 15*time.Second, func() bool {
 		return p.metric(`mailack_report_outcomes_total{outcome="applied"}`) == 2
 	})
-	waitUntil(t, "the card update and its thread reply", 20*time.Second, func() bool {
-		out := slackOut.String()
-		return strings.Contains(out, "DM to Alice · card updated") && strings.Contains(out, "bob@test.example — read at") &&
-			strings.Contains(out, "DM to Alice · thread reply")
-	}, func() { t.Logf("slack saw:\n%s", slackOut.String()) })
+	fake.WaitFor(t, "the card update", func(c slackfake.Call) bool {
+		return slackfake.Method("chat.update", "*bob@test.example* — read at")(c) && c.Param("ts") == card.TS
+	})
+	fake.WaitFor(t, "its thread reply", func(c slackfake.Call) bool {
+		return slackfake.Method("chat.postMessage", "bob@test.example")(c) && c.Param("thread_ts") == card.TS
+	})
 	if n := p.metric(`mailack_slack_calls_total{method="chat.postMessage",result="ok"}`); n < 2 {
 		t.Errorf("metrics count %v successful chat.postMessage calls, want at least 2 (card and thread reply)", n)
 	}
-	if n := p.metric("mailack_outbox_depth"); n != 0 {
-		t.Errorf("outbox depth %v after delivery, want 0", n)
-	}
+	// The writer acknowledges an item once its reply is posted.
+	waitUntil(t, "an empty outbox", 10*time.Second, func() bool { return p.metric("mailack_outbox_depth") == 0 })
 	// A forged Slack request is refused.
 	resp, err := http.Post("http://"+p.addr+"/slack/commands", "application/x-www-form-urlencoded", strings.NewReader("command=%2Ftrack&text=list&user_id=UALICE"))
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {

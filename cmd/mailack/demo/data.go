@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"encoding/base64"
@@ -14,6 +14,29 @@ import (
 // would write it. Times are filled in when the step runs.
 
 const demoDomain = "demo.example"
+
+// The demo workspace: Tanaka, whose day it is; his colleague Sasaki; and
+// Bob, a partner who shares a Slack Connect channel and so is found by
+// his address. channel is where the morning digest goes.
+var (
+	tanaka = demoUser{ID: "UTANAKA", Name: "Ichiro Tanaka", Email: "tanaka@" + demoDomain, TZ: "Asia/Tokyo"}
+	sasaki = demoUser{ID: "USASAKI", Name: "Yuki Sasaki", Email: "sasaki@" + demoDomain, TZ: "Asia/Tokyo"}
+	bob    = demoUser{ID: "UBOB", Name: "Bob Jones", Email: "bob@fabrikam.example", Locale: "en-US", TZ: "America/New_York"}
+)
+
+const channel = "CSALES"
+
+// workspace is the demo's Slack members, Tanaka and Sasaki speaking the
+// demo's language.
+func workspace(lang string) []demoUser {
+	locale := map[string]string{"en": "en-US", "ja": "ja-JP"}[lang]
+	t, s := tanaka, sasaki
+	t.Locale, s.Locale = locale, locale
+	if lang == "ja" {
+		t.Name, s.Name = "田中 一郎", "佐々木 由紀"
+	}
+	return []demoUser{t, s, bob}
+}
 
 // jis encodes s as ISO-2022-JP, as Japanese mail clients still write mail.
 func jis(s string) string {
@@ -31,15 +54,16 @@ func jisWord(s string) string {
 
 func utf8Word(s string) string { return mime.BEncoding.Encode("UTF-8", s) }
 
-// demoSent is one mail the demo user sends.
-type demoSent struct {
+// sentMail is one mail the demo user sends.
+type sentMail struct {
 	id, subject string
 	to          []string // "Name <addr>"
 	japanese    bool
 	body        string
+	noReceipt   bool // sent without asking for a read receipt: not tracked until /track
 }
 
-func (m demoSent) raw(at time.Time) string {
+func (m sentMail) raw(at time.Time) string {
 	subj := utf8Word(m.subject)
 	ct := "text/plain; charset=UTF-8"
 	body := m.body
@@ -51,12 +75,29 @@ func (m demoSent) raw(at time.Time) string {
 		"Subject: " + subj + "\r\n" +
 		"Date: " + at.Format(time.RFC1123Z) + "\r\n" +
 		"Message-ID: <" + m.id + ">\r\n" +
-		"Disposition-Notification-To: tanaka@" + demoDomain + "\r\n" +
+		receipt(m.noReceipt) +
 		"MIME-Version: 1.0\r\nContent-Type: " + ct + "\r\nContent-Transfer-Encoding: 7bit\r\n\r\n" +
 		strings.ReplaceAll(body, "\n", "\r\n") + "\r\n"
 }
 
-var demoMails = []demoSent{
+// receipt is the header asking for a read receipt, as Outlook writes it.
+func receipt(none bool) string {
+	if none {
+		return ""
+	}
+	return "Disposition-Notification-To: tanaka@" + demoDomain + "\r\n"
+}
+
+var (
+	quote    = mails[0]
+	proposal = mails[1]
+	meeting  = mails[2]
+	contract = mails[3]
+	budget   = mails[4]
+	minutes  = mails[5]
+)
+
+var mails = []sentMail{
 	{id: "quote-2026-1124@demo.example", subject: "見積書の件", japanese: true,
 		to:   []string{jisWord("佐藤 花子") + " <sato@partner.example.jp>", jisWord("鈴木 次郎") + " <suzuki@partner.example.jp>"},
 		body: "佐藤様\n\nお世話になっております。見積書を添付いたします。\nご確認のほど、よろしくお願いいたします。\n\n田中"},
@@ -66,10 +107,14 @@ var demoMails = []demoSent{
 		body: "ご担当者様\n\n12月1日の打ち合わせ日程についてご相談させてください。\n\n田中"},
 	{id: "contract-review@demo.example", subject: "契約書のご確認のお願い", japanese: true, to: []string{jisWord("山田 太郎") + " <yamada@slow.example.co.jp>"},
 		body: "山田様\n\n契約書の最終版をお送りします。ご確認ください。\n\n田中"},
+	{id: "budget-fy27@demo.example", subject: "来期予算案のご確認", japanese: true, to: []string{jisWord("佐々木 由紀") + " <sasaki@demo.example>"},
+		body: "佐々木さん\n\n来期の予算案を添付します。ご確認をお願いします。\n\n田中"},
+	{id: "minutes-1124@demo.example", subject: "定例会議の議事録", japanese: true, to: []string{jisWord("佐藤 花子") + " <sato@partner.example.jp>"}, noReceipt: true,
+		body: "佐藤様\n\n本日の定例会議の議事録をお送りいたします。\n\n田中"},
 }
 
-// demoDSN is a delivery status notification from the recipient's side.
-func demoDSN(origID, rcpt, action, status, diag string, at time.Time, n int) string {
+// dsn is a delivery status notification from the recipient's side.
+func dsn(origID, rcpt, action, status, diag string, at time.Time, n int) string {
 	subject := map[string]string{"failed": "Undelivered Mail Returned to Sender", "delayed": "Delayed Mail (still being retried)",
 		"delivered": "Delivered: Proposal for Q1"}[action]
 	extra := ""
@@ -95,9 +140,9 @@ func demoDSN(origID, rcpt, action, status, diag string, at time.Time, n int) str
 		"--DSN--\r\n"
 }
 
-// demoMDN is a read receipt as Outlook sends it; a Japanese one has its
+// mdn is a read receipt as Outlook sends it; a Japanese one has its
 // subject and text in ISO-2022-JP.
-func demoMDN(origID, from, name, disposition string, japaneseText bool, at time.Time, n int) string {
+func mdn(origID, from, name, disposition string, japaneseText bool, at time.Time, n int) string {
 	subject, text := "Read: Proposal for Q1", "Your message was read on "+at.Format("2006/01/02 15:04")+"."
 	if japaneseText {
 		subject, text = jisWord("開封済み: 見積書の件"), jis("メッセージは "+at.Format("2006/01/02 15:04")+" に開封されました。")
