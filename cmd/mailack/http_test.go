@@ -98,9 +98,21 @@ func (rd *runningDaemon) do(t *testing.T, path, auth string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func tokenConfig(dir string) string {
+// pixelOnly turns on the pixel, its key in a file in dir, so that a
+// configuration without mailboxes is a whole one (the daemon then serves
+// only HTTP). It goes after an http section, which it continues.
+func pixelOnly(t *testing.T, dir string) string {
+	t.Helper()
+	key := filepath.Join(dir, "pixel.key")
+	if err := os.WriteFile(key, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return "  public_url: https://mailack.test.example\npixel:\n  enabled: true\n  keys:\n    - id: 1\n      secret_file: " + key + "\n"
+}
+
+func tokenConfig(t *testing.T, dir string) string {
 	return fmt.Sprintf("store:\n  path: %s\nhttp:\n  listen: 127.0.0.1:0\n  admin_token: ${ADMIN}\n  metrics_token: ${METRICS}\n",
-		filepath.Join(dir, "mailack.db"))
+		filepath.Join(dir, "mailack.db")) + pixelOnly(t, dir)
 }
 
 // TestHTTPAuthentication is the attack on /backup, /export and /metrics
@@ -108,7 +120,7 @@ func tokenConfig(dir string) string {
 // host): without the right token nothing is served; the metrics token
 // opens /metrics only; the admin token opens all three.
 func TestHTTPAuthentication(t *testing.T) {
-	rd := runDaemon(t, tokenConfig(t.TempDir()), map[string]string{"ADMIN": adminToken, "METRICS": metricsToken})
+	rd := runDaemon(t, tokenConfig(t, t.TempDir()), map[string]string{"ADMIN": adminToken, "METRICS": metricsToken})
 	for _, path := range []string{"/backup", "/export", "/metrics"} {
 		for _, auth := range []string{"", "Bearer ", "Bearer wrong-token-0123456789abcdef", "Bearer " + adminToken + "x",
 			"Bearer " + adminToken[:len(adminToken)-1], "Basic " + basic("admin", "guess"), "bearer " + adminToken} {
@@ -140,7 +152,8 @@ func TestHTTPAuthentication(t *testing.T) {
 // TestHTTPEndpointsOffWithoutTokens: with no token configured, /backup,
 // /export and /metrics are refused to everyone, loopback included.
 func TestHTTPEndpointsOffWithoutTokens(t *testing.T) {
-	rd := runDaemon(t, fmt.Sprintf("store:\n  path: %s\nhttp:\n  listen: 127.0.0.1:0\n", filepath.Join(t.TempDir(), "m.db")), nil)
+	dir := t.TempDir()
+	rd := runDaemon(t, fmt.Sprintf("store:\n  path: %s\nhttp:\n  listen: 127.0.0.1:0\n", filepath.Join(dir, "m.db"))+pixelOnly(t, dir), nil)
 	for _, path := range []string{"/backup", "/export", "/metrics"} {
 		if code, body := rd.do(t, path, ""); code != http.StatusForbidden || !strings.Contains(body, "http.") {
 			t.Errorf("GET %s = %d %q, want 403 naming the setting", path, code, body)
@@ -180,7 +193,7 @@ func checkNoSecrets(t *testing.T, rd *runningDaemon, secrets ...string) {
 func TestReadyzHidesDetails(t *testing.T) {
 	s := mailstack.Start(t)
 	host, port, _ := strings.Cut(s.IMAPAddr(), ":")
-	yaml := tokenConfig(t.TempDir()) + fmt.Sprintf("accounts:\n  - name: alice\n    host: %s\n    port: %s\n    tls: insecure\n"+
+	yaml := tokenConfig(t, t.TempDir()) + fmt.Sprintf("accounts:\n  - name: alice\n    host: %s\n    port: %s\n    tls: insecure\n"+
 		"    username: alice\n    owner: alice@%s\n    password: ${IMAP}\n", host, port, s.Domain())
 	const wrongPassword = "wrong-imap-password-4242"
 	rd := runDaemon(t, yaml, map[string]string{"ADMIN": adminToken, "METRICS": metricsToken, "IMAP": wrongPassword})
@@ -217,7 +230,7 @@ func TestReadyzStoreWriteFailure(t *testing.T) {
 			t.Errorf("umount %s: %v %s", dir, err, out)
 		}
 	})
-	rd := runDaemon(t, tokenConfig(dir), map[string]string{"ADMIN": adminToken, "METRICS": metricsToken})
+	rd := runDaemon(t, tokenConfig(t, dir), map[string]string{"ADMIN": adminToken, "METRICS": metricsToken})
 	if code, body := rd.do(t, "/readyz", ""); code != 200 {
 		t.Fatalf("/readyz before the disk is full = %d %q", code, body)
 	}
@@ -327,7 +340,7 @@ func TestMetricsLabelsBounded(t *testing.T) {
 // closed by the daemon once its limits pass (shortened here), and a
 // header over the size limit is refused.
 func TestHTTPSlowAndIdleClientsCut(t *testing.T) {
-	rd := runDaemonWith(t, tokenConfig(t.TempDir()), map[string]string{"ADMIN": adminToken, "METRICS": metricsToken}, func(d *daemon) {
+	rd := runDaemonWith(t, tokenConfig(t, t.TempDir()), map[string]string{"ADMIN": adminToken, "METRICS": metricsToken}, func(d *daemon) {
 		d.httpLimits.ReadHeader, d.httpLimits.Read, d.httpLimits.Idle = 300*time.Millisecond, 600*time.Millisecond, 300*time.Millisecond
 	})
 	addr := strings.TrimPrefix(rd.url, "http://")
@@ -378,7 +391,7 @@ func TestExportAndBackupWhileRunning(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "mailack.yaml")
-	cfg := fmt.Sprintf("store:\n  path: %s\nhttp:\n  listen: %s\n  admin_token: ${%s}\n", filepath.Join(dir, "mailack.db"), freePort(t), testTokenEnv)
+	cfg := fmt.Sprintf("store:\n  path: %s\nhttp:\n  listen: %s\n  admin_token: ${%s}\n", filepath.Join(dir, "mailack.db"), freePort(t), testTokenEnv) + pixelOnly(t, dir)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
