@@ -43,7 +43,7 @@ func AdoptOrphans(m Mail, orphans []Orphan, now time.Time, window time.Duration)
 		if !ok {
 			continue
 		}
-		next, changed, err := absorbInto(cur, ev)
+		next, changed, err := absorbInto(cur, ev, nil)
 		if err != nil {
 			continue
 		}
