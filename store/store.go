@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"github.com/mailack/mailack/track"
 )
 
 // Errors callers branch on.
@@ -80,6 +82,9 @@ type Options struct {
 	// the store unmaps the file; its pages stay in the page cache, so
 	// reading them again reads no disk. Linux only.
 	MappedLimit int
+	// Calendar counts the working time of the deadlines an out-of-office
+	// notice moves (track.AnswerDeadline); nil counts wall-clock time.
+	Calendar *track.Calendar
 }
 
 func (o Options) withDefaults() Options {

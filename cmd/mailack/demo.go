@@ -104,7 +104,7 @@ func (d *demo) run(ctx context.Context, dir, lang string) error {
 	if d.cal, err = demoCalendar(d.tokyo); err != nil {
 		return err
 	}
-	if d.st, err = store.Open(filepath.Join(dir, "mailack.db"), store.Options{NoSync: true}); err != nil {
+	if d.st, err = store.Open(filepath.Join(dir, "mailack.db"), store.Options{NoSync: true, Calendar: d.cal}); err != nil {
 		return err
 	}
 	defer d.st.Close()

@@ -82,7 +82,7 @@ func newDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 	if d.cal, err = calendar(cfg.Tracking.BusinessHours); err != nil {
 		return nil, fmt.Errorf("business hours: %w", err)
 	}
-	if d.st, err = store.Open(cfg.Store.Path, store.Options{}); err != nil {
+	if d.st, err = store.Open(cfg.Store.Path, store.Options{Calendar: d.cal}); err != nil {
 		return nil, err
 	}
 	d.reg = &registrar{st: d.st, cal: d.cal, defaultAfter: cfg.Tracking.DefaultDeadline, now: now, metrics: d.metrics}
