@@ -1,10 +1,12 @@
 package store
 
 import (
-	"go.etcd.io/bbolt"
-
+	"context"
 	"errors"
 	"fmt"
+	"time"
+
+	"go.etcd.io/bbolt"
 
 	"github.com/mailack/mailack/track"
 	"github.com/mailack/mailack/track/report"
@@ -79,4 +81,20 @@ func seen(tx *bbolt.Tx, messageID, id string) bool {
 		return true
 	}
 	return hasEvidence(tx, messageID, id)
+}
+
+// AnswersTracked reports whether the reply or automatic reply r refers to
+// a tracked mail, as ApplyReport would tie it to one; now stands in for a
+// missing date. A watcher asks it before reading any more of a message.
+func (s *Store) AnswersTracked(ctx context.Context, r report.Report, now time.Time) (bool, error) {
+	var found bool
+	err := s.view(ctx, func(tx *bbolt.Tx) error {
+		mt, err := track.CorrelateAnswer(r, txLookup{tx}, now, window(s.opts))
+		found = mt.Found()
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("look up answered mail: %w", err)
+	}
+	return found, nil
 }

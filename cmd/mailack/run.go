@@ -92,7 +92,7 @@ func newDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 			pixelURL = strings.TrimRight(cfg.HTTP.PublicURL, "/") + trackpixel.PathPrefix
 		}
 		d.watcher, err = mailwatch.New(accounts(ctx, cfg.Accounts, pixelURL), mailwatch.Options{
-			Sink: &storeSink{registrar: d.reg, log: log.With("component", "sink")}, Logger: log, CommandTimeout: cfg.Watch.CommandTimeout, IdleRestart: cfg.Watch.IdleRestart,
+			Sink: &storeSink{registrar: d.reg, log: log.With("component", "sink")}, Answers: d.st, Logger: log, CommandTimeout: cfg.Watch.CommandTimeout, IdleRestart: cfg.Watch.IdleRestart,
 			MaxMessageBytes: cfg.Watch.MaxMessageBytes, Now: now,
 		})
 		if err != nil {
