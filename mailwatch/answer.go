@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailack/mailack/track"
@@ -18,13 +19,21 @@ type Answers interface {
 	AnswersTracked(ctx context.Context, r report.Report, now time.Time) (bool, error)
 }
 
-// answerFields are the header fields fetched for every message of a
-// report folder when replies are looked for: those report.Likely reads and
-// those the reply decision reads.
+// threadFields are fetched for every message of a report folder, on top
+// of report.LikelyFields, when replies are looked for: the threading
+// fields that say which mail a message answers. The fields that tell a
+// reply from an automatic reply (report.ReplyFields) are fetched only for
+// the few messages that answer a tracked mail: every field asked for is
+// echoed in the server's answer for every message.
+var threadFields = []string{"In-Reply-To", "References"}
+
+// answerFields are what a message that answers a tracked mail is read
+// from: report.LikelyFields and report.ReplyFields.
 var answerFields = append(append([]string{}, report.LikelyFields...), report.ReplyFields...)
 
-// readAnswer decides from the header fields alone whether a message that
-// is no likely report answers a tracked mail. A reply needs nothing more:
+// readAnswer decides, from the fields fetched for every message, whether
+// a message that is no likely report may answer a tracked mail, and only
+// then reads the fields that say what it is. A reply needs nothing more:
 // its header says who answered what, and when. An automatic reply is
 // fetched whole (within MaxMessageBytes) for the date its text gives.
 // Everything else is left unread.
@@ -40,6 +49,14 @@ func (f *folderWatch) readAnswer(ctx context.Context, c *imapclient.Client, it I
 	if !ok {
 		return it, nil
 	}
+	hdr, err := f.fetchFields(c, h.uid, answerFields)
+	if err != nil || hdr == nil {
+		return it, err
+	}
+	rs, err = f.w.parse(hdr)
+	if err != nil || len(rs) != 1 || !track.IsAnswer(rs[0]) {
+		return it, nil // mailing-list or bulk mail after all
+	}
 	if rs[0].Kind == report.KindReply {
 		it.Reports = rs
 		return it, nil
@@ -49,4 +66,24 @@ func (f *folderWatch) readAnswer(ctx context.Context, c *imapclient.Client, it I
 		return it, err
 	}
 	return f.process(it, raw), nil
+}
+
+// fetchFields fetches the named header fields of one message; nil when it
+// was expunged meanwhile.
+func (f *folderWatch) fetchFields(c *imapclient.Client, uid uint32, fields []string) ([]byte, error) {
+	section := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: fields, Peek: true}
+	var bufs []*imapclient.FetchMessageBuffer
+	err := guard(f.w.opts.CommandTimeout, c, func() (err error) {
+		bufs, err = c.Fetch(imap.UIDSetNum(imap.UID(uid)), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+		return err
+	})
+	if err != nil {
+		return nil, temporary(fmt.Errorf("fetch header fields of uid %d: %w", uid, err))
+	}
+	for _, b := range bufs {
+		if uint32(b.UID) == uid {
+			return b.FindBodySection(section), nil
+		}
+	}
+	return nil, nil
 }

@@ -230,7 +230,7 @@ func (f *folderWatch) highestUID(c *imapclient.Client, start uint32) (uint32, er
 func (f *folderWatch) fetchHeads(c *imapclient.Client, set imap.UIDSet, start uint32) ([]head, error) {
 	fields := report.LikelyFields
 	if f.w.opts.Answers != nil {
-		fields = answerFields
+		fields = append(append([]string{}, report.LikelyFields...), threadFields...)
 	}
 	if f.role == RoleSent {
 		fields = sentHeaderFields
