@@ -99,6 +99,10 @@ const (
 	msgDigestRedacted  msg = "digest_redacted"
 	msgHours           msg = "hours"
 	msgDays            msg = "days"
+	msgAnsweredBy      msg = "answered_by"
+	msgAwayUntil       msg = "away_until"
+	msgAwayNoDate      msg = "away_no_date"
+	msgAwayAlso        msg = "away_also"
 	cmdHelp            msg = "cmd_help"
 	cmdList            msg = "cmd_list"
 	cmdShow            msg = "cmd_show"
@@ -176,6 +180,10 @@ var catalogs = map[Lang]map[msg]string{
 		msgDigestRedacted:  "(subject hidden)",
 		msgHours:           "%[1]d hours",
 		msgDays:            "%[1]d days",
+		msgAnsweredBy:      "answered by %[1]s at %[2]s",
+		msgAwayUntil:       "away until %[1]s (automatic reply)",
+		msgAwayNoDate:      "away (automatic reply)",
+		msgAwayAlso:        "also sent an automatic reply: away until %[1]s",
 		cmdHelp:            "show this help",
 		cmdList:            "list your tracked mail",
 		cmdShow:            "show the status card of a mail",
@@ -250,6 +258,10 @@ var catalogs = map[Lang]map[msg]string{
 		msgDigestRedacted:  "(件名非表示)",
 		msgHours:           "%[1]d時間",
 		msgDays:            "%[1]d日",
+		msgAnsweredBy:      "%[1]s さんが返信(%[2]s)",
+		msgAwayUntil:       "不在(%[1]sまで・自動応答)",
+		msgAwayNoDate:      "不在(自動応答)",
+		msgAwayAlso:        "自動応答あり: %[1]sまで不在",
 		cmdHelp:            "このヘルプを表示",
 		cmdList:            "追跡中のメールを一覧表示",
 		cmdShow:            "メールのステータスカードを表示",
@@ -277,6 +289,9 @@ var statusWords = map[Lang]map[track.Status]string{
 		track.StatusDeclined:      "declined to send a read receipt",
 		track.StatusAcknowledged:  "confirmed in Slack",
 		track.StatusNoResponse:    "no response",
+		track.StatusReplied:       "replied",
+		track.StatusAway:          "away (automatic reply)",
+		track.StatusAutoAck:       "automatic acknowledgement — no person yet",
 	},
 	Japanese: {
 		track.StatusPending:       "まだ反応がありません",
@@ -291,6 +306,9 @@ var statusWords = map[Lang]map[track.Status]string{
 		track.StatusDeclined:      "開封確認の送信を拒否",
 		track.StatusAcknowledged:  "Slackで確認済み",
 		track.StatusNoResponse:    "返答なし",
+		track.StatusReplied:       "返信あり",
+		track.StatusAway:          "不在(自動応答)",
+		track.StatusAutoAck:       "自動受付の返信 — まだ担当者からの返答はありません",
 	},
 }
 
@@ -336,6 +354,16 @@ func (l locale) day(t time.Time) string {
 	t = t.In(l.zone())
 	if l.lang == Japanese {
 		return fmt.Sprintf("%d月%d日(%s)", t.Month(), t.Day(), jaWeekdays[t.Weekday()])
+	}
+	return t.Format("Mon 2 Jan")
+}
+
+// date formats a calendar date given as midnight UTC, whatever l's zone:
+// "Mon 7 Dec" or "12月7日".
+func (l locale) date(t time.Time) string {
+	t = t.UTC()
+	if l.lang == Japanese {
+		return fmt.Sprintf("%d月%d日", t.Month(), t.Day())
 	}
 	return t.Format("Mon 2 Jan")
 }
