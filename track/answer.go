@@ -191,23 +191,27 @@ func AnswerDeadline(m Mail, back time.Time, cal *Calendar) time.Time {
 	return cal.Add(time.Date(y, mo, d+1, 0, 0, 0, 0, loc), span)
 }
 
-// NextDue returns when m's next deadline falls: the mail's own, or the
-// earliest of its recipients' own (moved by out-of-office notices) that
-// still owes a no-response notice. It is zero when m is closed or no
-// recipient still waits for one.
+// NextDue returns when m's next deadline falls for a recipient who still
+// owes an answer: the mail's own deadline, or a recipient's own later one
+// (moved by an out-of-office notice). It is zero when m is closed or
+// nobody still waits for a no-response notice; a snoozed mail keeps its
+// snooze time, so that it is opened again then.
 func NextDue(m Mail) time.Time {
 	if m.Closed() {
 		return time.Time{}
 	}
-	next := m.DueAt
+	var next time.Time
 	for _, r := range m.Recipients {
 		due := recipientDue(m, r)
-		if due.IsZero() || due.Equal(m.DueAt) || !owesNoResponse(m, r, due) {
+		if due.IsZero() || !owesNoResponse(m, r, due) {
 			continue
 		}
 		if next.IsZero() || due.Before(next) {
 			next = due
 		}
+	}
+	if next.IsZero() && m.State == StateSnoozed {
+		return m.DueAt
 	}
 	return next
 }

@@ -119,7 +119,7 @@ func (d *demo) run(ctx context.Context, dir, lang string) error {
 	w, err := mailwatch.New([]mailwatch.Account{{
 		Name: "tanaka", Addr: imapAddr, TLS: mailwatch.TLSInsecure, Username: "tanaka@" + demoDomain, Password: "demo",
 		Owner: "tanaka@" + demoDomain, SentFolder: "Sent Items", PollInterval: 20 * time.Millisecond,
-	}}, mailwatch.Options{Sink: &storeSink{registrar: reg, log: log},
+	}}, mailwatch.Options{Sink: &storeSink{registrar: reg, log: log}, Answers: d.st,
 		Logger: log, Now: d.clock.Now})
 	if err != nil {
 		return err

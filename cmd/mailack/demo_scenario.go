@@ -16,7 +16,7 @@ func (d *demo) scenario(ctx context.Context) error {
 	fmt.Fprintln(d.out, "mailack demo: one working day of Ichiro Tanaka (tanaka@demo.example), in accelerated time.")
 	fmt.Fprintln(d.out, "Everything below runs for real on this machine: an IMAP server, the mail watcher, the report reader,")
 	fmt.Fprintln(d.out, "the store, the deadline sweep, the pixel endpoint and the Slack bot; only Slack itself is local.")
-	quote, proposal, meeting, contract := demoMails[0], demoMails[1], demoMails[2], demoMails[3]
+	quote, proposal, meeting, contract, dates := demoMails[0], demoMails[1], demoMails[2], demoMails[3], demoMails[4]
 	steps := []struct {
 		day, h, m int
 		say       string
@@ -30,6 +30,8 @@ func (d *demo) scenario(ctx context.Context) error {
 			func() error { return d.send(meeting) }},
 		{24, 9, 20, "He asks Yamada to review the contract.",
 			func() error { return d.send(contract) }},
+		{24, 9, 21, "He asks Kato and Ito of Shoji Trading about delivery dates (「納期のご相談」).",
+			func() error { return d.send(dates) }},
 		{24, 9, 22, "Partner Corp's server bounces the meeting mail: the mailbox does not exist.",
 			func() error {
 				return d.arrive(demoDSN(meeting.id, "nosuch@partner.example.jp", "failed", "5.1.1",
@@ -54,7 +56,17 @@ func (d *demo) scenario(ctx context.Context) error {
 			}},
 		{24, 11, 5, "Bob opens the proposal in Outlook; its tracking pixel is fetched.",
 			func() error { return d.openPixel(proposal.id, "bob@fabrikam.example") }},
-		{25, 9, 30, "Next morning: one working day has passed since the contract went out, with no answer.",
+		{24, 11, 30, "Ito is on a business trip: Shoji Trading's groupware answers 「不在通知」 — away until 11/27 (Friday).",
+			func() error {
+				return d.arrive(demoAway(dates, "ito@shoji.example.co.jp", jisWord("伊藤 恵"),
+					"伊藤は 11/25～11/27 出張のため不在にしております。\n11/30より順次対応いたします。", d.clock.Now(), d.next()))
+			}},
+		{24, 14, 10, "Kato answers by e-mail: 「RE: 納期のご相談」. No read receipt needed — the reply ends the wait.",
+			func() error {
+				return d.arrive(demoReply(dates, "kato@shoji.example.co.jp", jisWord("加藤 誠"),
+					"田中様\n\nお世話になっております。納期の件、承知いたしました。\n来週あらためてご連絡いたします。\n\n加藤", d.clock.Now(), d.next()))
+			}},
+		{25, 9, 30, "Next morning: one working day has passed. Yamada never answered the contract; Ito is away, so her deadline waits until she is back.",
 			func() error { return d.sweep(ctx) }},
 		{25, 9, 31, "The morning digest lists what is still unconfirmed.",
 			func() error { return d.digest(ctx) }},

@@ -22,9 +22,14 @@ func TestDemo(t *testing.T) {
 			"山田 太郎 <yamada@slow.example.co.jp> — no response",
 			"1 recipient(s) without an answer",
 			"#sales · new message", "• 契約書のご確認のお願い — sent Tue 24 Nov 09:20 — waiting for yamada@slow.example.co.jp",
+			"伊藤 恵 <ito@shoji.example.co.jp> — away until Fri 27 Nov (automatic reply)",
+			"加藤 誠 <kato@shoji.example.co.jp> — replied at Tue 24 Nov 14:10",
+			"加藤 誠 <kato@shoji.example.co.jp>: replied at Tue 24 Nov 14:10",
+			"Sent Tue 24 Nov 09:21 · waiting for answers until Mon 30 Nov 17:00",
 			"App Home of Ichiro Tanaka",
 		}},
-		{"ja", []string{"宛先アドレスが存在しない", "既読(11月24日(火) 10:15)", "開封確認の送信を拒否", "返答なし", "[フォローアップ文面]"}},
+		{"ja", []string{"宛先アドレスが存在しない", "既読(11月24日(火) 10:15)", "開封確認の送信を拒否", "返答なし", "[フォローアップ文面]",
+			"不在(11月27日まで・自動応答)", "返信あり(11月24日(火) 14:10)"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.lang, func(t *testing.T) {
@@ -36,6 +41,10 @@ func TestDemo(t *testing.T) {
 				if !strings.Contains(out, w) {
 					t.Errorf("demo output lacks %q", w)
 				}
+			}
+			// Ito is away: her deadline waits until she is back.
+			if strings.Contains(out, "<ito@shoji.example.co.jp> — no response") || strings.Contains(out, "<ito@shoji.example.co.jp> — 返答なし") {
+				t.Errorf("demo reminded Tanaka about Ito, who is away")
 			}
 			if t.Failed() {
 				t.Logf("output:\n%s", out)

@@ -66,6 +66,36 @@ var demoMails = []demoSent{
 		body: "ご担当者様\n\n12月1日の打ち合わせ日程についてご相談させてください。\n\n田中"},
 	{id: "contract-review@demo.example", subject: "契約書のご確認のお願い", japanese: true, to: []string{jisWord("山田 太郎") + " <yamada@slow.example.co.jp>"},
 		body: "山田様\n\n契約書の最終版をお送りします。ご確認ください。\n\n田中"},
+	{id: "delivery-dates@demo.example", subject: "納期のご相談", japanese: true,
+		to:   []string{jisWord("加藤 誠") + " <kato@shoji.example.co.jp>", jisWord("伊藤 恵") + " <ito@shoji.example.co.jp>"},
+		body: "加藤様、伊藤様\n\n次回ロットの納期についてご相談させてください。\n\n田中"},
+}
+
+// demoReply is a reply as Outlook writes it: 「RE: …」 with In-Reply-To,
+// References and Thread-Index, text in ISO-2022-JP.
+func demoReply(orig demoSent, from, name, text string, at time.Time, n int) string {
+	return "From: " + name + " <" + from + ">\r\n" +
+		"To: " + jisWord("田中 一郎") + " <tanaka@" + demoDomain + ">\r\n" +
+		"Subject: " + jisWord("RE: "+orig.subject) + "\r\n" +
+		"Date: " + at.Format(time.RFC1123Z) + "\r\n" +
+		fmt.Sprintf("Message-ID: <reply-%d@%s>\r\n", n, domainOf(from)) +
+		"In-Reply-To: <" + orig.id + ">\r\nReferences: <" + orig.id + ">\r\n" +
+		"Thread-Index: AQHbXkE5c2VuZGVyLXJlcGx5\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\nContent-Transfer-Encoding: 7bit\r\n\r\n" +
+		strings.ReplaceAll(jis(text), "\n", "\r\n") + "\r\n"
+}
+
+// demoAway is an out-of-office notice as Japanese groupware sends it:
+// Precedence: bulk and no Auto-Submitted field.
+func demoAway(orig demoSent, from, name, text string, at time.Time, n int) string {
+	return "From: " + name + " <" + from + ">\r\n" +
+		"To: tanaka@" + demoDomain + "\r\n" +
+		"Subject: " + jisWord("不在通知") + "\r\n" +
+		"Date: " + at.Format(time.RFC1123Z) + "\r\n" +
+		fmt.Sprintf("Message-ID: <away-%d@gw.%s>\r\n", n, domainOf(from)) +
+		"In-Reply-To: <" + orig.id + ">\r\nPrecedence: bulk\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\nContent-Transfer-Encoding: 7bit\r\n\r\n" +
+		strings.ReplaceAll(jis(text), "\n", "\r\n") + "\r\n"
 }
 
 // demoDSN is a delivery status notification from the recipient's side.
