@@ -101,3 +101,28 @@ func TestAwayMovesSweep(t *testing.T) {
 	}
 	mustCheck(t, s)
 }
+
+// TestApplyAnswerFromStranger keeps an answer from an address that stands
+// for no recipient with its mail, changing nothing, once.
+func TestApplyAnswerFromStranger(t *testing.T) {
+	s := openTest(t, Options{})
+	m := newMail(t, "a3@example.com", "alice@example.com", t0, "suzuki@partner.example", "lee@other.example")
+	register(t, s, m, t0)
+	now := t0.Add(time.Hour)
+	r := reply("a3@example.com", "someone@elsewhere.example", "re9@elsewhere.example", now)
+	for i, want := range []Outcome{OutcomeUnknownRecipient, OutcomeDuplicate} {
+		res := apply(t, s, now, r)
+		if got := outcomes(res); !slices.Equal(got, []Outcome{want}) || len(res.Notices) != 0 {
+			t.Errorf("reading %d: outcomes %v, %d notices; want %v and none", i+1, got, len(res.Notices), want)
+		}
+	}
+	got := mustMail(t, s, "a3@example.com")
+	for _, rc := range got.Recipients {
+		if rc.Status != track.StatusPending {
+			t.Errorf("%s = %s, want pending", rc.Address, rc.Status)
+		}
+	}
+	if n := countEvidence(t, s); n != 1 {
+		t.Errorf("evidence = %d, want the answer kept once", n)
+	}
+}
