@@ -94,7 +94,7 @@ func HasReplyPrefix(subject string) bool {
 	return false
 }
 
-// awaySubjects mark an automatic reply's subject as an out-of-office notice.
+// awayWords mark an automatic reply's subject as an out-of-office notice.
 // Exchange writes "Automatic reply:" and 「自動応答:」 only for its
 // out-of-office assistant; the rest are the words people put in their
 // vacation subjects.
@@ -102,6 +102,14 @@ var awayWords = newPhraseSet([]string{
 	"out of office", "out of the office", "out-of-office", "automatic reply", "autoreply", "auto reply",
 	"vacation", "holiday", "on leave", "away from", "absent", "absence", "abwesenheit",
 	"不在", "休暇", "出張", "外出", "休業", "休み", "自動応答", "自動返信", "年末年始", "夏季休暇", "お盆",
+})
+
+// bulkAwayWords mark a bulk message's subject as an out-of-office notice:
+// narrower than awayWords, as newsletters advertise holidays and
+// vacations.
+var bulkAwayWords = newPhraseSet([]string{
+	"out of office", "out of the office", "out-of-office", "automatic reply", "autoreply", "auto reply",
+	"不在", "休暇中", "出張中", "外出中", "自動応答", "自動返信",
 })
 
 // ackWords mark an automatic reply as an acknowledgement by a system: a
@@ -167,7 +175,7 @@ func (m *message) isAutomaticAnswer() bool {
 	}
 	switch p := m.precedence(); {
 	case p == "bulk" || p == "junk":
-		return awayWords.any(m.subject)
+		return bulkAwayWords.any(m.subject)
 	}
 	return false
 }

@@ -116,6 +116,7 @@ func TestAnswerKinds(t *testing.T) {
 		{"exchange oof", "Subject: Automatic reply: plan\r\nX-Auto-Response-Suppress: All\r\n", "away", KindAutoReply, AutoReplyAway, ""},
 		{"groupware bulk away", "Subject: =?UTF-8?B?5LiN5Zyo6YCa55+l?=\r\nPrecedence: bulk\r\n", "不在です", KindAutoReply, AutoReplyAway, ""},
 		{"groupware junk ordinary", "Subject: newsletter\r\nPrecedence: junk\r\n", "news", KindNone, "", ""},
+		{"bulk holiday offer", "Subject: Holiday sale: 30% off\r\nPrecedence: bulk\r\n", "buy", KindNone, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
