@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mailack/mailack/track/report"
 )
@@ -55,12 +56,46 @@ func CorrelateAnswer(r report.Report, l Lookup, now time.Time, window time.Durat
 		return Match{}, nil
 	}
 	k := ReportKeys(r, now)
+	k.Subject = answerSubject(k.Subject)
 	mt, err := bySubject(k, l, window)
 	if err != nil || !mt.Found() {
 		return Match{}, err
 	}
 	mt.Recipient = ""
 	return mt, nil
+}
+
+// autoReplyPrefixes are the words automatic replies put before the
+// subject they answer, lower-cased, without the colon: Exchange's
+// out-of-office assistant ("Automatic reply:", 「自動応答:」), Sieve
+// vacation's default "Auto:" (RFC 5230 section 4.5) and the notices of
+// vacation programs and Japanese groupware. NormalizeSubject leaves them,
+// as a sent mail's own subject may start with them.
+var autoReplyPrefixes = []string{
+	"automatic reply", "autoreply", "auto reply", "auto", "out of office", "abwesend", "réponse automatique",
+	"自動応答", "自動返信", "不在通知", "不在のお知らせ",
+}
+
+// answerSubject removes the automatic-reply prefixes from an answer's
+// subject.
+func answerSubject(s string) string {
+	s = strings.TrimSpace(s)
+	for {
+		cut := false
+		for _, p := range autoReplyPrefixes {
+			if len(s) < len(p) || !strings.EqualFold(s[:len(p)], p) {
+				continue
+			}
+			rest := strings.TrimLeft(s[len(p):], " ")
+			if r, size := utf8.DecodeRuneInString(rest); r == ':' || r == '：' {
+				s, cut = strings.TrimSpace(rest[size:]), true
+				break
+			}
+		}
+		if !cut {
+			return s
+		}
+	}
 }
 
 // AnswerRefs returns the Message-IDs an answer refers to, normalised,

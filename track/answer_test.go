@@ -258,11 +258,16 @@ func TestCorrelateAnswer(t *testing.T) {
 		{"ids of untracked mail only", report.Report{OriginalMessageID: "other@example.com", References: []string{"other@example.com"}}, ""},
 		{"no threading headers: subject", report.Report{Subject: "Re: Quote for March"}, ViaSubject},
 		{"no threading headers, other subject", report.Report{Subject: "Re: something else"}, ""},
+		{"automatic reply by subject", report.Report{Kind: report.KindAutoReply, Subject: "Automatic reply: RE: Quote for March"}, ViaSubject},
+		{"groupware notice by subject", report.Report{Kind: report.KindAutoReply, Subject: "不在通知：Quote for March"}, ViaSubject},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := tt.r
-			r.Kind, r.Recipient, r.Date = report.KindReply, "suzuki@partner.example.co.jp", at
+			if r.Kind == "" {
+				r.Kind = report.KindReply
+			}
+			r.Recipient, r.Date = "suzuki@partner.example.co.jp", at
 			mt, err := CorrelateAnswer(r, l, at, 14*24*time.Hour)
 			if err != nil {
 				t.Fatal(err)

@@ -23,9 +23,6 @@ var subjectPrefixes = []string{
 	"non letto", "gelezen", "niet gelezen", "onbestelbaar",
 	// Replies and forwards.
 	"re", "fw", "fwd", "aw", "wg", "sv", "vs", "tr", "rv", "antw", "返信", "転送",
-	// Automatic replies: Exchange's out-of-office assistant, Sieve
-	// vacation's default "Auto:" (RFC 5230 section 4.5), vacation programs.
-	"automatic reply", "自動応答", "自動返信", "auto", "autoreply", "out of office", "abwesend",
 }
 
 // NormalizeSubject returns the original subject inside a receipt's, a
