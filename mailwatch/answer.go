@@ -3,6 +3,7 @@ package mailwatch
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -38,8 +39,8 @@ var answerFields = append(append([]string{}, report.LikelyFields...), report.Rep
 // fetched whole (within MaxMessageBytes) for the date its text gives.
 // Everything else is left unread.
 func (f *folderWatch) readAnswer(ctx context.Context, c *imapclient.Client, it Item, h head) (Item, error) {
-	rs, err := f.w.parse(h.header)
-	if err != nil || len(rs) != 1 || !track.IsAnswer(rs[0]) {
+	rs := f.parseHeader(it, h.header)
+	if len(rs) != 1 || !track.IsAnswer(rs[0]) {
 		return it, nil
 	}
 	ok, err := f.w.opts.Answers.AnswersTracked(ctx, rs[0], f.w.opts.Now())
@@ -53,8 +54,8 @@ func (f *folderWatch) readAnswer(ctx context.Context, c *imapclient.Client, it I
 	if err != nil || hdr == nil {
 		return it, err
 	}
-	rs, err = f.w.parse(hdr)
-	if err != nil || len(rs) != 1 || !track.IsAnswer(rs[0]) {
+	rs = f.parseHeader(it, hdr)
+	if len(rs) != 1 || !track.IsAnswer(rs[0]) {
 		return it, nil // mailing-list or bulk mail after all
 	}
 	if rs[0].Kind == report.KindReply {
@@ -86,4 +87,24 @@ func (f *folderWatch) fetchFields(c *imapclient.Client, uid uint32, fields []str
 		}
 	}
 	return nil, nil
+}
+
+// parseHeader reads header fields as report.Parse does. A header that
+// cannot be read, or whose reading panics, is no answer: the message is
+// left alone, as any other the watcher has no use for.
+func (f *folderWatch) parseHeader(it Item, hdr []byte) (rs []report.Report) {
+	defer func() {
+		if f.w.opts.DontRecover {
+			return
+		}
+		if r := recover(); r != nil {
+			f.log.Error("reading header fields panicked: message left alone", "uid", it.UID, "panic", r, "stack", string(debug.Stack()))
+			rs = nil
+		}
+	}()
+	rs, err := f.w.parse(hdr)
+	if err != nil {
+		return nil
+	}
+	return rs
 }

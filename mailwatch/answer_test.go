@@ -107,3 +107,36 @@ func dateOnly(t time.Time) string {
 	}
 	return t.Format(time.DateOnly)
 }
+
+// TestWatcherAnswerHeaderPanic: a reply whose header fields make the reader
+// panic is left alone, and the reply after it is still handed over.
+func TestWatcherAnswerHeaderPanic(t *testing.T) {
+	s := mailstack.Start(t)
+	c := s.Login(t, "alice")
+	defer c.Close()
+	for _, id := range []string{"poison", "after"} {
+		mailstack.Append(t, c, "INBOX", "From: Bob <bob@partner.example>\r\nTo: alice@test.example\r\nSubject: Re: Quote\r\n"+
+			"Date: Wed, 2 Dec 2026 10:00:00 +0900\r\nMessage-ID: <"+id+"@partner.example>\r\nIn-Reply-To: <q1@test.example>\r\n\r\nOK.\r\n")
+	}
+	sink := newMemSink()
+	idx := &trackedIDs{ids: map[string]bool{"q1@test.example": true}}
+	w, err := New([]Account{account(s, "alice")}, Options{Sink: sink, Answers: idx, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.parse = func(raw []byte) ([]report.Report, error) {
+		if strings.Contains(string(raw), "poison@") {
+			panic("parser bug")
+		}
+		return report.Parse(raw)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	sink.waitFor(t, "the inbox read to its last message", 30*time.Second, func([]Item) bool { return sink.cps["alice/INBOX"].LastUID >= 2 })
+	rs := reportsOf(sink.snapshot())
+	if len(rs) != 1 || rs[0].ReportMessageID != "after@partner.example" {
+		t.Errorf("answers handed over = %+v, want only the reply after the poison one", rs)
+	}
+}

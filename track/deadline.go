@@ -1,6 +1,7 @@
 package track
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 )
@@ -36,7 +37,7 @@ func Register(m Mail, defaultAfter time.Duration, cal *Calendar, now time.Time) 
 	m.UpdatedAt = now
 	m.DueAt = NextDeadline(m, defaultAfter, cal)
 	if m.Span == 0 {
-		m.Span = max(cmpOr(m.Deadline, defaultAfter), 0)
+		m.Span = max(cmp.Or(m.Deadline, defaultAfter), 0)
 	}
 	return m, nil
 }
@@ -173,12 +174,4 @@ func Close(m Mail, state State, now time.Time) (Mail, error) {
 	m.ClosedAt = now
 	m.UpdatedAt = now
 	return m, nil
-}
-
-// cmpOr returns a unless it is zero, else b.
-func cmpOr(a, b time.Duration) time.Duration {
-	if a != 0 {
-		return a
-	}
-	return b
 }
