@@ -100,7 +100,8 @@ func HasReplyPrefix(subject string) bool {
 // vacation subjects.
 var awayWords = newPhraseSet([]string{
 	"out of office", "out of the office", "out-of-office", "automatic reply", "autoreply", "auto reply",
-	"vacation", "holiday", "on leave", "away from", "absent", "absence", "abwesenheit",
+	"vacation", "holiday", "on leave", "away from", "away until", "away till", "currently away", "am away", "be away",
+	"out until", "absent", "absence", "abwesenheit",
 	"不在", "休暇", "出張", "外出", "休業", "休み", "自動応答", "自動返信", "年末年始", "夏季休暇", "お盆",
 })
 
@@ -183,7 +184,7 @@ func (m *message) isAutomaticAnswer() bool {
 // answerReports returns the reply or automatic reply the message is, or
 // nil. It runs after every report reader found nothing.
 func (m *message) answerReports() []Report {
-	if m.from == "" || isDaemonAddress(m.from) {
+	if m.from == "" || isDaemonAddress(m.from) || isListManager(m.from) {
 		return nil
 	}
 	if m.isAutomaticAnswer() {
@@ -199,6 +200,15 @@ func (m *message) answerReports() []Report {
 		return nil // a new conversation
 	}
 	return []Report{{Kind: KindReply, Recipient: m.from, OriginalMessageID: m.parentID()}}
+}
+
+// isListManager reports whether addr is a mailing-list manager's own
+// address (owner-LIST, LIST-admin, LIST-owner, LIST-request, RFC 2142
+// and the list managers' conventions), whose notices answer nobody.
+func isListManager(addr string) bool {
+	local, _, _ := strings.Cut(addr, "@")
+	return strings.HasPrefix(local, "owner-") || strings.HasSuffix(local, "-admin") ||
+		strings.HasSuffix(local, "-owner") || strings.HasSuffix(local, "-request")
 }
 
 // autoReplyReports returns the automatic reply the message is, with the
