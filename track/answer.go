@@ -17,7 +17,8 @@ import (
 //     sender and time window (ConfidenceLow); an answer quoting IDs of
 //     which none is tracked belongs to no tracked mail.
 //   - A reply from an address on the mail answers for that recipient; one
-//     from a colleague of the same domain answers for every recipient of
+//     from a colleague of the same domain (not a public mailbox provider
+//     such as gmail.com or docomo.ne.jp) answers for every recipient of
 //     that domain (a Cc answering with reply-all, an assistant answering
 //     for their manager), and the card names who answered. An automatic
 //     reply from an address not on the mail stands only for the single
@@ -132,6 +133,9 @@ func Answerers(m Mail, from string, kind report.Kind) ([]string, error) {
 		return []string{a}, nil
 	}
 	domain := domainOf(from)
+	if publicMailDomains[domain] {
+		return nil, fmt.Errorf("answer from %s to %s: %w", from, m.MessageID, ErrUnknownRecipient)
+	}
 	var same []string
 	for _, r := range m.Recipients {
 		if a := NormalizeAddress(r.Address); a != sender && domainOf(a) == domain {
@@ -142,6 +146,19 @@ func Answerers(m Mail, from string, kind report.Kind) ([]string, error) {
 		return nil, fmt.Errorf("answer from %s to %s: %w", from, m.MessageID, ErrUnknownRecipient)
 	}
 	return same, nil
+}
+
+// publicMailDomains are mailbox providers open to anyone, including the
+// Japanese mobile carriers' mail: two of their users are no colleagues,
+// so the same-domain rule does not apply to them.
+var publicMailDomains = map[string]bool{
+	"gmail.com": true, "googlemail.com": true, "outlook.com": true, "outlook.jp": true, "hotmail.com": true,
+	"hotmail.co.jp": true, "live.com": true, "live.jp": true, "msn.com": true, "yahoo.com": true,
+	"yahoo.co.jp": true, "ymail.com": true, "icloud.com": true, "me.com": true, "mac.com": true, "aol.com": true,
+	"gmx.de": true, "gmx.net": true, "web.de": true, "mail.ru": true, "qq.com": true, "163.com": true,
+	"naver.com": true, "proton.me": true, "protonmail.com": true, "zoho.com": true,
+	"docomo.ne.jp": true, "ezweb.ne.jp": true, "au.com": true, "softbank.ne.jp": true, "i.softbank.jp": true,
+	"ymobile.ne.jp": true, "rakuten.jp": true, "nifty.com": true, "biglobe.ne.jp": true, "ocn.ne.jp": true,
 }
 
 func domainOf(addr string) string {

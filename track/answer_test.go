@@ -221,6 +221,11 @@ func TestAnswerersUnknown(t *testing.T) {
 	if _, err := Answerers(m, "stranger@elsewhere.example", report.KindReply); !errors.Is(err, ErrUnknownRecipient) {
 		t.Errorf("Answerers(stranger) error = %v, want ErrUnknownRecipient", err)
 	}
+	// Two users of a public mailbox provider are no colleagues.
+	g := newMail(t, receipts, "hanako@gmail.com")
+	if _, err := Answerers(g, "stranger@gmail.com", report.KindReply); !errors.Is(err, ErrUnknownRecipient) {
+		t.Errorf("Answerers(another gmail.com user) error = %v, want ErrUnknownRecipient", err)
+	}
 	// An automatic reply from a colleague cannot say which of two
 	// recipients of the domain is away.
 	if _, err := Answerers(m, "kato@partner.example.co.jp", report.KindAutoReply); !errors.Is(err, ErrUnknownRecipient) {
