@@ -7,6 +7,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/mailack/mailack/track"
+	"github.com/mailack/mailack/track/report"
 )
 
 // How much of a mail a card shows.
@@ -43,6 +44,9 @@ var statusIcons = map[track.Status]string{
 	track.StatusDeclined:      ":no_entry_sign:",
 	track.StatusAcknowledged:  ":white_check_mark:",
 	track.StatusNoResponse:    ":zzz:",
+	track.StatusReplied:       ":speech_balloon:",
+	track.StatusAway:          ":beach_with_umbrella:",
+	track.StatusAutoAck:       ":robot_face:",
 }
 
 // withReason marks the statuses shown with their bounce or delay reason;
@@ -160,8 +164,8 @@ func stateLine(m track.Mail, l locale) string {
 	case !waitingFor(m):
 		// Every recipient bounced or answered: nothing to wait for.
 		parts = append(parts, l.t(msgNothingToWait))
-	case !m.DueAt.IsZero():
-		parts = append(parts, l.t(msgDue, l.when(m.DueAt)))
+	case awaitsAnswer(m):
+		parts = append(parts, l.t(msgDue, l.when(track.NextDue(m))))
 	}
 	return strings.Join(parts, " · ")
 }
@@ -174,15 +178,52 @@ func recipientText(m track.Mail, r track.Recipient, l locale) string {
 	if r.Status == track.StatusFailed {
 		b.WriteString("\n_" + esc(l.reason(r.Reason).Do) + "_")
 	}
+	if r.AutoReply == report.AutoReplyAway && !r.AwayUntil.IsZero() && r.Status != track.StatusAway {
+		b.WriteString("\n" + statusIcons[track.StatusAway] + " _" + esc(l.t(msgAwayAlso, l.calendarDate(r.AwayUntil))) + "_")
+	}
 	if r.Confidence == track.ConfidenceLow {
 		b.WriteString("\n_" + esc(l.t(msgLowConfidence)) + "_")
 	}
 	return b.String()
 }
 
+// awaitsAnswer reports whether m's card shows a deadline: one is armed
+// and a recipient other than the sender has not answered yet.
+func awaitsAnswer(m track.Mail) bool {
+	if track.NextDue(m).IsZero() {
+		return false
+	}
+	for _, r := range m.Recipients {
+		if r.Address != m.Sender && !m.Conclusive(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// answerText says a replied or away status in its own words: who answered
+// for the recipient, until when they are away; ok is false for the other
+// statuses.
+func answerText(r track.Recipient, l locale) (string, bool) {
+	switch {
+	case r.Status == track.StatusReplied && r.AnsweredBy != "":
+		return esc(l.t(msgAnsweredBy, r.AnsweredBy, l.when(r.StatusAt))), true
+	case r.Status == track.StatusAway && !r.AwayUntil.IsZero():
+		return esc(l.t(msgAwayUntil, l.calendarDate(r.AwayUntil))), true
+	case r.Status == track.StatusAway:
+		return esc(l.t(msgAwayNoDate)), true
+	case r.Status == track.StatusAutoAck:
+		return esc(l.status(r.Status)), true
+	}
+	return "", false
+}
+
 // statusText says a recipient's status with its reason or time. A missed
 // deadline is said as a deadline, not as an event.
 func statusText(r track.Recipient, l locale) string {
+	if t, ok := answerText(r, l); ok {
+		return t
+	}
 	s := l.status(r.Status)
 	switch {
 	case withReason[r.Status]:
@@ -210,6 +251,7 @@ func replyText(m track.Mail, n track.Notice, l locale) string {
 	for _, mr := range m.Recipients {
 		if mr.Address == n.Recipient {
 			r.Name = mr.Name
+			r.AnsweredBy, r.AutoReply, r.AwayUntil = mr.AnsweredBy, mr.AutoReply, mr.AwayUntil
 		}
 	}
 	text := l.t(msgReply, who(r), statusText(r, l))

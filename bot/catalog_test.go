@@ -44,7 +44,8 @@ func args(s string) []string {
 func TestStatusWordsComplete(t *testing.T) {
 	all := []track.Status{track.StatusPending, track.StatusDelayed, track.StatusRelayed, track.StatusFailed,
 		track.StatusDelivered, track.StatusOpenedMachine, track.StatusOpened, track.StatusDeletedUnread,
-		track.StatusRead, track.StatusDeclined, track.StatusAcknowledged, track.StatusNoResponse}
+		track.StatusRead, track.StatusDeclined, track.StatusAcknowledged, track.StatusNoResponse,
+		track.StatusReplied, track.StatusAway, track.StatusAutoAck}
 	for _, lang := range []Lang{English, Japanese} {
 		for _, s := range all {
 			if statusWords[lang][s] == "" {

@@ -113,6 +113,10 @@ const (
 	msgDigestRedacted  msg = "digest_redacted"
 	msgHours           msg = "hours"
 	msgDays            msg = "days"
+	msgAnsweredBy      msg = "answered_by"
+	msgAwayUntil       msg = "away_until"
+	msgAwayNoDate      msg = "away_no_date"
+	msgAwayAlso        msg = "away_also"
 	cmdHelp            msg = "cmd_help"
 	cmdList            msg = "cmd_list"
 	cmdShow            msg = "cmd_show"
@@ -206,6 +210,10 @@ var catalogs = map[Lang]map[msg]string{
 		msgHours:           "%[1]d hours",
 		msgDay:             "1 day",
 		msgDays:            "%[1]d days",
+		msgAnsweredBy:      "answered by %[1]s at %[2]s",
+		msgAwayUntil:       "away until %[1]s (automatic reply)",
+		msgAwayNoDate:      "away (automatic reply)",
+		msgAwayAlso:        "also sent an automatic reply: away until %[1]s",
 		cmdHelp:            "show this help",
 		cmdList:            "list your tracked mail",
 		cmdShow:            "show the status card of a mail",
@@ -294,6 +302,10 @@ var catalogs = map[Lang]map[msg]string{
 		msgHours:           "%[1]d時間",
 		msgDay:             "1日",
 		msgDays:            "%[1]d日",
+		msgAnsweredBy:      "%[1]s さんが返信（%[2]s）",
+		msgAwayUntil:       "不在（%[1]sまで・自動応答）",
+		msgAwayNoDate:      "不在（自動応答）",
+		msgAwayAlso:        "自動応答あり：%[1]sまで不在",
 		cmdHelp:            "このヘルプを表示",
 		cmdList:            "追跡中のメールを一覧表示",
 		cmdShow:            "メールのステータスカードを表示",
@@ -322,6 +334,9 @@ var statusWords = map[Lang]map[track.Status]string{
 		track.StatusDeclined:      "declined to send a read receipt",
 		track.StatusAcknowledged:  "confirmed in Slack",
 		track.StatusNoResponse:    "no response",
+		track.StatusReplied:       "replied",
+		track.StatusAway:          "away (automatic reply)",
+		track.StatusAutoAck:       "automatic acknowledgement — no person yet",
 	},
 	Japanese: {
 		track.StatusPending:       "まだ反応なし",
@@ -336,6 +351,9 @@ var statusWords = map[Lang]map[track.Status]string{
 		track.StatusDeclined:      "開封確認の送信を拒否",
 		track.StatusAcknowledged:  "Slackで確認済み",
 		track.StatusNoResponse:    "確認なし",
+		track.StatusReplied:       "返信あり",
+		track.StatusAway:          "不在（自動応答）",
+		track.StatusAutoAck:       "自動受付の返信（担当者からの返信はまだなし）",
 	},
 }
 
@@ -419,6 +437,25 @@ func (l locale) date(t time.Time) string {
 		return t.Format("2 January 2006")
 	}
 	return t.Format("2 January")
+}
+
+// calendarDate formats a calendar date given as midnight UTC (a date a
+// mail states, such as the day someone is back), whatever l's zone:
+// "Mon 7 Dec" or "12月7日", with the year when it is not this year's.
+func (l locale) calendarDate(t time.Time) string {
+	t = t.UTC()
+	thisYear := t.Year() == l.today().Year()
+	if l.lang == Japanese {
+		d := fmt.Sprintf("%d月%d日", t.Month(), t.Day())
+		if !thisYear {
+			d = fmt.Sprintf("%d年", t.Year()) + d
+		}
+		return d
+	}
+	if !thisYear {
+		return t.Format("Mon 2 Jan 2006")
+	}
+	return t.Format("Mon 2 Jan")
 }
 
 // span says a duration in whole days from three days on, else in hours;

@@ -701,7 +701,7 @@ func naiveCatchUp(b *testing.B, s *mailstack.Stack, mb *benchMailbox) naiveFigur
 				b.Fatalf("naive: read message: %v", err)
 			}
 			f.messages++
-			if rs, err := report.Parse(raw); err == nil && len(rs) > 0 {
+			if rs, err := report.Parse(raw); err == nil && len(rs) > 0 && (rs[0].Kind == report.KindDSN || rs[0].Kind == report.KindMDN) {
 				f.withReports++
 			}
 		}

@@ -1,6 +1,12 @@
 // Package mailwatch reads mail: it watches IMAP mailboxes for sent mail to
-// track and for incoming delivery reports and read receipts, and reads
-// stored messages from files (sub-package mailfile).
+// track and for incoming delivery reports, read receipts, replies and
+// automatic replies, and reads stored messages from files (sub-package
+// mailfile).
+//
+// Every new message is first read by a few header fields. A message is
+// fetched whole only when those fields say it may be a report
+// (report.Likely) or it is an automatic reply to a tracked mail (Options.
+// Answers); a reply to a tracked mail is read from its header alone.
 //
 // Authentication is by password or by OAuth 2.0 over SASL XOAUTH2, the only
 // mechanism Microsoft 365 and Gmail accept for IMAP; tokens come from a

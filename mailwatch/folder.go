@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/mailack/mailack/track"
 	"github.com/mailack/mailack/track/report"
 )
 
@@ -81,11 +82,17 @@ func (f *folderWatch) session(ctx context.Context) error {
 		cp = Checkpoint{Account: f.acct.Name, Folder: name, UIDValidity: sel.UIDValidity}
 	}
 	uidNext := uint32(sel.UIDNext)
+	if f.role == RoleReports && f.w.opts.Answers != nil {
+		f.w.awaitSent(ctx, f.acct.Name, f.w.opts.CommandTimeout)
+	}
 	for {
 		if cp, err = f.catchUp(ctx, c, cp, uidNext); err != nil {
 			return err
 		}
 		f.w.synced(f.acct.Name)
+		if f.role == RoleSent {
+			f.w.sentDone(f.acct.Name)
+		}
 		uidNext = 0 // from now on fetch open-ended ranges
 		if err := f.wait(ctx, c, events); err != nil {
 			return err
@@ -162,7 +169,7 @@ func (f *folderWatch) catchUp(ctx context.Context, c *imapclient.Client, cp Chec
 			if ctx.Err() != nil {
 				return cp, ctx.Err()
 			}
-			it, err := f.read(c, h)
+			it, err := f.read(ctx, c, h)
 			if err != nil {
 				return cp, err
 			}
@@ -222,6 +229,9 @@ func (f *folderWatch) highestUID(c *imapclient.Client, start uint32) (uint32, er
 // returns the last message, even below n).
 func (f *folderWatch) fetchHeads(c *imapclient.Client, set imap.UIDSet, start uint32) ([]head, error) {
 	fields := report.LikelyFields
+	if f.w.opts.Answers != nil {
+		fields = append(append([]string{}, report.LikelyFields...), threadFields...)
+	}
 	if f.role == RoleSent {
 		fields = sentHeaderFields
 	}
@@ -246,13 +256,17 @@ func (f *folderWatch) fetchHeads(c *imapclient.Client, set imap.UIDSet, start ui
 }
 
 // read examines one message and returns what it found. Only messages that
-// may matter are fetched whole, and never more than MaxMessageBytes of them.
-func (f *folderWatch) read(c *imapclient.Client, h head) (Item, error) {
+// may matter are fetched whole (likely reports, automatic replies to
+// tracked mail), and never more than MaxMessageBytes of them.
+func (f *folderWatch) read(ctx context.Context, c *imapclient.Client, h head) (Item, error) {
 	it := Item{Role: f.role, UID: h.uid, Size: h.size}
 	switch f.role {
 	case RoleReports:
 		if !report.Likely(h.header) {
-			return it, nil
+			if f.w.opts.Answers == nil {
+				return it, nil
+			}
+			return f.readAnswer(ctx, c, it, h)
 		}
 	case RoleSent:
 		if f.acct.Policy.PixelMarker == "" {
@@ -348,8 +362,8 @@ func headOf(raw []byte) []byte {
 // afterApply moves or flags a processed report, once its result is stored.
 // A failure here loses nothing and is only logged.
 func (f *folderWatch) afterApply(c *imapclient.Client, it Item) {
-	if f.role != RoleReports || len(it.Reports) == 0 {
-		return
+	if f.role != RoleReports || len(it.Reports) == 0 || track.IsAnswer(it.Reports[0]) {
+		return // replies stay where people read them
 	}
 	set := imap.UIDSetNum(imap.UID(it.UID))
 	var err error

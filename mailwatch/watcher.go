@@ -18,8 +18,13 @@ import (
 // Options configure a Watcher. Zero values take the defaults noted.
 type Options struct {
 	// Sink receives what is read. Required.
-	Sink   Sink
-	Logger *slog.Logger
+	Sink Sink
+	// Answers, when set, makes the watcher look for replies and automatic
+	// replies to tracked mail among the ordinary mail of report folders,
+	// from a few more header fields (report.ReplyFields); nil looks for
+	// reports only.
+	Answers Answers
+	Logger  *slog.Logger
 	// CommandTimeout bounds every IMAP command (default 60 s): a server
 	// that stops answering is disconnected rather than waited for forever.
 	CommandTimeout time.Duration
@@ -89,6 +94,11 @@ type Watcher struct {
 
 	mu     sync.Mutex // guards status
 	status map[string]*AccountStatus
+
+	// sentRead has a channel per account, closed once its Sent folder has
+	// been read completely (see awaitSent); sentOnce closes it once.
+	sentRead map[string]chan struct{}
+	sentOnce map[string]*sync.Once
 }
 
 // New returns a watcher for accounts. It checks the accounts and reports
@@ -121,9 +131,12 @@ func New(accounts []Account, opts Options) (*Watcher, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	w := &Watcher{accounts: withColleagues(accounts), opts: opts, parse: report.Parse, status: map[string]*AccountStatus{}}
+	w := &Watcher{accounts: withColleagues(accounts), opts: opts, parse: report.Parse, status: map[string]*AccountStatus{},
+		sentRead: map[string]chan struct{}{}, sentOnce: map[string]*sync.Once{}}
 	for _, a := range accounts {
 		w.status[a.Name] = &AccountStatus{Account: a.Name}
+		w.sentRead[a.Name] = make(chan struct{})
+		w.sentOnce[a.Name] = &sync.Once{}
 	}
 	return w, nil
 }
@@ -218,4 +231,24 @@ func withColleagues(accounts []Account) []Account {
 		out[i].Policy.Colleagues = cs
 	}
 	return out
+}
+
+// sentDone records that account's Sent folder has been read completely.
+func (w *Watcher) sentDone(account string) {
+	w.sentOnce[account].Do(func() { close(w.sentRead[account]) })
+}
+
+// awaitSent waits, at most timeout, until account's Sent folder has been
+// read completely once: a reply can be recognised only once the mail it
+// answers is tracked, and on the first pass over a mailbox the inbox may
+// otherwise be read before the Sent folder. A Sent folder that cannot be
+// read delays replies by timeout, never reports.
+func (w *Watcher) awaitSent(ctx context.Context, account string, timeout time.Duration) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-w.sentRead[account]:
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }

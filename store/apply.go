@@ -129,6 +129,9 @@ func (a *applier) add(id, messageID string, o Outcome) {
 }
 
 func (a *applier) report(r report.Report) error {
+	if track.IsAnswer(r) {
+		return a.answer(r)
+	}
 	id := track.EvidenceID(r)
 	if _, ok := track.Signal(r); !ok {
 		a.add(id, "", OutcomeIgnored)

@@ -40,6 +40,7 @@ type mailRec struct {
 	Recipients   []rcptRec `json:"rcpt"`
 	Requested    string    `json:"req,omitempty"` // letters: r read receipt, d DSN, p pixel
 	Deadline     int64     `json:"deadline,omitempty"`
+	Span         int64     `json:"span,omitempty"`
 	State        string    `json:"state"`
 	SnoozedUntil int64     `json:"snoozed,omitempty"`
 	DueAt        int64     `json:"due,omitempty"`
@@ -60,6 +61,10 @@ type rcptRec struct {
 	Confidence    string   `json:"conf,omitempty"`
 	Notified      []string `json:"notified,omitempty"`
 	NoResponseFor int64    `json:"noResponseFor,omitempty"`
+	AnsweredBy    string   `json:"by,omitempty"`
+	AutoReply     string   `json:"auto,omitempty"`
+	AwayUntil     int64    `json:"away,omitempty"`
+	DueAt         int64    `json:"due,omitempty"`
 }
 
 func encodeRequested(r track.Requested) string {
@@ -93,6 +98,7 @@ func encodeMail(m *track.Mail) ([]byte, error) {
 		SentAt:       nanos(m.SentAt),
 		Requested:    encodeRequested(m.Requested),
 		Deadline:     int64(m.Deadline),
+		Span:         int64(m.Span),
 		State:        string(m.State),
 		SnoozedUntil: nanos(m.SnoozedUntil),
 		DueAt:        nanos(m.DueAt),
@@ -113,6 +119,10 @@ func encodeMail(m *track.Mail) ([]byte, error) {
 			Detail:        x.Detail,
 			Confidence:    string(x.Confidence),
 			NoResponseFor: nanos(x.NoResponseFor),
+			AnsweredBy:    x.AnsweredBy,
+			AutoReply:     string(x.AutoReply),
+			AwayUntil:     nanos(x.AwayUntil),
+			DueAt:         nanos(x.DueAt),
 		}
 		for _, s := range x.Notified {
 			r.Recipients[i].Notified = append(r.Recipients[i].Notified, string(s))
@@ -138,6 +148,7 @@ func decodeMail(id string, b []byte) (track.Mail, error) {
 		SentAt:       fromNanos(r.SentAt),
 		Requested:    decodeRequested(r.Requested),
 		Deadline:     time.Duration(r.Deadline),
+		Span:         time.Duration(r.Span),
 		State:        track.State(r.State),
 		SnoozedUntil: fromNanos(r.SnoozedUntil),
 		DueAt:        fromNanos(r.DueAt),
@@ -158,6 +169,10 @@ func decodeMail(id string, b []byte) (track.Mail, error) {
 			Detail:        x.Detail,
 			Confidence:    track.Confidence(x.Confidence),
 			NoResponseFor: fromNanos(x.NoResponseFor),
+			AnsweredBy:    x.AnsweredBy,
+			AutoReply:     report.AutoReply(x.AutoReply),
+			AwayUntil:     fromNanos(x.AwayUntil),
+			DueAt:         fromNanos(x.DueAt),
 		}
 		for _, s := range x.Notified {
 			m.Recipients[i].Notified = append(m.Recipients[i].Notified, track.Status(s))
@@ -185,6 +200,9 @@ type evidenceRec struct {
 	Confidence  string `json:"conf,omitempty"`
 	Via         string `json:"via,omitempty"`
 	Machine     bool   `json:"machine,omitempty"`
+	ReplyID     string `json:"replyId,omitempty"`
+	AutoReply   string `json:"auto,omitempty"`
+	AwayUntil   int64  `json:"away,omitempty"`
 }
 
 func toEvidenceRec(ev *track.Evidence) evidenceRec {
@@ -207,6 +225,9 @@ func toEvidenceRec(ev *track.Evidence) evidenceRec {
 		Confidence:  string(ev.Confidence),
 		Via:         string(ev.Via),
 		Machine:     ev.Machine,
+		ReplyID:     ev.ReplyID,
+		AutoReply:   string(ev.AutoReply),
+		AwayUntil:   nanos(ev.AwayUntil),
 	}
 }
 
@@ -230,6 +251,9 @@ func (r *evidenceRec) evidence() track.Evidence {
 		Confidence:  track.Confidence(r.Confidence),
 		Via:         track.Via(r.Via),
 		Machine:     r.Machine,
+		ReplyID:     r.ReplyID,
+		AutoReply:   report.AutoReply(r.AutoReply),
+		AwayUntil:   fromNanos(r.AwayUntil),
 	}
 }
 

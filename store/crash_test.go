@@ -122,7 +122,9 @@ func (g *crashGen) add(key float64, op crashOp) {
 	g.ops = append(g.ops, op)
 }
 
-// report makes a new report about rcpt of mail mid: a DSN or a receipt.
+// report makes a new report about rcpt of mail mid: a DSN, a receipt, a
+// reply (by the recipient or a colleague of the same domain) or an
+// out-of-office notice with the date the recipient is back.
 func (g *crashGen) report(mid, rcpt string) report.Report {
 	g.rid++
 	r := report.Report{Kind: report.KindDSN, OriginalMessageID: mid, Recipient: rcpt,
@@ -134,6 +136,14 @@ func (g *crashGen) report(mid, rcpt string) report.Report {
 		r.Action, r.Status = report.ActionFailed, "5.1.1"
 	case x < 7:
 		r.Action = report.ActionDelayed
+	case x < 8 && g.rng.IntN(2) == 0:
+		r.Kind, r.InReplyTo = report.KindReply, mid
+		if g.rng.IntN(3) == 0 {
+			r.Recipient = "colleague" + strings.TrimPrefix(rcpt, "r")
+		}
+	case x < 8:
+		r.Kind, r.AutoReply = report.KindAutoReply, report.AutoReplyAway
+		r.AwayUntil = t0.Truncate(24*time.Hour).AddDate(0, 0, 1+g.rng.IntN(5))
 	default:
 		r.Kind, r.Disposition = report.KindMDN, []report.Disposition{
 			report.DispositionDisplayed, report.DispositionDisplayed, report.DispositionDeleted}[g.rng.IntN(3)]
@@ -394,7 +404,7 @@ func checkAfterKill(t *testing.T, path string) int {
 func TestCrashConsistency(t *testing.T) {
 	rng := rand.New(rand.NewPCG(20250602, 1))
 	var kills, runs, ops, reports int
-	var evidence, notices, orphans int
+	var evidence, notices, orphans, replies, autoReplies int
 	start := time.Now()
 	for round := uint64(1); kills < minKills; round++ {
 		stream := crashStream(round)
@@ -425,11 +435,16 @@ func TestCrashConsistency(t *testing.T) {
 		got := readCrashState(t, path)
 		compareCrashStates(t, round, got, want)
 		evidence += want.evidence
+		replies += bytes.Count(want.export, []byte(`"Source":"reply"`))
+		autoReplies += bytes.Count(want.export, []byte(`"Source":"autoreply"`))
 		notices += int(want.notices)
 		orphans += want.orphans
 	}
-	t.Logf("crash test: %d kills in %d child runs; %d operations, %d reports; %d evidence, %d notices, %d orphans stored; equal to uninterrupted runs; %v",
-		kills, runs, ops, reports, evidence, notices, orphans, time.Since(start).Round(time.Millisecond))
+	if replies == 0 || autoReplies == 0 {
+		t.Errorf("the streams stored %d replies and %d automatic replies, want some of each", replies, autoReplies)
+	}
+	t.Logf("crash test: %d kills in %d child runs; %d operations, %d reports; %d evidence (%d replies, %d automatic replies), %d notices, %d orphans stored; equal to uninterrupted runs; %v",
+		kills, runs, ops, reports, evidence, replies, autoReplies, notices, orphans, time.Since(start).Round(time.Millisecond))
 }
 
 func compareCrashStates(t *testing.T, round uint64, got, want crashState) {

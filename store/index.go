@@ -61,12 +61,14 @@ func bySenderEntries(m *track.Mail) []entry {
 	return []entry{{append(k, m.MessageID...), []byte(m.State)}}
 }
 
-// byDueEntries: DueAt messageID, for mails with an armed deadline.
+// byDueEntries: track.NextDue messageID, for mails with a deadline still
+// to fire (the mail's own or a recipient's moved one).
 func byDueEntries(m *track.Mail) []entry {
-	if m.DueAt.IsZero() {
+	due := track.NextDue(*m)
+	if due.IsZero() {
 		return nil
 	}
-	return []entry{{append(appendTime(nil, m.DueAt), m.MessageID...), empty}}
+	return []entry{{append(appendTime(nil, due), m.MessageID...), empty}}
 }
 
 // byClosedEntries: ClosedAt messageID, for done and stopped mails, so that

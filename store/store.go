@@ -9,6 +9,8 @@ import (
 
 	"go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/mailack/mailack/track"
 )
 
 // Errors callers branch on.
@@ -86,6 +88,9 @@ type Options struct {
 	// the store unmaps the file; its pages stay in the page cache, so
 	// reading them again reads no disk. Linux only.
 	MappedLimit int
+	// Calendar counts the working time of the deadlines an out-of-office
+	// notice moves (track.AnswerDeadline); nil counts wall-clock time.
+	Calendar *track.Calendar
 }
 
 func (o Options) withDefaults() Options {

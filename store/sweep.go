@@ -99,7 +99,7 @@ func (s *Store) sweepChunk(tx *bbolt.Tx, now time.Time, after []byte) (SweepResu
 			return res, nil, false, orDangling(err, bucketByDue, []byte(id))
 		}
 		next, notices := track.Sweep(m, now)
-		if next.DueAt.Equal(m.DueAt) && len(notices) == 0 {
+		if next.DueAt.Equal(m.DueAt) && track.NextDue(next).Equal(track.NextDue(m)) && len(notices) == 0 {
 			continue
 		}
 		res.Swept++

@@ -1,6 +1,7 @@
 package track
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 )
@@ -35,6 +36,9 @@ func Register(m Mail, defaultAfter time.Duration, cal *Calendar, now time.Time) 
 	}
 	m.UpdatedAt = now
 	m.DueAt = NextDeadline(m, defaultAfter, cal)
+	if m.Span == 0 {
+		m.Span = max(cmp.Or(m.Deadline, defaultAfter), 0)
+	}
 	return m, nil
 }
 
@@ -76,22 +80,25 @@ func NextDeadline(m Mail, defaultAfter time.Duration, cal *Calendar) time.Time {
 	return cal.Add(m.SentAt, after)
 }
 
-// Sweep fires m's deadline once now has reached DueAt: each recipient still
-// without a conclusive status, other than the sender, gets the no-response
-// overlay and exactly one no-response notice for that deadline. The
-// deadline is then spent: DueAt becomes zero and a snoozed mail is open
-// again. Sweeping before DueAt, with no deadline armed, or on a closed mail
+// Sweep fires the deadlines of m that now has reached: the mail's DueAt for
+// each recipient still without a conclusive status, other than the sender,
+// and a recipient's own later DueAt (moved by an out-of-office notice) for
+// that recipient. Each such recipient gets the no-response overlay and
+// exactly one no-response notice for that deadline. The mail's deadline
+// is then spent: DueAt becomes zero and a snoozed mail is open again.
+// Sweeping before any deadline, with none armed, or on a closed mail
 // returns m and no notices, so Sweep can be called as often as wanted.
 func Sweep(m Mail, now time.Time) (Mail, []Notice) {
-	if m.Closed() || m.DueAt.IsZero() || now.Before(m.DueAt) {
+	if m.Closed() {
 		return m, nil
 	}
+	mailDue := !m.DueAt.IsZero() && !now.Before(m.DueAt)
 	next := m.Clone()
-	due := next.DueAt
 	var notices []Notice
 	for i := range next.Recipients {
 		r := &next.Recipients[i]
-		if !owesNoResponse(next, *r, due) {
+		due := recipientDue(next, *r)
+		if due.IsZero() || now.Before(due) || !owesNoResponse(next, *r, due) {
 			continue
 		}
 		from := r.Status
@@ -105,10 +112,15 @@ func Sweep(m Mail, now time.Time) (Mail, []Notice) {
 		}
 		notices = append(notices, newNotice(next, *r, from, due))
 	}
-	next.DueAt = time.Time{}
-	if next.State == StateSnoozed {
-		next.State = StateOpen
-		next.SnoozedUntil = time.Time{}
+	if !mailDue && len(notices) == 0 {
+		return m, nil
+	}
+	if mailDue {
+		next.DueAt = time.Time{}
+		if next.State == StateSnoozed {
+			next.State = StateOpen
+			next.SnoozedUntil = time.Time{}
+		}
 	}
 	next.UpdatedAt = now
 	return next, notices
@@ -130,9 +142,17 @@ func Snooze(m Mail, until, now time.Time) (Mail, error) {
 	if !until.After(now) {
 		return m, fmt.Errorf("snooze %s until %s: %w", m.MessageID, until.Format(time.RFC3339), ErrNotFuture)
 	}
+	m = m.Clone()
 	m.State = StateSnoozed
 	m.SnoozedUntil = until
 	m.DueAt = until
+	for i := range m.Recipients {
+		// The sender asked to hear about everyone at until: an earlier
+		// own deadline gives way.
+		if r := &m.Recipients[i]; r.DueAt.Before(until) {
+			r.DueAt = time.Time{}
+		}
+	}
 	m.UpdatedAt = now
 	return m, nil
 }

@@ -23,8 +23,9 @@
 // signal of all its evidence, so it never moves down and the order in which
 // evidence arrives does not change where a recipient ends up:
 //
-//	pending < delayed < relayed < failed < delivered < opened_machine
-//	        < opened < deleted_unread < read < declined < acknowledged
+//	pending < delayed < relayed < failed < delivered < auto_acknowledged
+//	        < away < opened_machine < opened < deleted_unread < read
+//	        < declined < acknowledged < replied
 //
 // The choices behind the order:
 //
@@ -48,8 +49,13 @@
 //     displayed) outranks it: the mail may be deleted on one device and
 //     read on another.
 //   - declined (MDN denied) is the recipient refusing a receipt, a deliberate
-//     answer that outranks the automatic one; acknowledged, in chat, is the
-//     most deliberate answer of all.
+//     answer that outranks the automatic one; acknowledged, in chat, is a
+//     deliberate answer too, and replied (an e-mail answer, by the
+//     recipient or a colleague of the same domain) the most complete one.
+//   - auto_acknowledged (a helpdesk's automatic answer) and away (an
+//     out-of-office notice) prove delivery and no more; an out-of-office
+//     notice that says when the person is back moves that recipient's
+//     deadline instead (see answer.go).
 //
 // MDN dispositions that say nothing about reading (dispatched, processed,
 // failed) still prove delivery and signal delivered; the DSN action
@@ -59,9 +65,9 @@
 //
 // no_response is not a rank but an overlay. A status is conclusive when it
 // answers what the sender asked: failed, opened, deleted_unread, read,
-// declined and acknowledged always are; relayed, delivered and
-// opened_machine are when the mail asked for neither a read receipt nor a
-// pixel. When a mail's deadline passes, Sweep puts every recipient whose
+// declined, acknowledged and replied always are; relayed, delivered,
+// auto_acknowledged, away and opened_machine are when the mail asked for
+// neither a read receipt nor a pixel. When a mail's deadline passes, Sweep puts every recipient whose
 // Best is not conclusive under the overlay: its Status becomes no_response
 // while Best keeps what is known. A later conclusive signal lifts the
 // overlay; a later inconclusive one raises Best but the recipient is still
@@ -109,5 +115,7 @@
 // A Calendar counts working time in a zone, on working days and hours,
 // skipping public holidays (rickar/cal) and configured days off. Register
 // arms the first deadline; Snooze moves it; Close disarms it; Sweep fires
-// it once.
+// it once. A recipient's own later deadline (Recipient.DueAt, from an
+// out-of-office notice) fires for that recipient alone; NextDue is the
+// earliest deadline still to fire.
 package track

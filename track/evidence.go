@@ -67,8 +67,13 @@ func stamp(t time.Time) string {
 }
 
 func sourceOf(k report.Kind) Source {
-	if k == report.KindMDN {
+	switch k {
+	case report.KindMDN:
 		return SourceMDN
+	case report.KindReply:
+		return SourceReply
+	case report.KindAutoReply:
+		return SourceAutoReply
 	}
 	return SourceDSN
 }
@@ -83,6 +88,13 @@ func Signal(r report.Report) (Status, bool) {
 	case report.KindMDN:
 		s, ok := mdnSignals[r.Disposition]
 		return s, ok
+	case report.KindReply:
+		return StatusReplied, true
+	case report.KindAutoReply:
+		if r.AutoReply == report.AutoReplyAway {
+			return StatusAway, true
+		}
+		return StatusAutoAck, true
 	}
 	return "", false
 }
@@ -132,6 +144,11 @@ func EvidenceFrom(r report.Report, m Match, seen time.Time) Evidence {
 		UserAgent:   r.UserAgent,
 		Confidence:  m.Confidence,
 		Via:         m.Via,
+	}
+	if IsAnswer(r) {
+		ev.ReplyID = NormalizeMessageID(r.ReportMessageID)
+		ev.AutoReply = r.AutoReply
+		ev.AwayUntil = r.AwayUntil
 	}
 	reported := NormalizeAddress(r.Recipient)
 	if ev.Recipient == "" {

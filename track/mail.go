@@ -75,6 +75,10 @@ type Mail struct {
 	// Deadline overrides the default "no response after" interval; 0 uses
 	// the default, a negative value disables the deadline.
 	Deadline time.Duration
+	// Span is the interval the first deadline was armed with (Deadline or
+	// the default); an out-of-office notice moves a recipient's deadline
+	// to Span after the person is back.
+	Span time.Duration
 
 	State        State
 	SnoozedUntil time.Time
@@ -128,6 +132,17 @@ type Recipient struct {
 	// NoResponseFor is the deadline the last no-response notice was issued
 	// for; zero when none was.
 	NoResponseFor time.Time
+
+	// AnsweredBy is who replied for the recipient when it was not the
+	// recipient: a colleague of the same domain.
+	AnsweredBy string
+	// AutoReply is the latest automatic answer's type; AwayUntil the date
+	// an out-of-office notice gave (midnight UTC), zero when none did.
+	AutoReply report.AutoReply
+	AwayUntil time.Time
+	// DueAt is the recipient's own deadline, later than the mail's, set
+	// when an out-of-office notice moved it; zero otherwise.
+	DueAt time.Time
 }
 
 // Status is a recipient's delivery and reading status.
@@ -136,18 +151,21 @@ type Status string
 // The statuses, in rank order. A recipient's Best status only ever moves to
 // a higher rank; StatusNoResponse is an overlay, not a rank.
 const (
-	StatusPending       Status = "pending"        // nothing known yet
-	StatusDelayed       Status = "delayed"        // DSN delayed: still trying
-	StatusRelayed       Status = "relayed"        // DSN relayed/expanded: handed to a system that reports no further
-	StatusFailed        Status = "failed"         // DSN failed or a bounce
-	StatusDelivered     Status = "delivered"      // DSN delivered, or any MDN that shows the mail arrived
-	StatusOpenedMachine Status = "opened_machine" // pixel fetched, possibly by a mail proxy
-	StatusOpened        Status = "opened"         // pixel fetched by a person
-	StatusDeletedUnread Status = "deleted_unread" // MDN deleted: discarded without display (weak)
-	StatusRead          Status = "read"           // MDN displayed
-	StatusDeclined      Status = "declined"       // MDN denied: the recipient refused a receipt
-	StatusAcknowledged  Status = "acknowledged"   // confirmed by the recipient in chat
-	StatusNoResponse    Status = "no_response"    // overlay: deadline passed without an answer
+	StatusPending       Status = "pending"           // nothing known yet
+	StatusDelayed       Status = "delayed"           // DSN delayed: still trying
+	StatusRelayed       Status = "relayed"           // DSN relayed/expanded: handed to a system that reports no further
+	StatusFailed        Status = "failed"            // DSN failed or a bounce
+	StatusDelivered     Status = "delivered"         // DSN delivered, or any MDN that shows the mail arrived
+	StatusAutoAck       Status = "auto_acknowledged" // an automatic acknowledgement: a system answered, no person yet
+	StatusAway          Status = "away"              // an out-of-office notice answered
+	StatusOpenedMachine Status = "opened_machine"    // pixel fetched, possibly by a mail proxy
+	StatusOpened        Status = "opened"            // pixel fetched by a person
+	StatusDeletedUnread Status = "deleted_unread"    // MDN deleted: discarded without display (weak)
+	StatusRead          Status = "read"              // MDN displayed
+	StatusDeclined      Status = "declined"          // MDN denied: the recipient refused a receipt
+	StatusAcknowledged  Status = "acknowledged"      // confirmed by the recipient in chat
+	StatusReplied       Status = "replied"           // answered by e-mail, by the recipient or a colleague
+	StatusNoResponse    Status = "no_response"       // overlay: deadline passed without an answer
 )
 
 // ranks orders the statuses evidence can establish.
@@ -157,12 +175,15 @@ var ranks = map[Status]int{
 	StatusRelayed:       20,
 	StatusFailed:        30,
 	StatusDelivered:     40,
+	StatusAutoAck:       42,
+	StatusAway:          45,
 	StatusOpenedMachine: 50,
 	StatusOpened:        60,
 	StatusDeletedUnread: 70,
 	StatusRead:          80,
 	StatusDeclined:      90,
 	StatusAcknowledged:  100,
+	StatusReplied:       110,
 }
 
 // Rank returns the status's position in the lattice, or -1 for
@@ -180,12 +201,14 @@ type Source string
 
 // The evidence sources.
 const (
-	SourceDSN      Source = "dsn"      // delivery status notification or bounce
-	SourceMDN      Source = "mdn"      // read receipt
-	SourcePixel    Source = "pixel"    // tracking pixel fetch
-	SourceChat     Source = "chat"     // the recipient confirmed in chat
-	SourceDeadline Source = "deadline" // a deadline passed
-	SourceManual   Source = "manual"   // the sender set it by hand
+	SourceDSN       Source = "dsn"       // delivery status notification or bounce
+	SourceMDN       Source = "mdn"       // read receipt
+	SourcePixel     Source = "pixel"     // tracking pixel fetch
+	SourceChat      Source = "chat"      // the recipient confirmed in chat
+	SourceReply     Source = "reply"     // a reply by e-mail
+	SourceAutoReply Source = "autoreply" // an automatic reply
+	SourceDeadline  Source = "deadline"  // a deadline passed
+	SourceManual    Source = "manual"    // the sender set it by hand
 )
 
 // Confidence says how surely evidence belongs to the mail it was applied to.
@@ -242,6 +265,13 @@ type Evidence struct {
 	Via        Via
 	// Machine marks a pixel fetch made by a proxy or scanner, not a person.
 	Machine bool
+
+	// Answer details, when Source is reply or autoreply: the answer's own
+	// Message-ID, the automatic reply's type and the date it says the
+	// person is back (midnight UTC).
+	ReplyID   string
+	AutoReply report.AutoReply
+	AwayUntil time.Time
 }
 
 // NoticeKind tells the chat side what a notice is about.
@@ -253,6 +283,8 @@ const (
 	NoticeDelayed    NoticeKind = "delayed"     // delivery is delayed
 	NoticeRead       NoticeKind = "read"        // read, opened by a person or acknowledged
 	NoticeNoResponse NoticeKind = "no_response" // a deadline passed without an answer
+	NoticeReplied    NoticeKind = "replied"     // answered by e-mail
+	NoticeAway       NoticeKind = "away"        // an automatic reply: away, or a system acknowledged
 	NoticeStatus     NoticeKind = "status"      // any other status change
 )
 

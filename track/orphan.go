@@ -47,7 +47,7 @@ func AdoptOrphans(m Mail, orphans []Orphan, now time.Time, window time.Duration)
 		if !ok {
 			continue
 		}
-		next, changed, err := absorbInto(cur, ev)
+		next, changed, err := absorbInto(cur, ev, nil)
 		if err != nil {
 			continue
 		}

@@ -27,7 +27,14 @@ type Result struct {
 // ErrWrongMail, ErrInvalidEvidence or ErrUnknownRecipient and then returns
 // m unchanged.
 func Apply(m Mail, ev Evidence, now time.Time) (Result, error) {
-	next, changed, err := absorbInto(m, ev)
+	return ApplyIn(m, ev, nil, now)
+}
+
+// ApplyIn is Apply with the calendar an out-of-office notice's new
+// deadline is counted in (see AnswerDeadline); a nil cal counts wall-clock
+// time.
+func ApplyIn(m Mail, ev Evidence, cal *Calendar, now time.Time) (Result, error) {
+	next, changed, err := absorbInto(m, ev, cal)
 	if err != nil || !changed {
 		return Result{Mail: m}, err
 	}
@@ -37,7 +44,7 @@ func Apply(m Mail, ev Evidence, now time.Time) (Result, error) {
 }
 
 // absorbInto applies ev to a copy of m without issuing notices.
-func absorbInto(m Mail, ev Evidence) (Mail, bool, error) {
+func absorbInto(m Mail, ev Evidence, cal *Calendar) (Mail, bool, error) {
 	if id := NormalizeMessageID(ev.MessageID); id != "" && id != m.MessageID {
 		return m, false, fmt.Errorf("apply %s to %s: %w", id, m.MessageID, ErrWrongMail)
 	}
@@ -53,7 +60,11 @@ func absorbInto(m Mail, ev Evidence) (Mail, bool, error) {
 		return m, false, nil // the sender's own address
 	}
 	next := m.Clone()
-	if !absorb(&next.Recipients[i], ev, m.Requested) {
+	changed := absorb(&next.Recipients[i], ev, m.Requested)
+	if absorbAway(&next, i, ev, cal) {
+		changed = true
+	}
+	if !changed {
 		return m, false, nil
 	}
 	return next, true, nil
@@ -82,12 +93,17 @@ func absorb(r *Recipient, ev Evidence, req Requested) bool {
 		r.Best = ev.Signal
 	case ev.Signal == best(*r) && conf == ConfidenceExact && r.Confidence == ConfidenceLow:
 		// The same status, now backed by an exact match.
+	case ev.Signal == StatusReplied && best(*r) == StatusReplied && r.AnsweredBy != "" && ev.Reported == "":
+		// A colleague answered first; now the recipient has too.
 	default:
 		return false
 	}
 	r.Confidence = conf
 	r.Reason = ev.Reason
 	r.Detail = ev.detail()
+	if ev.Signal == StatusReplied {
+		r.AnsweredBy = ev.Reported
+	}
 	if s := effective(*r, req); s != r.Status {
 		r.Status = s
 		r.StatusAt = ev.At
@@ -109,7 +125,9 @@ func best(r Recipient) Status {
 // effective is the status shown: Best, unless a deadline has passed and
 // Best is not conclusive.
 func effective(r Recipient, req Requested) Status {
-	if !r.NoResponseFor.IsZero() && !conclusive(best(r), req) {
+	// A deadline moved past the one that fired (an out-of-office notice)
+	// lifts the overlay until the new one passes.
+	if !r.NoResponseFor.IsZero() && !conclusive(best(r), req) && !r.DueAt.After(r.NoResponseFor) {
 		return StatusNoResponse
 	}
 	return best(r)
@@ -120,9 +138,10 @@ func effective(r Recipient, req Requested) Status {
 // only when neither a read receipt nor a pixel was requested.
 func conclusive(s Status, req Requested) bool {
 	switch s {
-	case StatusFailed, StatusOpened, StatusDeletedUnread, StatusRead, StatusDeclined, StatusAcknowledged:
+	case StatusFailed, StatusOpened, StatusDeletedUnread, StatusRead, StatusDeclined, StatusAcknowledged, StatusReplied:
 		return true
-	case StatusRelayed, StatusDelivered, StatusOpenedMachine:
+	case StatusRelayed, StatusDelivered, StatusOpenedMachine, StatusAutoAck, StatusAway:
+		// An automatic answer proves delivery and no more.
 		return !req.ReadReceipt && !req.Pixel
 	}
 	return false
@@ -206,6 +225,9 @@ var noticeKinds = map[Status]NoticeKind{
 	StatusOpened:       NoticeRead,
 	StatusAcknowledged: NoticeRead,
 	StatusNoResponse:   NoticeNoResponse,
+	StatusReplied:      NoticeReplied,
+	StatusAway:         NoticeAway,
+	StatusAutoAck:      NoticeAway,
 }
 
 func noticeKind(s Status) NoticeKind {

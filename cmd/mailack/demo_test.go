@@ -33,6 +33,9 @@ func TestDemo(t *testing.T) {
 			"confirmed in Slack at Wed 25 Nov 09:50", "I let @Ichiro Tanaka know that you have seen “来期予算案のご確認”",
 			// the follow-up wording for a partner
 			"window · Follow-up text", "I am writing to follow up on my email “契約書のご確認のお願い” of 24 November.",
+			// a reply ends a wait, an out-of-office notice moves a deadline
+			"伊藤 恵 <ito@shoji.example.co.jp> — away until Fri 27 Nov (automatic reply)",
+			"加藤 誠 <kato@shoji.example.co.jp> — replied at Tue 24 Nov 14:10",
 			"App Home of Ichiro Tanaka",
 		}, []string{"Slack refused"}},
 		{"ja", []string{
@@ -44,6 +47,7 @@ func TestDemo(t *testing.T) {
 			"先日（11月24日）お送りいたしました「契約書のご確認のお願い」につきまして、ご確認いただけましたでしょうか。",
 			"行き違いでご対応済みでしたら、何卒ご容赦ください。", "田中 一郎 さんのホームタブ",
 			"「【再送】」は不要でした。",
+			"不在（11月27日まで・自動応答）", "返信あり（11月24日(火) 14:10）",
 		}, []string{"Slack refused", "Slackが", "presses", "new message", "Tanaka sends", "thread reply"}},
 	}
 	for _, tc := range tests {
@@ -61,6 +65,10 @@ func TestDemo(t *testing.T) {
 				if strings.Contains(out, w) {
 					t.Errorf("demo output has %q", w)
 				}
+			}
+			// Ito is away: her deadline waits until she is back.
+			if strings.Contains(out, "<ito@shoji.example.co.jp> — no response") || strings.Contains(out, "<ito@shoji.example.co.jp> — 期限") {
+				t.Errorf("demo reminded Tanaka about Ito, who is away")
 			}
 			if t.Failed() {
 				t.Logf("output:\n%s", out)

@@ -97,7 +97,7 @@ func newDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 	}
 	// With Slack off nothing delivers notices: queueing them would only
 	// grow the outbox.
-	if d.st, err = store.Open(cfg.Store.Path, store.Options{NoOutbox: !cfg.Slack.Enabled}); err != nil {
+	if d.st, err = store.Open(cfg.Store.Path, store.Options{NoOutbox: !cfg.Slack.Enabled, Calendar: d.cal}); err != nil {
 		return nil, err
 	}
 	d.reg = &registrar{st: d.st, cal: d.cal, defaultAfter: cfg.Tracking.DefaultDeadline, now: now, metrics: d.metrics, log: log.With("component", "registrar")}
@@ -107,7 +107,7 @@ func newDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 			pixelURL = strings.TrimRight(cfg.HTTP.PublicURL, "/") + trackpixel.PathPrefix
 		}
 		d.watcher, err = mailwatch.New(accounts(ctx, cfg.Accounts, pixelURL), mailwatch.Options{
-			Sink: &storeSink{registrar: d.reg, log: log.With("component", "sink"), scopes: reportScopes(cfg.Accounts)}, Logger: log, CommandTimeout: cfg.Watch.CommandTimeout, IdleRestart: cfg.Watch.IdleRestart,
+			Sink: &storeSink{registrar: d.reg, log: log.With("component", "sink"), scopes: reportScopes(cfg.Accounts)}, Answers: d.st, Logger: log, CommandTimeout: cfg.Watch.CommandTimeout, IdleRestart: cfg.Watch.IdleRestart,
 			MaxMessageBytes: cfg.Watch.MaxMessageBytes, Now: now,
 		})
 		if err != nil {

@@ -30,6 +30,8 @@ type scanRecord struct {
 	RemoteMTA         string `json:"remote_mta"`
 	ReportMessageID   string `json:"report_message_id"`
 	Date              string `json:"date"`
+	AutoReply         string `json:"auto_reply"`
+	AwayUntil         string `json:"away_until"`
 	Error             string `json:"error,omitempty"`
 }
 
@@ -97,6 +99,10 @@ func scanMessage(m mailfile.Message, readErr error) []scanRecord {
 		if !r.Date.IsZero() {
 			rec.Date = r.Date.UTC().Format(time.RFC3339)
 		}
+		rec.AutoReply = string(r.AutoReply)
+		if !r.AwayUntil.IsZero() {
+			rec.AwayUntil = r.AwayUntil.Format(time.DateOnly)
+		}
 		out = append(out, rec)
 	}
 	return out
@@ -127,7 +133,10 @@ func (s *scanWriter) write(r scanRecord) error {
 	if r.Index > 0 {
 		file = fmt.Sprintf("%s#%d", r.File, r.Index)
 	}
-	result := r.Action + r.Disposition
+	result := r.Action + r.Disposition + r.AutoReply
+	if r.AwayUntil != "" {
+		result += " until " + r.AwayUntil
+	}
 	if r.Kind == "error" {
 		result = r.Error
 	}

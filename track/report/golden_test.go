@@ -30,6 +30,8 @@ type goldenReport struct {
 	Reason            string `json:"reason"`
 	RemoteMTA         string `json:"remote_mta"`
 	ReportMessageID   string `json:"report_message_id"`
+	AutoReply         string `json:"auto_reply,omitempty"`
+	AwayUntil         string `json:"away_until,omitempty"`
 }
 
 func toGolden(rs []Report) []goldenReport {
@@ -47,6 +49,8 @@ func toGolden(rs []Report) []goldenReport {
 			Reason:            string(r.Reason),
 			RemoteMTA:         r.RemoteMTA,
 			ReportMessageID:   r.ReportMessageID,
+			AutoReply:         string(r.AutoReply),
+			AwayUntil:         dateString(r.AwayUntil),
 		})
 	}
 	return out
@@ -128,6 +132,8 @@ func compareGolden(t *testing.T, name string, got, want []goldenReport) {
 			{"reason", g.Reason, w.Reason},
 			{"remote_mta", g.RemoteMTA, w.RemoteMTA},
 			{"report_message_id", g.ReportMessageID, w.ReportMessageID},
+			{"auto_reply", g.AutoReply, w.AutoReply},
+			{"away_until", g.AwayUntil, w.AwayUntil},
 		}
 		for _, f := range fields {
 			if f.got != f.want {

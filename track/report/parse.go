@@ -94,7 +94,7 @@ func (m *message) reports() []Report {
 		return rs
 	}
 	if m.isNotReport() {
-		return nil
+		return m.autoReplyOnly()
 	}
 	if rs := m.sesReports(); rs != nil {
 		return rs
@@ -102,7 +102,10 @@ func (m *message) reports() []Report {
 	if rs := m.textMDNReports(); rs != nil {
 		return rs
 	}
-	return m.bounceReports()
+	if rs := m.bounceReports(); rs != nil {
+		return rs
+	}
+	return m.answerReports()
 }
 
 // fill sets the message-level fields of r.

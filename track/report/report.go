@@ -19,6 +19,11 @@ const (
 	KindNone Kind = "none" // not a delivery or read report
 	KindDSN  Kind = "dsn"  // delivery status notification or bounce
 	KindMDN  Kind = "mdn"  // message disposition notification (read receipt)
+	// KindReply is a person's answer to the mail (see reply.go).
+	KindReply Kind = "reply"
+	// KindAutoReply is an automatic answer: an out-of-office notice, a
+	// helpdesk acknowledgement (see reply.go).
+	KindAutoReply Kind = "autoreply"
 )
 
 // Action is a DSN recipient action (RFC 3464 section 2.3.3).
@@ -87,6 +92,14 @@ type Report struct {
 	ActionMode  Mode // who caused the disposition: manual or automatic
 	SendingMode Mode // how the MDN was sent: manual or automatic
 	UserAgent   string
+
+	// Reply and automatic reply fields. For both kinds Recipient is the
+	// address that answered (From) and OriginalMessageID the message
+	// answered (In-Reply-To, else the last References entry).
+	AutoReply AutoReply // what an automatic reply is
+	// AwayUntil is the date an out-of-office notice says its sender is
+	// away until or back on, at midnight UTC; zero when it says none.
+	AwayUntil time.Time
 
 	// ReportMessageID is the report's own Message-ID, without angle brackets.
 	ReportMessageID string

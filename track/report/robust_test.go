@@ -21,8 +21,14 @@ func checkReports(tb testing.TB, name string, rs []Report, err error) {
 		tb.Errorf("Parse(%s) = %d reports and error %v, want reports or an error", name, len(rs), err)
 	}
 	for i, r := range rs {
-		if r.Kind != KindDSN && r.Kind != KindMDN {
-			tb.Errorf("Parse(%s) report %d kind = %q, want dsn or mdn", name, i, r.Kind)
+		switch r.Kind {
+		case KindDSN, KindMDN:
+		case KindReply, KindAutoReply:
+			if r.Recipient == "" || len(rs) != 1 {
+				tb.Errorf("Parse(%s) = %d reports, report %d kind %q from %q, want one answer with its sender", name, len(rs), i, r.Kind, r.Recipient)
+			}
+		default:
+			tb.Errorf("Parse(%s) report %d kind = %q, want dsn, mdn, reply or autoreply", name, i, r.Kind)
 		}
 		if r.Recipient != strings.ToLower(r.Recipient) {
 			tb.Errorf("Parse(%s) report %d recipient = %q, want lower case", name, i, r.Recipient)

@@ -95,6 +95,7 @@ var (
 	contract = mails[3]
 	budget   = mails[4]
 	minutes  = mails[5]
+	dates    = mails[6]
 )
 
 var mails = []sentMail{
@@ -111,6 +112,36 @@ var mails = []sentMail{
 		body: "佐々木さん\n\n来期の予算案を添付します。ご確認をお願いします。\n\n田中"},
 	{id: "minutes-1124@demo.example", subject: "定例会議の議事録", japanese: true, to: []string{jisWord("佐藤 花子") + " <sato@partner.example.jp>"}, noReceipt: true,
 		body: "佐藤様\n\n本日の定例会議の議事録をお送りいたします。\n\n田中"},
+	{id: "delivery-dates@demo.example", subject: "納期のご相談", japanese: true,
+		to:   []string{jisWord("加藤 誠") + " <kato@shoji.example.co.jp>", jisWord("伊藤 恵") + " <ito@shoji.example.co.jp>"},
+		body: "加藤様、伊藤様\n\n次回ロットの納期についてご相談させてください。\n\n田中"},
+}
+
+// reply is a reply as Outlook writes it: 「RE: …」 with In-Reply-To,
+// References and Thread-Index, text in ISO-2022-JP.
+func reply(orig sentMail, from, name, text string, at time.Time, n int) string {
+	return "From: " + name + " <" + from + ">\r\n" +
+		"To: " + jisWord("田中 一郎") + " <tanaka@" + demoDomain + ">\r\n" +
+		"Subject: " + jisWord("RE: "+orig.subject) + "\r\n" +
+		"Date: " + at.Format(time.RFC1123Z) + "\r\n" +
+		fmt.Sprintf("Message-ID: <reply-%d@%s>\r\n", n, domainOf(from)) +
+		"In-Reply-To: <" + orig.id + ">\r\nReferences: <" + orig.id + ">\r\n" +
+		"Thread-Index: AQHbXkE5c2VuZGVyLXJlcGx5\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\nContent-Transfer-Encoding: 7bit\r\n\r\n" +
+		strings.ReplaceAll(jis(text), "\n", "\r\n") + "\r\n"
+}
+
+// away is an out-of-office notice as Japanese groupware sends it:
+// Precedence: bulk and no Auto-Submitted field.
+func away(orig sentMail, from, name, text string, at time.Time, n int) string {
+	return "From: " + name + " <" + from + ">\r\n" +
+		"To: tanaka@" + demoDomain + "\r\n" +
+		"Subject: " + jisWord("不在通知") + "\r\n" +
+		"Date: " + at.Format(time.RFC1123Z) + "\r\n" +
+		fmt.Sprintf("Message-ID: <away-%d@gw.%s>\r\n", n, domainOf(from)) +
+		"In-Reply-To: <" + orig.id + ">\r\nPrecedence: bulk\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\nContent-Transfer-Encoding: 7bit\r\n\r\n" +
+		strings.ReplaceAll(jis(text), "\n", "\r\n") + "\r\n"
 }
 
 // dsn is a delivery status notification from the recipient's side.

@@ -119,7 +119,7 @@ func (d *demo) run(ctx context.Context, dir string, wire Wiring) error {
 	if err != nil {
 		return err
 	}
-	if d.st, err = store.Open(filepath.Join(dir, "mailack.db"), store.Options{NoSync: true}); err != nil {
+	if d.st, err = store.Open(filepath.Join(dir, "mailack.db"), store.Options{NoSync: true, Calendar: cal}); err != nil {
 		return err
 	}
 	defer d.st.Close()
@@ -134,7 +134,7 @@ func (d *demo) run(ctx context.Context, dir string, wire Wiring) error {
 		Owner: tanaka.Email, SentFolder: "Sent Items", PollInterval: 20 * time.Millisecond,
 	}
 	sink, sentOf := wire.Pipeline(d.st, cal, deadline, d.clock.Now, log, acct)
-	w, err := mailwatch.New([]mailwatch.Account{acct}, mailwatch.Options{Sink: sink, Logger: log, Now: d.clock.Now})
+	w, err := mailwatch.New([]mailwatch.Account{acct}, mailwatch.Options{Sink: sink, Answers: d.st, Logger: log, Now: d.clock.Now})
 	if err != nil {
 		return err
 	}

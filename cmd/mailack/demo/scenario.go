@@ -63,6 +63,9 @@ func (d *demo) steps(ctx context.Context) []step {
 		{24, 9, 20, "He asks Yamada to review the contract.",
 			"山田さんに契約書の確認を依頼します。",
 			func() error { return d.send(contract) }},
+		{24, 9, 21, "He asks Kato and Ito of Shoji Trading about delivery dates (「納期のご相談」).",
+			"商事社の加藤さんと伊藤さんに「納期のご相談」を送信します。",
+			func() error { return d.send(dates) }},
 		{24, 9, 22, "Partner Corp's server bounces the meeting mail: the mailbox does not exist.",
 			"パートナー社のサーバーから、打ち合わせのメールが不達で戻ります（宛先が存在しません）。",
 			func() error {
@@ -93,14 +96,26 @@ func (d *demo) steps(ctx context.Context) []step {
 		{24, 11, 5, "Bob opens the proposal in Outlook; its tracking pixel is fetched.",
 			"Bobさんが Outlook で提案書を開き、開封ピクセルが読み込まれます。",
 			func() error { return d.openPixel(proposal.id, "bob@fabrikam.example") }},
+		{24, 11, 30, "Ito is on a business trip: Shoji Trading's groupware answers 「不在通知」, away until 11/27 (Friday).",
+			"伊藤さんは出張中です。商事社のグループウェアから「不在通知」が届きます（11月27日(金)まで不在）。",
+			func() error {
+				return d.arrive(away(dates, "ito@shoji.example.co.jp", jisWord("伊藤 恵"),
+					"伊藤は 11/25～11/27 出張のため不在にしております。\n11/30より順次対応いたします。", d.clock.Now(), d.next()))
+			}},
+		{24, 14, 10, "Kato answers by e-mail: 「RE: 納期のご相談」. No read receipt needed: the reply ends the wait.",
+			"加藤さんからメールで返信「RE: 納期のご相談」が届きます。開封確認がなくても、返信があれば確認待ちは終わります。",
+			func() error {
+				return d.arrive(reply(dates, "kato@shoji.example.co.jp", jisWord("加藤 誠"),
+					"田中様\n\nお世話になっております。納期の件、承知いたしました。\n来週あらためてご連絡いたします。\n\n加藤", d.clock.Now(), d.next()))
+			}},
 		{24, 16, 0, "Tanaka sends the meeting minutes to Sato without a read receipt: mailack does not track it by itself.",
 			"田中さんは議事録を開封確認なしで佐藤さんに送りました。このメールは自動では追跡されません。",
 			func() error { return d.send(minutes) }},
 		{24, 16, 5, "He asks mailack to track it, finding it by words of its subject.",
 			"件名の一部で探して、追跡を始めます。",
 			func() error { return d.trackBySubject() }},
-		{25, 9, 30, "Next morning: one working day has passed for the contract and the budget, with no answer.",
-			"翌朝: 契約書と予算案は、送信から1営業日たっても確認がありません。",
+		{25, 9, 30, "Next morning: one working day has passed for the contract and the budget, with no answer. Ito is away, so her deadline waits until she is back.",
+			"翌朝: 契約書と予算案は、送信から1営業日たっても確認がありません。伊藤さんは不在のため、期限は戻られてからに延びています。",
 			func() error { return d.sweep(ctx) }},
 		{25, 9, 31, "The morning digest in #sales lists what is still unconfirmed.",
 			"#sales チャンネルに、まだ確認のないメールの朝のまとめが投稿されます。",

@@ -332,7 +332,7 @@ var emoji = strings.NewReplacer(
 	":warning:", "⚠️", ":white_check_mark:", "✅", ":hourglass_flowing_sand:", "⏳", ":hourglass:", "⌛",
 	":incoming_envelope:", "📨", ":no_entry_sign:", "🚫", ":eyes:", "👀", ":zzz:", "💤", ":x:", "❌",
 	":wastebasket:", "🗑️", ":handshake:", "🤝", ":outbox_tray:", "📤", ":mailbox_with_mail:", "📬",
-	":robot_face:", "🤖", ":speech_balloon:", "💬", ":calendar:", "📅", ":bell:", "🔔", ":information_source:", "ℹ️",
+	":robot_face:", "🤖", ":speech_balloon:", "💬", ":beach_with_umbrella:", "🏖", ":calendar:", "📅", ":bell:", "🔔", ":information_source:", "ℹ️",
 )
 
 // plainMrkdwn reduces Slack mrkdwn to plain text.

@@ -1,0 +1,123 @@
+package bot
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailack/mailack/track"
+	"github.com/mailack/mailack/track/report"
+)
+
+// answerMail is a mail whose recipients answered in each of the ways a
+// reply or an automatic reply can.
+func answerMail() track.Mail {
+	at := time.Date(2026, 12, 2, 1, 30, 0, 0, time.UTC)
+	m := track.Mail{
+		MessageID: "q1@example.com", Sender: "alice@example.com", Subject: "見積書の件",
+		SentAt: at.Add(-time.Hour), State: track.StateOpen, DueAt: at.Add(24 * time.Hour),
+		Requested: track.Requested{ReadReceipt: true},
+		Recipients: []track.Recipient{
+			{Address: "suzuki@partner.example", Status: track.StatusReplied, StatusAt: at},
+			{Address: "yamada@partner.example", Status: track.StatusReplied, StatusAt: at, AnsweredBy: "kato@partner.example"},
+			{Address: "lee@other.example", Status: track.StatusAway, StatusAt: at, AutoReply: report.AutoReplyAway,
+				AwayUntil: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC), DueAt: at.Add(5 * 24 * time.Hour)},
+			{Address: "ito@other.example", Status: track.StatusAway, StatusAt: at, AutoReply: report.AutoReplyAway},
+			{Address: "support@vendor.example", Status: track.StatusAutoAck, StatusAt: at, AutoReply: report.AutoReplyAck},
+			{Address: "sato@third.example", Status: track.StatusRead, StatusAt: at, AutoReply: report.AutoReplyAway,
+				AwayUntil: time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)},
+		},
+	}
+	for i := range m.Recipients {
+		m.Recipients[i].Best = m.Recipients[i].Status
+	}
+	return m
+}
+
+func TestCardAnswerLines(t *testing.T) {
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newYork, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		l    locale
+		want []string
+	}{
+		{"en", locale{lang: English, tz: newYork}, []string{
+			":speech_balloon: *suzuki@partner.example* — replied at Tue 1 Dec 20:30",
+			":speech_balloon: *yamada@partner.example* — answered by kato@partner.example at Tue 1 Dec 20:30",
+			":beach_with_umbrella: *lee@other.example* — away until Mon 7 Dec (automatic reply)",
+			":beach_with_umbrella: *ito@other.example* — away (automatic reply)",
+			":robot_face: *support@vendor.example* — automatic acknowledgement — no person yet",
+			":white_check_mark: *sato@third.example* — read at Tue 1 Dec 20:30\n:beach_with_umbrella: _also sent an automatic reply: away until Fri 4 Dec_",
+			"waiting for confirmation until",
+		}},
+		{"ja", locale{lang: Japanese, tz: tokyo}, []string{
+			":speech_balloon: *suzuki@partner.example* — 返信あり（12月2日(水) 10:30）",
+			":speech_balloon: *yamada@partner.example* — kato@partner.example さんが返信（12月2日(水) 10:30）",
+			":beach_with_umbrella: *lee@other.example* — 不在（12月7日まで・自動応答）",
+			":beach_with_umbrella: *ito@other.example* — 不在（自動応答）",
+			":robot_face: *support@vendor.example* — 自動受付の返信（担当者からの返信はまだなし）",
+			"まで確認待ち",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := answerMail()
+			var lines []string
+			for _, r := range m.Recipients {
+				lines = append(lines, recipientText(m, r, tt.l))
+			}
+			text := strings.Join(lines, "\n") + "\n" + stateLine(m, tt.l)
+			for _, w := range tt.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("card lacks %q:\n%s", w, text)
+				}
+			}
+		})
+	}
+}
+
+// TestCardWaitingLineGoes checks that the card stops saying it waits once
+// every recipient has answered.
+func TestCardWaitingLineGoes(t *testing.T) {
+	m := answerMail()
+	l := locale{lang: English}
+	if !strings.Contains(stateLine(m, l), "waiting for confirmation") {
+		t.Fatalf("stateLine = %q, want the waiting line while some have not answered", stateLine(m, l))
+	}
+	for i := range m.Recipients {
+		m.Recipients[i].Status, m.Recipients[i].Best = track.StatusReplied, track.StatusReplied
+	}
+	if got := stateLine(m, l); strings.Contains(got, "waiting") {
+		t.Errorf("stateLine = %q once everyone replied, want no waiting line", got)
+	}
+}
+
+func TestReplyTextAnswers(t *testing.T) {
+	m := answerMail()
+	tests := []struct {
+		l    locale
+		n    track.Notice
+		want string
+	}{
+		{locale{lang: English}, track.Notice{Recipient: "yamada@partner.example", To: track.StatusReplied, At: m.Recipients[1].StatusAt, Kind: track.NoticeReplied},
+			":speech_balloon: *yamada@partner.example*: answered by kato@partner.example at Wed 2 Dec 01:30"},
+		{locale{lang: Japanese}, track.Notice{Recipient: "suzuki@partner.example", To: track.StatusReplied, At: m.Recipients[0].StatusAt, Kind: track.NoticeReplied},
+			":speech_balloon: *suzuki@partner.example*: 返信あり（12月2日(水) 01:30）"},
+		{locale{lang: Japanese}, track.Notice{Recipient: "lee@other.example", To: track.StatusAway, At: m.Recipients[2].StatusAt, Kind: track.NoticeAway},
+			":beach_with_umbrella: *lee@other.example*: 不在（12月7日まで・自動応答）"},
+		{locale{lang: English}, track.Notice{Recipient: "support@vendor.example", To: track.StatusAutoAck, At: m.Recipients[4].StatusAt, Kind: track.NoticeAway},
+			":robot_face: *support@vendor.example*: automatic acknowledgement — no person yet"},
+	}
+	for _, tt := range tests {
+		if got := replyText(m, tt.n, tt.l); got != tt.want {
+			t.Errorf("replyText(%s, %s) = %q, want %q", tt.l.lang, tt.n.Recipient, got, tt.want)
+		}
+	}
+}

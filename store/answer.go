@@ -1,0 +1,100 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/mailack/mailack/track"
+	"github.com/mailack/mailack/track/report"
+)
+
+// answer correlates, records and applies a reply or an automatic reply
+// (track.IsAnswer). An answer stands for one recipient or, from a
+// colleague, for several (track.AnswerEvidence); each piece of evidence is
+// stored and applied once, so the same answer read twice changes nothing.
+// An answer to no tracked mail is not kept: the watcher hands over only
+// answers whose threading headers or subject name a tracked mail, so one
+// that matches nothing is someone else's conversation. The input gets one
+// item, whatever the number of recipients the answer stands for.
+func (a *applier) answer(r report.Report) error {
+	id := track.EvidenceID(r)
+	mt, err := track.CorrelateAnswer(r, txLookup{a.tx}, a.now, window(a.s.opts))
+	if err != nil {
+		return fmt.Errorf("correlate answer %s: %w", id, err)
+	}
+	if !mt.Found() {
+		a.add(id, "", OutcomeIgnored)
+		return nil
+	}
+	evs, err := track.AnswerEvidence(r, mt, a.now)
+	if errors.Is(err, track.ErrUnknownRecipient) {
+		if seen(a.tx, mt.Mail.MessageID, evs[0].ID) {
+			a.add(id, mt.Mail.MessageID, OutcomeDuplicate)
+			return nil
+		}
+		return a.keepUnmatched(evs[0])
+	}
+	if err != nil {
+		return err
+	}
+	if len(evs) == 0 { // the sender's own mail
+		a.add(id, mt.Mail.MessageID, OutcomeIgnored)
+		return nil
+	}
+	m := mt.Mail
+	outcome := OutcomeDuplicate
+	for _, ev := range evs {
+		if seen(a.tx, m.MessageID, ev.ID) {
+			continue
+		}
+		res, err := track.ApplyIn(m, ev, a.s.opts.Calendar, a.now)
+		if err != nil {
+			return fmt.Errorf("apply answer %s to %s: %w", ev.ID, m.MessageID, err)
+		}
+		if err := putEvidence(a.tx, &ev); err != nil {
+			return err
+		}
+		outcome = OutcomeApplied
+		if !res.Changed {
+			continue
+		}
+		if err := putMail(a.tx, &m, &res.Mail); err != nil {
+			return err
+		}
+		if err := a.enqueue(res.Notices); err != nil {
+			return err
+		}
+		m = res.Mail
+	}
+	a.add(id, m.MessageID, outcome)
+	return nil
+}
+
+// seen reports whether evidence id is stored already, with mail messageID
+// or tied to a mail by other means than its Message-ID.
+func seen(tx *bbolt.Tx, messageID, id string) bool {
+	if _, ok := seenGlobally(tx, id); ok {
+		return true
+	}
+	return hasEvidence(tx, messageID, id)
+}
+
+// AnswersTracked reports whether the reply or automatic reply r refers to
+// a tracked mail, as ApplyReport would tie it to one; now stands in for a
+// missing date. A watcher asks it before reading any more of a message.
+func (s *Store) AnswersTracked(ctx context.Context, r report.Report, now time.Time) (bool, error) {
+	var found bool
+	err := s.view(ctx, func(tx *bbolt.Tx) error {
+		mt, err := track.CorrelateAnswer(r, txLookup{tx}, now, window(s.opts))
+		found = mt.Found()
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("look up answered mail: %w", err)
+	}
+	return found, nil
+}
