@@ -301,7 +301,7 @@ var catalogs = map[Lang]map[msg]string{
 		cmdSnooze:          "あとで再通知（1d・3d・日付）",
 		cmdSettings:        "設定の表示・変更",
 		cmdWho:             "任意の送信者の追跡中メールを表示",
-		cmdTrack:           "送信済みメールの追跡を開始",
+		cmdTrack:           "送信済みメールの追跡を開始（Message-IDか件名の一部で指定）",
 	},
 }
 

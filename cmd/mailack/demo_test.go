@@ -43,8 +43,9 @@ func TestDemo(t *testing.T) {
 			"佐々木 由紀 さんが［確認しました］を押します", "Slackで確認済み（11月25日(水) 09:50）",
 			"お世話になっております。", "先日（11月24日）お送りいたしました「契約書のご確認のお願い」につきまして、その後ご確認いただけましたでしょうか。",
 			"なお、本メールと行き違いでご対応いただいている場合は、何卒ご容赦ください。", "田中 一郎 さんのホームタブ",
-			"「【再送】」は不要でした。",
-		}, []string{"Slack refused", "Slackが", "presses", "new message", "Tanaka sends", "thread reply"}},
+			"「【再送】」は不要でした。", "配信遅延・再試行中（相手のサーバーに接続できない）", "ありがとうございます！「来期予算案のご確認」のメールをご覧いただいたことを",
+		}, []string{"Slack refused", "Slackが", "presses", "new message", "Tanaka sends", "thread reply",
+			"）（", "再送中", " Outlook ", "あなた"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.lang, func(t *testing.T) {

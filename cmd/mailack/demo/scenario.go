@@ -70,7 +70,7 @@ func (d *demo) steps(ctx context.Context) []step {
 					"550 5.1.1 <nosuch@partner.example.jp>: Recipient address rejected: User unknown in virtual mailbox table", d.clock.Now(), d.next()))
 			}},
 		{24, 9, 30, "Fabrikam's server confirms delivery of the proposal.",
-			"ファブリカム社のサーバーから、提案書の配信完了通知が届きます。",
+			"ファブリカム社のサーバーから、提案書の配信確認が届きます。",
 			func() error {
 				return d.arrive(dsn(proposal.id, "bob@fabrikam.example", "delivered", "2.0.0", "250 2.0.0 OK", d.clock.Now(), d.next()))
 			}},
@@ -232,7 +232,7 @@ func (d *demo) followUp() error {
 // summary shows where every mail stands: Tanaka's App Home as the bot
 // published it last.
 func (d *demo) summary() error {
-	fmt.Fprintln(d.out, d.t("\nTanaka's App Home in Slack now:", "\n田中さんのSlackのホームタブ（現在）:"))
+	fmt.Fprintln(d.out, d.t("\nTanaka's App Home in Slack now:", "\n現在の田中さんのSlackのホームタブは次のとおりです。"))
 	d.term.printHome()
 	fmt.Fprintln(d.out, d.t("\nNo 【再送】 needed: every answer, and every silence, reached Tanaka in Slack.",
 		"\n「【再送】」は不要でした。相手の反応も、反応がないことも、すべてSlackで田中さんに伝わりました。"))
