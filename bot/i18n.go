@@ -218,7 +218,7 @@ var catalogs = map[Lang]map[msg]string{
 	Japanese: {
 		msgNoSubject:       "（件名なし）",
 		msgSent:            "送信日時: %[1]s",
-		msgSnoozedUntil:    "%[1]sまでスヌーズ中",
+		msgSnoozedUntil:    "%[1]s までスヌーズ中",
 		msgStateDone:       "完了（追跡終了）",
 		msgStateStopped:    "追跡停止",
 		msgDue:             "%[1]s まで確認待ち",

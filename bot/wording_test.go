@@ -52,6 +52,10 @@ func TestJapaneseWording(t *testing.T) {
 	if got := (locale{lang: Japanese, tz: time.UTC}).t(msgDue, "11月30日(月) 17:00"); got != "11月30日(月) 17:00 まで確認待ち" {
 		t.Errorf("deadline = %q", got)
 	}
+	// A snooze sits where the deadline does on the card, and reads alike.
+	if got := (locale{lang: Japanese, tz: time.UTC}).t(msgSnoozedUntil, "12月1日(火) 09:00"); got != "12月1日(火) 09:00 までスヌーズ中" {
+		t.Errorf("snooze = %q", got)
+	}
 }
 
 func TestSpanAndSettingsInWords(t *testing.T) {
