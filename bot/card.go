@@ -256,7 +256,11 @@ func replyText(m track.Mail, n track.Notice, l locale) string {
 	}
 	text := l.t(msgReply, who(r), statusText(r, l))
 	if n.To == track.StatusFailed {
-		text += " " + esc(l.reason(n.Reason).Do)
+		sep := " "
+		if l.lang == Japanese {
+			sep = "。" // ends the status phrase; Japanese puts no space between sentences
+		}
+		text += sep + esc(l.reason(n.Reason).Do)
 	}
 	return statusIcons[n.To] + " " + text
 }

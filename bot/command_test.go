@@ -20,7 +20,7 @@ func TestCommandHelp(t *testing.T) {
 		notWant    []string
 	}{
 		{"english", "help", alice, []string{"/track list [pending|problems|all]", "list your tracked mail", "/track settings", "&lt;Message-ID&gt;"}, []string{"/track who"}},
-		{"japanese", "help", hanako, []string{"/track list", "追跡中のメールを一覧表示", "送信済みフォルダーのメールの追跡を開始"}, []string{"list your tracked mail"}},
+		{"japanese", "help", hanako, []string{"/track list", "追跡中のメールを一覧表示", "送信済みメールの追跡を開始"}, []string{"list your tracked mail"}},
 		{"admin sees admin commands", "", admin, []string{"/track who &lt;address&gt;", "list the tracked mail of any sender"}, nil},
 		{"wrong arguments get usage and help", "list everything", alice, []string{"Usage: `/track list [pending|problems|all]`", "/track snooze"}, nil},
 	}
@@ -90,7 +90,7 @@ func TestCommandSettings(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	defer e.run(t)()
 	got := e.answer(t, e.command(t, alice, "settings lang ja notify problems deadline 3d quiet 22:00-07:00"))
-	if !strings.Contains(got, "保存しました。") || !strings.Contains(got, "問題と期限のみ") || !strings.Contains(got, "22:00–07:00") {
+	if !strings.Contains(got, "保存しました。言語: ") || !strings.Contains(got, "問題と期限切れのみ") || !strings.Contains(got, "22:00–07:00") {
 		t.Errorf("settings answer = %s, want the new settings in Japanese", got)
 	}
 	set, err := e.settings.Settings(t.Context(), alice.ID)

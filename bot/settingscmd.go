@@ -67,7 +67,11 @@ func (b *Bot) cmdSettings(ctx context.Context, r *request, args []string) {
 		return
 	}
 	l, _ := b.localeOf(ctx, r.user) // the language may have changed
-	b.respond(ctx, r, l.t(msgSettingsSaved)+" "+settingsText(set, l))
+	sep := " "
+	if l.lang == Japanese {
+		sep = "" // Japanese runs sentences on without a space
+	}
+	b.respond(ctx, r, l.t(msgSettingsSaved)+sep+settingsText(set, l))
 }
 
 // settingsText says a user's settings in l's language, in words.

@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailack/mailack/track"
+	"github.com/mailack/mailack/track/report"
 )
 
 // Japanese reads as Japanese Outlook users know it: one term per thing,
@@ -14,6 +17,7 @@ func TestJapaneseWording(t *testing.T) {
 	banned := map[string]string{
 		"配送": "配信", "転送済み": "中継済み", "既読": "開封済み", "本人が開封": "開封あり",
 		"返答を待って": "確認待ち", `"`: "「」", "“": "「」", "(": "（", ")": "）",
+		"あなた": "（主語を省く）", "再送中": "再試行中", "既定の期限": "既定",
 	}
 	spaced := regexp.MustCompile(`%\[\d\][sd] (件|名|以上|時間|日)`)
 	var all []string
@@ -22,6 +26,9 @@ func TestJapaneseWording(t *testing.T) {
 	}
 	for st, s := range statusWords[Japanese] {
 		all = append(all, string(st)+": "+s)
+	}
+	for r, a := range reasonAdvice[Japanese] {
+		all = append(all, string(r)+": "+a.Plain, string(r)+": "+a.Do)
 	}
 	for _, s := range all {
 		for bad, good := range banned {
@@ -45,6 +52,10 @@ func TestJapaneseWording(t *testing.T) {
 	if got := (locale{lang: Japanese, tz: time.UTC}).t(msgDue, "11月30日(月) 17:00"); got != "11月30日(月) 17:00 まで確認待ち" {
 		t.Errorf("deadline = %q", got)
 	}
+	// A snooze sits where the deadline does on the card, and reads alike.
+	if got := (locale{lang: Japanese, tz: time.UTC}).t(msgSnoozedUntil, "12月1日(火) 09:00"); got != "12月1日(火) 09:00 までスヌーズ中" {
+		t.Errorf("snooze = %q", got)
+	}
 }
 
 func TestSpanAndSettingsInWords(t *testing.T) {
@@ -58,7 +69,7 @@ func TestSpanAndSettingsInWords(t *testing.T) {
 		{ja.span(time.Hour), "1時間"},
 		{settingsText(UserSettings{}, en), "Language: as in Slack · Notifications: every change · Deadline of mail you track with /track: the default · Quiet hours: none"},
 		{settingsText(UserSettings{Language: Japanese, Level: LevelProblems, Deadline: 48 * time.Hour, Quiet: QuietHours{Start: 22 * 60, End: 7 * 60}}, ja),
-			"言語: 日本語 ／ 通知: 問題と期限のみ ／ /trackで追跡するメールの期限: 2日 ／ 通知しない時間帯: 22:00–07:00"},
+			"言語: 日本語 ／ 通知: 問題と期限切れのみ ／ /trackで追跡するメールの期限: 2日 ／ 通知しない時間帯: 22:00–07:00"},
 		{settingsText(UserSettings{Deadline: -1}, en), "Language: as in Slack · Notifications: every change · Deadline of mail you track with /track: none · Quiet hours: none"},
 		{en.t(msgListTitle, en.t(listFilters[""].title)), "Your tracked mail (open)"},
 		{en.t(msgListTitle, en.t(listFilters["all"].title)), "Your tracked mail (all, including closed)"},
@@ -66,6 +77,44 @@ func TestSpanAndSettingsInWords(t *testing.T) {
 	for _, tc := range tests {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}
+
+// A Japanese status reads as one phrase: a qualifier, a reason or a time
+// never makes two pairs of parentheses in a row or one inside another, and
+// a thread reply runs its advice on without a half-width space.
+func TestJapaneseStatusPhrases(t *testing.T) {
+	ja := locale{lang: Japanese, tz: time.UTC, now: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
+	at := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	for st := range statusWords[Japanese] {
+		for _, reason := range []report.Reason{report.ReasonUndefined, report.ReasonAuthFailure, report.ReasonVacation, report.ReasonMailboxFull} {
+			got := statusText(track.Recipient{Address: "a@x.example", Status: st, StatusAt: at, Reason: reason}, ja)
+			if strings.Contains(got, "）（") || strings.Count(got, "（") > 1 {
+				t.Errorf("%s/%s: %q has nested or doubled parentheses", st, reason, got)
+			}
+		}
+	}
+	m := track.Mail{MessageID: "m@x.example", Subject: "見積書の件", Recipients: []track.Recipient{{Address: "a@x.example", Name: "佐藤"}}}
+	n := track.Notice{Recipient: "a@x.example", To: track.StatusFailed, Reason: report.ReasonMailboxFull, At: at}
+	if got, want := replyText(m, n, ja), "不達（メールボックスが満杯）。時間をおいて再送するか"; !strings.Contains(got, want) {
+		t.Errorf("reply = %q, want it to hold %q", got, want)
+	}
+}
+
+// The follow-up for an outside partner opens with the usual greeting and
+// names the mail once: a subject ending in の件 gets no second の件.
+func TestJapaneseFollowUpCourteous(t *testing.T) {
+	ja := locale{lang: Japanese, tz: time.UTC}
+	got := ja.t(msgFollowUpBody, "【ご確認】お見積書送付の件", "11月30日")
+	for _, w := range []string{"お世話になっております。\n", "先日（11月30日）お送りいたしました「【ご確認】お見積書送付の件」につきまして", "何卒ご容赦ください。"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("follow-up lacks %q:\n%s", w, got)
+		}
+	}
+	for _, bad := range []string{"」の件", "ご連絡いたしました", "ご一報ください"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("follow-up has %q:\n%s", bad, got)
 		}
 	}
 }

@@ -55,7 +55,7 @@ func (d *demo) steps(ctx context.Context) []step {
 			"ファブリカム社のBobさんに「Proposal for Q1」を開封確認付きで送信します。",
 			func() error { return d.send(proposal) }},
 		{24, 9, 10, "He proposes a meeting to an address at Partner Corp that no longer exists.",
-			"パートナー社の、すでに存在しないアドレスに打ち合わせの日程を相談します。",
+			"打ち合わせ日程の相談を、パートナー社のすでに使われていないアドレスに送ってしまいます。",
 			func() error { return d.send(meeting) }},
 		{24, 9, 15, "He asks his colleague Sasaki to check next year's budget.",
 			"同僚の佐々木さんに来期予算案の確認を依頼します。",
@@ -73,12 +73,12 @@ func (d *demo) steps(ctx context.Context) []step {
 					"550 5.1.1 <nosuch@partner.example.jp>: Recipient address rejected: User unknown in virtual mailbox table", d.clock.Now(), d.next()))
 			}},
 		{24, 9, 30, "Fabrikam's server confirms delivery of the proposal.",
-			"ファブリカム社のサーバーから、提案書の配信完了通知が届きます。",
+			"ファブリカム社のサーバーから、提案書の配信確認が届きます。",
 			func() error {
 				return d.arrive(dsn(proposal.id, "bob@fabrikam.example", "delivered", "2.0.0", "250 2.0.0 OK", d.clock.Now(), d.next()))
 			}},
 		{24, 10, 0, "Yamada's server cannot be reached; Tanaka's mail server keeps retrying.",
-			"山田さん側のサーバーに接続できず、田中さん側のメールサーバーが再送を続けています。",
+			"山田さん側のサーバーに接続できず、田中さん側のメールサーバーが配信の再試行を続けています。",
 			func() error {
 				return d.arrive(dsn(contract.id, "yamada@slow.example.co.jp", "delayed", "4.4.1",
 					"connect to mx.slow.example.co.jp[203.0.113.25]:25: Connection timed out", d.clock.Now(), d.next()))
@@ -89,18 +89,18 @@ func (d *demo) steps(ctx context.Context) []step {
 				return d.arrive(mdn(quote.id, "sato@partner.example.jp", jisWord("佐藤 花子"), "displayed", true, d.clock.Now(), d.next()))
 			}},
 		{24, 10, 40, "Suzuki declines to send a receipt.",
-			"鈴木さんは開封確認の送信を断りました。",
+			"鈴木さんは開封確認の送信を断ります。",
 			func() error {
 				return d.arrive(mdn(quote.id, "suzuki@partner.example.jp", jisWord("鈴木 次郎"), "denied", true, d.clock.Now(), d.next()))
 			}},
 		{24, 11, 5, "Bob opens the proposal in Outlook; its tracking pixel is fetched.",
-			"Bobさんが Outlook で提案書を開き、開封ピクセルが読み込まれます。",
+			"BobさんがOutlookで提案書を開き、開封ピクセルが読み込まれます。",
 			func() error { return d.openPixel(proposal.id, "bob@fabrikam.example") }},
 		{24, 11, 30, "Ito is on a business trip: Shoji Trading's groupware answers 「不在通知」, away until 11/27 (Friday).",
 			"伊藤さんは出張中です。商事社のグループウェアから「不在通知」が届きます（11月27日(金)まで不在）。",
 			func() error {
 				return d.arrive(away(dates, "ito@shoji.example.co.jp", jisWord("伊藤 恵"),
-					"伊藤は 11/25～11/27 出張のため不在にしております。\n11/30より順次対応いたします。", d.clock.Now(), d.next()))
+					"伊藤は11/25～11/27出張のため不在にしております。\n11/30より順次対応いたします。", d.clock.Now(), d.next()))
 			}},
 		{24, 14, 10, "Kato answers by e-mail: 「RE: 納期のご相談」. No read receipt needed: the reply ends the wait.",
 			"加藤さんからメールで返信「RE: 納期のご相談」が届きます。開封確認がなくても、返信があれば確認待ちは終わります。",
@@ -109,13 +109,13 @@ func (d *demo) steps(ctx context.Context) []step {
 					"田中様\n\nお世話になっております。納期の件、承知いたしました。\n来週あらためてご連絡いたします。\n\n加藤", d.clock.Now(), d.next()))
 			}},
 		{24, 16, 0, "Tanaka sends the meeting minutes to Sato without a read receipt: mailack does not track it by itself.",
-			"田中さんは議事録を開封確認なしで佐藤さんに送りました。このメールは自動では追跡されません。",
+			"田中さんは、開封確認を付けずに佐藤さんへ議事録を送ります。このメールは自動では追跡されません。",
 			func() error { return d.send(minutes) }},
 		{24, 16, 5, "He asks mailack to track it, finding it by words of its subject.",
-			"件名の一部で探して、追跡を始めます。",
+			"件名の一部でメールを探し、追跡を始めます。",
 			func() error { return d.trackBySubject() }},
 		{25, 9, 30, "Next morning: one working day has passed for the contract and the budget, with no answer. Ito is away, so her deadline waits until she is back.",
-			"翌朝: 契約書と予算案は、送信から1営業日たっても確認がありません。伊藤さんは不在のため、期限は戻られてからに延びています。",
+			"翌朝、契約書と予算案は送信から1営業日たっても確認がありません。伊藤さんは不在のため、期限は戻られた後に延びています。",
 			func() error { return d.sweep(ctx) }},
 		{25, 9, 31, "The morning digest in #sales lists what is still unconfirmed.",
 			"#sales チャンネルに、まだ確認のないメールの朝のまとめが投稿されます。",
@@ -247,9 +247,9 @@ func (d *demo) followUp() error {
 // summary shows where every mail stands: Tanaka's App Home as the bot
 // published it last.
 func (d *demo) summary() error {
-	fmt.Fprintln(d.out, d.t("\nTanaka's App Home in Slack now:", "\n田中さんのSlackのホームタブ（現在）:"))
+	fmt.Fprintln(d.out, d.t("\nTanaka's App Home in Slack now:", "\n現在の田中さんのSlackのホームタブは次のとおりです。"))
 	d.term.printHome()
 	fmt.Fprintln(d.out, d.t("\nNo 【再送】 needed: every answer, and every silence, reached Tanaka in Slack.",
-		"\n「【再送】」は不要でした。返信も、返信がないことも、すべてSlackで田中さんに届きました。"))
+		"\n「【再送】」は不要でした。相手の反応も、反応がないことも、すべてSlackで田中さんに伝わりました。"))
 	return nil
 }
