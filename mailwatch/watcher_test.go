@@ -272,15 +272,17 @@ func TestWatchUIDValidityChange(t *testing.T) {
 	}
 }
 
-// TestWatchOversizedAndQuarantine: a huge report is read only up to the
-// cap and still understood; a message whose reading panics is quarantined
+// TestWatchOversizedAndQuarantine: a huge report is shrunk to the cap and
+// still understood, its report part coming after a large part; a message whose reading panics is quarantined
 // with its head and the watcher goes on to the next one.
 func TestWatchOversizedAndQuarantine(t *testing.T) {
 	s := mailstack.Start(t)
 	sink := newMemSink()
 	c := s.Login(t, "alice")
-	big := strings.Replace(mailstack.MDN("big@test.example", "bob@test.example", "alice@test.example", 1), "--R--\r\n",
-		"--R\r\nContent-Type: application/octet-stream\r\n\r\n"+strings.Repeat("A", 2<<20)+"\r\n--R--\r\n", 1)
+	// The large part comes before the report part: a cut at the cap
+	// would lose the report.
+	big := strings.Replace(mailstack.MDN("big@test.example", "bob@test.example", "alice@test.example", 1), "--R\r\nContent-Type: message/disposition-notification",
+		"--R\r\nContent-Type: application/octet-stream\r\n\r\n"+strings.Repeat(strings.Repeat("A", 76)+"\r\n", 512<<10/78)+"--R\r\nContent-Type: message/disposition-notification", 1)
 	mailstack.Append(t, c, "INBOX", big)
 	mailstack.Append(t, c, "INBOX", mailstack.MDN("poison@test.example", "bob@test.example", "alice@test.example", 2))
 	mailstack.Append(t, c, "INBOX", mailstack.MDN("after@test.example", "bob@test.example", "alice@test.example", 3))
@@ -304,7 +306,7 @@ func TestWatchOversizedAndQuarantine(t *testing.T) {
 
 	sink.waitFor(t, "three items", 10*time.Second, func(items []Item) bool { return len(items) == 3 })
 	items := sink.snapshot()
-	if r := items[0].Reports; len(r) != 1 || r[0].OriginalMessageID != "big@test.example" || items[0].Size <= 2<<20 {
+	if r := items[0].Reports; len(r) != 1 || r[0].OriginalMessageID != "big@test.example" || items[0].Size <= 512<<10 {
 		t.Errorf("big receipt = %+v (size %d), want its report", r, items[0].Size)
 	}
 	if largest > 64<<10 {

@@ -168,7 +168,7 @@ func (m *message) humanText() string {
 			pieces = append(pieces, t)
 			n += len(t) + 1
 		}
-		return n < maxPartBytes
+		return n < maxTextBytes
 	})
 	var b strings.Builder
 	b.Grow(n)
@@ -295,9 +295,6 @@ func (m *message) bounceReports() []Report {
 	rcpts := m.failedRecipients(text)
 	if len(rcpts) == 0 {
 		return nil
-	}
-	if len(rcpts) > maxRecipients {
-		rcpts = rcpts[:maxRecipients]
 	}
 	action := ActionFailed
 	if saysDelayed(text) && !giveUpPhrases.any(text) {

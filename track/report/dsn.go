@@ -8,10 +8,11 @@ import (
 
 // fieldBlocks splits the body of a message/delivery-status or
 // message/disposition-notification part into its blocks of fields (RFC 3464
-// section 2.1: the per-message block, then one block per recipient).
+// section 2.1: the per-message block, then one block per recipient). Every
+// block is read: the size of body, capped by the caller, bounds their number.
 func fieldBlocks(body []byte) []header {
 	var blocks []header
-	for len(body) > 0 && len(blocks) < maxParts {
+	for len(body) > 0 {
 		h, rest := parseHeader(body)
 		if len(h) > 0 {
 			blocks = append(blocks, h)
@@ -150,7 +151,9 @@ func actionFromStatus(status string) Action {
 func (m *message) dsnReports() []Report {
 	var blocks []header
 	if part := m.root.find("message/delivery-status", "message/global-delivery-status"); part != nil {
-		blocks = fieldBlocks(part.decoded(maxPartBytes))
+		// A report on many recipients is long (about 300 bytes a
+		// recipient): it is read whole, as far as the message is.
+		blocks = fieldBlocks(part.decoded(MaxMessageBytes))
 	} else {
 		blocks = m.inlineDSNBlocks()
 	}

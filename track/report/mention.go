@@ -10,9 +10,6 @@ import (
 // mentions for all the recipients of a report together, so that a bounce
 // naming thousands of recipients still costs time linear in its size.
 
-// maxRecipients caps how many recipients of a text bounce are reported.
-const maxRecipients = 1000
-
 // maxContextBytes caps the text taken from the lines after a mention.
 const maxContextBytes = 4096
 

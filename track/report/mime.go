@@ -14,6 +14,9 @@ const (
 	MaxMessageBytes = 32 << 20
 	// maxPartBytes caps how much of one part is decoded.
 	maxPartBytes = 1 << 20
+	// maxTextBytes caps how much of a report's own text is read: a bounce
+	// that lists thousands of recipients with their errors is read whole.
+	maxTextBytes = 8 << 20
 	// maxParts caps the number of MIME parts examined in one message.
 	maxParts = 200
 	// maxDepth caps the nesting of multiparts and embedded messages.
@@ -314,10 +317,10 @@ func (e *entity) decoded(limit int) []byte {
 	return decodeTransfer(e.body, e.hdr.get("content-transfer-encoding"), limit)
 }
 
-// text returns the body as UTF-8 text, at most about maxPartBytes of it.
+// text returns the body as UTF-8 text, at most about maxTextBytes of it.
 func (e *entity) text() string {
 	if e.txt == nil {
-		t := decodeCharset(e.decoded(maxPartBytes), e.params.get("charset"))
+		t := decodeCharset(e.decoded(maxTextBytes), e.params.get("charset"))
 		e.txt = &t
 	}
 	return *e.txt

@@ -18,14 +18,16 @@ var ErrNotMessage = errors.New("report: no message header")
 
 // Parse reads one raw RFC 5322 message and returns one Report per recipient
 // the message reports on. A message that is not a delivery or read report
-// yields no reports and no error. Only the first MaxMessageBytes of raw are
-// read.
+// yields no reports and no error. A message longer than MaxMessageBytes is
+// read as Shrink leaves it: its structure and report parts, and the
+// beginning of its other parts.
 func Parse(raw []byte) ([]Report, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, ErrEmpty
 	}
 	if len(raw) > MaxMessageBytes {
-		raw = raw[:MaxMessageBytes]
+		// Reading from memory cannot fail.
+		raw, _ = Shrink(bytes.NewReader(raw), MaxMessageBytes)
 	}
 	raw = normalizeNewlines(raw)
 	w := &walker{}
