@@ -313,9 +313,58 @@ func (m *message) bounceReports() []Report {
 		}
 		r.ReplyCode = findReplyCode(r.Diagnostic)
 		r.Reason = classify(r, "")
+		if r.Reason == ReasonUndefined {
+			// Many bounces say why in a paragraph of its own, away
+			// from the address (Notes: "was not delivered to: x
+			// because: User x not listed in public Name & Address
+			// Book"): the whole text says it.
+			r.Reason = classify(Report{Action: r.Action, Status: r.Status, ReplyCode: r.ReplyCode}, m.textSummary())
+		}
+		r.Reason = m.ownDomainReason(r)
 		rs = append(rs, r)
 	}
 	return rs
+}
+
+// textSummary returns the report's human text with its white space
+// collapsed, at most maxDiagnosticBytes of it.
+func (m *message) textSummary() string {
+	if m.summary == nil {
+		s := summarize(m.humanText(), maxDiagnosticBytes)
+		m.summary = &s
+	}
+	return *m.summary
+}
+
+// ownDomainReason corrects r's reason when the address is in the
+// reporting system's own domain. Exim says "Unrouteable address" when no
+// router accepts an address (Exim specification, chapter "Routing"): for
+// a domain the system delivers itself, that is a user it does not have.
+func (m *message) ownDomainReason(r Report) Reason {
+	if r.Reason != ReasonHostUnknown || !strings.Contains(strings.ToLower(r.Diagnostic), "unrouteable address") {
+		return r.Reason
+	}
+	_, domain, _ := strings.Cut(r.Recipient, "@")
+	host := m.reportingHost()
+	if domain != "" && host != "" && (host == domain || strings.HasSuffix(host, "."+domain)) {
+		return ReasonUserUnknown
+	}
+	return r.Reason
+}
+
+// reportingHost returns the host that wrote the report, lower-cased: its
+// Reporting-MTA, else the domain of its From address.
+func (m *message) reportingHost() string {
+	if part := m.root.find("message/delivery-status", "message/global-delivery-status"); part != nil {
+		blocks := fieldBlocks(part.decoded(maxHeaderBytes))
+		if len(blocks) > 0 {
+			if v := typedValue(blocks[0].get("reporting-mta")); v != "" {
+				return strings.ToLower(strings.TrimSuffix(v, "."))
+			}
+		}
+	}
+	_, domain, _ := strings.Cut(m.from, "@")
+	return domain
 }
 
 // failedRecipients finds the addresses a bounce reports on. Addresses that

@@ -34,6 +34,21 @@ func typedValue(v string) string {
 	return strings.TrimSpace(v)
 }
 
+// diagnosticValue returns a Diagnostic-Code value (RFC 3464 section
+// 2.3.6): the text without its type when the type is smtp, the whole
+// value otherwise. A local delivery agent's diagnostic ("X-Unix; 67",
+// Sendmail's exit status of a local mailer) means nothing without its type.
+func diagnosticValue(v string) string {
+	t, rest, ok := strings.Cut(v, ";")
+	if !ok || strings.ContainsAny(t, " @<") {
+		return strings.TrimSpace(v)
+	}
+	if strings.EqualFold(strings.TrimSpace(t), "smtp") {
+		return strings.TrimSpace(rest)
+	}
+	return strings.TrimSpace(t) + "; " + strings.TrimSpace(rest)
+}
+
 // addressValue returns the address of a typed address field, without angle
 // brackets, lower-cased. RFC 6533 utf-8 addresses have their \x{HH} escapes
 // decoded.
@@ -190,6 +205,7 @@ func (m *message) dsnReports() []Report {
 			}
 		}
 		rs[i].Reason = classify(rs[i], m.diagnosticFor(rs[i].Recipient, mt))
+		rs[i].Reason = m.ownDomainReason(rs[i])
 	}
 	return rs
 }
@@ -255,7 +271,7 @@ func dsnRecipient(b header) Report {
 	if r.Recipient == "" {
 		r.Recipient = r.OriginalRecipient
 	}
-	r.Diagnostic = typedValue(b.get("diagnostic-code"))
+	r.Diagnostic = diagnosticValue(b.get("diagnostic-code"))
 	r.Status = preferStatus(b.get("status"), r.Diagnostic)
 	r.Action = normalizeAction(b.get("action"))
 	if r.Action == "" {
@@ -300,7 +316,7 @@ func classify(r Report, context string) Reason {
 	}
 	join := context != "" && !strings.Contains(r.Diagnostic, context)
 	buf := make([]byte, 0, len(r.Diagnostic)+1+len(context))
-	buf = appendFolded(buf, r.Diagnostic)
+	buf = appendReasonText(buf, r.Diagnostic)
 	split := len(buf)
 	if join {
 		// The diagnostic and the context, one space apart, as
@@ -308,7 +324,7 @@ func classify(r Report, context string) Reason {
 		if split > 0 {
 			buf = append(buf, ' ')
 		}
-		buf = appendFolded(buf, context)
+		buf = appendReasonText(buf, context)
 		switch {
 		case split == 0:
 			split = -1

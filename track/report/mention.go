@@ -177,11 +177,7 @@ func (m *message) diagnosticFromText(addr string, mt *mentions) string {
 	if d := m.diagnosticFor(addr, mt); d != "" && d != addr && d != "<"+addr+">" {
 		return d
 	}
-	if m.summary == nil {
-		s := summarize(m.humanText(), maxDiagnosticBytes)
-		m.summary = &s
-	}
-	return *m.summary
+	return m.textSummary()
 }
 
 // maxDiagnosticBytes caps a diagnostic taken from a whole text.

@@ -20,7 +20,7 @@ var phraseRules = []*phraseRule{
 	&suspendRule, &hasMovedRule, &noRelayingRule, &notCompliantRule,
 	&authFailureRule, &badReputationRule, &speedingRule, &tooManyConnRule,
 	&requirePTRRule, &virusRule, &spamRule, &policyRule, &contentErrorRule,
-	&failedSTARTTLSRule, &userUnknownStrong, &userUnknownWeak, &filteredPhrases,
+	&failedSTARTTLSRule, &noValidRecipientsRule, &userUnknownStrong, &userUnknownWeak, &filteredPhrases,
 	&rejectedRule, &greetingRule, &notAcceptRule, &dnsErrorRule,
 	&hostUnknownRule, &blockedRule, &systemFullRule, &networkErrorRule,
 	&expiredRule, &mailerErrorRule, &systemErrorRule, &securityErrorRule,

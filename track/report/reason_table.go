@@ -15,6 +15,7 @@ var decisiveStatus = map[string]Reason{
 	"2.3":   ReasonExceedLimit, // message length exceeds administrative limit
 	"3.1":   ReasonSystemFull,  // mail system full
 	"3.4":   ReasonMesgTooBig,  // message too big for system
+	"4.7":   ReasonExpired,     // RFC 3463 section 3.5: delivery time expired
 	"7.20":  ReasonAuthFailure, // no passing DKIM signature
 	"7.21":  ReasonAuthFailure, // no acceptable DKIM signature
 	"7.22":  ReasonAuthFailure, // no valid author-matched DKIM signature
@@ -210,6 +211,7 @@ var strongRules = []reasonStep{
 	dnsErrorRule.apply,
 	hostUnknownRule.apply,
 	missingDomainStep,
+	noValidRecipientsRule.apply,
 	userUnknownStep,
 	blockedRule.apply,
 }
@@ -342,7 +344,11 @@ var virusRule = phraseRule{reason: ReasonVirusDetected, phrases: []string{
 	"ウイルス", "ウィルス",
 }}
 
+// spamRule: "blacklisted url in message" is the URI blocklist (SURBL,
+// URIBL) rejection of Exim's and SpamAssassin's ACL examples: the content,
+// not the sending host, is listed.
 var spamRule = phraseRule{reason: ReasonSpamDetected, phrases: []string{
+	"blacklisted url", "blocklisted url", "listed url in message", "uribl", "surbl",
 	"spam & virus firewall", "spam firewall", "scored as spam", "spam detected",
 	"detected as spam", "identified as spam", "classified as spam", "considered spam",
 	"considered as spam", "marked as spam", "message is spam", "looks like spam",
@@ -371,9 +377,23 @@ var failedSTARTTLSRule = phraseRule{reason: ReasonFailedSTARTTLS, phrases: []str
 	"tls handshake failed",
 }}
 
+// noValidRecipientsRule: Postfix's smtpd answers DATA with "554 5.5.1
+// Error: no valid recipients" when it refused every RCPT TO before it
+// (smtpd.c); Exchange and others word it alike. The recipient was refused
+// at RCPT TO, whatever command the final reply answered.
+var noValidRecipientsRule = phraseRule{reason: ReasonUserUnknown, phrases: []string{
+	"no valid recipients", "no valid recipient",
+}}
+
 // userUnknownStrong is wording that only ever means the mailbox does not
-// exist.
+// exist: Exchange's NDR texts (learn.microsoft.com "Email non-delivery
+// reports in Exchange Online", 5.1.1/5.1.10 "RecipNotFound"), Lotus Notes
+// and Domino ("not listed in public Name & Address Book", "not listed in
+// Domino Directory", "Invalid final delivery userid" from its router),
+// qmail ("no mailbox here by that name", qmail-local), and the Japanese
+// carriers' wording.
 var userUnknownStrong = phraseRule{reason: ReasonUserUnknown, phrases: []string{
+	"invalid final delivery userid",
 	"unknown recipient", "recipient not found", "recipnotfound", "recipientnotfound",
 	"no mailbox here by that name", "address couldn't be found", "address could not be found",
 	"not listed in domino directory", "not listed in public name & address book",
@@ -461,7 +481,7 @@ var blockedRule = phraseRule{reason: ReasonBlocked, phrases: []string{
 	"is listed at", "are listed in", "listed by", "rbl",
 	"dnsbl", "spamhaus", "spamcop", "sorbs", "banned sending ip", "ip address blacklisted",
 	"please use the smtp server of your isp", "open relay", "not accepting connections",
-	"service refuse", "connection refused by", "dynamic ip", "dynamic address", "dialup",
+	"service refuse", "dynamic ip", "dynamic address", "dialup",
 	"dial-up", "residential", "(bl)", "ip blocked", "my name was rejected",
 	"your ip address", "blocked ip", "weren't sent", "traffic not accepted from this ip",
 	"banned sender", "permanently deferred", "blocked for spam", "has been blocked", "is blocked",
