@@ -73,6 +73,12 @@ func (m *message) isBounce() bool {
 	if bounceSubjects.any(m.subject) {
 		return true
 	}
+	// A notification from the null reverse-path (RFC 5321 section 4.5.5)
+	// with no subject is a mail system's one-line refusal ("You sent mail
+	// to x. That's not a valid user here.").
+	if strings.TrimSpace(h.get("return-path")) == "<>" && strings.TrimSpace(m.subject) == "" && !h.has("subject") {
+		return true
+	}
 	return bounceBodyPhrases.any(m.humanText())
 }
 
@@ -250,6 +256,9 @@ var delayPhrases = newPhraseSet([]string{
 	"delivery delayed", "delivery is delayed", "delayed mail", "will be retried",
 	"temporarily deferred", "retry for", "retry until", "this is a warning",
 	"no action is required",
+	// Exchange and Microsoft 365 delay notices: "Delivery attempts will
+	// continue to be made for 1 day(s)".
+	"attempts will continue to be made", "will continue to be attempted",
 })
 
 const delayWarning = "warning: message "
@@ -392,7 +401,7 @@ func (m *message) failedRecipients(text string) []string {
 		for _, a := range as {
 			switch {
 			case a == m.from:
-			case weak[a] || isDaemonAddress(a):
+			case weak[a] || isDaemonAddress(a) || isHelpAddress(a):
 				rest = append(rest, a)
 			default:
 				strong = append(strong, a)
@@ -403,18 +412,101 @@ func (m *message) failedRecipients(text string) []string {
 		}
 		return rest
 	}
+	// The text names the original's recipients before it names those
+	// that failed (Exchange: "Your message To: a, b ... did not reach the
+	// following recipient(s): b"): only the addresses after the phrase
+	// that introduces the failed ones count.
+	if i := failedListStart(text); i >= 0 {
+		if out := filter(prominentAddresses(text[i:])); len(out) > 0 {
+			return out
+		}
+		if out := filter(findAddresses(text[i:])); len(out) > 0 {
+			return out
+		}
+	}
 	if out := filter(prominentAddresses(text)); len(out) > 0 {
 		return out
 	}
 	if out := filter(findAddresses(text)); len(out) > 0 {
 		return out
 	}
+	if a := m.screenName(text); a != "" {
+		return []string{a}
+	}
 	if rh != nil {
-		if as := findAddresses(rh.get("to")); len(as) == 1 {
-			return as
+		// The original's only recipient, when it had one; of a mail to
+		// several, the bounce does not say which failed.
+		to := findAddresses(rh.get("to"))
+		if len(to) == 1 && len(findAddresses(rh.get("cc"))) == 0 {
+			return to
 		}
 	}
-	return nil
+	// A bounce that names nobody: one report with no recipient, which
+	// says that the message bounced and leaves who to the correlator.
+	return []string{""}
+}
+
+// failedListIntros are the phrases after which bounces list the
+// recipients that failed, when they name the original's recipients
+// before: Exchange 2000/2003 ("Your message ... To: ... did not reach
+// the following recipient(s)"), Notes ("Your message ... was not
+// delivered to:").
+var failedListIntros = newPhraseSet([]string{
+	"did not reach the following recipient", "was not delivered to:",
+})
+
+// failedListStart returns where the first of failedListIntros ends in
+// text, or -1.
+func failedListStart(text string) int {
+	at := -1
+	failedListIntros.scan(lowerText(text), func(_, end int) bool {
+		at = end
+		return false
+	})
+	return at
+}
+
+// screenName reads a bounce that names the failed recipient without a
+// domain, as AOL's did ("----- The following addresses had permanent
+// fatal errors ----- screenname"): the name on the line after the
+// heading, in the reporting system's own domain (its From address's).
+func (m *message) screenName(text string) string {
+	_, domain, _ := strings.Cut(m.from, "@")
+	if domain == "" {
+		return ""
+	}
+	i := indexFold(text, 0, "following addresses had permanent fatal errors")
+	if i < 0 {
+		i = indexFold(text, 0, "following address had permanent fatal errors")
+	}
+	if i < 0 {
+		return ""
+	}
+	_, rest, _ := strings.Cut(text[i:], "\n")
+	line, _, _ := strings.Cut(strings.TrimLeft(rest, " \t\r\n"), "\n")
+	name := strings.Trim(strings.TrimSpace(line), "<>\"")
+	if name == "" || len(name) > 64 || !isDotAtom(name) {
+		return ""
+	}
+	return strings.ToLower(name) + "@" + domain
+}
+
+// helpLocalParts are the local parts of the addresses bounces give for
+// help ("contact postmaster@ or helpdesk@ if you think this is an
+// error"; RFC 2142 role mailboxes).
+var helpLocalParts = []string{
+	"abuse", "help", "helpdesk", "support", "webmaster", "hostmaster", "noc", "security",
+	"admin", "administrator", "servicedesk", "it-support", "no-reply", "noreply",
+}
+
+func isHelpAddress(a string) bool {
+	local, _, _ := strings.Cut(a, "@")
+	for _, h := range helpLocalParts {
+		if local == h {
+			return true
+		}
+	}
+	return false
 }
 
 func isDaemonAddress(a string) bool {

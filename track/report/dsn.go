@@ -204,10 +204,31 @@ func (m *message) dsnReports() []Report {
 				rs[i].ReplyCode = findReplyCode(rs[i].Diagnostic)
 			}
 		}
+		if rs[i].Action == ActionDelayed && rs[i].Status == "4.4.7" && m.saysExpired(rs[i].Diagnostic) {
+			// OpenSMTPD reports the end of its retries as "Action:
+			// delayed", "Status: 4.4.7", "Envelope expired": RFC 3463
+			// 4.4.7 is a message given up as too old, so a failure,
+			// unless the text calls itself a delay warning.
+			rs[i].Action = ActionFailed
+		}
 		rs[i].Reason = classify(rs[i], m.diagnosticFor(rs[i].Recipient, mt))
 		rs[i].Reason = m.ownDomainReason(rs[i])
 	}
 	return rs
+}
+
+// saysExpired reports whether a diagnostic or the report's text says the
+// message expired.
+func (m *message) saysExpired(diagnostic string) bool {
+	if low := m.humanLower(); strings.Contains(low, "temporary failure") || strings.Contains(low, " is delayed") || saysDelayed(low) {
+		return false
+	}
+	for _, t := range []string{diagnostic, m.humanText()} {
+		if indexFold(t, 0, "expired") >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // dsnFieldStart returns the offset of the first line of t that starts a

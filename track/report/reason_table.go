@@ -393,7 +393,7 @@ var noValidRecipientsRule = phraseRule{reason: ReasonUserUnknown, phrases: []str
 // qmail ("no mailbox here by that name", qmail-local), and the Japanese
 // carriers' wording.
 var userUnknownStrong = phraseRule{reason: ReasonUserUnknown, phrases: []string{
-	"invalid final delivery userid",
+	"invalid final delivery userid", "not a valid user here",
 	"unknown recipient", "recipient not found", "recipnotfound", "recipientnotfound",
 	"no mailbox here by that name", "address couldn't be found", "address could not be found",
 	"not listed in domino directory", "not listed in public name & address book",
