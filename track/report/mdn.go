@@ -195,15 +195,7 @@ func (m *message) textDisposition() Disposition {
 // Outlook and Exchange send them in some setups: a localised subject prefix
 // confirmed by the body text, linked to the original by In-Reply-To.
 func (m *message) textMDNReports() []Report {
-	subj := strings.ToLower(strings.TrimSpace(m.subject))
-	var sd Disposition
-	for _, s := range receiptSubjects {
-		if strings.HasPrefix(subj, s.prefix) {
-			sd = s.d
-			break
-		}
-	}
-	if sd == "" {
+	if subjectDisposition(m.subject) == "" {
 		return nil
 	}
 	d := m.textDisposition()

@@ -147,6 +147,9 @@ func (m *message) reports() []Report {
 	if rs := m.textMDNReports(); rs != nil {
 		return rs
 	}
+	if rs := m.tnefReports(); rs != nil {
+		return rs
+	}
 	return m.bounceReports()
 }
 
