@@ -2,6 +2,7 @@ package report
 
 import (
 	"strings"
+	"sync"
 )
 
 // Bounces that are not RFC 3464 reports (qmail, Exim, old Sendmail, many
@@ -29,11 +30,11 @@ var bounceSubjectPhrases = []string{
 	"不達", "配信", "エラー", "未配達", "届きません", "送信できません",
 }
 
-var bounceSubjects = newPhraseSet(bounceSubjectPhrases)
+var bounceSubjects = sync.OnceValue(func() *phraseSet { return newPhraseSet(bounceSubjectPhrases) })
 
 // bounceBodyPhrases are what a bounce's text says about mail it could not
 // deliver.
-var bounceBodyPhrases = newPhraseSet([]string{
+var bounceBodyPhrases = lazyPhraseSet([]string{
 	"could not be delivered", "couldn't be delivered", "wasn't able to deliver",
 	"was not delivered", "unable to deliver", "undeliverable",
 	"delivery to the following", "delivery has failed", "delivery failed", "delivery problem",
@@ -70,7 +71,7 @@ func (m *message) isBounce() bool {
 	if strings.Contains(from, "mail delivery") || strings.Contains(from, "mailer-daemon") || strings.Contains(from, "postmaster") {
 		return true
 	}
-	if bounceSubjects.any(m.subject) {
+	if bounceSubjects().any(m.subject) {
 		return true
 	}
 	// A notification from the null reverse-path (RFC 5321 section 4.5.5)
@@ -79,7 +80,7 @@ func (m *message) isBounce() bool {
 	if strings.TrimSpace(h.get("return-path")) == "<>" && strings.TrimSpace(m.subject) == "" && !h.has("subject") {
 		return true
 	}
-	return bounceBodyPhrases.any(m.humanText())
+	return bounceBodyPhrases().any(m.humanText())
 }
 
 // returnedStartFields are the fields that may start the header of a
@@ -246,7 +247,7 @@ func isHeaderLine(line string) bool {
 // delayPhrases are what a bounce's text says when delivery is still being
 // attempted. The first, delayWarning, counts only when " delayed" follows
 // on its line.
-var delayPhrases = newPhraseSet([]string{
+var delayPhrases = lazyPhraseSet([]string{
 	delayWarning,
 	"will continue trying", "will continue to try", "will continue retrying",
 	"will keep trying", "will keep to try", "will keep retrying",
@@ -264,7 +265,7 @@ var delayPhrases = newPhraseSet([]string{
 const delayWarning = "warning: message "
 
 // giveUpPhrases are what a bounce's text says when delivery has ended.
-var giveUpPhrases = newPhraseSet([]string{
+var giveUpPhrases = lazyPhraseSet([]string{
 	"given up", "giving up", "permanent", "returned to sender",
 	"could not be delivered", "undeliverable", "failed permanently", "not be delivered",
 })
@@ -273,7 +274,7 @@ var giveUpPhrases = newPhraseSet([]string{
 func saysDelayed(text string) bool {
 	found := false
 	noDelayedBefore := -1 // the rest of the line up to here holds no " delayed"
-	delayPhrases.scan(text, func(p, end int) bool {
+	delayPhrases().scan(text, func(p, end int) bool {
 		if p != 0 {
 			found = true
 			return false
@@ -306,7 +307,7 @@ func (m *message) bounceReports() []Report {
 		return nil
 	}
 	action := ActionFailed
-	if saysDelayed(text) && !giveUpPhrases.any(text) {
+	if saysDelayed(text) && !giveUpPhrases().any(text) {
 		action = ActionDelayed
 	}
 	orig := m.originalMessageID()
@@ -451,7 +452,7 @@ func (m *message) failedRecipients(text string) []string {
 // before: Exchange 2000/2003 ("Your message ... To: ... did not reach
 // the following recipient(s)"), Notes ("Your message ... was not
 // delivered to:").
-var failedListIntros = newPhraseSet([]string{
+var failedListIntros = lazyPhraseSet([]string{
 	"did not reach the following recipient", "was not delivered to:",
 })
 
@@ -459,7 +460,7 @@ var failedListIntros = newPhraseSet([]string{
 // text, or -1.
 func failedListStart(text string) int {
 	at := -1
-	failedListIntros.scan(lowerText(text), func(_, end int) bool {
+	failedListIntros().scan(lowerText(text), func(_, end int) bool {
 		at = end
 		return false
 	})

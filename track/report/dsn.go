@@ -354,7 +354,7 @@ func classify(r Report, context string) Reason {
 		}
 	}
 	text := string(buf)
-	found := reasonIdx.scan(text, split)
+	found := reasonIdx().scan(text, split)
 	in.Command = found.command
 	switch {
 	case in.Command != "":

@@ -106,7 +106,7 @@ var reasonSteps = []reasonStep{
 // is looked for in the diagnostic text.
 func ClassifyReason(in ReasonInput) Reason {
 	text := string(appendReasonText(make([]byte, 0, min(len(in.Diagnostic), reasonMaxText)), in.Diagnostic))
-	return classifyFolded(in, text, reasonIdx.scan(text, len(text)))
+	return classifyFolded(in, text, reasonIdx().scan(text, len(text)))
 }
 
 // classifyFolded is ClassifyReason for a diagnostic already folded and
@@ -472,7 +472,7 @@ func SMTPCommandFromText(s string) string {
 }
 
 func commandFromFolded(text string) string {
-	return reasonIdx.scan(text, len(text)).command
+	return reasonIdx().scan(text, len(text)).command
 }
 
 // lastRefused returns where marker last occurs in text, or -1. In an SMTP
