@@ -4,6 +4,18 @@ package report
 // spaces, as foldReasonText leaves the diagnostic, and are worded as real
 // MTAs word their errors. Rules are ordered so that the more specific
 // wording wins.
+//
+// Sources, by order of trust: the enhanced status code (RFC 3463, RFC
+// 7372, RFC 7505 and the IANA "Simple Mail Transfer Protocol (SMTP)
+// Enumerated Status Codes" registry); the SMTP reply code (RFC 5321
+// section 4.2, RFC 7504); then the wording documented by the systems that
+// write it: Microsoft's "Email non-delivery reports and SMTP errors in
+// Exchange Online", Google's "SMTP errors and codes", Yahoo's "SMTP error
+// codes", the Postfix (smtpd, access, local, virtual), Exim (its
+// specification), Sendmail (deliver.c, srvrsmtp.c), Courier, qmail
+// (qmail-remote, qmail-local), Lotus Notes/Domino router texts, and the
+// Japanese carriers' notices. TestVendorTexts checks the rules against
+// those texts.
 
 // decisiveStatus maps the subject and detail of an enhanced status code to
 // the reason it settles, whatever the text says.
@@ -497,6 +509,9 @@ var networkErrorRule = phraseRule{reason: ReasonNetworkError, phrases: []string{
 	"forwarded more than the maximum", "hop count exceeded", "connection refused",
 	"loops back to myself", "forwarding loop", "message is looping", "network error on destination",
 	"network is unreachable", "no route to host", "connection reset",
+	// Sendmail's "Deferred: Connection timed out with host" (deliver.c):
+	// the host did not answer (RFC 3463 X.4.1), it is not an expiry.
+	"connection timed out with",
 }}
 
 var expiredRule = phraseRule{reason: ReasonExpired, phrases: []string{
