@@ -176,11 +176,20 @@ func readMessage(r io.Reader, size int64) ([]byte, error) {
 		return raw, nil
 	}
 	// One byte more than expected tells a file that grew.
-	buf := bytes.NewBuffer(make([]byte, 0, max(size, 0)+1))
-	if _, err := buf.ReadFrom(io.LimitReader(r, MaxMessageBytes+1)); err != nil {
+	raw := make([]byte, max(size, 0)+1)
+	n, err := io.ReadFull(r, raw)
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		raw = raw[:n]
+	case err != nil:
 		return nil, fmt.Errorf("read message: %w", err)
+	default:
+		rest, err := io.ReadAll(io.LimitReader(r, MaxMessageBytes+1-int64(n)))
+		if err != nil {
+			return nil, fmt.Errorf("read message: %w", err)
+		}
+		raw = append(raw, rest...)
 	}
-	raw := buf.Bytes()
 	if len(raw) > MaxMessageBytes {
 		shrunk, err := report.Shrink(bytes.NewReader(raw), MaxMessageBytes)
 		if err != nil {

@@ -2,6 +2,7 @@ package mailfile
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,5 +164,38 @@ func TestLargeMessages(t *testing.T) {
 	}
 	if got[2].index != 2 || !strings.HasPrefix(got[2].raw, "Subject: two") {
 		t.Errorf("second mbox message = %+v", got[2])
+	}
+}
+
+// BenchmarkReadLarge reads one 24 MiB .eml file (a bounce returning a
+// large attachment) and one 64 MiB one, longer than the cap. The buffer
+// is sized from the file's length; the longer file is shrunk as it is read.
+func BenchmarkReadLarge(b *testing.B) {
+	dir := b.TempDir()
+	for _, size := range []int{24 << 20, 64 << 20} {
+		path := filepath.Join(dir, "big.eml")
+		fh, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w := bufio.NewWriter(fh)
+		w.WriteString("From: MAILER-DAEMON@mx.example.net\nSubject: x\nContent-Type: text/plain\n\n")
+		line := strings.Repeat("QUJD", 19) + "\n"
+		for n := 0; n < size; n += len(line) {
+			w.WriteString(line)
+		}
+		if err := w.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		fh.Close()
+		b.Run(fmt.Sprintf("%dMiB", size>>20), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			for b.Loop() {
+				if err := Walk(path, func(m Message, err error) error { return err }); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
