@@ -306,6 +306,9 @@ func (m *message) bounceReports() []Report {
 	if len(rcpts) == 0 {
 		return nil
 	}
+	if len(rcpts) > maxRecipients {
+		rcpts = rcpts[:maxRecipients]
+	}
 	action := ActionFailed
 	if saysDelayed(text) && !giveUpPhrases().any(text) {
 		action = ActionDelayed

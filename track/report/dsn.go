@@ -8,11 +8,11 @@ import (
 
 // fieldBlocks splits the body of a message/delivery-status or
 // message/disposition-notification part into its blocks of fields (RFC 3464
-// section 2.1: the per-message block, then one block per recipient). Every
-// block is read: the size of body, capped by the caller, bounds their number.
+// section 2.1: the per-message block, then one block per recipient), at
+// most maxRecipients+1 of them.
 func fieldBlocks(body []byte) []header {
 	var blocks []header
-	for len(body) > 0 {
+	for len(body) > 0 && len(blocks) <= maxRecipients {
 		h, rest := parseHeader(body)
 		if len(h) > 0 {
 			blocks = append(blocks, h)

@@ -56,7 +56,7 @@ func manyRecipientDSN(n int) []byte {
 // TestManyRecipients reads DSNs and text bounces on thousands of
 // recipients whole.
 func TestManyRecipients(t *testing.T) {
-	for _, n := range []int{199, 200, 1000, 5000} {
+	for _, n := range []int{199, 200, 1000, maxRecipients} {
 		rs, err := Parse(manyRecipientDSN(n))
 		if err != nil {
 			t.Fatal(err)
@@ -88,5 +88,17 @@ func TestManyRecipients(t *testing.T) {
 		if r.Reason != ReasonUserUnknown || r.Status != "5.1.1" || r.OriginalMessageID != "many@example.com" {
 			t.Errorf("report %+v", r)
 		}
+	}
+}
+
+// TestRecipientCap reads a report on more recipients than any mail system
+// accepts on one message: maxRecipients are reported.
+func TestRecipientCap(t *testing.T) {
+	rs, err := Parse(manyRecipientDSN(maxRecipients + 500))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != maxRecipients {
+		t.Fatalf("DSN on %d recipients: %d reports, want %d", maxRecipients+500, len(rs), maxRecipients)
 	}
 }

@@ -46,8 +46,8 @@ func FuzzMentions(f *testing.F) {
 }
 
 // TestManyListedRecipients reads bounces naming thousands of distinct
-// recipients: every one is reported. The time each size takes is logged
-// (it grows with the size, not with its square).
+// recipients: every one is reported, up to maxRecipients. The time each
+// size takes is logged (it grows with the size, not with its square).
 func TestManyListedRecipients(t *testing.T) {
 	bounce := func(n int) []byte {
 		var b bytes.Buffer
@@ -65,7 +65,7 @@ func TestManyListedRecipients(t *testing.T) {
 			rs, err := Parse(raw)
 			best = min(best, time.Since(start))
 			checkReports(t, "many recipients", rs, err)
-			if want := bytes.Count(raw, []byte("@example.com\r\n")); len(rs) != want {
+			if want := min(bytes.Count(raw, []byte("@example.com\r\n")), maxRecipients); len(rs) != want {
 				t.Fatalf("Parse(%d recipients) = %d reports", want, len(rs))
 			}
 		}

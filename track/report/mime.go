@@ -21,6 +21,12 @@ const (
 	maxParts = 200
 	// maxDepth caps the nesting of multiparts and embedded messages.
 	maxDepth = 6
+	// maxRecipients caps the recipients one report is read for. It is
+	// ten times the most recipients the large mail systems accept on one
+	// message (Exchange Online and Postfix's smtpd_recipient_limit: 1,000;
+	// RFC 5321 section 4.5.3.1.8 asks for at least 100), so no real report
+	// reaches it; it bounds what a hostile one costs.
+	maxRecipients = 10000
 )
 
 // entity is one MIME entity: a message, a part, or a message embedded in a
