@@ -25,11 +25,11 @@ func Parse(raw []byte) ([]Report, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, ErrEmpty
 	}
+	raw = normalizeNewlines(raw)
 	if len(raw) > MaxMessageBytes {
 		// Reading from memory cannot fail.
 		raw, _ = Shrink(bytes.NewReader(raw), MaxMessageBytes)
 	}
-	raw = normalizeNewlines(raw)
 	w := &walker{}
 	msg := w.parseEntity(raw, 0, "text/plain")
 	if len(msg.hdr) == 0 {

@@ -76,3 +76,26 @@ func FuzzShrink(f *testing.F) {
 		}
 	})
 }
+
+// TestShrinkCorpus shrinks every corpus sample with a limit that cuts its
+// long parts (256 KiB: 64 KiB of text, 16 KiB of anything else) and
+// checks that Parse reads the same reports from what is left.
+func TestShrinkCorpus(t *testing.T) {
+	same, total := 0, 0
+	for _, s := range loadCorpus(t) {
+		want, _ := Parse(s.Raw)
+		small, err := Shrink(bytes.NewReader(s.Raw), 256<<10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := Parse(small)
+		total++
+		if len(got) == len(want) && (len(got) == 0 || got[0].Recipient == want[0].Recipient &&
+			got[0].OriginalMessageID == want[0].OriginalMessageID && got[0].Kind == want[0].Kind) {
+			same++
+		} else {
+			t.Errorf("%s: shrunk from %d to %d bytes, Parse differs", s.Name, len(s.Raw), len(small))
+		}
+	}
+	t.Logf("%d of %d samples read the same after Shrink", same, total)
+}
