@@ -400,6 +400,9 @@ func (m *message) failedRecipients(text string) []string {
 			weak[a] = true
 		}
 	}
+	for _, a := range senderMentions(text) {
+		weak[a] = true
+	}
 	filter := func(as []string) []string {
 		var strong, rest []string
 		for _, a := range as {
@@ -448,6 +451,26 @@ func (m *message) failedRecipients(text string) []string {
 	// A bounce that names nobody: one report with no recipient, which
 	// says that the message bounced and leaves who to the correlator.
 	return []string{""}
+}
+
+// senderMentions returns the addresses a bounce's text names as the
+// sender: after "mail from" ("MAIL FROM:<a>", "not accepting mail from
+// a") or "sender" ("Sender address: a"). They are not failed recipients.
+func senderMentions(text string) []string {
+	var out []string
+	for _, marker := range []string{"mail from", "sender"} {
+		search := newFoldSearch(text, marker)
+		for i, n := search.next(0), 0; i >= 0 && n < 64; i, n = search.next(i+len(marker)), n+1 {
+			j := i + len(marker)
+			for j < len(text) && j < i+len(marker)+16 && strings.IndexByte(" \t:<\"'", text[j]) >= 0 {
+				j++
+			}
+			if end := addressAt(text, j); end > j {
+				out, _ = appendAddress(out, nil, text[j:end])
+			}
+		}
+	}
+	return out
 }
 
 // failedListIntros are the phrases after which bounces list the
