@@ -321,7 +321,9 @@ func (f *folderWatch) fetchShrunk(c *imapclient.Client, h head) ([]byte, error) 
 				case imapclient.FetchItemDataUID:
 					uid = it.UID
 				case imapclient.FetchItemDataBodySection:
-					if uid != imap.UID(h.uid) || it.Literal == nil {
+					// One UID was asked for; a server that sends the
+					// UID after the literal still sends only that one.
+					if uid != 0 && uid != imap.UID(h.uid) || it.Literal == nil {
 						continue
 					}
 					b, err := report.Shrink(it.Literal, int(limit))
