@@ -448,9 +448,24 @@ func (m *message) failedRecipients(text string) []string {
 			return to
 		}
 	}
-	// A bounce that names nobody: one report with no recipient, which
-	// says that the message bounced and leaves who to the correlator.
-	return []string{""}
+	// A bounce from a mail system that names nobody: one report with no
+	// recipient, which says that the message bounced and leaves who to
+	// the correlator. From anyone else it is no report.
+	if m.fromMailSystem() {
+		return []string{""}
+	}
+	return nil
+}
+
+// fromMailSystem reports whether the message comes from a mail system
+// rather than a person: the null reverse-path (RFC 5321 section 4.5.5) or
+// a daemon's address.
+func (m *message) fromMailSystem() bool {
+	if strings.TrimSpace(m.root.hdr.get("return-path")) == "<>" || isDaemonAddress(m.from) {
+		return true
+	}
+	from := strings.ToLower(m.root.hdr.get("from"))
+	return strings.Contains(from, "mailer-daemon") || strings.Contains(from, "mail delivery")
 }
 
 // senderMentions returns the addresses a bounce's text names as the

@@ -102,3 +102,18 @@ func TestRecipientCap(t *testing.T) {
 		t.Fatalf("DSN on %d recipients: %d reports, want %d", maxRecipients+500, len(rs), maxRecipients)
 	}
 }
+
+// TestNoRecipientFromPerson: a person's mail whose subject reads like a
+// bounce and that names no address is no report; the same from a mail
+// system is a bounce without a recipient.
+func TestNoRecipientFromPerson(t *testing.T) {
+	body := "Subject: Your expense claim was rejected\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n\r\nPlease resubmit it with the receipts.\r\n"
+	rs, err := Parse([]byte("From: Keiko Mori <keiko@example.com>\r\n" + body))
+	if err != nil || len(rs) != 0 {
+		t.Errorf("person's mail: Parse = %+v, %v; want no report", rs, err)
+	}
+	rs, err = Parse([]byte("From: Mail Delivery System <MAILER-DAEMON@mx.example.com>\r\n" + body))
+	if err != nil || len(rs) != 1 || rs[0].Kind != KindDSN || rs[0].Recipient != "" {
+		t.Errorf("mail system's mail: Parse = %+v, %v; want one bounce without a recipient", rs, err)
+	}
+}
