@@ -338,6 +338,16 @@ func TestWatchTwoAccounts(t *testing.T) {
 	s.DeliverLMTP(t, "alice", []byte(mailstack.MDN("x@test.example", "bob@test.example", "alice@test.example", 1)))
 	s.DeliverLMTP(t, "bob", []byte(mailstack.MDN("y@test.example", "alice@test.example", "bob@test.example", 2)))
 	sink.waitFor(t, "both receipts", 10*time.Second, func(items []Item) bool { return len(items) == 2 })
+	// carol's failed login is its own event: wait for it, not for the
+	// others' receipts.
+	sink.waitFor(t, "carol's login error", 10*time.Second, func([]Item) bool {
+		for _, st := range w.Status() {
+			if st.Account == "carol" && st.LastError != "" {
+				return true
+			}
+		}
+		return false
+	})
 	for _, st := range w.Status() {
 		switch st.Account {
 		case "carol":
