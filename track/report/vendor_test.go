@@ -34,6 +34,15 @@ func TestVendorTexts(t *testing.T) {
 		{"exo 5.3.4", ReasonInput{Action: ActionFailed, Status: "5.3.4", Diagnostic: "552 5.3.4 Message size exceeds fixed maximum message size"}, ReasonMesgTooBig},
 		{"exo 5.7.606", ReasonInput{Action: ActionFailed, Status: "5.7.606", Diagnostic: "550 5.7.606 Access denied, banned sending IP [192.0.2.1]"}, ReasonBlocked},
 		{"exo 5.1.8", ReasonInput{Action: ActionFailed, Status: "5.1.8", Diagnostic: "550 5.1.8 Access denied, bad outbound sender"}, ReasonRejected},
+		{"exo 5.2.3", ReasonInput{Action: ActionFailed, Status: "5.2.3", Diagnostic: "550 5.2.3 RESOLVER.RST.RecipSizeLimit; message too large for this recipient"}, ReasonExceedLimit},
+		{"exo 5.4.4", ReasonInput{Action: ActionFailed, Status: "5.4.4", Diagnostic: "550 5.4.4 SMTPSEND.DNS.NonExistentDomain; nonexistent domain"}, ReasonHostUnknown},
+		{"exo 5.4.6", ReasonInput{Action: ActionFailed, Status: "5.4.6", Diagnostic: "554 5.4.6 Routing loop detected"}, ReasonNetworkError},
+		{"exo 5.4.300", ReasonInput{Action: ActionFailed, Status: "5.4.300", Diagnostic: "550 5.4.300 Message expired"}, ReasonExpired},
+		{"exo 5.7.57", ReasonInput{Action: ActionFailed, Status: "5.7.57", Diagnostic: "530 5.7.57 Client not authenticated to send mail during MAIL FROM"}, ReasonSecurityError},
+		{"exo 5.7.750", ReasonInput{Action: ActionFailed, Status: "5.7.750", Diagnostic: "550 5.7.750 Service unavailable. Client blocked from sending from unregistered domains"}, ReasonBlocked},
+		{"exo 5.6.11", ReasonInput{Action: ActionFailed, Status: "5.6.11", Diagnostic: "554 5.6.11 SMTPSEND.BareLinefeedsAreIllegal; remote server doesn't support binary mime"}, ReasonContentError},
+		{"exo 4.4.316", ReasonInput{Action: ActionDelayed, Status: "4.4.316", Diagnostic: "451 4.4.316 Connection refused"}, ReasonNetworkError},
+		{"exo 5.4.1 relay", ReasonInput{Action: ActionFailed, Status: "5.4.1", Diagnostic: "550 5.4.1 Relay Access Denied"}, ReasonNoRelaying},
 		// Yahoo, "SMTP error codes" (senders.yahooinc.com/smtp-error-codes).
 		{"yahoo 554 dd", ReasonInput{Action: ActionFailed, Diagnostic: "554 delivery error: dd This user doesn't have a yahoo.com account (x@yahoo.com) [0] - mta1.mail.example.yahoo.com"}, ReasonUserUnknown},
 		{"yahoo 552 not found", ReasonInput{Action: ActionFailed, Diagnostic: "552 1 Requested mail action aborted, mailbox not found"}, ReasonUserUnknown},
@@ -72,6 +81,8 @@ func TestVendorTexts(t *testing.T) {
 		// Notes/Domino router texts.
 		{"domino not listed", ReasonInput{Action: ActionFailed, Diagnostic: "User x (x@notes.example.org) not listed in Domino Directory"}, ReasonUserUnknown},
 		// Japanese carriers' documented texts (NTT docomo, au/KDDI, SoftBank).
+		{"docomo too much data", ReasonInput{Action: ActionFailed, Status: "5.2.0", Diagnostic: "552 5.2.0 Too much mail data"}, ReasonMailboxFull},
+		{"softbank invalid recipient", ReasonInput{Action: ActionFailed, Diagnostic: "550 5.1.1 <x@softbank.ne.jp>... Invalid recipient", Command: "RCPT"}, ReasonUserUnknown},
 		{"docomo unknown", ReasonInput{Action: ActionFailed, Diagnostic: "550 Unknown user x@docomo.ne.jp", Command: "RCPT"}, ReasonUserUnknown},
 		{"au not exist", ReasonInput{Action: ActionFailed, Diagnostic: "<x@ezweb.ne.jp>: 宛先のメールアドレスは存在しません"}, ReasonUserUnknown},
 		// RFC 3463 codes whose meaning no wording changes.
