@@ -430,3 +430,30 @@ func TestWatchMovesProcessedReports(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestWatchManyRecipientBounce sends a mail to 300 unknown recipients
+// through Postfix and reads its real bounce from the IMAP inbox: every
+// recipient is reported.
+func TestWatchManyRecipientBounce(t *testing.T) {
+	s := mailstack.Start(t)
+	sink := newMemSink()
+	stop := startWatcher(t, sink, Options{}, account(s, "alice"))
+	defer stop()
+	var to []string
+	for i := 1; i <= 300; i++ {
+		to = append(to, fmt.Sprintf("nosuch%03d@%s", i, s.Domain()))
+	}
+	raw := "From: alice@test.example\r\nTo: undisclosed-recipients:;\r\nSubject: figures\r\nMessage-ID: <many-300@test.example>\r\n\r\nHello all.\r\n"
+	s.Send(t, s.Address("alice"), to, []byte(raw), mailstack.SendOptions{Return: smtp.DSNReturnHeaders})
+	sink.waitFor(t, "the bounce", 30*time.Second, func(items []Item) bool { return len(items) == 1 })
+	rs := sink.snapshot()[0].Reports
+	seen := map[string]bool{}
+	for _, r := range rs {
+		if r.Action == report.ActionFailed && r.OriginalMessageID == "many-300@test.example" {
+			seen[r.Recipient] = true
+		}
+	}
+	if len(seen) != 300 {
+		t.Fatalf("bounce read for %d distinct failed recipients (%d reports), want 300", len(seen), len(rs))
+	}
+}
