@@ -280,8 +280,17 @@ func (f *folderWatch) read(ctx context.Context, c *imapclient.Client, h head) (I
 	return f.process(it, raw), nil
 }
 
-// fetchBody fetches a whole message, or its first MaxMessageBytes.
+// maxShrinkFactor bounds how much of a report larger than MaxMessageBytes
+// is streamed through report.Shrink: at most this many times the cap.
+const maxShrinkFactor = 16
+
+// fetchBody fetches a whole message, or its first MaxMessageBytes. A report
+// candidate larger than that is streamed through report.Shrink instead, so
+// that a report part after a large returned message is still read.
 func (f *folderWatch) fetchBody(c *imapclient.Client, h head) ([]byte, error) {
+	if f.role == RoleReports && h.size > f.w.opts.MaxMessageBytes {
+		return f.fetchShrunk(c, h)
+	}
 	section := &imap.FetchItemBodySection{Peek: true}
 	if h.size > f.w.opts.MaxMessageBytes {
 		section.Partial = &imap.SectionPartial{Offset: 0, Size: f.w.opts.MaxMessageBytes}
@@ -302,6 +311,50 @@ func (f *folderWatch) fetchBody(c *imapclient.Client, h head) ([]byte, error) {
 	}
 	// Expunged between the two fetches: nothing to read.
 	return nil, nil
+}
+
+// fetchShrunk streams a large message through report.Shrink, keeping at
+// most MaxMessageBytes of it in memory, and at most maxShrinkFactor times
+// that read from the server. The command's time limit grows with the size
+// (at least 1 MB a second).
+func (f *folderWatch) fetchShrunk(c *imapclient.Client, h head) ([]byte, error) {
+	limit := f.w.opts.MaxMessageBytes
+	section := &imap.FetchItemBodySection{Peek: true}
+	if h.size > limit*maxShrinkFactor {
+		section.Partial = &imap.SectionPartial{Offset: 0, Size: limit * maxShrinkFactor}
+	}
+	timeout := f.w.opts.CommandTimeout + time.Duration(min(h.size, limit*maxShrinkFactor)/1e6)*time.Second
+	var raw []byte
+	set := imap.UIDSetNum(imap.UID(h.uid))
+	err := guard(timeout, c, func() error {
+		cmd := c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
+		for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+			var uid imap.UID
+			for item := msg.Next(); item != nil; item = msg.Next() {
+				switch it := item.(type) {
+				case imapclient.FetchItemDataUID:
+					uid = it.UID
+				case imapclient.FetchItemDataBodySection:
+					// One UID was asked for; a server that sends the
+					// UID after the literal still sends only that one.
+					if uid != 0 && uid != imap.UID(h.uid) || it.Literal == nil {
+						continue
+					}
+					b, err := report.Shrink(it.Literal, int(limit))
+					if err != nil {
+						cmd.Close()
+						return err
+					}
+					raw = b
+				}
+			}
+		}
+		return cmd.Close()
+	})
+	if err != nil {
+		return nil, temporary(fmt.Errorf("fetch uid %d: %w", h.uid, err))
+	}
+	return raw, nil
 }
 
 // maxQuarantineHead caps how much of a quarantined message is kept.

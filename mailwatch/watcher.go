@@ -34,8 +34,10 @@ type Options struct {
 	// DefaultPoll is the poll interval for servers without IDLE (default
 	// 1 min).
 	DefaultPoll time.Duration
-	// MaxMessageBytes caps how much of one message is fetched (default
-	// 10 MiB); the rest of a larger message is not read.
+	// MaxMessageBytes caps how much of one message is kept (default
+	// 10 MiB). A larger sent message is fetched up to the cap; a larger
+	// report candidate is streamed through report.Shrink (at most 16 times
+	// the cap of it), which keeps its structure and report parts.
 	MaxMessageBytes int64
 	// MinBackoff and MaxBackoff bound the wait before reconnecting after a
 	// failure (default 1 s and 5 min); the wait doubles on each failure,

@@ -272,15 +272,17 @@ func TestWatchUIDValidityChange(t *testing.T) {
 	}
 }
 
-// TestWatchOversizedAndQuarantine: a huge report is read only up to the
-// cap and still understood; a message whose reading panics is quarantined
+// TestWatchOversizedAndQuarantine: a huge report is shrunk to the cap and
+// still understood, its report part coming after a large part; a message whose reading panics is quarantined
 // with its head and the watcher goes on to the next one.
 func TestWatchOversizedAndQuarantine(t *testing.T) {
 	s := mailstack.Start(t)
 	sink := newMemSink()
 	c := s.Login(t, "alice")
-	big := strings.Replace(mailstack.MDN("big@test.example", "bob@test.example", "alice@test.example", 1), "--R--\r\n",
-		"--R\r\nContent-Type: application/octet-stream\r\n\r\n"+strings.Repeat("A", 2<<20)+"\r\n--R--\r\n", 1)
+	// The large part comes before the report part: a cut at the cap
+	// would lose the report.
+	big := strings.Replace(mailstack.MDN("big@test.example", "bob@test.example", "alice@test.example", 1), "--R\r\nContent-Type: message/disposition-notification",
+		"--R\r\nContent-Type: application/octet-stream\r\n\r\n"+strings.Repeat(strings.Repeat("A", 76)+"\r\n", 512<<10/78)+"--R\r\nContent-Type: message/disposition-notification", 1)
 	mailstack.Append(t, c, "INBOX", big)
 	mailstack.Append(t, c, "INBOX", mailstack.MDN("poison@test.example", "bob@test.example", "alice@test.example", 2))
 	mailstack.Append(t, c, "INBOX", mailstack.MDN("after@test.example", "bob@test.example", "alice@test.example", 3))
@@ -304,7 +306,7 @@ func TestWatchOversizedAndQuarantine(t *testing.T) {
 
 	sink.waitFor(t, "three items", 10*time.Second, func(items []Item) bool { return len(items) == 3 })
 	items := sink.snapshot()
-	if r := items[0].Reports; len(r) != 1 || r[0].OriginalMessageID != "big@test.example" || items[0].Size <= 2<<20 {
+	if r := items[0].Reports; len(r) != 1 || r[0].OriginalMessageID != "big@test.example" || items[0].Size <= 512<<10 {
 		t.Errorf("big receipt = %+v (size %d), want its report", r, items[0].Size)
 	}
 	if largest > 64<<10 {
@@ -336,6 +338,16 @@ func TestWatchTwoAccounts(t *testing.T) {
 	s.DeliverLMTP(t, "alice", []byte(mailstack.MDN("x@test.example", "bob@test.example", "alice@test.example", 1)))
 	s.DeliverLMTP(t, "bob", []byte(mailstack.MDN("y@test.example", "alice@test.example", "bob@test.example", 2)))
 	sink.waitFor(t, "both receipts", 10*time.Second, func(items []Item) bool { return len(items) == 2 })
+	// carol's failed login is its own event: wait for it, not for the
+	// others' receipts.
+	sink.waitFor(t, "carol's login error", 10*time.Second, func([]Item) bool {
+		for _, st := range w.Status() {
+			if st.Account == "carol" && st.LastError != "" {
+				return true
+			}
+		}
+		return false
+	})
 	for _, st := range w.Status() {
 		switch st.Account {
 		case "carol":
@@ -416,5 +428,32 @@ func TestWatchMovesProcessedReports(t *testing.T) {
 			t.Fatalf("seen messages in INBOX = %v, want the flagged receipt only", seen.AllUIDs())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestWatchManyRecipientBounce sends a mail to 300 unknown recipients
+// through Postfix and reads its real bounce from the IMAP inbox: every
+// recipient is reported.
+func TestWatchManyRecipientBounce(t *testing.T) {
+	s := mailstack.Start(t)
+	sink := newMemSink()
+	stop := startWatcher(t, sink, Options{}, account(s, "alice"))
+	defer stop()
+	var to []string
+	for i := 1; i <= 300; i++ {
+		to = append(to, fmt.Sprintf("nosuch%03d@%s", i, s.Domain()))
+	}
+	raw := "From: alice@test.example\r\nTo: undisclosed-recipients:;\r\nSubject: figures\r\nMessage-ID: <many-300@test.example>\r\n\r\nHello all.\r\n"
+	s.Send(t, s.Address("alice"), to, []byte(raw), mailstack.SendOptions{Return: smtp.DSNReturnHeaders})
+	sink.waitFor(t, "the bounce", 30*time.Second, func(items []Item) bool { return len(items) == 1 })
+	rs := sink.snapshot()[0].Reports
+	seen := map[string]bool{}
+	for _, r := range rs {
+		if r.Action == report.ActionFailed && r.OriginalMessageID == "many-300@test.example" {
+			seen[r.Recipient] = true
+		}
+	}
+	if len(seen) != 300 {
+		t.Fatalf("bounce read for %d distinct failed recipients (%d reports), want 300", len(seen), len(rs))
 	}
 }

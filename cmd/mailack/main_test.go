@@ -47,7 +47,7 @@ const sampleDSN = "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\r\n
 	"--B\r\nContent-Type: text/plain\r\n\r\nI'm sorry.\r\n" +
 	"--B\r\nContent-Type: message/delivery-status\r\n\r\n" +
 	"Reporting-MTA: dns; mx.example.net\r\nOriginal-Envelope-Id: env-42\r\n\r\n" +
-	"Final-Recipient: rfc822; Bob@Example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n" +
+	"Final-Recipient: rfc822; Bob@Example.org\r\nOriginal-Recipient: rfc822; robert@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n" +
 	"Remote-MTA: dns; mx.example.org\r\nDiagnostic-Code: smtp; 550 5.1.1 <bob@example.org>: User unknown\r\n\r\n" +
 	"Final-Recipient: rfc822; carol@example.org\r\nAction: delivered\r\nStatus: 2.0.0\r\n\r\n" +
 	"--B\r\nContent-Type: text/rfc822-headers\r\n\r\n" +
@@ -65,6 +65,10 @@ func TestScanJSON(t *testing.T) {
 	must(os.WriteFile(filepath.Join(dir, "bounce.eml"), []byte(sampleDSN), 0o644))
 	must(os.WriteFile(filepath.Join(dir, "plain.eml"), []byte("From: a@example.com\r\nSubject: hello\r\n\r\nhi\r\n"), 0o644))
 	must(os.WriteFile(filepath.Join(dir, "empty.eml"), nil, 0o644))
+	// A text bounce that gives no status code: its wording stands for 5.1.1.
+	must(os.WriteFile(filepath.Join(dir, "qmail.eml"), []byte("From: MAILER-DAEMON@mx.example.net\r\nTo: alice@example.com\r\nSubject: failure notice\r\n\r\n"+
+		"Hi. This is the qmail-send program at mx.example.net.\r\nI'm afraid I wasn't able to deliver your message to the following addresses.\r\n\r\n"+
+		"<dan@example.org>:\r\nSorry, no mailbox here by that name.\r\n"), 0o644))
 
 	code, out, errOut := runCmd(t, "scan", "--json", dir)
 	if code != 0 {
@@ -79,8 +83,8 @@ func TestScanJSON(t *testing.T) {
 		}
 		recs = append(recs, m)
 	}
-	if len(recs) != 4 {
-		t.Fatalf("scan printed %d records, want 4 (2 recipients, 1 none, 1 error):\n%s", len(recs), out)
+	if len(recs) != 5 {
+		t.Fatalf("scan printed %d records, want 5 (2 recipients, 1 error, 1 none, 1 text bounce):\n%s", len(recs), out)
 	}
 	for _, k := range []string{"file", "kind", "original_message_id", "envelope_id", "recipient", "action", "status", "reply_code", "disposition", "reason", "diagnostic", "remote_mta", "report_message_id", "date"} {
 		if _, ok := recs[1][k]; !ok {
@@ -89,10 +93,12 @@ func TestScanJSON(t *testing.T) {
 	}
 	want := []map[string]string{
 		{"file": "bounce.eml", "kind": "dsn", "recipient": "bob@example.org", "action": "failed", "status": "5.1.1", "reply_code": "550",
-			"original_message_id": "orig-1@example.com", "envelope_id": "env-42", "report_message_id": "bounce-1@mx.example.net", "date": "2026-11-24T01:00:00Z", "remote_mta": "mx.example.org"},
+			"original_message_id": "orig-1@example.com", "envelope_id": "env-42", "report_message_id": "bounce-1@mx.example.net", "date": "2026-11-24T01:00:00Z", "remote_mta": "mx.example.org",
+			"original_recipient": "robert@example.org"},
 		{"file": "bounce.eml", "kind": "dsn", "recipient": "carol@example.org", "action": "delivered", "status": "2.0.0"},
 		{"file": "empty.eml", "kind": "error"},
 		{"file": "plain.eml", "kind": "none"},
+		{"file": "qmail.eml", "kind": "dsn", "recipient": "dan@example.org", "action": "failed", "status": "5.1.1", "reason": "userunknown"},
 	}
 	for i, w := range want {
 		for k, v := range w {
@@ -104,6 +110,9 @@ func TestScanJSON(t *testing.T) {
 				t.Errorf("record %d: %s = %q, want %q", i, k, got, v)
 			}
 		}
+	}
+	if _, ok := recs[1]["original_recipient"]; ok {
+		t.Errorf("record without an Original-Recipient has original_recipient: %v", recs[1])
 	}
 	if e, _ := recs[2]["error"].(string); e == "" {
 		t.Errorf("error record has no error text: %v", recs[2])

@@ -21,6 +21,7 @@ type scanRecord struct {
 	OriginalMessageID string `json:"original_message_id"`
 	EnvelopeID        string `json:"envelope_id"`
 	Recipient         string `json:"recipient"`
+	OriginalRecipient string `json:"original_recipient,omitempty"`
 	Action            string `json:"action"`
 	Status            string `json:"status"`
 	ReplyCode         string `json:"reply_code"`
@@ -88,8 +89,9 @@ func scanMessage(m mailfile.Message, readErr error) []scanRecord {
 		rec.OriginalMessageID = r.OriginalMessageID
 		rec.EnvelopeID = r.EnvelopeID
 		rec.Recipient = r.Recipient
+		rec.OriginalRecipient = r.OriginalRecipient
 		rec.Action = string(r.Action)
-		rec.Status = r.Status
+		rec.Status = r.ImpliedStatus()
 		rec.ReplyCode = r.ReplyCode
 		rec.Disposition = string(r.Disposition)
 		rec.Reason = string(r.Reason)

@@ -16,11 +16,14 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/mailack/mailack/track/report"
 )
 
-// MaxMessageBytes caps how much of one message is read; a longer message is
-// truncated to this size (the report parser looks only at the beginning).
-const MaxMessageBytes = 32 << 20
+// MaxMessageBytes caps how much of one message is kept. A longer message is
+// shrunk as report.Shrink does: its structure and report parts are kept,
+// and the beginning of its other parts.
+const MaxMessageBytes = report.MaxMessageBytes
 
 // Message is one stored message.
 type Message struct {
@@ -29,7 +32,8 @@ type Message struct {
 	// Index is the 1-based position of the message in an mbox file, and 0
 	// for a file that holds one message.
 	Index int
-	// Raw is the message, at most MaxMessageBytes of it.
+	// Raw is the message, at most MaxMessageBytes of it (see
+	// MaxMessageBytes).
 	Raw []byte
 }
 
@@ -45,12 +49,12 @@ func Walk(path string, f Func) error {
 		return f(Message{Path: path}, err)
 	}
 	if !st.IsDir() {
-		return walkFile(path, f)
+		return walkFile(path, f, false)
 	}
 	if isMaildir(path) {
 		return walkMaildir(path, f)
 	}
-	return walkDir(path, f)
+	return walkDir(path, f, false)
 }
 
 func isMaildir(dir string) bool {
@@ -64,7 +68,7 @@ func isMaildir(dir string) bool {
 
 func walkMaildir(dir string, f Func) error {
 	for _, sub := range []string{"new", "cur"} {
-		if err := walkDir(filepath.Join(dir, sub), f); err != nil {
+		if err := walkDir(filepath.Join(dir, sub), f, true); err != nil {
 			return err
 		}
 	}
@@ -73,7 +77,9 @@ func walkMaildir(dir string, f Func) error {
 
 // walkDir reads every regular file below dir in lexical order, skipping
 // hidden files and the files that sit beside messages in mail folders.
-func walkDir(dir string, f Func) error {
+// maildir says that dir is a Maildir's new or cur folder, whose files each
+// hold one message.
+func walkDir(dir string, f Func, maildir bool) error {
 	var files []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -107,7 +113,7 @@ func walkDir(dir string, f Func) error {
 		if isMaildir(p) {
 			err = walkMaildir(p, f)
 		} else {
-			err = walkFile(p, f)
+			err = walkFile(p, f, maildir)
 		}
 		if err != nil {
 			return err
@@ -126,30 +132,87 @@ func skipName(name string) bool {
 }
 
 // walkFile reads one file, which may be an mbox holding several messages.
-func walkFile(path string, f Func) error {
+// A Maildir file (whole is set) or an .eml file holds one message, whatever
+// its body says: only its leading mbox envelope line, if any, is dropped.
+func walkFile(path string, f Func, whole bool) error {
 	fh, err := os.Open(path)
 	if err != nil {
 		return f(Message{Path: path}, err)
 	}
 	defer fh.Close()
+	var size int64
+	if st, err := fh.Stat(); err == nil {
+		size = st.Size()
+	}
 	r := bufio.NewReaderSize(fh, 64<<10)
 	head, _ := r.Peek(5)
+	isEML := strings.EqualFold(filepath.Ext(path), ".eml")
 	if string(head) == "From " {
-		return readMbox(path, r, f)
+		if !whole && !isEML {
+			return readMbox(path, r, size, f)
+		}
+		line, err := r.ReadSlice('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return f(Message{Path: path}, fmt.Errorf("read message: %w", err))
+		}
+		size -= int64(len(line))
 	}
-	raw, err := readCapped(r)
+	raw, err := readMessage(r, size)
 	if err != nil {
 		return f(Message{Path: path}, err)
 	}
 	return f(Message{Path: path, Raw: raw}, nil)
 }
 
-func readCapped(r io.Reader) ([]byte, error) {
-	raw, err := io.ReadAll(io.LimitReader(r, MaxMessageBytes))
-	if err != nil {
+// readMessage reads one message of about size bytes (the file's length,
+// which may have changed since) into a buffer of that size, or shrinks it
+// when it is longer than MaxMessageBytes.
+func readMessage(r io.Reader, size int64) ([]byte, error) {
+	if size > MaxMessageBytes {
+		raw, err := report.Shrink(r, MaxMessageBytes)
+		if err != nil {
+			return nil, fmt.Errorf("read message: %w", err)
+		}
+		return raw, nil
+	}
+	// One byte more than expected tells a file that grew.
+	raw := make([]byte, max(size, 0)+1)
+	n, err := io.ReadFull(r, raw)
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		raw = raw[:n]
+	case err != nil:
 		return nil, fmt.Errorf("read message: %w", err)
+	default:
+		rest, err := io.ReadAll(io.LimitReader(r, MaxMessageBytes+1-int64(n)))
+		if err != nil {
+			return nil, fmt.Errorf("read message: %w", err)
+		}
+		raw = append(raw, rest...)
+	}
+	if len(raw) > MaxMessageBytes {
+		shrunk, err := report.Shrink(bytes.NewReader(raw), MaxMessageBytes)
+		if err != nil {
+			return nil, fmt.Errorf("read message: %w", err)
+		}
+		raw = shrunk
 	}
 	return raw, nil
+}
+
+// shrink makes room in a message read so far (see MaxMessageBytes). The
+// lines that follow continue the shrunk message as they continued the
+// whole one, as report.Shrink keeps structure line by line. It reports
+// false when shrinking does not free half the room.
+func shrink(cur *bytes.Buffer) bool {
+	// Reading from memory cannot fail.
+	small, _ := report.Shrink(bytes.NewReader(cur.Bytes()), MaxMessageBytes)
+	if len(small) > MaxMessageBytes/2 {
+		return false
+	}
+	cur.Reset()
+	cur.Write(small)
+	return true
 }
 
 // fromLine matches an mbox envelope line: "From sender weekday month day
@@ -160,8 +223,10 @@ var fromLine = regexp.MustCompile(`^From \S+ +[A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,
 // readMbox splits an mbox file at its "From " lines. A file with a single
 // message is reported with Index 0, as if it were an .eml file with an mbox
 // envelope line (as many saved reports are). ">From " lines are unquoted
-// (mboxrd).
-func readMbox(path string, r *bufio.Reader, f Func) error {
+// (mboxrd). size is the file's length: a file holding one message is read
+// into one buffer of that size. A message longer than MaxMessageBytes is
+// shrunk as it is read (see MaxMessageBytes).
+func readMbox(path string, r *bufio.Reader, size int64, f Func) error {
 	var (
 		cur      bytes.Buffer
 		n        int
@@ -169,12 +234,13 @@ func readMbox(path string, r *bufio.Reader, f Func) error {
 		overflow bool
 		blank    = true // the previous line was empty (or there was none)
 	)
+	cur.Grow(int(min(max(size, 0), MaxMessageBytes)))
 	flush := func() error {
 		if n == 0 {
 			return nil
 		}
-		m := Message{Path: path, Index: n, Raw: bytes.Clone(cur.Bytes())}
-		cur.Reset()
+		m := Message{Path: path, Index: n, Raw: cur.Bytes()}
+		cur = bytes.Buffer{}
 		overflow = false
 		if pending != nil {
 			if err := f(*pending, nil); err != nil {
@@ -205,10 +271,11 @@ func readMbox(path string, r *bufio.Reader, f Func) error {
 				if bytes.HasPrefix(bytes.TrimLeft(line, ">"), []byte("From ")) && line[0] == '>' {
 					line = line[1:]
 				}
+				if !overflow && cur.Len()+len(line) > MaxMessageBytes {
+					overflow = !shrink(&cur)
+				}
 				if cur.Len()+len(line) <= MaxMessageBytes {
 					cur.Write(line)
-				} else {
-					overflow = true
 				}
 			}
 			blank = isBlank

@@ -156,3 +156,15 @@ func BenchmarkGolden(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStartup reports what the package's tables cost the first
+// Parse of a program (they are built on first use, not when the program
+// starts): building the reason index and the bounce phrase sets from
+// scratch, per op.
+func BenchmarkStartup(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		newReasonIndex(phraseRules, commandMarkers)
+		newPhraseSet(bounceSubjectPhrases)
+	}
+}

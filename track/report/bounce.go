@@ -2,6 +2,7 @@ package report
 
 import (
 	"strings"
+	"sync"
 )
 
 // Bounces that are not RFC 3464 reports (qmail, Exim, old Sendmail, many
@@ -29,11 +30,11 @@ var bounceSubjectPhrases = []string{
 	"不達", "配信", "エラー", "未配達", "届きません", "送信できません",
 }
 
-var bounceSubjects = newPhraseSet(bounceSubjectPhrases)
+var bounceSubjects = sync.OnceValue(func() *phraseSet { return newPhraseSet(bounceSubjectPhrases) })
 
 // bounceBodyPhrases are what a bounce's text says about mail it could not
 // deliver.
-var bounceBodyPhrases = newPhraseSet([]string{
+var bounceBodyPhrases = lazyPhraseSet([]string{
 	"could not be delivered", "couldn't be delivered", "wasn't able to deliver",
 	"was not delivered", "unable to deliver", "undeliverable",
 	"delivery to the following", "delivery has failed", "delivery failed", "delivery problem",
@@ -70,10 +71,16 @@ func (m *message) isBounce() bool {
 	if strings.Contains(from, "mail delivery") || strings.Contains(from, "mailer-daemon") || strings.Contains(from, "postmaster") {
 		return true
 	}
-	if bounceSubjects.any(m.subject) {
+	if bounceSubjects().any(m.subject) {
 		return true
 	}
-	return bounceBodyPhrases.any(m.humanText())
+	// A notification from the null reverse-path (RFC 5321 section 4.5.5)
+	// with no subject is a mail system's one-line refusal ("You sent mail
+	// to x. That's not a valid user here.").
+	if strings.TrimSpace(h.get("return-path")) == "<>" && strings.TrimSpace(m.subject) == "" && !h.has("subject") {
+		return true
+	}
+	return bounceBodyPhrases().any(m.humanText())
 }
 
 // returnedStartFields are the fields that may start the header of a
@@ -168,7 +175,7 @@ func (m *message) humanText() string {
 			pieces = append(pieces, t)
 			n += len(t) + 1
 		}
-		return n < maxPartBytes
+		return n < maxTextBytes
 	})
 	var b strings.Builder
 	b.Grow(n)
@@ -240,7 +247,7 @@ func isHeaderLine(line string) bool {
 // delayPhrases are what a bounce's text says when delivery is still being
 // attempted. The first, delayWarning, counts only when " delayed" follows
 // on its line.
-var delayPhrases = newPhraseSet([]string{
+var delayPhrases = lazyPhraseSet([]string{
 	delayWarning,
 	"will continue trying", "will continue to try", "will continue retrying",
 	"will keep trying", "will keep to try", "will keep retrying",
@@ -250,12 +257,15 @@ var delayPhrases = newPhraseSet([]string{
 	"delivery delayed", "delivery is delayed", "delayed mail", "will be retried",
 	"temporarily deferred", "retry for", "retry until", "this is a warning",
 	"no action is required",
+	// Exchange and Microsoft 365 delay notices: "Delivery attempts will
+	// continue to be made for 1 day(s)".
+	"attempts will continue to be made", "will continue to be attempted",
 })
 
 const delayWarning = "warning: message "
 
 // giveUpPhrases are what a bounce's text says when delivery has ended.
-var giveUpPhrases = newPhraseSet([]string{
+var giveUpPhrases = lazyPhraseSet([]string{
 	"given up", "giving up", "permanent", "returned to sender",
 	"could not be delivered", "undeliverable", "failed permanently", "not be delivered",
 })
@@ -264,7 +274,7 @@ var giveUpPhrases = newPhraseSet([]string{
 func saysDelayed(text string) bool {
 	found := false
 	noDelayedBefore := -1 // the rest of the line up to here holds no " delayed"
-	delayPhrases.scan(text, func(p, end int) bool {
+	delayPhrases().scan(text, func(p, end int) bool {
 		if p != 0 {
 			found = true
 			return false
@@ -300,7 +310,7 @@ func (m *message) bounceReports() []Report {
 		rcpts = rcpts[:maxRecipients]
 	}
 	action := ActionFailed
-	if saysDelayed(text) && !giveUpPhrases.any(text) {
+	if saysDelayed(text) && !giveUpPhrases().any(text) {
 		action = ActionDelayed
 	}
 	orig := m.originalMessageID()
@@ -316,9 +326,58 @@ func (m *message) bounceReports() []Report {
 		}
 		r.ReplyCode = findReplyCode(r.Diagnostic)
 		r.Reason = classify(r, "")
+		if r.Reason == ReasonUndefined {
+			// Many bounces say why in a paragraph of its own, away
+			// from the address (Notes: "was not delivered to: x
+			// because: User x not listed in public Name & Address
+			// Book"): the whole text says it.
+			r.Reason = classify(Report{Action: r.Action, Status: r.Status, ReplyCode: r.ReplyCode}, m.textSummary())
+		}
+		r.Reason = m.ownDomainReason(r)
 		rs = append(rs, r)
 	}
 	return rs
+}
+
+// textSummary returns the report's human text with its white space
+// collapsed, at most maxDiagnosticBytes of it.
+func (m *message) textSummary() string {
+	if m.summary == nil {
+		s := summarize(m.humanText(), maxDiagnosticBytes)
+		m.summary = &s
+	}
+	return *m.summary
+}
+
+// ownDomainReason corrects r's reason when the address is in the
+// reporting system's own domain. Exim says "Unrouteable address" when no
+// router accepts an address (Exim specification, chapter "Routing"): for
+// a domain the system delivers itself, that is a user it does not have.
+func (m *message) ownDomainReason(r Report) Reason {
+	if r.Reason != ReasonHostUnknown || !strings.Contains(strings.ToLower(r.Diagnostic), "unrouteable address") {
+		return r.Reason
+	}
+	_, domain, _ := strings.Cut(r.Recipient, "@")
+	host := m.reportingHost()
+	if domain != "" && host != "" && (host == domain || strings.HasSuffix(host, "."+domain)) {
+		return ReasonUserUnknown
+	}
+	return r.Reason
+}
+
+// reportingHost returns the host that wrote the report, lower-cased: its
+// Reporting-MTA, else the domain of its From address.
+func (m *message) reportingHost() string {
+	if part := m.root.find("message/delivery-status", "message/global-delivery-status"); part != nil {
+		blocks := fieldBlocks(part.decoded(maxHeaderBytes))
+		if len(blocks) > 0 {
+			if v := typedValue(blocks[0].get("reporting-mta")); v != "" {
+				return strings.ToLower(strings.TrimSuffix(v, "."))
+			}
+		}
+	}
+	_, domain, _ := strings.Cut(m.from, "@")
+	return domain
 }
 
 // failedRecipients finds the addresses a bounce reports on. Addresses that
@@ -341,12 +400,15 @@ func (m *message) failedRecipients(text string) []string {
 			weak[a] = true
 		}
 	}
+	for _, a := range senderMentions(text) {
+		weak[a] = true
+	}
 	filter := func(as []string) []string {
 		var strong, rest []string
 		for _, a := range as {
 			switch {
 			case a == m.from:
-			case weak[a] || isDaemonAddress(a):
+			case weak[a] || isDaemonAddress(a) || isHelpAddress(a):
 				rest = append(rest, a)
 			default:
 				strong = append(strong, a)
@@ -357,18 +419,136 @@ func (m *message) failedRecipients(text string) []string {
 		}
 		return rest
 	}
+	// The text names the original's recipients before it names those
+	// that failed (Exchange: "Your message To: a, b ... did not reach the
+	// following recipient(s): b"): only the addresses after the phrase
+	// that introduces the failed ones count.
+	if i := failedListStart(text); i >= 0 {
+		if out := filter(prominentAddresses(text[i:])); len(out) > 0 {
+			return out
+		}
+		if out := filter(findAddresses(text[i:])); len(out) > 0 {
+			return out
+		}
+	}
 	if out := filter(prominentAddresses(text)); len(out) > 0 {
 		return out
 	}
 	if out := filter(findAddresses(text)); len(out) > 0 {
 		return out
 	}
+	if a := m.screenName(text); a != "" {
+		return []string{a}
+	}
 	if rh != nil {
-		if as := findAddresses(rh.get("to")); len(as) == 1 {
-			return as
+		// The original's only recipient, when it had one; of a mail to
+		// several, the bounce does not say which failed.
+		to := findAddresses(rh.get("to"))
+		if len(to) == 1 && len(findAddresses(rh.get("cc"))) == 0 {
+			return to
 		}
 	}
+	// A bounce from a mail system that names nobody: one report with no
+	// recipient, which says that the message bounced and leaves who to
+	// the correlator. From anyone else it is no report.
+	if m.fromMailSystem() {
+		return []string{""}
+	}
 	return nil
+}
+
+// fromMailSystem reports whether the message comes from a mail system
+// rather than a person: the null reverse-path (RFC 5321 section 4.5.5) or
+// a daemon's address.
+func (m *message) fromMailSystem() bool {
+	if strings.TrimSpace(m.root.hdr.get("return-path")) == "<>" || isDaemonAddress(m.from) {
+		return true
+	}
+	from := strings.ToLower(m.root.hdr.get("from"))
+	return strings.Contains(from, "mailer-daemon") || strings.Contains(from, "mail delivery")
+}
+
+// senderMentions returns the addresses a bounce's text names as the
+// sender: after "mail from" ("MAIL FROM:<a>", "not accepting mail from
+// a") or "sender" ("Sender address: a"). They are not failed recipients.
+func senderMentions(text string) []string {
+	var out []string
+	for _, marker := range []string{"mail from", "sender"} {
+		search := newFoldSearch(text, marker)
+		for i, n := search.next(0), 0; i >= 0 && n < 64; i, n = search.next(i+len(marker)), n+1 {
+			j := i + len(marker)
+			for j < len(text) && j < i+len(marker)+16 && strings.IndexByte(" \t:<\"'", text[j]) >= 0 {
+				j++
+			}
+			if end := addressAt(text, j); end > j {
+				out, _ = appendAddress(out, nil, text[j:end])
+			}
+		}
+	}
+	return out
+}
+
+// failedListIntros are the phrases after which bounces list the
+// recipients that failed, when they name the original's recipients
+// before: Exchange 2000/2003 ("Your message ... To: ... did not reach
+// the following recipient(s)"), Notes ("Your message ... was not
+// delivered to:").
+var failedListIntros = lazyPhraseSet([]string{
+	"did not reach the following recipient", "was not delivered to:",
+})
+
+// failedListStart returns where the first of failedListIntros ends in
+// text, or -1.
+func failedListStart(text string) int {
+	at := -1
+	failedListIntros().scan(lowerText(text), func(_, end int) bool {
+		at = end
+		return false
+	})
+	return at
+}
+
+// screenName reads a bounce that names the failed recipient without a
+// domain, as AOL's did ("----- The following addresses had permanent
+// fatal errors ----- screenname"): the name on the line after the
+// heading, in the reporting system's own domain (its From address's).
+func (m *message) screenName(text string) string {
+	_, domain, _ := strings.Cut(m.from, "@")
+	if domain == "" {
+		return ""
+	}
+	i := indexFold(text, 0, "following addresses had permanent fatal errors")
+	if i < 0 {
+		i = indexFold(text, 0, "following address had permanent fatal errors")
+	}
+	if i < 0 {
+		return ""
+	}
+	_, rest, _ := strings.Cut(text[i:], "\n")
+	line, _, _ := strings.Cut(strings.TrimLeft(rest, " \t\r\n"), "\n")
+	name := strings.Trim(strings.TrimSpace(line), "<>\"")
+	if name == "" || len(name) > 64 || !isDotAtom(name) {
+		return ""
+	}
+	return strings.ToLower(name) + "@" + domain
+}
+
+// helpLocalParts are the local parts of the addresses bounces give for
+// help ("contact postmaster@ or helpdesk@ if you think this is an
+// error"; RFC 2142 role mailboxes).
+var helpLocalParts = []string{
+	"abuse", "help", "helpdesk", "support", "webmaster", "hostmaster", "noc", "security",
+	"admin", "administrator", "servicedesk", "it-support", "no-reply", "noreply",
+}
+
+func isHelpAddress(a string) bool {
+	local, _, _ := strings.Cut(a, "@")
+	for _, h := range helpLocalParts {
+		if local == h {
+			return true
+		}
+	}
+	return false
 }
 
 func isDaemonAddress(a string) bool {

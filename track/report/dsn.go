@@ -8,10 +8,11 @@ import (
 
 // fieldBlocks splits the body of a message/delivery-status or
 // message/disposition-notification part into its blocks of fields (RFC 3464
-// section 2.1: the per-message block, then one block per recipient).
+// section 2.1: the per-message block, then one block per recipient), at
+// most maxRecipients+1 of them.
 func fieldBlocks(body []byte) []header {
 	var blocks []header
-	for len(body) > 0 && len(blocks) < maxParts {
+	for len(body) > 0 && len(blocks) <= maxRecipients {
 		h, rest := parseHeader(body)
 		if len(h) > 0 {
 			blocks = append(blocks, h)
@@ -31,6 +32,21 @@ func typedValue(v string) string {
 		return strings.TrimSpace(rest)
 	}
 	return strings.TrimSpace(v)
+}
+
+// diagnosticValue returns a Diagnostic-Code value (RFC 3464 section
+// 2.3.6): the text without its type when the type is smtp, the whole
+// value otherwise. A local delivery agent's diagnostic ("X-Unix; 67",
+// Sendmail's exit status of a local mailer) means nothing without its type.
+func diagnosticValue(v string) string {
+	t, rest, ok := strings.Cut(v, ";")
+	if !ok || strings.ContainsAny(t, " @<") {
+		return strings.TrimSpace(v)
+	}
+	if strings.EqualFold(strings.TrimSpace(t), "smtp") {
+		return strings.TrimSpace(rest)
+	}
+	return strings.TrimSpace(t) + "; " + strings.TrimSpace(rest)
 }
 
 // addressValue returns the address of a typed address field, without angle
@@ -150,7 +166,9 @@ func actionFromStatus(status string) Action {
 func (m *message) dsnReports() []Report {
 	var blocks []header
 	if part := m.root.find("message/delivery-status", "message/global-delivery-status"); part != nil {
-		blocks = fieldBlocks(part.decoded(maxPartBytes))
+		// A report on many recipients is long (about 300 bytes a
+		// recipient): it is read whole, as far as the message is.
+		blocks = fieldBlocks(part.decoded(MaxMessageBytes))
 	} else {
 		blocks = m.inlineDSNBlocks()
 	}
@@ -186,9 +204,31 @@ func (m *message) dsnReports() []Report {
 				rs[i].ReplyCode = findReplyCode(rs[i].Diagnostic)
 			}
 		}
+		if rs[i].Action == ActionDelayed && rs[i].Status == "4.4.7" && m.saysExpired(rs[i].Diagnostic) {
+			// OpenSMTPD reports the end of its retries as "Action:
+			// delayed", "Status: 4.4.7", "Envelope expired": RFC 3463
+			// 4.4.7 is a message given up as too old, so a failure,
+			// unless the text calls itself a delay warning.
+			rs[i].Action = ActionFailed
+		}
 		rs[i].Reason = classify(rs[i], m.diagnosticFor(rs[i].Recipient, mt))
+		rs[i].Reason = m.ownDomainReason(rs[i])
 	}
 	return rs
+}
+
+// saysExpired reports whether a diagnostic or the report's text says the
+// message expired.
+func (m *message) saysExpired(diagnostic string) bool {
+	if low := m.humanLower(); strings.Contains(low, "temporary failure") || strings.Contains(low, " is delayed") || saysDelayed(low) {
+		return false
+	}
+	for _, t := range []string{diagnostic, m.humanText()} {
+		if indexFold(t, 0, "expired") >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // dsnFieldStart returns the offset of the first line of t that starts a
@@ -252,7 +292,7 @@ func dsnRecipient(b header) Report {
 	if r.Recipient == "" {
 		r.Recipient = r.OriginalRecipient
 	}
-	r.Diagnostic = typedValue(b.get("diagnostic-code"))
+	r.Diagnostic = diagnosticValue(b.get("diagnostic-code"))
 	r.Status = preferStatus(b.get("status"), r.Diagnostic)
 	r.Action = normalizeAction(b.get("action"))
 	if r.Action == "" {
@@ -297,7 +337,7 @@ func classify(r Report, context string) Reason {
 	}
 	join := context != "" && !strings.Contains(r.Diagnostic, context)
 	buf := make([]byte, 0, len(r.Diagnostic)+1+len(context))
-	buf = appendFolded(buf, r.Diagnostic)
+	buf = appendReasonText(buf, r.Diagnostic)
 	split := len(buf)
 	if join {
 		// The diagnostic and the context, one space apart, as
@@ -305,7 +345,7 @@ func classify(r Report, context string) Reason {
 		if split > 0 {
 			buf = append(buf, ' ')
 		}
-		buf = appendFolded(buf, context)
+		buf = appendReasonText(buf, context)
 		switch {
 		case split == 0:
 			split = -1
@@ -314,7 +354,7 @@ func classify(r Report, context string) Reason {
 		}
 	}
 	text := string(buf)
-	found := reasonIdx.scan(text, split)
+	found := reasonIdx().scan(text, split)
 	in.Command = found.command
 	switch {
 	case in.Command != "":

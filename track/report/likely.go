@@ -12,7 +12,7 @@ var LikelyFields = []string{
 }
 
 // likelySubjects are words in the subjects of bounces and receipts.
-var likelySubjects = newPhraseSet(append(bounceSubjectPhrases[:len(bounceSubjectPhrases):len(bounceSubjectPhrases)],
+var likelySubjects = lazyPhraseSet(append(bounceSubjectPhrases[:len(bounceSubjectPhrases):len(bounceSubjectPhrases)],
 	"receipt", "notification", "notice", "read:", "gelesen", "lu :", "開封", "受領", "aws notification"))
 
 // Likely reports, from a message header alone (the fields in LikelyFields),
@@ -48,7 +48,7 @@ func Likely(rawHeader []byte) bool {
 		return true
 	}
 	subj := decodeHeaderText(h.get("subject"))
-	if likelySubjects.any(subj) {
+	if likelySubjects().any(subj) {
 		return true
 	}
 	for _, s := range receiptSubjects {

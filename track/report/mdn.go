@@ -34,7 +34,40 @@ func (m *message) mdnReports() []Report {
 	if r.OriginalMessageID == "" {
 		r.OriginalMessageID = m.originalFromThread()
 	}
+	if m.isSieveReject(r) {
+		return []Report{m.rejection(r)}
+	}
 	return []Report{r}
+}
+
+// isSieveReject reports whether an MDN is a Sieve "reject" (RFC 5429
+// section 2.1): sent automatically with disposition "deleted", its text
+// saying the message was rejected (Pigeonhole: "Your message to <x> was
+// automatically rejected: ..."). It refuses delivery; the recipient
+// never saw the message.
+func (m *message) isSieveReject(r Report) bool {
+	if r.Disposition != DispositionDeleted || r.ActionMode != ModeAutomatic {
+		return false
+	}
+	low := strings.ToLower(m.humanText())
+	return strings.Contains(low, "automatically rejected") || strings.Contains(low, "was rejected")
+}
+
+// rejection turns a Sieve reject MDN into the bounce it stands for.
+func (m *message) rejection(r Report) Report {
+	b := Report{Kind: KindDSN, Recipient: r.Recipient, OriginalRecipient: r.OriginalRecipient,
+		OriginalMessageID: r.OriginalMessageID, Action: ActionFailed, UserAgent: r.UserAgent}
+	b.Diagnostic = r.Diagnostic
+	if b.Diagnostic == "" {
+		b.Diagnostic = m.textSummary()
+	}
+	b.Status = findStatus(b.Diagnostic)
+	b.ReplyCode = findReplyCode(b.Diagnostic)
+	b.Reason = classify(b, "")
+	if b.Reason == ReasonUndefined {
+		b.Reason = ReasonFiltered // refused by the recipient's own filter
+	}
+	return b
 }
 
 // originalFromThread finds the original of a receipt that does not name it:
@@ -140,6 +173,9 @@ var receiptPhrases = []struct {
 	{"wurde am", DispositionDisplayed},
 	{"gelesen", DispositionDisplayed},
 	{"a été lu", DispositionDisplayed},
+	// Lotus Notes' return receipt: "Your document: X was received by: Y
+	// at: Z", sent when the recipient opens the document.
+	{"was received by:", DispositionDisplayed},
 }
 
 // textDisposition reads the disposition a receipt's human text states.
@@ -159,15 +195,7 @@ func (m *message) textDisposition() Disposition {
 // Outlook and Exchange send them in some setups: a localised subject prefix
 // confirmed by the body text, linked to the original by In-Reply-To.
 func (m *message) textMDNReports() []Report {
-	subj := strings.ToLower(strings.TrimSpace(m.subject))
-	var sd Disposition
-	for _, s := range receiptSubjects {
-		if strings.HasPrefix(subj, s.prefix) {
-			sd = s.d
-			break
-		}
-	}
-	if sd == "" {
+	if subjectDisposition(m.subject) == "" {
 		return nil
 	}
 	d := m.textDisposition()

@@ -10,9 +10,6 @@ import (
 // mentions for all the recipients of a report together, so that a bounce
 // naming thousands of recipients still costs time linear in its size.
 
-// maxRecipients caps how many recipients of a text bounce are reported.
-const maxRecipients = 1000
-
 // maxContextBytes caps the text taken from the lines after a mention.
 const maxContextBytes = 4096
 
@@ -180,11 +177,7 @@ func (m *message) diagnosticFromText(addr string, mt *mentions) string {
 	if d := m.diagnosticFor(addr, mt); d != "" && d != addr && d != "<"+addr+">" {
 		return d
 	}
-	if m.summary == nil {
-		s := summarize(m.humanText(), maxDiagnosticBytes)
-		m.summary = &s
-	}
-	return *m.summary
+	return m.textSummary()
 }
 
 // maxDiagnosticBytes caps a diagnostic taken from a whole text.

@@ -45,10 +45,10 @@ func FuzzMentions(f *testing.F) {
 	})
 }
 
-// TestManyRecipients reads bounces naming thousands of distinct
-// recipients: at most maxRecipients are reported. The time each size
-// takes is logged (it grows with the size, not with its square).
-func TestManyRecipients(t *testing.T) {
+// TestManyListedRecipients reads bounces naming thousands of distinct
+// recipients: every one is reported, up to maxRecipients. The time each
+// size takes is logged (it grows with the size, not with its square).
+func TestManyListedRecipients(t *testing.T) {
 	bounce := func(n int) []byte {
 		var b bytes.Buffer
 		b.WriteString("From: MAILER-DAEMON@mx.example.net\r\nSubject: Undelivered Mail Returned to Sender\r\nContent-Type: text/plain\r\n\r\nThe following addresses failed:\r\n\r\n")
@@ -65,8 +65,8 @@ func TestManyRecipients(t *testing.T) {
 			rs, err := Parse(raw)
 			best = min(best, time.Since(start))
 			checkReports(t, "many recipients", rs, err)
-			if len(rs) != maxRecipients {
-				t.Fatalf("Parse(%d recipients) = %d reports, want %d", len(raw)/23, len(rs), maxRecipients)
+			if want := min(bytes.Count(raw, []byte("@example.com\r\n")), maxRecipients); len(rs) != want {
+				t.Fatalf("Parse(%d recipients) = %d reports", want, len(rs))
 			}
 		}
 		return best

@@ -14,10 +14,19 @@ const (
 	MaxMessageBytes = 32 << 20
 	// maxPartBytes caps how much of one part is decoded.
 	maxPartBytes = 1 << 20
+	// maxTextBytes caps how much of a report's own text is read: a bounce
+	// that lists thousands of recipients with their errors is read whole.
+	maxTextBytes = 8 << 20
 	// maxParts caps the number of MIME parts examined in one message.
 	maxParts = 200
 	// maxDepth caps the nesting of multiparts and embedded messages.
 	maxDepth = 6
+	// maxRecipients caps the recipients one report is read for. It is
+	// ten times the most recipients the large mail systems accept on one
+	// message (Exchange Online and Postfix's smtpd_recipient_limit: 1,000;
+	// RFC 5321 section 4.5.3.1.8 asks for at least 100), so no real report
+	// reaches it; it bounds what a hostile one costs.
+	maxRecipients = 10000
 )
 
 // entity is one MIME entity: a message, a part, or a message embedded in a
@@ -314,10 +323,10 @@ func (e *entity) decoded(limit int) []byte {
 	return decodeTransfer(e.body, e.hdr.get("content-transfer-encoding"), limit)
 }
 
-// text returns the body as UTF-8 text, at most about maxPartBytes of it.
+// text returns the body as UTF-8 text, at most about maxTextBytes of it.
 func (e *entity) text() string {
 	if e.txt == nil {
-		t := decodeCharset(e.decoded(maxPartBytes), e.params.get("charset"))
+		t := decodeCharset(e.decoded(maxTextBytes), e.params.get("charset"))
 		e.txt = &t
 	}
 	return *e.txt

@@ -18,28 +18,71 @@ var ErrNotMessage = errors.New("report: no message header")
 
 // Parse reads one raw RFC 5322 message and returns one Report per recipient
 // the message reports on. A message that is not a delivery or read report
-// yields no reports and no error. Only the first MaxMessageBytes of raw are
-// read.
+// yields no reports and no error. A message longer than MaxMessageBytes is
+// read as Shrink leaves it: its structure and report parts, and the
+// beginning of its other parts.
 func Parse(raw []byte) ([]Report, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, ErrEmpty
 	}
-	if len(raw) > MaxMessageBytes {
-		raw = raw[:MaxMessageBytes]
-	}
 	raw = normalizeNewlines(raw)
+	if len(raw) > MaxMessageBytes {
+		// Reading from memory cannot fail.
+		raw, _ = Shrink(bytes.NewReader(raw), MaxMessageBytes)
+	}
 	w := &walker{}
 	msg := w.parseEntity(raw, 0, "text/plain")
 	if len(msg.hdr) == 0 {
 		return nil, ErrNotMessage
 	}
 	m := &message{root: msg}
+	if inner := forwardedReport(msg); inner != nil {
+		// A bounce or receipt forwarded by a person or a helpdesk: the
+		// wrapper is not the report.
+		m = &message{root: inner}
+	}
 	m.init()
 	reports := m.reports()
 	for i := range reports {
 		m.fill(&reports[i])
 	}
 	return reports, nil
+}
+
+// reportPartTypes are the media types of the machine-readable parts of
+// reports (RFC 3464, RFC 6533, RFC 8098).
+var reportPartTypes = []string{
+	"message/delivery-status", "message/global-delivery-status",
+	"message/disposition-notification", "message/global-disposition-notification",
+}
+
+// forwardedReport returns the report a message forwards as an attachment
+// (a message/rfc822 part of a multipart/mixed), or nil. A message that is
+// a report itself, or whose sender is a mail system (a bounce returning a
+// bounce), forwards nothing: its own report counts.
+func forwardedReport(root *entity) *entity {
+	if !strings.HasPrefix(root.mediaType, "multipart/") || root.mediaType == "multipart/report" ||
+		root.find(reportPartTypes...) != nil {
+		return nil
+	}
+	from := firstAddress(root.hdr.get("from"))
+	if isDaemonAddress(from) {
+		return nil
+	}
+	var found *entity
+	root.walk(func(p *entity) bool {
+		e := p.embedded
+		if e == nil {
+			return true
+		}
+		if e.mediaType == "multipart/report" || e.find(reportPartTypes...) != nil ||
+			isDaemonAddress(firstAddress(e.hdr.get("from"))) && e.hdr.has("x-failed-recipients") {
+			found = e
+			return false
+		}
+		return true
+	})
+	return found
 }
 
 // normalizeNewlines turns CR-only line endings (old Mac mail) into LF so the
@@ -100,6 +143,9 @@ func (m *message) reports() []Report {
 		return rs
 	}
 	if rs := m.textMDNReports(); rs != nil {
+		return rs
+	}
+	if rs := m.tnefReports(); rs != nil {
 		return rs
 	}
 	if rs := m.bounceReports(); rs != nil {

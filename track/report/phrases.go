@@ -1,6 +1,9 @@
 package report
 
-import "sort"
+import (
+	"sort"
+	"sync"
+)
 
 // phraseSet finds which of a fixed list of phrases occur in a text in one
 // pass over it (Aho-Corasick), whatever the number of phrases. ASCII
@@ -57,7 +60,7 @@ var lowerASCII = func() (t [256]byte) {
 
 // trieNode is a state of a phraseSet while it is built.
 type trieNode struct {
-	next   map[byte]int32
+	next   byteEdges
 	phrase int32
 	depth  int
 	fail   int32
@@ -68,6 +71,13 @@ type trieNode struct {
 // index in phrases; an empty or repeated phrase is never reported.
 func newPhraseSet(phrases []string) *phraseSet {
 	return buildPhraseSet(phrases, true)
+}
+
+// lazyPhraseSet returns a function that builds the phraseSet for phrases
+// on its first call and returns it on every call. The package's sets are
+// built so, on first use, rather than each time a program starts.
+func lazyPhraseSet(phrases []string) func() *phraseSet {
+	return sync.OnceValue(func() *phraseSet { return newPhraseSet(phrases) })
 }
 
 // newExactPhraseSet is newPhraseSet for a set in which ASCII letters
@@ -97,8 +107,8 @@ func buildPhraseSet(phrases []string, fold bool) *phraseSet {
 		ps.phrase[id[n]] = nodes[n].phrase
 		ps.fail[id[n]] = id[nodes[n].fail]
 		ps.dict[id[n]] = id[nodes[n].dict]
-		for _, c := range sortedBytes(nodes[n].next) {
-			if ps.class[c] == 0 {
+		for _, e := range nodes[n].next {
+			if c := e.c; ps.class[c] == 0 {
 				ps.class[c] = uint16(ps.ncol)
 				ps.ncol++
 			}
@@ -127,17 +137,17 @@ func (ps *phraseSet) addTransitions(nodes []trieNode, order, id []int32) {
 	ps.rows = make([]int32, int(ps.nrows)*ps.ncol)
 	ps.deep = make([]deepState, len(nodes)-int(ps.nrows))
 	for s, n := range order {
-		cs := sortedBytes(nodes[n].next)
+		cs := nodes[n].next
 		if int32(s) >= ps.nrows {
 			d := &ps.deep[s-int(ps.nrows)]
 			d.fail, d.n = ps.fail[s], uint16(len(cs))
 			if len(cs) == 1 {
-				d.col, d.to = ps.class[cs[0]], to(id[nodes[n].next[cs[0]]])
+				d.col, d.to = ps.class[cs[0].c], to(id[cs[0].to])
 				continue
 			}
 			d.off = int32(len(ps.edges))
-			for _, c := range cs {
-				ps.edges = append(ps.edges, phraseEdge{ps.class[c], to(id[nodes[n].next[c]])})
+			for _, e := range cs {
+				ps.edges = append(ps.edges, phraseEdge{ps.class[e.c], to(id[e.to])})
 			}
 			continue
 		}
@@ -146,8 +156,8 @@ func (ps *phraseSet) addTransitions(nodes []trieNode, order, id []int32) {
 			// The fail state is shallower, so its row is complete.
 			copy(row, ps.rows[int(ps.fail[s])*ps.ncol:][:ps.ncol])
 		}
-		for _, c := range cs {
-			row[ps.class[c]] = to(id[nodes[n].next[c]])
+		for _, e := range cs {
+			row[ps.class[e.c]] = to(id[e.to])
 		}
 	}
 }
@@ -155,7 +165,7 @@ func (ps *phraseSet) addTransitions(nodes []trieNode, order, id []int32) {
 // buildTrie returns the trie of phrases, its root first, ASCII letters in
 // lower case if fold is set.
 func buildTrie(phrases []string, fold bool) []trieNode {
-	nodes := []trieNode{{next: map[byte]int32{}, phrase: -1}}
+	nodes := []trieNode{{phrase: -1}}
 	for i, p := range phrases {
 		s := int32(0)
 		for j := 0; j < len(p); j++ {
@@ -163,11 +173,11 @@ func buildTrie(phrases []string, fold bool) []trieNode {
 			if fold {
 				c = lowerASCII[c]
 			}
-			t, ok := nodes[s].next[c]
+			t, ok := nodes[s].next.get(c)
 			if !ok {
 				t = int32(len(nodes))
-				nodes = append(nodes, trieNode{next: map[byte]int32{}, phrase: -1, depth: j + 1})
-				nodes[s].next[c] = t
+				nodes = append(nodes, trieNode{phrase: -1, depth: j + 1})
+				nodes[s].next = nodes[s].next.set(c, t)
 			}
 			s = t
 		}
@@ -184,14 +194,14 @@ func linkTrie(nodes []trieNode) []int32 {
 	order := []int32{0}
 	for i := 0; i < len(order); i++ {
 		u := order[i]
-		for _, c := range sortedBytes(nodes[u].next) {
-			v := nodes[u].next[c]
+		for _, e := range nodes[u].next {
+			c, v := e.c, e.to
 			if u != 0 {
 				f := nodes[u].fail
 				for f != 0 && !hasNext(nodes[f], c) {
 					f = nodes[f].fail
 				}
-				if t, ok := nodes[f].next[c]; ok {
+				if t, ok := nodes[f].next.get(c); ok {
 					nodes[v].fail = t
 				}
 			}
@@ -207,17 +217,34 @@ func linkTrie(nodes []trieNode) []int32 {
 }
 
 func hasNext(n trieNode, c byte) bool {
-	_, ok := n.next[c]
+	_, ok := n.next.get(c)
 	return ok
 }
 
-func sortedBytes(m map[byte]int32) []byte {
-	bs := make([]byte, 0, len(m))
-	for c := range m {
-		bs = append(bs, c)
+// byteEdges are the edges of a trie node, sorted by byte. Most nodes have
+// one or two, so a sorted slice beats a map in time and space.
+type byteEdges []byteEdge
+
+type byteEdge struct {
+	c  byte
+	to int32
+}
+
+func (es byteEdges) get(c byte) (int32, bool) {
+	i := sort.Search(len(es), func(i int) bool { return es[i].c >= c })
+	if i < len(es) && es[i].c == c {
+		return es[i].to, true
 	}
-	sort.Slice(bs, func(i, j int) bool { return bs[i] < bs[j] })
-	return bs
+	return 0, false
+}
+
+// set returns es with an edge on c to t, which must be new.
+func (es byteEdges) set(c byte, t int32) byteEdges {
+	i := sort.Search(len(es), func(i int) bool { return es[i].c >= c })
+	es = append(es, byteEdge{})
+	copy(es[i+1:], es[i:])
+	es[i] = byteEdge{c, t}
+	return es
 }
 
 // next returns the transition from state s on column col, complemented

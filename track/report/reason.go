@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"unicode"
@@ -84,6 +85,7 @@ type reasonStep func(c *reasonCase) Reason
 // matter, then phrases that name a cause, then the status code's class,
 // the SMTP command and the reply code.
 var reasonSteps = []reasonStep{
+	unixExitStep,
 	decisiveStatusStep,
 	strongTextStep,
 	settledStatusStep,
@@ -103,8 +105,8 @@ var reasonSteps = []reasonStep{
 // answered, the reply code and finally the action. When Command is empty it
 // is looked for in the diagnostic text.
 func ClassifyReason(in ReasonInput) Reason {
-	text := foldReasonText(in.Diagnostic)
-	return classifyFolded(in, text, reasonIdx.scan(text, len(text)))
+	text := string(appendReasonText(make([]byte, 0, min(len(in.Diagnostic), reasonMaxText)), in.Diagnostic))
+	return classifyFolded(in, text, reasonIdx().scan(text, len(text)))
 }
 
 // classifyFolded is ClassifyReason for a diagnostic already folded and
@@ -150,6 +152,45 @@ func newReasonCase(in ReasonInput, text string, found textScan) reasonCase {
 // space, so phrases match across line breaks and indentation.
 func foldReasonText(s string) string {
 	return string(appendFolded(make([]byte, 0, min(len(s), reasonMaxText)), s))
+}
+
+// appendReasonText appends s to b as foldReasonText folds it, and drops
+// the addresses in angle brackets that stand between the words of an error
+// (Courier's "550 User <x@example.com> unknown"): the wording is read
+// without them.
+func appendReasonText(b []byte, s string) []byte {
+	start := len(b)
+	b = appendFolded(b, s)
+	return dropBracketedAddresses(b, start)
+}
+
+// dropBracketedAddresses removes from b[start:] each "<local@domain>"
+// without blanks, with the blank before it.
+func dropBracketedAddresses(b []byte, start int) []byte {
+	i := start
+	for {
+		k := bytes.IndexByte(b[i:], '<')
+		if k < 0 {
+			return b
+		}
+		k += i
+		end := bytes.IndexByte(b[k:], '>')
+		if end < 0 {
+			return b
+		}
+		end += k
+		addr := b[k+1 : end]
+		if len(addr) > 254 || bytes.IndexByte(addr, '@') <= 0 || bytes.ContainsAny(addr, " <") {
+			i = k + 1
+			continue
+		}
+		from := k
+		if from > start && b[from-1] == ' ' {
+			from--
+		}
+		b = append(b[:from], b[end+1:]...)
+		i = from
+	}
 }
 
 // appendFolded appends s to b as foldReasonText folds it.
@@ -285,6 +326,38 @@ func decisiveStatusStep(c *reasonCase) Reason {
 	return decisiveStatus[c.code[2:]]
 }
 
+// unixExitStep reads the exit status of a local mailer as Sendmail reports
+// it ("Diagnostic-Code: X-Unix; 67"). The values are those of sysexits.h
+// (4.4BSD; Sendmail's deliver.c maps a mailer's exit status through them):
+// EX_NOUSER (67) is an unknown user, EX_NOHOST (68) an unknown host,
+// EX_TEMPFAIL (75) a temporary failure, EX_NOPERM (77) a refusal; any
+// other status, such as 2 ("unknown mailer error 2"), is the mailer's own
+// failure.
+func unixExitStep(c *reasonCase) Reason {
+	rest, ok := strings.CutPrefix(c.text, "x-unix; ")
+	if !ok {
+		return ReasonUndefined
+	}
+	n := 0
+	for n < len(rest) && isASCIIDigit(rest[n]) {
+		n++
+	}
+	if n == 0 || n > 3 || n < len(rest) && rest[n] != ' ' {
+		return ReasonUndefined
+	}
+	switch rest[:n] {
+	case "67":
+		return ReasonUserUnknown
+	case "68":
+		return ReasonHostUnknown
+	case "75":
+		return ReasonUndefined // EX_TEMPFAIL: let the status decide
+	case "77":
+		return ReasonSecurityError
+	}
+	return ReasonMailerError
+}
+
 // strongTextStep matches phrases that name a cause whatever the status.
 func strongTextStep(c *reasonCase) Reason {
 	for _, rule := range strongRules {
@@ -399,7 +472,7 @@ func SMTPCommandFromText(s string) string {
 }
 
 func commandFromFolded(text string) string {
-	return reasonIdx.scan(text, len(text)).command
+	return reasonIdx().scan(text, len(text)).command
 }
 
 // lastRefused returns where marker last occurs in text, or -1. In an SMTP

@@ -1,6 +1,9 @@
 package report
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // The classifier looks for a few hundred phrases in every diagnostic.
 // reasonIdx finds all of them in one pass over the folded text, whatever
@@ -20,14 +23,16 @@ var phraseRules = []*phraseRule{
 	&suspendRule, &hasMovedRule, &noRelayingRule, &notCompliantRule,
 	&authFailureRule, &badReputationRule, &speedingRule, &tooManyConnRule,
 	&requirePTRRule, &virusRule, &spamRule, &policyRule, &contentErrorRule,
-	&failedSTARTTLSRule, &userUnknownStrong, &userUnknownWeak, &filteredPhrases,
+	&failedSTARTTLSRule, &noValidRecipientsRule, &userUnknownStrong, &userUnknownWeak, &filteredPhrases,
 	&rejectedRule, &greetingRule, &notAcceptRule, &dnsErrorRule,
 	&hostUnknownRule, &blockedRule, &systemFullRule, &networkErrorRule,
 	&expiredRule, &mailerErrorRule, &systemErrorRule, &securityErrorRule,
 	&syntaxErrorRule,
 }
 
-var reasonIdx = newReasonIndex(phraseRules, commandMarkers)
+// reasonIdx is built on first use: building it takes longer than most
+// programs that import the package run before they read a report.
+var reasonIdx = sync.OnceValue(func() *reasonIndex { return newReasonIndex(phraseRules, commandMarkers) })
 
 // reasonIndex maps each phrase it looks for to what the phrase stands for:
 // rules that hold it, an SMTP command marker, or a phrase read in place.
@@ -166,7 +171,7 @@ func (l *lastMarker) command() string {
 
 // matches reports whether the case's text holds any of the rule's phrases.
 func (c *reasonCase) matches(p *phraseRule) bool {
-	n, ok := reasonIdx.rules[p]
+	n, ok := reasonIdx().rules[p]
 	if !ok {
 		return p.match(c.text)
 	}

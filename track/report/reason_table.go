@@ -4,6 +4,18 @@ package report
 // spaces, as foldReasonText leaves the diagnostic, and are worded as real
 // MTAs word their errors. Rules are ordered so that the more specific
 // wording wins.
+//
+// Sources, by order of trust: the enhanced status code (RFC 3463, RFC
+// 7372, RFC 7505 and the IANA "Simple Mail Transfer Protocol (SMTP)
+// Enumerated Status Codes" registry); the SMTP reply code (RFC 5321
+// section 4.2, RFC 7504); then the wording documented by the systems that
+// write it: Microsoft's "Email non-delivery reports and SMTP errors in
+// Exchange Online", Google's "SMTP errors and codes", Yahoo's "SMTP error
+// codes", the Postfix (smtpd, access, local, virtual), Exim (its
+// specification), Sendmail (deliver.c, srvrsmtp.c), Courier, qmail
+// (qmail-remote, qmail-local), Lotus Notes/Domino router texts, and the
+// Japanese carriers' notices. TestVendorTexts checks the rules against
+// those texts.
 
 // decisiveStatus maps the subject and detail of an enhanced status code to
 // the reason it settles, whatever the text says.
@@ -15,6 +27,7 @@ var decisiveStatus = map[string]Reason{
 	"2.3":   ReasonExceedLimit, // message length exceeds administrative limit
 	"3.1":   ReasonSystemFull,  // mail system full
 	"3.4":   ReasonMesgTooBig,  // message too big for system
+	"4.7":   ReasonExpired,     // RFC 3463 section 3.5: delivery time expired
 	"7.20":  ReasonAuthFailure, // no passing DKIM signature
 	"7.21":  ReasonAuthFailure, // no acceptable DKIM signature
 	"7.22":  ReasonAuthFailure, // no valid author-matched DKIM signature
@@ -210,6 +223,7 @@ var strongRules = []reasonStep{
 	dnsErrorRule.apply,
 	hostUnknownRule.apply,
 	missingDomainStep,
+	noValidRecipientsRule.apply,
 	userUnknownStep,
 	blockedRule.apply,
 }
@@ -342,7 +356,11 @@ var virusRule = phraseRule{reason: ReasonVirusDetected, phrases: []string{
 	"ウイルス", "ウィルス",
 }}
 
+// spamRule: "blacklisted url in message" is the URI blocklist (SURBL,
+// URIBL) rejection of Exim's and SpamAssassin's ACL examples: the content,
+// not the sending host, is listed.
 var spamRule = phraseRule{reason: ReasonSpamDetected, phrases: []string{
+	"blacklisted url", "blocklisted url", "listed url in message", "uribl", "surbl",
 	"spam & virus firewall", "spam firewall", "scored as spam", "spam detected",
 	"detected as spam", "identified as spam", "classified as spam", "considered spam",
 	"considered as spam", "marked as spam", "message is spam", "looks like spam",
@@ -371,9 +389,23 @@ var failedSTARTTLSRule = phraseRule{reason: ReasonFailedSTARTTLS, phrases: []str
 	"tls handshake failed",
 }}
 
+// noValidRecipientsRule: Postfix's smtpd answers DATA with "554 5.5.1
+// Error: no valid recipients" when it refused every RCPT TO before it
+// (smtpd.c); Exchange and others word it alike. The recipient was refused
+// at RCPT TO, whatever command the final reply answered.
+var noValidRecipientsRule = phraseRule{reason: ReasonUserUnknown, phrases: []string{
+	"no valid recipients", "no valid recipient",
+}}
+
 // userUnknownStrong is wording that only ever means the mailbox does not
-// exist.
+// exist: Exchange's NDR texts (learn.microsoft.com "Email non-delivery
+// reports in Exchange Online", 5.1.1/5.1.10 "RecipNotFound"), Lotus Notes
+// and Domino ("not listed in public Name & Address Book", "not listed in
+// Domino Directory", "Invalid final delivery userid" from its router),
+// qmail ("no mailbox here by that name", qmail-local), and the Japanese
+// carriers' wording.
 var userUnknownStrong = phraseRule{reason: ReasonUserUnknown, phrases: []string{
+	"invalid final delivery userid", "not a valid user here",
 	"unknown recipient", "recipient not found", "recipnotfound", "recipientnotfound",
 	"no mailbox here by that name", "address couldn't be found", "address could not be found",
 	"not listed in domino directory", "not listed in public name & address book",
@@ -461,7 +493,7 @@ var blockedRule = phraseRule{reason: ReasonBlocked, phrases: []string{
 	"is listed at", "are listed in", "listed by", "rbl",
 	"dnsbl", "spamhaus", "spamcop", "sorbs", "banned sending ip", "ip address blacklisted",
 	"please use the smtp server of your isp", "open relay", "not accepting connections",
-	"service refuse", "connection refused by", "dynamic ip", "dynamic address", "dialup",
+	"service refuse", "dynamic ip", "dynamic address", "dialup",
 	"dial-up", "residential", "(bl)", "ip blocked", "my name was rejected",
 	"your ip address", "blocked ip", "weren't sent", "traffic not accepted from this ip",
 	"banned sender", "permanently deferred", "blocked for spam", "has been blocked", "is blocked",
@@ -477,6 +509,9 @@ var networkErrorRule = phraseRule{reason: ReasonNetworkError, phrases: []string{
 	"forwarded more than the maximum", "hop count exceeded", "connection refused",
 	"loops back to myself", "forwarding loop", "message is looping", "network error on destination",
 	"network is unreachable", "no route to host", "connection reset",
+	// Sendmail's "Deferred: Connection timed out with host" (deliver.c):
+	// the host did not answer (RFC 3463 X.4.1), it is not an expiry.
+	"connection timed out with",
 }}
 
 var expiredRule = phraseRule{reason: ReasonExpired, phrases: []string{

@@ -113,3 +113,48 @@ type Report struct {
 	InReplyTo  string
 	References []string
 }
+
+// impliedDetail is the RFC 3463 subject and detail a reason stands for,
+// for the reasons that name one condition of the registry: a text bounce
+// that says "user unknown" means what "X.1.1 Bad destination mailbox
+// address" means (RFC 3463 section 3; IANA "Enumerated Status Codes").
+var impliedDetail = map[Reason]string{
+	ReasonUserUnknown: "1.1",
+	ReasonHostUnknown: "1.2",
+	ReasonHasMoved:    "1.6",
+	ReasonSuspend:     "2.1",
+	ReasonMailboxFull: "2.2",
+	ReasonExceedLimit: "2.3",
+	ReasonSystemFull:  "3.1",
+	ReasonMesgTooBig:  "3.4",
+	ReasonExpired:     "4.7",
+}
+
+// ImpliedStatus returns r's status code, or for a delivery report that
+// carries none, the code its wording stands for: the class from the SMTP
+// reply code or the action (a delay or an expiry is 4, a failure 5), the
+// subject and detail from a reason that names one condition, else X.0.0
+// when a reply code gives the class. It returns "" when nothing says.
+func (r Report) ImpliedStatus() string {
+	if r.Status != "" || r.Kind != KindDSN {
+		return r.Status
+	}
+	class := ""
+	switch {
+	case len(r.ReplyCode) == 3 && (r.ReplyCode[0] == '4' || r.ReplyCode[0] == '5'):
+		class = r.ReplyCode[:1]
+	case r.Action == ActionDelayed || r.Reason == ReasonExpired:
+		class = "4"
+	case r.Action == ActionFailed:
+		class = "5"
+	default:
+		return ""
+	}
+	if d, ok := impliedDetail[r.Reason]; ok {
+		return class + "." + d
+	}
+	if r.ReplyCode != "" {
+		return class + ".0.0"
+	}
+	return ""
+}

@@ -286,8 +286,15 @@ func findAddresses(s string) []string {
 
 // appendAddress appends a to out, cleaned and lower-cased, unless seen
 // holds it.
+//
+// Quotes around an address ('user@example.uk') are not part of it, nor is
+// the "SMTP=" of an X.400-style "dda:SMTP=user@example.com" (Exchange and
+// Notes gateways write foreign addresses so).
 func appendAddress(out []string, seen map[string]bool, a string) ([]string, map[string]bool) {
-	a = strings.ToLower(strings.Trim(a, ".-"))
+	a = strings.ToLower(strings.Trim(a, ".-'`"))
+	if rest, ok := strings.CutPrefix(a, "smtp="); ok && strings.IndexByte(rest, '@') > 0 {
+		a = rest
+	}
 	if seen == nil {
 		seen = map[string]bool{}
 	}
