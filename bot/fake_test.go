@@ -11,8 +11,6 @@ type (
 	fakeSlack = slackfake.Server
 )
 
-const socketPath = slackfake.SocketPath
-
 func newFakeSlack(users ...fakeUser) *fakeSlack { return slackfake.New(users...) }
 
 // method matches successful calls of one Web API method whose text has

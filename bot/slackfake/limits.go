@@ -19,7 +19,6 @@ type tier struct {
 
 var (
 	tier1 = tier{1, 5}
-	tier2 = tier{20, 20}
 	tier3 = tier{50, 50}
 	tier4 = tier{100, 100}
 )
