@@ -50,11 +50,11 @@ func (f *folderWatch) session(ctx context.Context) error {
 		},
 		Fetch: func(msg *imapclient.FetchMessageData) { msg.Collect() },
 	}
-	c, err := dial(ctx, f.acct, f.w.opts.CommandTimeout, h, &f.w.bytesRead)
+	c, release, err := f.w.connect(ctx, f.acct, h)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer release()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 
@@ -79,6 +79,11 @@ func (f *folderWatch) session(ctx context.Context) error {
 			f.log.Info("uidvalidity changed: rescanning folder", "folder", name, "old", cp.UIDValidity, "new", sel.UIDValidity)
 		}
 		cp = Checkpoint{Account: f.acct.Name, Folder: name, UIDValidity: sel.UIDValidity}
+	}
+	if cp.LastUID == 0 && f.acct.Since > 0 {
+		if cp, err = f.startSince(ctx, c, cp, uint32(sel.UIDNext)); err != nil {
+			return err
+		}
 	}
 	uidNext := uint32(sel.UIDNext)
 	for {
