@@ -86,11 +86,21 @@ func (f *folderWatch) session(ctx context.Context) error {
 		}
 	}
 	uidNext := uint32(sel.UIDNext)
+	watching := false
+	defer func() {
+		if watching {
+			f.w.watching.Add(-1)
+		}
+	}()
 	for {
 		if cp, err = f.catchUp(ctx, c, cp, uidNext); err != nil {
 			return err
 		}
 		f.w.synced(f.acct.Name)
+		if !watching {
+			watching = true
+			f.w.watching.Add(1)
+		}
 		uidNext = 0 // from now on fetch open-ended ranges
 		if err := f.wait(ctx, c, events); err != nil {
 			return err

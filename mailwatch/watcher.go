@@ -98,6 +98,7 @@ type Watcher struct {
 	opts       Options
 	bytesRead  atomic.Int64
 	loginCount atomic.Int64
+	watching   atomic.Int64                          // folders connected and caught up
 	parse      func([]byte) ([]report.Report, error) // report.Parse; tests may replace it
 	logins     semaphore                             // Options.MaxConcurrentLogins
 	perAccount map[string]semaphore                  // Account.MaxConnections by account name
@@ -227,6 +228,10 @@ func (w *Watcher) Status() []AccountStatus {
 	}
 	return out
 }
+
+// Watching returns how many folders are connected and have read
+// everything up to the moment they last looked.
+func (w *Watcher) Watching() int { return int(w.watching.Load()) }
 
 // Logins returns how many connections have been opened to log in,
 // successfully or not.
