@@ -79,12 +79,12 @@ func (w *Watcher) connect(ctx context.Context, a Account, h *imapclient.Unilater
 		slots.release()
 		return nil, nil, err
 	}
-	w.loginCount.Add(1)
 	c, err = dial(ctx, a, w.opts.CommandTimeout, h, &w.bytesRead)
 	w.logins.release()
 	if err != nil {
 		slots.release()
 		return nil, nil, err
 	}
+	w.loginCount.Add(1)
 	return c, func() { c.Close(); slots.release() }, nil
 }

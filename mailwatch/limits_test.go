@@ -137,6 +137,18 @@ func TestMaxConcurrentLogins(t *testing.T) {
 	}
 	startWatcher(t, newMemSink(), Options{MaxConcurrentLogins: maxLogins}, accts...)
 	for passed := 0; passed < 2*users; passed++ {
+		// Let one through only once as many wait as the cap allows, so
+		// that a cap not kept shows.
+		want := min(maxLogins, 2*users-passed)
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if waiting, _, _ := g.counts(); waiting >= want {
+				break
+			}
+			if time.Now().After(deadline) {
+				waiting, _, _ := g.counts()
+				t.Fatalf("%d connections waiting at the gate after 10 s, want %d", waiting, want)
+			}
+		}
 		g.pass(t, 10*time.Second)
 	}
 	_, maxWait, total := g.counts()
@@ -171,7 +183,7 @@ func TestMaxConnectionsPerAccount(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	defer cancel()
 	// Both folders are connected once a report in INBOX is read and the
 	// Sent folder has checked in.
 	c := s.Login(t, "alice")
@@ -180,6 +192,11 @@ func TestMaxConnectionsPerAccount(t *testing.T) {
 	sink.waitFor(t, "the sent mail and its receipt", 10*time.Second, func(items []Item) bool {
 		return len(items) >= 2
 	})
+	for deadline := time.Now().Add(10 * time.Second); w.Watching() != 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d folders watching after 10 s, want 2", w.Watching())
+		}
+	}
 	sctx, scancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer scancel()
 	if _, err := w.FindSent(sctx, "alice@test.example", "Quote", 5); !errors.Is(err, context.DeadlineExceeded) {
@@ -187,6 +204,11 @@ func TestMaxConnectionsPerAccount(t *testing.T) {
 	}
 	if n := w.Logins(); n != 2 {
 		t.Errorf("%d logins, want 2 (the search opened none)", n)
+	}
+	cancel()
+	<-done
+	if n := w.Watching(); n != 0 {
+		t.Errorf("%d folders watching after the watcher stopped, want 0", n)
 	}
 }
 

@@ -233,8 +233,7 @@ func (w *Watcher) Status() []AccountStatus {
 // everything up to the moment they last looked.
 func (w *Watcher) Watching() int { return int(w.watching.Load()) }
 
-// Logins returns how many connections have been opened to log in,
-// successfully or not.
+// Logins returns how many connections have been opened and logged in.
 func (w *Watcher) Logins() int64 { return w.loginCount.Load() }
 
 // BytesRead returns how many bytes all connections have received.
