@@ -106,7 +106,7 @@ next:
 // on (the fake Web API the full-stack tests use), registers the sent mails
 // from Sent and waits until their notices are delivered, then delivers one
 // read receipt for each mail to Dovecot over LMTP, round-robin over the
-// mailboxes, one every MAILACK_BENCH_GAP_MS (default 3,000 ms), and
+// mailboxes, one every MAILACK_BENCH_GAP_MS (default 6,000 ms), and
 // prints the time from the delivery returning until the Slack card
 // showing the receipt is posted. The bot makes one Web API call a second
 // with bursts of four (bot.Defaults: Rate, Burst), so receipts closer
@@ -114,7 +114,7 @@ next:
 func BenchmarkReportToCard(b *testing.B) {
 	n := benchEnv(b, "MAILACK_BENCH_MAILBOXES", 100)
 	total := benchEnv(b, "MAILACK_BENCH_REPORTS", 20)
-	gap := time.Second * time.Duration(benchEnv(b, "MAILACK_BENCH_GAP_MS", 3000)) / 1000
+	gap := time.Millisecond * time.Duration(benchEnv(b, "MAILACK_BENCH_GAP_MS", 6000))
 	perBox := (total + n - 1) / n
 	users := make([]string, n)
 	var members []demoUser
@@ -165,7 +165,11 @@ func BenchmarkReportToCard(b *testing.B) {
 			<-tick.C
 		}
 		tick.Stop()
-		deadline := time.Now().Add(3 * time.Minute)
+		// A card not posted by then is still in the outbox, not lost; it
+		// counts as slower than the wait.
+		const patience = 3 * time.Minute
+		deadline := time.Now().Add(patience)
+		late := 0
 		for j := range total {
 			i, k := j%n, j/n
 			id := fmt.Sprintf("order-%03d-%02d@test.example", i, k)
@@ -176,7 +180,9 @@ func BenchmarkReportToCard(b *testing.B) {
 					break
 				}
 				if time.Now().After(deadline) {
-					b.Fatalf("no card showing the receipt for %s within 3 min of the last delivery", id)
+					lat = append(lat, math.MaxInt64)
+					late++
+					break
 				}
 				select {
 				case <-slackOut.seen:
@@ -185,8 +191,14 @@ func BenchmarkReportToCard(b *testing.B) {
 			}
 		}
 		slices.Sort(lat)
-		b.Logf("report to card: %d read receipts over %d mailboxes, one every %v, from the LMTP delivery returning until the Slack card showing it is posted: p50 %.0f ms, p99 %.0f ms, max %.0f ms (goal p99 < 1,500 ms: %s); Dovecot's IDLE notice alone holds changes back 500 ms",
-			total, n, gap, msf(pct(lat, .5)), msf(pct(lat, .99)), msf(lat[len(lat)-1]), goalMet(pct(lat, .99) < 1500*time.Millisecond))
+		show := func(d time.Duration) string {
+			if d == math.MaxInt64 {
+				return "> " + patience.String() + " after the last delivery"
+			}
+			return fmt.Sprintf("%.0f ms", msf(d))
+		}
+		b.Logf("report to card: %d read receipts over %d mailboxes, one every %v, from the LMTP delivery returning until the Slack card showing it is posted: p50 %s, p99 %s, max %s; %d cards not yet posted %v after the last delivery (still in the outbox); goal p99 < 1,500 ms: %s. Dovecot's IDLE notice alone holds changes back 500 ms, and the bot makes one Web API call a second",
+			total, n, gap, show(pct(lat, .5)), show(pct(lat, .99)), show(lat[len(lat)-1]), late, patience, goalMet(pct(lat, .99) < 1500*time.Millisecond))
 		b.ReportMetric(msf(pct(lat, .5)), "p50-ms")
 		b.ReportMetric(msf(pct(lat, .99)), "p99-ms")
 	}
