@@ -57,6 +57,18 @@ type Account struct {
 	// after the result is stored.
 	MoveReportsTo string
 	FlagReports   bool
+	// MaxConnections caps the connections open to this account at once:
+	// one per watched folder, plus one while FindSent searches. Providers
+	// refuse more than a few per mailbox (Gmail: "Too many simultaneous
+	// connections", Gmail Help answer 97150; Exchange: MaxConnectionsPerUser,
+	// 16 by default, Set-ImapSettings). 0 sets no cap.
+	MaxConnections int
+	// Since, when positive, bounds the first read of a folder (no
+	// checkpoint yet, or a new UIDVALIDITY) to messages whose internal
+	// date is within Since of now (IMAP SEARCH SINCE, RFC 3501 §6.4.4), so
+	// that a new install does not read years of mail. Older messages are
+	// never read.
+	Since time.Duration
 }
 
 // owner returns the account's owner address.

@@ -95,7 +95,7 @@ func loadAnswerMailbox(b *testing.B, s *mailstack.Stack, user string, n, reports
 		}
 	}
 	firstSet, answerSet, likelySet := fieldSet(append(append([]string{}, report.LikelyFields...), threadFields...)), fieldSet(answerFields), fieldSet(report.LikelyFields)
-	store := maildirWriter(b, s, user)
+	write := maildirWriter(b, s, user)
 	for i, k := range kinds {
 		var m genMessage
 		switch k {
@@ -109,7 +109,7 @@ func loadAnswerMailbox(b *testing.B, s *mailstack.Stack, user string, n, reports
 			m = g.message(false)
 		}
 		delivered := append(deliveryFields(m.sender, s.Address(user), g.date), m.raw...)
-		if err := store(i, m, delivered); err != nil {
+		if err := write(i, delivered, time.Time{}); err != nil {
 			b.Fatalf("store message %d: %v", i+1, err)
 		}
 		size := int64(len(delivered))

@@ -371,6 +371,14 @@ type benchMailbox struct {
 // message over one LMTP session instead.
 func loadMailbox(b *testing.B, s *mailstack.Stack, user string, n, reports int, seed uint64) *benchMailbox {
 	b.Helper()
+	return loadMailboxOver(b, s, user, n, reports, seed, 0)
+}
+
+// loadMailboxOver is loadMailbox with the messages' arrival dates (their
+// IMAP internal dates, the Maildir files' modification times) spread
+// evenly over span before now, oldest first; 0 leaves them all at now.
+func loadMailboxOver(b *testing.B, s *mailstack.Stack, user string, n, reports int, seed uint64, span time.Duration) *benchMailbox {
+	b.Helper()
 	g := newMailGen(seed, s.Address(user))
 	mb := &benchMailbox{user: user, n: n, reports: reports, originals: map[string]bool{}}
 	fields := map[string]bool{}
@@ -389,7 +397,14 @@ func loadMailbox(b *testing.B, s *mailstack.Stack, user string, n, reports int, 
 		defer c.Close()
 		store = func(_ int, m genMessage, _ []byte) error { return deliverOne(c, m.sender, s.Address(user), m.raw) }
 	} else {
-		store = maildirWriter(b, s, user)
+		write, now := maildirWriter(b, s, user), time.Now()
+		store = func(i int, m genMessage, delivered []byte) error {
+			var at time.Time
+			if span > 0 {
+				at = now.Add(-span / time.Duration(n) * time.Duration(n-1-i))
+			}
+			return write(i, delivered, at)
+		}
 	}
 	start := time.Now()
 	for i := range n {
@@ -434,11 +449,11 @@ func deliveryFields(sender, rcpt string, at time.Time) []byte {
 }
 
 // maildirWriter returns a function that stores a delivered message in
-// user's INBOX as Dovecot does: one file per message with LF line ends,
+// user's INBOX as Dovecot does, with its arrival date at (now when zero): one file per message with LF line ends,
 // owned by the mail user, named with its stored and its CRLF size so that
 // Dovecot need not read it to learn them. The names sort in delivery
 // order, which is the order Dovecot gives out UIDs in.
-func maildirWriter(b *testing.B, s *mailstack.Stack, user string) func(int, genMessage, []byte) error {
+func maildirWriter(b *testing.B, s *mailstack.Stack, user string) func(i int, delivered []byte, at time.Time) error {
 	b.Helper()
 	nobody, err := osuser.Lookup("nobody")
 	if err != nil {
@@ -467,12 +482,23 @@ func maildirWriter(b *testing.B, s *mailstack.Stack, user string) func(int, genM
 		}
 	}
 	base := time.Now().Add(-48 * time.Hour).Unix()
-	return func(i int, _ genMessage, delivered []byte) error {
+	return func(i int, delivered []byte, at time.Time) error {
 		stored := bytes.ReplaceAll(delivered, []byte("\r\n"), []byte("\n"))
-		name := fmt.Sprintf("%d.M%dP%d.bench,S=%d,W=%d:2,", base+int64(i), i, os.Getpid(), len(stored), len(delivered))
+		ts := base + int64(i)
+		if !at.IsZero() {
+			ts = at.Unix()
+		}
+		name := fmt.Sprintf("%d.M%dP%d.bench,S=%d,W=%d:2,", ts, i, os.Getpid(), len(stored), len(delivered))
 		p := filepath.Join(dir, "cur", name)
 		if err := os.WriteFile(p, stored, 0o600); err != nil {
 			return err
+		}
+		if !at.IsZero() {
+			// Dovecot takes a Maildir message's internal date from
+			// the file's modification time, the name's from delivery.
+			if err := os.Chtimes(p, at, at); err != nil {
+				return err
+			}
 		}
 		return os.Chown(p, uid, gid)
 	}

@@ -11,4 +11,13 @@
 // Authentication is by password or by OAuth 2.0 over SASL XOAUTH2, the only
 // mechanism Microsoft 365 and Gmail accept for IMAP; tokens come from a
 // golang.org/x/oauth2 token source, which caches and refreshes them.
+//
+// Each watched folder has its own connection and goroutine (IDLE watches
+// one selected folder; Dovecot offers NOTIFY, RFC 5465, for several, but
+// go-imap can neither send it nor pass on the unsolicited STATUS it
+// brings). A folder whose session fails reconnects after a random wait
+// below a doubling ceiling (full jitter); every connection first waits
+// for one of the account's connection slots (Account.MaxConnections) and
+// then for a global login slot (Options.MaxConcurrentLogins), so a server
+// restart under thousands of folders brings a bounded stream of logins.
 package mailwatch

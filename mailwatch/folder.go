@@ -51,11 +51,11 @@ func (f *folderWatch) session(ctx context.Context) error {
 		},
 		Fetch: func(msg *imapclient.FetchMessageData) { msg.Collect() },
 	}
-	c, err := dial(ctx, f.acct, f.w.opts.CommandTimeout, h, &f.w.bytesRead)
+	c, release, err := f.w.connect(ctx, f.acct, h)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer release()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 
@@ -81,10 +81,21 @@ func (f *folderWatch) session(ctx context.Context) error {
 		}
 		cp = Checkpoint{Account: f.acct.Name, Folder: name, UIDValidity: sel.UIDValidity}
 	}
+	if cp.LastUID == 0 && f.acct.Since > 0 {
+		if cp, err = f.startSince(ctx, c, cp, uint32(sel.UIDNext)); err != nil {
+			return err
+		}
+	}
 	uidNext := uint32(sel.UIDNext)
 	if f.role == RoleReports && f.w.opts.Answers != nil {
 		f.w.awaitSent(ctx, f.acct.Name, f.w.opts.CommandTimeout)
 	}
+	watching := false
+	defer func() {
+		if watching {
+			f.w.watching.Add(-1)
+		}
+	}()
 	for {
 		if cp, err = f.catchUp(ctx, c, cp, uidNext); err != nil {
 			return err
@@ -92,6 +103,10 @@ func (f *folderWatch) session(ctx context.Context) error {
 		f.w.synced(f.acct.Name)
 		if f.role == RoleSent {
 			f.w.sentDone(f.acct.Name)
+		}
+		if !watching {
+			watching = true
+			f.w.watching.Add(1)
 		}
 		uidNext = 0 // from now on fetch open-ended ranges
 		if err := f.wait(ctx, c, events); err != nil {

@@ -33,11 +33,11 @@ func (w *Watcher) FindSent(ctx context.Context, sender, query string, limit int)
 	if query == "" || limit <= 0 {
 		return nil, nil
 	}
-	c, err := dial(ctx, acct, w.opts.CommandTimeout, nil, &w.bytesRead)
+	c, release, err := w.connect(ctx, acct, nil)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
+	defer release()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	f := &folderWatch{w: w, acct: acct, role: RoleSent, folder: acct.SentFolder, log: w.opts.Logger}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -40,14 +39,23 @@ type Options struct {
 	// the cap of it), which keeps its structure and report parts.
 	MaxMessageBytes int64
 	// MinBackoff and MaxBackoff bound the wait before reconnecting after a
-	// failure (default 1 s and 5 min); the wait doubles on each failure,
-	// with jitter, and resets after a session that lasted.
+	// failure (default 1 s and 5 min): the wait is drawn at random below a
+	// ceiling that starts at MinBackoff, doubles on each failure up to
+	// MaxBackoff and resets after a session that lasted.
 	MinBackoff, MaxBackoff time.Duration
+	// MaxConcurrentLogins caps how many connections are being opened and
+	// authenticated at once, across all accounts (default 16; negative for
+	// no cap), so that thousands of folders reconnecting together queue
+	// rather than all hit the server, and its rate limits, in the same
+	// second.
+	MaxConcurrentLogins int
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
 	// DontRecover lets a panic while reading a message crash the watcher,
 	// for tests; by default the message is quarantined.
 	DontRecover bool
+	// rand draws the backoff waits (default rand.Int64N); tests fix it.
+	rand func(n int64) int64
 }
 
 func (o *Options) setDefaults() {
@@ -75,7 +83,13 @@ func (o *Options) setDefaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.MaxConcurrentLogins == 0 {
+		o.MaxConcurrentLogins = DefaultMaxConcurrentLogins
+	}
 }
+
+// DefaultMaxConcurrentLogins is the default of Options.MaxConcurrentLogins.
+const DefaultMaxConcurrentLogins = 16
 
 // AccountStatus is the health of one account.
 type AccountStatus struct {
@@ -89,10 +103,14 @@ type AccountStatus struct {
 // its own goroutine with its own connection, so one failing account or
 // folder never stops the others.
 type Watcher struct {
-	accounts  []Account
-	opts      Options
-	bytesRead atomic.Int64
-	parse     func([]byte) ([]report.Report, error) // report.Parse; tests may replace it
+	accounts   []Account
+	opts       Options
+	bytesRead  atomic.Int64
+	loginCount atomic.Int64
+	watching   atomic.Int64                          // folders connected and caught up
+	parse      func([]byte) ([]report.Report, error) // report.Parse; tests may replace it
+	logins     semaphore                             // Options.MaxConcurrentLogins
+	perAccount map[string]semaphore                  // Account.MaxConnections by account name
 
 	mu     sync.Mutex // guards status
 	status map[string]*AccountStatus
@@ -129,16 +147,24 @@ func New(accounts []Account, opts Options) (*Watcher, error) {
 		if a.Password == "" && a.TokenSource == nil {
 			errs = append(errs, fmt.Errorf("account %s: no password or oauth2 token source", a.Name))
 		}
+		if n := 1 + len(a.reportFolders()); a.MaxConnections > 0 && a.MaxConnections < n {
+			errs = append(errs, fmt.Errorf("account %s: watches %d folders, one connection each, but may open only %d connections", a.Name, n, a.MaxConnections))
+		}
+		if a.Since < 0 {
+			errs = append(errs, fmt.Errorf("account %s: since must not be negative", a.Name))
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	w := &Watcher{accounts: withColleagues(accounts), opts: opts, parse: report.Parse, status: map[string]*AccountStatus{},
-		sentRead: map[string]chan struct{}{}, sentOnce: map[string]*sync.Once{}}
+		sentRead: map[string]chan struct{}{}, sentOnce: map[string]*sync.Once{},
+		logins: newSemaphore(opts.MaxConcurrentLogins), perAccount: map[string]semaphore{}}
 	for _, a := range accounts {
 		w.status[a.Name] = &AccountStatus{Account: a.Name}
 		w.sentRead[a.Name] = make(chan struct{})
 		w.sentOnce[a.Name] = &sync.Once{}
+		w.perAccount[a.Name] = newSemaphore(a.MaxConnections)
 	}
 	return w, nil
 }
@@ -162,9 +188,14 @@ func (w *Watcher) Run(ctx context.Context) error {
 }
 
 // supervise runs sessions of one folder until ctx ends, reconnecting after
-// failures with capped exponential backoff and jitter.
+// failures with capped exponential backoff and full jitter. A session that
+// lasted longer than the longest wait resets the backoff: its end is news
+// (a server restart, a dropped link), not the latest of a run of failures.
 func (w *Watcher) supervise(ctx context.Context, f *folderWatch) {
-	backoff := w.opts.MinBackoff
+	b := newBackoff(w.opts.MinBackoff, w.opts.MaxBackoff)
+	if w.opts.rand != nil {
+		b.rand = w.opts.rand
+	}
 	for ctx.Err() == nil {
 		started := w.opts.Now()
 		err := f.session(ctx)
@@ -172,10 +203,10 @@ func (w *Watcher) supervise(ctx context.Context, f *folderWatch) {
 			return
 		}
 		w.failed(f.acct.Name, err)
-		if w.opts.Now().Sub(started) > 2*w.opts.MaxBackoff {
-			backoff = w.opts.MinBackoff
+		if w.opts.Now().Sub(started) > w.opts.MaxBackoff {
+			b.reset()
 		}
-		wait := backoff/2 + rand.N(backoff/2+1)
+		wait := b.next()
 		f.log.Warn("imap session ended; reconnecting", "role", f.role, "folder", f.folder, "err", err, "wait", wait)
 		t := time.NewTimer(wait)
 		select {
@@ -184,7 +215,6 @@ func (w *Watcher) supervise(ctx context.Context, f *folderWatch) {
 			return
 		case <-t.C:
 		}
-		backoff = min(2*backoff, w.opts.MaxBackoff)
 	}
 }
 
@@ -215,6 +245,13 @@ func (w *Watcher) Status() []AccountStatus {
 	}
 	return out
 }
+
+// Watching returns how many folders are connected and have read
+// everything up to the moment they last looked.
+func (w *Watcher) Watching() int { return int(w.watching.Load()) }
+
+// Logins returns how many connections have been opened and logged in.
+func (w *Watcher) Logins() int64 { return w.loginCount.Load() }
 
 // BytesRead returns how many bytes all connections have received.
 func (w *Watcher) BytesRead() int64 { return w.bytesRead.Load() }

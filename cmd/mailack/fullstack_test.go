@@ -25,7 +25,7 @@ import (
 )
 
 // buildBinary builds the mailack command once per test binary run.
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "mailack")
 	// go test puts its own GOROOT/bin first on the test's PATH.
@@ -60,7 +60,7 @@ const (
 
 var listenLine = regexp.MustCompile(`msg="mailack starting".* http=(\S+)`)
 
-func startDaemon(t *testing.T, bin, cfgPath string, env []string) *daemonProc {
+func startDaemon(t testing.TB, bin, cfgPath string, env []string) *daemonProc {
 	t.Helper()
 	cmd := exec.Command(bin, "run", "--config", cfgPath)
 	cmd.Env = append(append(os.Environ(), testTokenEnv+"="+testAdminToken), env...)
@@ -104,7 +104,7 @@ func startDaemon(t *testing.T, bin, cfgPath string, env []string) *daemonProc {
 	return p
 }
 
-func (p *daemonProc) stop(t *testing.T) {
+func (p *daemonProc) stop(t testing.TB) {
 	t.Helper()
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {

@@ -64,6 +64,8 @@ type watchCollector struct {
 	reconnects *prometheus.Desc
 	lastSync   *prometheus.Desc
 	bytes      *prometheus.Desc
+	watching   *prometheus.Desc
+	logins     *prometheus.Desc
 }
 
 func newWatchCollector(w *mailwatch.Watcher) *watchCollector {
@@ -71,6 +73,8 @@ func newWatchCollector(w *mailwatch.Watcher) *watchCollector {
 		reconnects: prometheus.NewDesc("mailack_imap_reconnects_total", "IMAP sessions that ended in an error, by account.", []string{"account"}, nil),
 		lastSync:   prometheus.NewDesc("mailack_imap_last_sync_timestamp_seconds", "When a folder of the account was last read completely.", []string{"account"}, nil),
 		bytes:      prometheus.NewDesc("mailack_imap_bytes_received_total", "Bytes received from IMAP servers.", nil, nil),
+		watching:   prometheus.NewDesc("mailack_imap_folders_watching", "Folders connected and read up to date.", nil, nil),
+		logins:     prometheus.NewDesc("mailack_imap_logins_total", "IMAP connections opened and logged in.", nil, nil),
 	}
 }
 
@@ -78,6 +82,8 @@ func (c *watchCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.reconnects
 	ch <- c.lastSync
 	ch <- c.bytes
+	ch <- c.watching
+	ch <- c.logins
 }
 
 func (c *watchCollector) Collect(ch chan<- prometheus.Metric) {
@@ -88,6 +94,8 @@ func (c *watchCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.CounterValue, float64(c.w.BytesRead()))
+	ch <- prometheus.MustNewConstMetric(c.watching, prometheus.GaugeValue, float64(c.w.Watching()))
+	ch <- prometheus.MustNewConstMetric(c.logins, prometheus.CounterValue, float64(c.w.Logins()))
 }
 
 // slackMetrics counts the bot's Web API calls by method and result. A

@@ -106,9 +106,9 @@ func newDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 		if cfg.Pixel.Enabled {
 			pixelURL = strings.TrimRight(cfg.HTTP.PublicURL, "/") + trackpixel.PathPrefix
 		}
-		d.watcher, err = mailwatch.New(accounts(ctx, cfg.Accounts, pixelURL), mailwatch.Options{
+		d.watcher, err = mailwatch.New(accounts(ctx, cfg.Accounts, cfg.Watch, pixelURL), mailwatch.Options{
 			Sink: &storeSink{registrar: d.reg, log: log.With("component", "sink"), scopes: reportScopes(cfg.Accounts)}, Answers: d.st, Logger: log, CommandTimeout: cfg.Watch.CommandTimeout, IdleRestart: cfg.Watch.IdleRestart,
-			MaxMessageBytes: cfg.Watch.MaxMessageBytes, Now: now,
+			MaxMessageBytes: cfg.Watch.MaxMessageBytes, MaxConcurrentLogins: cfg.Watch.MaxConcurrentLogins, Now: now,
 		})
 		if err != nil {
 			d.st.Close()

@@ -238,7 +238,7 @@ func clock(s string) time.Duration {
 // accounts turns the configured accounts into watcher accounts, with a
 // token source for each OAuth2 account. pixelURL, when not empty, is the
 // prefix of mailack's pixel URLs: sent mail carrying one is tracked.
-func accounts(ctx context.Context, cfg []config.Account, pixelURL string) []mailwatch.Account {
+func accounts(ctx context.Context, cfg []config.Account, watch config.Watch, pixelURL string) []mailwatch.Account {
 	out := make([]mailwatch.Account, 0, len(cfg))
 	for _, a := range cfg {
 		w := mailwatch.Account{
@@ -246,6 +246,7 @@ func accounts(ctx context.Context, cfg []config.Account, pixelURL string) []mail
 			Username: a.Username, Password: a.Password.Value(), Owner: track.NormalizeAddress(a.Owner),
 			SentFolder: a.SentFolder, ReportFolders: a.ReportFolders, PollInterval: a.PollInterval,
 			MoveReportsTo: a.MoveReportsTo, FlagReports: a.FlagReports,
+			MaxConnections: a.ConnectionCap(watch), Since: a.SinceAge(watch),
 			Policy: mailwatch.TrackPolicy{All: a.Track == "all", TrackingAddress: a.TrackingAddress, PixelMarker: pixelURL},
 		}
 		if a.TLS != "insecure" {

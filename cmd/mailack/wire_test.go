@@ -115,7 +115,7 @@ func TestPixelRules(t *testing.T) {
 }
 
 func TestAccountsTrackPixelMail(t *testing.T) {
-	as := accounts(context.Background(), []config.Account{{Name: "a", Host: "imap.example.com", Port: 993, TLS: "implicit", Track: "receipts"}}, "https://t.example/o/")
+	as := accounts(context.Background(), []config.Account{{Name: "a", Host: "imap.example.com", Port: 993, TLS: "implicit", Track: "receipts"}}, config.Watch{}, "https://t.example/o/")
 	m, ok, err := mailwatch.SentMail("a", "me@example.com", []byte("From: me@example.com\r\nTo: you@example.org\r\nMessage-ID: <p@example.com>\r\nContent-Type: text/html\r\n\r\n<img src=\"https://t.example/o/tok.gif\">"), as[0].Policy, time.Now())
 	if err != nil || !ok || !m.Requested.Pixel {
 		t.Errorf("sent mail with mailack's pixel: tracked %v, %+v, %v; want tracked with a pixel", ok, m.Requested, err)

@@ -56,6 +56,9 @@ type configData struct {
 	Ports  ports
 	Queue  QueueTimes
 	Secs   func(time.Duration) string
+	// Clients, when positive, sizes Dovecot for that many IMAP
+	// connections (WithIMAPClients).
+	Clients, IMAPProcesses, ClientLimit int
 }
 
 // Comments stay on lines of their own: in main.cf a trailing "# ..." would
@@ -103,7 +106,21 @@ userdb {
 protocol imap {
   mail_max_userip_connections = 100
 }
-service imap-login {
+{{if .Clients}}# sized for {{.Clients}} IMAP connections: 50 to an imap process, and every
+# service accepts them all
+default_client_limit = {{.ClientLimit}}
+default_process_limit = {{.IMAPProcesses}}
+service imap {
+  service_count = 0
+  client_limit = 50
+  process_limit = {{.IMAPProcesses}}
+}
+{{end}}service imap-login {
+{{- if .Clients}}
+  # high-performance mode: long-lived login processes, not one per connection
+  service_count = 0
+  process_min_avail = 2
+{{- end}}
   inet_listener imap {
     port = {{.Ports.IMAP}}
   }
@@ -193,6 +210,9 @@ func (s *Stack) writeConfigs(p ports) error {
 		Ports:  p,
 		Queue:  s.cfg.queue,
 		Secs:   postfixSeconds,
+	}
+	if n := s.cfg.clients; n > 0 {
+		data.Clients, data.IMAPProcesses, data.ClientLimit = n, n/50+100, 2*n+1000
 	}
 	files := []struct {
 		tmpl *template.Template

@@ -92,6 +92,7 @@ type config struct {
 	users    []string
 	password string
 	queue    QueueTimes
+	clients  int // IMAP connections Dovecot must hold at once; 0 keeps its defaults
 }
 
 func defaultConfig() config {
@@ -114,6 +115,16 @@ func WithUsers(users ...string) Option {
 // WithPassword sets the password of every user.
 func WithPassword(password string) Option {
 	return func(c *config) { c.password = password }
+}
+
+// WithIMAPClients sizes Dovecot for n simultaneous IMAP connections: by
+// default it serves each connection with a process of its own, up to
+// 1,024, and its auxiliary services accept 1,000 clients. Connections are
+// grouped 50 to an imap process instead, which Dovecot allows when every
+// user has the same system user, as here. The test process's file limit
+// must allow n connections too: Dovecot inherits it.
+func WithIMAPClients(n int) Option {
+	return func(c *config) { c.clients = n }
 }
 
 // WithQueueTimes sets Postfix's queue timings.

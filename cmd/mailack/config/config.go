@@ -66,6 +66,15 @@ type Watch struct {
 	CommandTimeout  time.Duration `yaml:"command_timeout"`
 	IdleRestart     time.Duration `yaml:"idle_restart"`
 	MaxMessageBytes int64         `yaml:"max_message_bytes"`
+	// MaxConcurrentLogins caps the connections being opened and logged in
+	// at once, over all accounts.
+	MaxConcurrentLogins int `yaml:"max_concurrent_logins"`
+	// MaxConnectionsPerAccount caps the connections open to one mailbox;
+	// 0 sets no cap. An account's max_connections overrides it.
+	MaxConnectionsPerAccount int `yaml:"max_connections_per_account"`
+	// Since bounds the first read of each folder to mail this recent; 0
+	// reads everything. An account's since overrides it.
+	Since Age `yaml:"since"`
 }
 
 // Account is one mailbox to watch.
@@ -93,6 +102,10 @@ type Account struct {
 	// address of an "@domain". A mailbox's reports always count for its
 	// owner's mail, and for no one else's unless listed here.
 	ReportsFor []string `yaml:"reports_for"`
+	// MaxConnections overrides watch.max_connections_per_account.
+	MaxConnections int `yaml:"max_connections"`
+	// Since overrides watch.since for this account.
+	Since *Age `yaml:"since"`
 }
 
 // OAuth2 configures XOAUTH2 for Microsoft 365 or Gmail.
@@ -232,7 +245,8 @@ func Defaults() Config {
 				Start: "09:00", End: "18:00", Holidays: "none",
 			},
 		},
-		Watch: Watch{CommandTimeout: time.Minute, IdleRestart: 10 * time.Minute, MaxMessageBytes: 10 << 20},
+		Watch: Watch{CommandTimeout: time.Minute, IdleRestart: 10 * time.Minute, MaxMessageBytes: 10 << 20,
+			MaxConcurrentLogins: 16},
 		Slack: Slack{Mode: "socket"},
 		HTTP:  HTTP{Listen: "127.0.0.1:8080"},
 		Relay: Relay{TLS: "starttls", ReadReceipts: "internal", Upstream: Upstream{TLS: "starttls"}},

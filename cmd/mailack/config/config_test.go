@@ -215,6 +215,12 @@ func TestProblems(t *testing.T) {
 			`:7: tracking.business_hours.holidays: "fr" is not one of jp, us, none`,
 			`:8: tracking.business_hours.closed[0]: "tomorrow" is not a date`}},
 		{"idle restart too long", "watch:\n  idle_restart: 30m\n", nil, []string{":2: watch.idle_restart: must be at most 29m"}},
+		{"scale limits", "watch:\n  max_concurrent_logins: 0\n  max_connections_per_account: -1\n  since: soon\n", nil, []string{
+			":2: watch.max_concurrent_logins: must be at least 1", ":3: watch.max_connections_per_account: must not be negative",
+			`:4: "soon" is not a span of time such as 30d or 720h`}},
+		{"too few connections", "watch:\n  max_connections_per_account: 2\naccounts:\n  - name: a\n    host: h\n    username: u@example.com\n    password: ${P}\n    report_folders: [INBOX, Receipts]\n    since: -3d\n", map[string]string{"P": "x"}, []string{
+			`:2: watch.max_connections_per_account: account "a" watches 3 folders, one connection each, but may open only 2`,
+			":9: accounts[0].since: must not be negative"}},
 		{"account basics", "accounts:\n  - name: a\n    port: 99999\n    tls: ssl\n  - name: a\n    host: h\n    username: u\n    password: ${P}\n", map[string]string{"P": "x"}, []string{
 			":2: accounts[0]: needs password", ":2: accounts[0].host: the IMAP server's host name is required",
 			`:3: accounts[0].port: 99999 is not a TCP port`, `:4: accounts[0].tls: "ssl" is not one of implicit, starttls, insecure`,
@@ -268,6 +274,36 @@ func TestProblems(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestScaleSettings reads the first-read bound in days or as a duration,
+// and the connection caps, with an account's own values over the global.
+func TestScaleSettings(t *testing.T) {
+	cfg, err := Parse("f.yaml", []byte("watch:\n  since: 30d\n  max_connections_per_account: 3\n  max_concurrent_logins: 4\n"+
+		"accounts:\n  - name: a\n    host: h\n    username: a@example.com\n    password: ${P}\n"+
+		"  - name: b\n    host: h\n    username: b@example.com\n    password: ${P}\n    since: 36h\n    max_connections: 5\n"+
+		"  - name: c\n    host: h\n    username: c@example.com\n    password: ${P}\n    since: 0\n"), env(map[string]string{"P": "x"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Watch.MaxConcurrentLogins != 4 {
+		t.Errorf("max_concurrent_logins = %d, want 4", cfg.Watch.MaxConcurrentLogins)
+	}
+	for i, want := range []struct {
+		since time.Duration
+		conns int
+	}{{30 * 24 * time.Hour, 3}, {36 * time.Hour, 5}, {0, 3}} {
+		a := cfg.Accounts[i]
+		if got := a.SinceAge(cfg.Watch); got != want.since {
+			t.Errorf("account %s: since = %v, want %v", a.Name, got, want.since)
+		}
+		if got := a.ConnectionCap(cfg.Watch); got != want.conns {
+			t.Errorf("account %s: connection cap = %d, want %d", a.Name, got, want.conns)
+		}
+	}
+	if d := Defaults(); d.Watch.Since != 0 || d.Watch.MaxConnectionsPerAccount != 0 || d.Watch.MaxConcurrentLogins != 16 {
+		t.Errorf("defaults = %+v, want everything read, no per-account cap and 16 concurrent logins", d.Watch)
 	}
 }
 

@@ -119,6 +119,15 @@ func (v *validator) validate(c *Config) {
 	if c.Watch.MaxMessageBytes < 64<<10 {
 		v.add("watch.max_message_bytes", "must be at least 65536")
 	}
+	if c.Watch.MaxConcurrentLogins < 1 {
+		v.add("watch.max_concurrent_logins", "must be at least 1")
+	}
+	if c.Watch.MaxConnectionsPerAccount < 0 {
+		v.add("watch.max_connections_per_account", "must not be negative (0 sets no cap)")
+	}
+	if c.Watch.Since < 0 {
+		v.add("watch.since", "must not be negative (0 reads all mail)")
+	}
 	if len(c.Accounts) == 0 && !c.Relay.Enabled && !c.Pixel.Enabled && !v.meant["accounts"] {
 		v.problems = append(v.problems, Problem{Line: v.line("accounts"),
 			Msg: "no accounts: list at least one mailbox to watch (or enable the relay or the pixel); configs/mailack.yaml shows how"})
@@ -127,6 +136,7 @@ func (v *validator) validate(c *Config) {
 	for i := range c.Accounts {
 		v.account(fmt.Sprintf("accounts[%d]", i), &c.Accounts[i], names)
 	}
+	v.connections(c)
 	v.slack(&c.Slack)
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		v.add("http.listen", "must be host:port, e.g. 127.0.0.1:8080")
@@ -218,6 +228,27 @@ func (v *validator) account(p string, a *Account, names map[string]bool) {
 	for i, s := range a.ReportsFor {
 		if !senderPattern(s) {
 			v.add(fmt.Sprintf("%s.reports_for[%d]", p, i), "%q is neither an e-mail address nor @domain (such as @example.co.jp)", s)
+		}
+	}
+	if a.Since != nil && *a.Since < 0 {
+		v.add(p+".since", "must not be negative (0 reads all mail)")
+	}
+	if a.MaxConnections < 0 {
+		v.add(p+".max_connections", "must not be negative (0 takes watch.max_connections_per_account)")
+	}
+}
+
+// connections checks that every account may open a connection for each
+// folder it watches: one per report folder and one for Sent.
+func (v *validator) connections(c *Config) {
+	for i, a := range c.Accounts {
+		n := a.ConnectionCap(c.Watch)
+		if need := 1 + len(a.ReportFolders); n > 0 && n < need {
+			path := fmt.Sprintf("accounts[%d].max_connections", i)
+			if a.MaxConnections == 0 {
+				path = "watch.max_connections_per_account"
+			}
+			v.add(path, "account %q watches %d folders, one connection each, but may open only %d (allow one more for searches from Slack)", a.Name, need, n)
 		}
 	}
 }
