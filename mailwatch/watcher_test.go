@@ -336,17 +336,34 @@ func TestWatchTwoAccounts(t *testing.T) {
 	s.DeliverLMTP(t, "alice", []byte(mailstack.MDN("x@test.example", "bob@test.example", "alice@test.example", 1)))
 	s.DeliverLMTP(t, "bob", []byte(mailstack.MDN("y@test.example", "alice@test.example", "bob@test.example", 2)))
 	sink.waitFor(t, "both receipts", 10*time.Second, func(items []Item) bool { return len(items) == 2 })
-	for _, st := range w.Status() {
-		switch st.Account {
-		case "carol":
-			if st.LastError == "" || !st.LastSync.IsZero() {
-				t.Errorf("carol status %+v: want an auth error and no sync", st)
-			}
-		default:
-			if st.LastSync.IsZero() {
-				t.Errorf("%s never synced: %+v", st.Account, st)
-			}
+	// The receipts may be applied before their folder's first sync is
+	// recorded, and carol's failed login is recorded when her session
+	// ends: wait for each account's own status.
+	st := waitStatus(t, w, "alice and bob synced, carol's login failed", 10*time.Second, func(st map[string]AccountStatus) bool {
+		return !st["alice"].LastSync.IsZero() && !st["bob"].LastSync.IsZero() && st["carol"].LastError != ""
+	})
+	if c := st["carol"]; !strings.HasPrefix(c.LastError, ErrAuth.Error()) || !c.LastSync.IsZero() {
+		t.Errorf("carol status %+v: want an auth error and no sync", c)
+	}
+}
+
+// waitStatus polls the watcher's account status until cond holds and
+// returns it by account.
+func waitStatus(t *testing.T, w *Watcher, what string, timeout time.Duration, cond func(map[string]AccountStatus) bool) map[string]AccountStatus {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		st := map[string]AccountStatus{}
+		for _, s := range w.Status() {
+			st[s.Account] = s
 		}
+		if cond(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s: %+v", timeout, what, st)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
