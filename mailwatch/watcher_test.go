@@ -108,7 +108,7 @@ func account(s *mailstack.Stack, user string) Account {
 	}
 }
 
-func startWatcher(t *testing.T, sink Sink, opts Options, accts ...Account) func() {
+func startWatcher(t *testing.T, sink Sink, opts Options, accts ...Account) (*Watcher, func()) {
 	t.Helper()
 	opts.Sink = sink
 	opts.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
@@ -135,7 +135,7 @@ func startWatcher(t *testing.T, sink Sink, opts Options, accts ...Account) func(
 		}
 	}
 	t.Cleanup(stop)
-	return stop
+	return w, stop
 }
 
 // TestWatchSentAndReports covers the main path over IDLE: a sent mail that
@@ -252,14 +252,19 @@ func TestWatchUIDValidityChange(t *testing.T) {
 	acct := account(s, "alice")
 	acct.ReportFolders = []string{"Reports"}
 	acct.PollInterval = 100 * time.Millisecond
-	startWatcher(t, sink, Options{}, acct)
+	w, _ := startWatcher(t, sink, Options{}, acct)
 	sink.waitFor(t, "the first receipt", 5*time.Second, func(items []Item) bool { return len(items) == 1 })
 	before, _ := sink.Checkpoint(context.Background(), "alice", "Reports")
+	reconnects := w.Status()[0].Reconnects
 
 	if err := c.Delete("Reports").Wait(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1100 * time.Millisecond) // Dovecot's UIDVALIDITY is a timestamp in seconds
+	// Dovecot ends the watcher's session on the deleted folder when it
+	// next polls; a folder recreated before that can go unseen by it.
+	waitStatus(t, w, "the watcher's session on the deleted folder to end", 10*time.Second, func(st map[string]AccountStatus) bool {
+		return st["alice"].Reconnects > reconnects
+	})
 	if err := c.Create("Reports", nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
@@ -393,7 +398,7 @@ func TestWatchMovesProcessedReports(t *testing.T) {
 	sink := newMemSink()
 	acct := account(s, "alice")
 	acct.MoveReportsTo = "Receipts"
-	stop := startWatcher(t, sink, Options{}, acct)
+	_, stop := startWatcher(t, sink, Options{}, acct)
 	sink.waitFor(t, "the receipt", 5*time.Second, func(items []Item) bool { return len(items) == 1 })
 	if n := s.WaitForMessages(t, "alice", "Receipts", 1, 5*time.Second); n != 1 {
 		t.Fatalf("Receipts holds %d messages, want the receipt", n)
