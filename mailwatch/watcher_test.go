@@ -183,6 +183,8 @@ func TestWatchSentAndReports(t *testing.T) {
 			if mdn.OriginalMessageID != id || mdn.Disposition != report.DispositionDisplayed {
 				t.Errorf("receipt = %+v, want displayed for %s", mdn, id)
 			}
+			sink.mu.Lock()
+			defer sink.mu.Unlock()
 			for k, n := range sink.applied {
 				if n != 1 {
 					t.Errorf("%s applied %d times", k, n)
