@@ -310,8 +310,10 @@ func TestDaemonFullStack(t *testing.T) {
 		!hasSlackPost(out, "DM to Alice · thread reply", "bob@test.example: read at") {
 		t.Errorf("slack saw no card update and thread reply for the receipt:\n%s", out)
 	}
-	if n := p.metric(`mailack_slack_calls_total{method="chat.postMessage",result="ok"}`); n < 3 {
-		t.Errorf("metrics count %v successful chat.postMessage calls, want at least 3 (card and two thread replies)", n)
+	// The bounce may already be on the card when it is first posted, with
+	// no reply of its own; the receipt always comes after the card.
+	if n := p.metric(`mailack_slack_calls_total{method="chat.postMessage",result="ok"}`); n < 2 {
+		t.Errorf("metrics count %v successful chat.postMessage calls, want at least 2 (the card and the receipt's thread reply)", n)
 	}
 	// A forged Slack request is refused.
 	resp, err := http.Post("http://"+p.addr+"/slack/commands", "application/x-www-form-urlencoded", strings.NewReader("command=%2Ftrack&text=list&user_id=UALICE"))
