@@ -63,9 +63,11 @@ type demo struct {
 	keys  *trackpixel.Keys
 	term  *slackTerm
 	bot   *bot.Bot
-	n     int // reports delivered so far, for unique report IDs
-	inbox int // messages in INBOX
-	sent  int // messages in Sent Items
+	// recorded receives the outcome of each pixel fetch recorded.
+	recorded chan error
+	n        int // reports delivered so far, for unique report IDs
+	inbox    int // messages in INBOX
+	sent     int // messages in Sent Items
 }
 
 const demoDeadline = 8 * time.Hour // "no response after" one working day
@@ -211,12 +213,31 @@ func (d *demo) startPixel() error {
 	if d.keys, err = trackpixel.NewKeys(trackpixel.Key{ID: 1, Secret: key}); err != nil {
 		return err
 	}
-	h, err := pixel.NewHandler(pixel.Options{Enabled: true, Keys: d.keys, Recorder: pixelRecorder{st: d.st, now: d.clock.Now}, Now: d.clock.Now})
+	d.recorded = make(chan error, 1)
+	rec := demoRecorder{pixelRecorder: pixelRecorder{st: d.st, now: d.clock.Now}, done: d.recorded}
+	h, err := pixel.NewHandler(pixel.Options{Enabled: true, Keys: d.keys, Recorder: rec, Now: d.clock.Now})
 	if err != nil {
 		return err
 	}
 	d.pixel = httptest.NewServer(h)
 	return nil
+}
+
+// demoRecorder records opens as the daemon does and reports each one
+// recorded: the handler sends the image before it records, so a step
+// waits for the recording, not for the image.
+type demoRecorder struct {
+	pixelRecorder
+	done chan<- error
+}
+
+func (r demoRecorder) RecordOpen(ctx context.Context, o pixel.Open) error {
+	err := r.pixelRecorder.RecordOpen(ctx, o)
+	select {
+	case r.done <- err:
+	case <-ctx.Done():
+	}
+	return err
 }
 
 // say prints a line of narration, with the demo clock's time.
@@ -287,8 +308,8 @@ func (d *demo) drain(ctx context.Context) error {
 	for {
 		items, err := d.st.Pending(ctx, d.clock.Now().Add(1000*time.Hour), 0)
 		if err == nil && len(items) == 0 {
-			// The last delivery may still be printing.
-			time.Sleep(50 * time.Millisecond)
+			// Each item is acknowledged after its Slack calls returned,
+			// and the local Slack prints before it answers.
 			return nil
 		}
 		if ctx.Err() != nil {

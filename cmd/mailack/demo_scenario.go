@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -91,6 +92,14 @@ func (d *demo) openPixel(messageID, recipient string) error {
 	resp.Body.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	select {
+	case err := <-d.recorded:
+		if err != nil {
+			return fmt.Errorf("demo: record the open: %w", err)
+		}
+	case <-ctx.Done():
+		return errors.New("demo: the pixel fetch was not recorded in time")
+	}
 	if err := d.drain(ctx); err != nil {
 		return err
 	}
@@ -124,7 +133,17 @@ func (d *demo) digest(ctx context.Context) error {
 
 // summary shows where every mail stands: Tanaka's App Home as the bot
 // published it last.
-func (d *demo) summary(context.Context) error {
+func (d *demo) summary(ctx context.Context) error {
+	// The bot publishes the App Home after the notices of a pass, so the
+	// last one may still be on its way.
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	for !d.term.homeCurrent("UTANAKA") {
+		if ctx.Err() != nil {
+			return errors.New("demo: the bot did not publish Tanaka's App Home in time")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	fmt.Fprintln(d.out, "\nTanaka's App Home in Slack now:")
 	d.term.printHome()
 	fmt.Fprintln(d.out, "\nNo 【再送】 needed: every answer, and every silence, reached Tanaka in Slack.")

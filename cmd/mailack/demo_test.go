@@ -11,6 +11,7 @@ func TestDemo(t *testing.T) {
 	tests := []struct {
 		lang string
 		want []string
+		home string // in the App Home shown last: the deadline the last step passed
 	}{
 		{"en", []string{
 			"nosuch@partner.example.jp — bounced — no such address", "Check the address for a typo.",
@@ -23,8 +24,9 @@ func TestDemo(t *testing.T) {
 			"1 recipient(s) without an answer",
 			"#sales · new message", "• 契約書のご確認のお願い — sent Tue 24 Nov 09:20 — waiting for yamada@slow.example.co.jp",
 			"App Home of Ichiro Tanaka",
-		}},
-		{"ja", []string{"宛先アドレスが存在しない", "既読(11月24日(火) 10:15)", "開封確認の送信を拒否", "返答なし", "[フォローアップ文面]"}},
+		}, "山田 太郎 <yamada@slow.example.co.jp> — no response at Tue 24 Nov 17:20"},
+		{"ja", []string{"宛先アドレスが存在しない", "既読(11月24日(火) 10:15)", "開封確認の送信を拒否", "返答なし", "[フォローアップ文面]"},
+			"山田 太郎 <yamada@slow.example.co.jp> — 返答なし(11月24日(火) 17:20)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.lang, func(t *testing.T) {
@@ -36,6 +38,9 @@ func TestDemo(t *testing.T) {
 				if !strings.Contains(out, w) {
 					t.Errorf("demo output lacks %q", w)
 				}
+			}
+			if _, home, ok := strings.Cut(out, "App Home of Ichiro Tanaka"); !ok || !strings.Contains(home, tc.home) {
+				t.Errorf("demo's App Home lacks %q", tc.home)
 			}
 			if t.Failed() {
 				t.Logf("output:\n%s", out)

@@ -22,6 +22,9 @@ type slackTerm struct {
 	seq      int
 	calls    map[string]int
 	home     map[string]any    // the last App Home published, printed on request
+	answered int               // Web API calls answered so far
+	lastDM   map[string]int    // user ID → number of the last call that posted or updated in their DM
+	homeAt   map[string]int    // user ID → number of the call that last published their App Home
 	channels map[string]string // channel ID → name
 }
 
@@ -33,7 +36,8 @@ type demoUser struct {
 // newSlackTerm returns the endpoint for the given workspace members and
 // channels (IDs; shown as #sales for CSALES).
 func newSlackTerm(out io.Writer, users []demoUser, channels ...string) *slackTerm {
-	s := &slackTerm{out: out, users: map[string]demoUser{}, calls: map[string]int{}, channels: map[string]string{}}
+	s := &slackTerm{out: out, users: map[string]demoUser{}, calls: map[string]int{}, channels: map[string]string{},
+		lastDM: map[string]int{}, homeAt: map[string]int{}}
 	for _, c := range channels {
 		s.channels[c] = strings.ToLower(strings.TrimPrefix(c, "C"))
 	}
@@ -77,6 +81,7 @@ func (s *slackTerm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls[method]++
+	s.answered++
 	reply := map[string]any{"ok": true}
 	switch method {
 	case "auth.test":
@@ -104,9 +109,13 @@ func (s *slackTerm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ts = str(p, "ts")
 		}
 		reply["channel"], reply["ts"], reply["message_ts"] = str(p, "channel"), ts, ts
+		if u, ok := s.dmUser(str(p, "channel")); ok {
+			s.lastDM[u.ID] = s.answered
+		}
 		s.printMessage(method, p)
 	case "views.publish":
 		s.home = p
+		s.homeAt[str(p, "user_id")] = s.answered
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(reply)
@@ -117,14 +126,18 @@ func userJSON(u demoUser) map[string]any {
 		"profile": map[string]any{"email": u.Email, "real_name": u.Name, "display_name": u.Name}}
 }
 
+// dmUser returns the user whose DM channel is, given as the DM's ID or
+// as the user's.
+func (s *slackTerm) dmUser(channel string) (demoUser, bool) {
+	if id, ok := strings.CutPrefix(channel, "D"); ok {
+		return s.byID("U" + id)
+	}
+	return s.byID(channel)
+}
+
 // to names a channel for the terminal: a DM with its user, or the channel.
 func (s *slackTerm) to(channel string) string {
-	if id, ok := strings.CutPrefix(channel, "D"); ok {
-		if u, ok := s.byID("U" + id); ok {
-			return "DM to " + u.Name
-		}
-	}
-	if u, ok := s.byID(channel); ok {
+	if u, ok := s.dmUser(channel); ok {
 		return "DM to " + u.Name
 	}
 	if name, ok := s.channels[channel]; ok {
@@ -155,6 +168,14 @@ func (s *slackTerm) withNames(line string) string {
 		line = strings.ReplaceAll(line, "@"+u.ID, "@"+u.Name)
 	}
 	return line
+}
+
+// homeCurrent reports whether the App Home of user was published after
+// the last message posted or updated in their DM.
+func (s *slackTerm) homeCurrent(user string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.homeAt[user] > s.lastDM[user]
 }
 
 // printHome prints the App Home the bot published last.
