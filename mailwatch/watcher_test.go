@@ -108,7 +108,7 @@ func account(s *mailstack.Stack, user string) Account {
 	}
 }
 
-func startWatcher(t *testing.T, sink Sink, opts Options, accts ...Account) func() {
+func startWatcher(t *testing.T, sink Sink, opts Options, accts ...Account) (*Watcher, func()) {
 	t.Helper()
 	opts.Sink = sink
 	opts.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
@@ -135,7 +135,7 @@ func startWatcher(t *testing.T, sink Sink, opts Options, accts ...Account) func(
 		}
 	}
 	t.Cleanup(stop)
-	return stop
+	return w, stop
 }
 
 // TestWatchSentAndReports covers the main path over IDLE: a sent mail that
@@ -183,6 +183,8 @@ func TestWatchSentAndReports(t *testing.T) {
 			if mdn.OriginalMessageID != id || mdn.Disposition != report.DispositionDisplayed {
 				t.Errorf("receipt = %+v, want displayed for %s", mdn, id)
 			}
+			sink.mu.Lock()
+			defer sink.mu.Unlock()
 			for k, n := range sink.applied {
 				if n != 1 {
 					t.Errorf("%s applied %d times", k, n)
@@ -252,14 +254,19 @@ func TestWatchUIDValidityChange(t *testing.T) {
 	acct := account(s, "alice")
 	acct.ReportFolders = []string{"Reports"}
 	acct.PollInterval = 100 * time.Millisecond
-	startWatcher(t, sink, Options{}, acct)
+	w, _ := startWatcher(t, sink, Options{}, acct)
 	sink.waitFor(t, "the first receipt", 5*time.Second, func(items []Item) bool { return len(items) == 1 })
 	before, _ := sink.Checkpoint(context.Background(), "alice", "Reports")
+	reconnects := w.Status()[0].Reconnects
 
 	if err := c.Delete("Reports").Wait(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1100 * time.Millisecond) // Dovecot's UIDVALIDITY is a timestamp in seconds
+	// Dovecot ends the watcher's session on the deleted folder when it
+	// next polls; a folder recreated before that can go unseen by it.
+	waitStatus(t, w, "the watcher's session on the deleted folder to end", 10*time.Second, func(st map[string]AccountStatus) bool {
+		return st["alice"].Reconnects > reconnects
+	})
 	if err := c.Create("Reports", nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
@@ -338,27 +345,34 @@ func TestWatchTwoAccounts(t *testing.T) {
 	s.DeliverLMTP(t, "alice", []byte(mailstack.MDN("x@test.example", "bob@test.example", "alice@test.example", 1)))
 	s.DeliverLMTP(t, "bob", []byte(mailstack.MDN("y@test.example", "alice@test.example", "bob@test.example", 2)))
 	sink.waitFor(t, "both receipts", 10*time.Second, func(items []Item) bool { return len(items) == 2 })
-	// carol's failed login is its own event: wait for it, not for the
-	// others' receipts.
-	sink.waitFor(t, "carol's login error", 10*time.Second, func([]Item) bool {
-		for _, st := range w.Status() {
-			if st.Account == "carol" && st.LastError != "" {
-				return true
-			}
-		}
-		return false
+	// The receipts may be applied before their folder's first sync is
+	// recorded, and carol's failed login is recorded when her session
+	// ends: wait for each account's own status.
+	st := waitStatus(t, w, "alice and bob synced, carol's login failed", 10*time.Second, func(st map[string]AccountStatus) bool {
+		return !st["alice"].LastSync.IsZero() && !st["bob"].LastSync.IsZero() && st["carol"].LastError != ""
 	})
-	for _, st := range w.Status() {
-		switch st.Account {
-		case "carol":
-			if st.LastError == "" || !st.LastSync.IsZero() {
-				t.Errorf("carol status %+v: want an auth error and no sync", st)
-			}
-		default:
-			if st.LastSync.IsZero() {
-				t.Errorf("%s never synced: %+v", st.Account, st)
-			}
+	if c := st["carol"]; !strings.HasPrefix(c.LastError, ErrAuth.Error()) || !c.LastSync.IsZero() {
+		t.Errorf("carol status %+v: want an auth error and no sync", c)
+	}
+}
+
+// waitStatus polls the watcher's account status until cond holds and
+// returns it by account.
+func waitStatus(t *testing.T, w *Watcher, what string, timeout time.Duration, cond func(map[string]AccountStatus) bool) map[string]AccountStatus {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		st := map[string]AccountStatus{}
+		for _, s := range w.Status() {
+			st[s.Account] = s
 		}
+		if cond(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s: %+v", timeout, what, st)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -388,13 +402,21 @@ func TestWatchMovesProcessedReports(t *testing.T) {
 	sink := newMemSink()
 	acct := account(s, "alice")
 	acct.MoveReportsTo = "Receipts"
-	stop := startWatcher(t, sink, Options{}, acct)
+	_, stop := startWatcher(t, sink, Options{}, acct)
 	sink.waitFor(t, "the receipt", 5*time.Second, func(items []Item) bool { return len(items) == 1 })
 	if n := s.WaitForMessages(t, "alice", "Receipts", 1, 5*time.Second); n != 1 {
 		t.Fatalf("Receipts holds %d messages, want the receipt", n)
 	}
+	// Dovecot's MOVE commits the copy before the expunge: wait for the
+	// receipt to leave the inbox too.
+	var inbox [][]byte
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		inbox = s.Messages(t, "alice", "INBOX")
+		if len(inbox) < 2 || time.Now().After(deadline) {
+			break
+		}
+	}
 	stop()
-	inbox := s.Messages(t, "alice", "INBOX")
 	if len(inbox) != 1 || !strings.Contains(string(inbox[0]), "Subject: lunch") {
 		t.Errorf("inbox after the move holds %d messages, want only the ordinary mail", len(inbox))
 	}
@@ -437,7 +459,7 @@ func TestWatchMovesProcessedReports(t *testing.T) {
 func TestWatchManyRecipientBounce(t *testing.T) {
 	s := mailstack.Start(t)
 	sink := newMemSink()
-	stop := startWatcher(t, sink, Options{}, account(s, "alice"))
+	_, stop := startWatcher(t, sink, Options{}, account(s, "alice"))
 	defer stop()
 	var to []string
 	for i := 1; i <= 300; i++ {

@@ -14,6 +14,7 @@ func TestDemo(t *testing.T) {
 		lang    string
 		want    []string
 		notWant []string
+		home    string // in the App Home shown last: the deadline the last step passed
 	}{
 		{"en", []string{
 			"nosuch@partner.example.jp — bounced (no such address)", "Check the address for a typo.",
@@ -37,7 +38,7 @@ func TestDemo(t *testing.T) {
 			"伊藤 恵 <ito@shoji.example.co.jp> — away until Fri 27 Nov (automatic reply)",
 			"加藤 誠 <kato@shoji.example.co.jp> — replied at Tue 24 Nov 14:10",
 			"App Home of Ichiro Tanaka",
-		}, []string{"Slack refused"}},
+		}, []string{"Slack refused"}, "山田 太郎 <yamada@slow.example.co.jp> — no response by the deadline (Tue 24 Nov 17:20)"},
 		{"ja", []string{
 			"不達（宛先アドレスが存在しない）", "開封済み（11月24日(火) 10:15）", "開封確認の送信を拒否",
 			"期限（11月24日(火) 17:20）までに確認なし", "[フォローアップ文面]",
@@ -49,7 +50,7 @@ func TestDemo(t *testing.T) {
 			"「【再送】」は不要でした。", "不在（11月27日まで・自動応答）", "返信あり（11月24日(火) 14:10）",
 			"配信遅延・再試行中（相手のサーバーに接続できない）", "ありがとうございます！「来期予算案のご確認」のメールをご覧いただいたことを",
 		}, []string{"Slack refused", "Slackが", "presses", "new message", "Tanaka sends", "thread reply",
-			"）（", "再送中", " Outlook ", "あなた"}},
+			"）（", "再送中", " Outlook ", "あなた"}, "山田 太郎 <yamada@slow.example.co.jp> — 期限（11月24日(火) 17:20）までに確認なし"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.lang, func(t *testing.T) {
@@ -70,6 +71,9 @@ func TestDemo(t *testing.T) {
 			// Ito is away: her deadline waits until she is back.
 			if strings.Contains(out, "<ito@shoji.example.co.jp> — no response") || strings.Contains(out, "<ito@shoji.example.co.jp> — 期限") {
 				t.Errorf("demo reminded Tanaka about Ito, who is away")
+			}
+			if _, home, ok := strings.Cut(out, map[string]string{"en": "App Home of Ichiro Tanaka", "ja": "田中 一郎 さんのホームタブ"}[tc.lang]); !ok || !strings.Contains(home, tc.home) {
+				t.Errorf("demo's App Home lacks %q", tc.home)
 			}
 			if t.Failed() {
 				t.Logf("output:\n%s", out)

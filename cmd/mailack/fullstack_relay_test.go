@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailack/mailack/mailwatch/mailstack"
+	trackpixel "github.com/mailack/mailack/track/pixel"
 )
 
 func freePort(t *testing.T) string {
@@ -94,6 +95,9 @@ accounts:
 	if err := c.SendMail("alice@test.example", []string{"bob@test.example", "nosuch@test.example"}, strings.NewReader(msg)); err != nil {
 		t.Fatalf("submit through the relay: %v", err)
 	}
+	// The relay minted the pixels, with their sending time, before the
+	// submission ended.
+	submitted := time.Now()
 	waitUntil(t, "the success notice and the bounce", 20*time.Second, func() bool {
 		return p.metric(`mailack_report_outcomes_total{outcome="applied"}`) >= 2
 	})
@@ -109,12 +113,20 @@ accounts:
 	}
 	req, _ := http.NewRequest("GET", u, nil)
 	req.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 Edg/120.0")
-	time.Sleep(5100 * time.Millisecond) // fetches within seconds of sending count as scanners
+	// A fetch within DefaultEarlyFetch of sending counts as a security
+	// scanner (track/pixel/rules.go); bob's fetch must come after that.
+	waitUntil(t, "the early-fetch window to pass", 2*trackpixel.DefaultEarlyFetch, func() bool {
+		return time.Since(submitted) > trackpixel.DefaultEarlyFetch
+	})
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("pixel GET = %v %v", resp, err)
 	}
 	resp.Body.Close()
+	// The image is sent before the fetch is recorded.
+	waitUntil(t, "bob's open recorded", 10*time.Second, func() bool {
+		return strings.Contains(p.log(), `msg="open recorded"`)
+	})
 	forged, _ := http.Get("http://" + httpAddr + "/o/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.gif")
 	if forged == nil || forged.StatusCode != 200 {
 		t.Fatalf("forged pixel did not get the image: %v", forged)

@@ -75,6 +75,13 @@ ssl_cert = <{{.Dir}}/dovecot/cert.pem
 ssl_key = <{{.Dir}}/dovecot/key.pem
 mail_location = maildir:~/Maildir
 mail_fsync = never
+# IDLE hears of new mail through inotify, whose instances are limited per
+# user (fs.inotify.max_user_instances, 128 by default) and shared by every
+# Dovecot on the machine that runs mail as nobody. Past the limit Dovecot
+# logs "Inotify instance limit ... exceeded, disabling" and IDLE only checks
+# the mailbox every mailbox_idle_check_interval: 30 secs by default
+# (conf.d/10-mail.conf), longer than tests wait.
+mailbox_idle_check_interval = 1 secs
 # special-use folders as Outlook names them, so clients must find Sent by
 # its \Sent attribute rather than by name
 namespace inbox {

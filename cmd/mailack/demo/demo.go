@@ -79,22 +79,24 @@ func (c *clock) set(t time.Time) {
 
 // demo is one run.
 type demo struct {
-	out    io.Writer
-	lang   string
-	pace   time.Duration
-	clock  *clock
-	tokyo  *time.Location
-	st     *store.Store
-	user   *imapmemserver.User
-	pixel  *httptest.Server
-	keys   *trackpixel.Keys
-	term   *slackTerm
-	bot    *bot.Bot
-	slack  http.Handler // the bot's HTTP endpoints, as Slack reaches them
-	secret string       // the signing secret of the requests to slack
-	n      int          // reports delivered so far, for unique report IDs
-	inbox  int          // messages in INBOX
-	sent   int          // messages in Sent Items
+	out   io.Writer
+	lang  string
+	pace  time.Duration
+	clock *clock
+	tokyo *time.Location
+	st    *store.Store
+	// recorded receives the outcome of each pixel fetch recorded.
+	recorded chan error
+	user     *imapmemserver.User
+	pixel    *httptest.Server
+	keys     *trackpixel.Keys
+	term     *slackTerm
+	bot      *bot.Bot
+	slack    http.Handler // the bot's HTTP endpoints, as Slack reaches them
+	secret   string       // the signing secret of the requests to slack
+	n        int          // reports delivered so far, for unique report IDs
+	inbox    int          // messages in INBOX
+	sent     int          // messages in Sent Items
 }
 
 // deadline is "no response after" one working day.
@@ -225,12 +227,31 @@ func (d *demo) startPixel(rec pixel.Recorder) error {
 	if d.keys, err = trackpixel.NewKeys(trackpixel.Key{ID: 1, Secret: key}); err != nil {
 		return err
 	}
+	d.recorded = make(chan error, 1)
+	rec = notifyingRecorder{Recorder: rec, done: d.recorded}
 	h, err := pixel.NewHandler(pixel.Options{Enabled: true, Keys: d.keys, Recorder: rec, Now: d.clock.Now})
 	if err != nil {
 		return err
 	}
 	d.pixel = httptest.NewServer(h)
 	return nil
+}
+
+// notifyingRecorder records opens as the daemon does and hands on the
+// outcome of each: the pixel answers before it records, so a step waits
+// for the recording, not for the image.
+type notifyingRecorder struct {
+	pixel.Recorder
+	done chan<- error
+}
+
+func (r notifyingRecorder) RecordOpen(ctx context.Context, o pixel.Open) error {
+	err := r.Recorder.RecordOpen(ctx, o)
+	select {
+	case r.done <- err:
+	case <-ctx.Done():
+	}
+	return err
 }
 
 // say prints a line of the story, with the demo clock's time in the

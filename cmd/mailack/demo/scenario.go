@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -170,6 +171,14 @@ func (d *demo) openPixel(messageID, recipient string) error {
 	resp.Body.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	select {
+	case err := <-d.recorded:
+		if err != nil {
+			return fmt.Errorf("demo: record the open: %w", err)
+		}
+	case <-ctx.Done():
+		return errors.New("demo: the pixel fetch was not recorded in time")
+	}
 	if err := d.drain(ctx); err != nil {
 		return err
 	}
@@ -247,6 +256,19 @@ func (d *demo) followUp() error {
 // summary shows where every mail stands: Tanaka's App Home as the bot
 // published it last.
 func (d *demo) summary() error {
+	// The bot publishes the App Home after the notices of a pass, so the
+	// last one may still be on its way.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for !d.term.homeCurrent(tanaka.ID) {
+		t := time.NewTimer(10 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return errors.New("demo: the bot did not publish Tanaka's App Home in time")
+		case <-t.C:
+		}
+	}
 	fmt.Fprintln(d.out, d.t("\nTanaka's App Home in Slack now:", "\n現在の田中さんのSlackのホームタブは次のとおりです。"))
 	d.term.printHome()
 	fmt.Fprintln(d.out, d.t("\nNo 【再送】 needed: every answer, and every silence, reached Tanaka in Slack.",

@@ -95,16 +95,23 @@ func (s *slackTerm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	rec := httptest.NewRecorder()
 	s.fake.ServeHTTP(rec, r)
+	// Print before answering, so that whatever the bot does once Slack
+	// answered (acknowledging a notice) happens after the output.
+	s.show(r, body, rec.Body.Bytes())
 	for k, v := range rec.Header() {
 		w.Header()[k] = v
 	}
 	w.WriteHeader(rec.Code)
 	_, _ = w.Write(rec.Body.Bytes()) // the bot reads what it gets
+}
+
+// show prints a call the fake answered with answer.
+func (s *slackTerm) show(r *http.Request, body, answerBody []byte) {
 	var answer struct {
 		OK    bool   `json:"ok"`
 		Error string `json:"error"`
 	}
-	if json.Unmarshal(rec.Body.Bytes(), &answer) != nil || !answer.OK {
+	if json.Unmarshal(answerBody, &answer) != nil || !answer.OK {
 		// Lookups of people outside the workspace are refused as a
 		// matter of course; anything else refused is shown.
 		if answer.Error != "" && answer.Error != "users_not_found" {
@@ -128,6 +135,21 @@ func (s *slackTerm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case method == "views.publish":
 		s.home = p
 	}
+}
+
+// homeCurrent reports whether user's App Home was published after the
+// last message posted or updated in their direct messages.
+func (s *slackTerm) homeCurrent(user string) bool {
+	lastDM, lastHome := -1, -1
+	for i, c := range s.fake.All(func(c slackfake.Call) bool { return c.OK() }) {
+		switch {
+		case c.Method == "views.publish" && c.Param("user_id") == user:
+			lastHome = i
+		case (c.Method == "chat.postMessage" || c.Method == "chat.update") && (c.Param("channel") == "D"+user || c.Param("channel") == user):
+			lastDM = i
+		}
+	}
+	return lastHome > lastDM
 }
 
 // quiet waits until Slack has had no call for a moment: the bot has
