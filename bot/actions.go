@@ -3,6 +3,8 @@ package bot
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -25,6 +27,12 @@ var actions = map[string]action{
 	actDone:       (*Bot).actDone,
 	actSeen:       (*Bot).actSeen,
 	actTrack:      (*Bot).actTrack,
+	actReopen:     (*Bot).actReopen,
+	actUndo:       (*Bot).actUndo,
+	// Link buttons open their URL in the browser; the press needs only
+	// its ack.
+	actOpenWebmail: func(*Bot, context.Context, *request, *slack.BlockAction, *slack.InteractionCallback) {},
+	actMailto:      func(*Bot, context.Context, *request, *slack.BlockAction, *slack.InteractionCallback) {},
 }
 
 // interaction handles an interactivity payload after its ack.
@@ -127,19 +135,94 @@ func (b *Bot) actDone(ctx context.Context, r *request, a *slack.BlockAction, _ *
 	b.close(ctx, r, a.Value, track.StateDone, msgMarkedDone)
 }
 
-// close ends tracking a mail and shows it.
+// close ends tracking a mail and shows it. The confirmation has an Undo
+// button that reopens the mail with the deadline it had.
 func (b *Bot) close(ctx context.Context, r *request, id string, state track.State, done msg) {
 	m, ok := b.ownedMail(ctx, r, id)
 	if !ok {
 		return
 	}
+	due := m.DueAt
+	wasClosed := m.Closed()
 	m, err := b.deps.Mails.CloseMail(ctx, m.MessageID, state, b.now())
 	if err != nil {
 		b.trouble(ctx, r, "close", err)
 		return
 	}
 	b.refresh(ctx, r, m)
-	b.respond(ctx, r, r.loc.t(done, subjectText(m, r.loc)))
+	text := r.loc.t(done, subjectText(m, r.loc))
+	if wasClosed {
+		b.respond(ctx, r, text)
+		return
+	}
+	b.respond(ctx, r, text, undoBlocks(text, m.MessageID, due, r.loc)...)
+}
+
+// undoBlocks are a confirmation with an Undo button, whose value is the
+// Message-ID and the deadline to restore (Unix seconds, 0 for none).
+func undoBlocks(text, id string, due time.Time, l locale) []slack.Block {
+	var unix int64
+	if !due.IsZero() {
+		unix = due.Unix()
+	}
+	v := id + " " + strconv.FormatInt(unix, 10)
+	if textLen(v) > maxButtonValue {
+		return []slack.Block{section(text)}
+	}
+	undo := slack.NewButtonBlockElement(actUndo, v, plain(clip(l.t(btnUndo), maxButton)))
+	return []slack.Block{section(text), slack.NewActionBlock("", undo)}
+}
+
+// actUndo reopens a mail just marked done or stopped, with the deadline
+// it had. The deadline in the value is the sender's own to choose, so
+// only ownership is checked.
+func (b *Bot) actUndo(ctx context.Context, r *request, a *slack.BlockAction, _ *slack.InteractionCallback) {
+	id, unix, ok := strings.Cut(a.Value, " ")
+	secs, err := strconv.ParseInt(unix, 10, 64)
+	if !ok || err != nil || secs < 0 {
+		b.respond(ctx, r, r.loc.t(msgNoSuchMail))
+		return
+	}
+	var due time.Time
+	if secs > 0 {
+		due = time.Unix(secs, 0)
+	}
+	b.reopen(ctx, r, id, due)
+}
+
+// actReopen tracks a closed mail again, with the user's deadline for mail
+// tracked by hand when they set one.
+func (b *Bot) actReopen(ctx context.Context, r *request, a *slack.BlockAction, _ *slack.InteractionCallback) {
+	b.reopen(ctx, r, a.Value, b.reopenDue(r))
+}
+
+// reopenDue is the deadline of a mail reopened by hand: the user's
+// deadline setting from now, or none.
+func (b *Bot) reopenDue(r *request) time.Time {
+	if r.set.Deadline > 0 {
+		return b.now().Add(r.set.Deadline)
+	}
+	return time.Time{}
+}
+
+// reopen tracks a closed mail of r's author again and shows it.
+func (b *Bot) reopen(ctx context.Context, r *request, id string, due time.Time) {
+	m, ok := b.ownedMail(ctx, r, id)
+	if !ok {
+		return
+	}
+	was := m
+	m, err := b.deps.Mails.Reopen(ctx, m.MessageID, due, b.now())
+	switch {
+	case errors.Is(err, track.ErrInvalidState):
+		b.respond(ctx, r, r.loc.t(msgAlreadyOpen, subjectText(was, r.loc)))
+	case err != nil:
+		b.trouble(ctx, r, "reopen", err)
+	default:
+		b.log.Info("tracking reopened", "user", r.user, "message_id", m.MessageID)
+		b.refresh(ctx, r, m)
+		b.respond(ctx, r, r.loc.t(msgReopened, subjectText(m, r.loc)))
+	}
 }
 
 // refresh updates the card of a mail r's author changed, if it has one,

@@ -66,7 +66,7 @@ func (b *Bot) localeOf(ctx context.Context, user string) (locale, UserSettings) 
 // card the store remembers, or a new direct message to user when there is
 // none (or it is gone). fresh reports a new card.
 func (b *Bot) showCard(ctx context.Context, pace pacer, m track.Mail, user string, l locale) (c Card, fresh bool, err error) {
-	blocks := cardBlocks(m, l, b.nudgeable(ctx, m, true))
+	blocks := cardBlocks(m, l, b.nudgeable(ctx, m, true), b.webmail(m))
 	text := cardFallback(m, l)
 	c, ok, err := b.deps.Cards.Card(ctx, m.MessageID)
 	if err != nil {

@@ -37,6 +37,7 @@ func commandTable() []command {
 		{name: "list", usage: "[pending|problems|all]", desc: cmdList, run: (*Bot).cmdList},
 		{name: "show", usage: "<Message-ID>", desc: cmdShow, run: (*Bot).cmdShow},
 		{name: "stop", usage: "<Message-ID>", desc: cmdStop, run: (*Bot).cmdStop},
+		{name: "reopen", usage: "<Message-ID>", desc: cmdReopen, run: (*Bot).cmdReopen},
 		{name: "snooze", usage: "<Message-ID> 1d|3d|YYYY-MM-DD", desc: cmdSnooze, run: (*Bot).cmdSnooze},
 		{name: "settings", usage: "[lang en|ja|auto] [notify all|problems] [deadline 2d|36h|default|off] [quiet 22:00-07:00|off]", desc: cmdSettings, run: (*Bot).cmdSettings},
 		{name: "who", usage: "<address>", desc: cmdWho, admin: true, run: (*Bot).cmdWho},
@@ -205,7 +206,7 @@ func (b *Bot) cmdShow(ctx context.Context, r *request, args []string) {
 	if !ok {
 		return
 	}
-	b.respond(ctx, r, cardFallback(m, r.loc), cardBlocks(m, r.loc, nil)...)
+	b.respond(ctx, r, cardFallback(m, r.loc), cardBlocks(m, r.loc, nil, b.webmail(m))...)
 }
 
 func (b *Bot) cmdStop(ctx context.Context, r *request, args []string) {
@@ -214,6 +215,14 @@ func (b *Bot) cmdStop(ctx context.Context, r *request, args []string) {
 		return
 	}
 	b.close(ctx, r, args[0], track.StateStopped, msgStoppedTracking)
+}
+
+func (b *Bot) cmdReopen(ctx context.Context, r *request, args []string) {
+	if len(args) != 1 {
+		b.usage(ctx, r, "reopen")
+		return
+	}
+	b.reopen(ctx, r, args[0], b.reopenDue(r))
 }
 
 func (b *Bot) cmdSnooze(ctx context.Context, r *request, args []string) {

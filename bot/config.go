@@ -69,6 +69,9 @@ type Config struct {
 
 	// Digests are the channel digests.
 	Digests []DigestConfig `yaml:"digests"`
+	// Webmail names the web client of senders' mailboxes, by address or
+	// "@domain", for the card's link that opens the mail there.
+	Webmail map[string]Webmail `yaml:"webmail"`
 
 	// APIURL is the Web API's base URL, ending in a slash.
 	APIURL string `yaml:"api_url"`
@@ -142,6 +145,11 @@ func (c Config) Validate() error {
 	for email, id := range c.Users {
 		if !strings.Contains(email, "@") || id == "" {
 			bad("slack: users: %q → %q is not an address and a user ID", email, id)
+		}
+	}
+	for key, w := range c.Webmail {
+		if !strings.Contains(key, "@") || !w.valid() {
+			bad("slack: webmail: %q → %q: want an address or @domain and %q or %q", key, w, WebmailOutlook, WebmailGmail)
 		}
 	}
 	for i, d := range c.Digests {

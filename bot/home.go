@@ -82,7 +82,7 @@ func homeBlocks(mails []track.Mail, nudges [][]string, l locale) []slack.Block {
 			break
 		}
 		blocks = append(blocks, slack.NewDividerBlock(), section(mailSummary(m, l)))
-		if a := actionsBlock(m, l, nudges[i]); a != nil {
+		if a := actionsBlock(m, l, nudges[i], ""); a != nil {
 			blocks = append(blocks, a)
 		}
 	}

@@ -121,6 +121,14 @@ const (
 	cmdSettings        msg = "cmd_settings"
 	cmdWho             msg = "cmd_who"
 	cmdTrack           msg = "cmd_track"
+	btnOpenGmail       msg = "btn_open_gmail"
+	btnOpenOutlook     msg = "btn_open_outlook"
+	btnMailto          msg = "btn_mailto"
+	btnReopen          msg = "btn_reopen"
+	btnUndo            msg = "btn_undo"
+	msgReopened        msg = "reopened"
+	msgAlreadyOpen     msg = "already_open"
+	cmdReopen          msg = "cmd_reopen"
 )
 
 // catalogs holds every sentence the bot says, per language. Sentences
@@ -214,6 +222,14 @@ var catalogs = map[Lang]map[msg]string{
 		cmdSettings:        "show or change your settings",
 		cmdWho:             "list the tracked mail of any sender",
 		cmdTrack:           "start tracking a mail from your Sent folder",
+		btnOpenGmail:       "Open in Gmail",
+		btnOpenOutlook:     "Open Sent Items in Outlook",
+		btnMailto:          "Write a follow-up",
+		btnReopen:          "Reopen",
+		btnUndo:            "Undo",
+		msgReopened:        "Tracking “%[1]s” again.",
+		msgAlreadyOpen:     "“%[1]s” is still being tracked.",
+		cmdReopen:          "track a closed mail again",
 	},
 	Japanese: {
 		msgNoSubject:       "（件名なし）",
@@ -302,6 +318,14 @@ var catalogs = map[Lang]map[msg]string{
 		cmdSettings:        "設定の表示・変更",
 		cmdWho:             "任意の送信者の追跡中メールを表示",
 		cmdTrack:           "送信済みフォルダーのメールの追跡を開始",
+		btnOpenGmail:       "Gmailで開く",
+		btnOpenOutlook:     "Outlookの送信済みを開く",
+		btnMailto:          "フォローアップを作成",
+		btnReopen:          "追跡を再開",
+		btnUndo:            "元に戻す",
+		msgReopened:        "「%[1]s」の追跡を再開しました。",
+		msgAlreadyOpen:     "「%[1]s」は現在も追跡中です。",
+		cmdReopen:          "追跡を終了したメールの追跡を再開",
 	},
 }
 

@@ -153,7 +153,7 @@ func payloads(mails []track.Mail, l locale) []payload {
 			all[r.Address] = true
 		}
 		nudges[i] = nudgeList(m, all)
-		out = append(out, payload{name: "card " + m.MessageID, surface: slackfake.SurfaceMessage, text: cardFallback(m, l), blocks: cardBlocks(m, l, all)})
+		out = append(out, payload{name: "card " + m.MessageID, surface: slackfake.SurfaceMessage, text: cardFallback(m, l), blocks: cardBlocks(m, l, all, WebmailGmail)})
 		for _, r := range m.Recipients[:min(len(m.Recipients), 12)] {
 			n := track.Notice{MessageID: m.MessageID, Recipient: r.Address, To: r.Status, Reason: r.Reason, At: r.StatusAt}
 			out = append(out, payload{name: "reply", surface: slackfake.SurfaceMessage, text: replyText(m, n, l)})
