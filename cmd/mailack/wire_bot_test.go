@@ -77,7 +77,14 @@ func TestWebmailOf(t *testing.T) {
 	if len(got) != len(want) || got["taro@example.jp"] != want["taro@example.jp"] || got["hanako@example.jp"] != want["hanako@example.jp"] {
 		t.Errorf("webmailOf = %v, want %v", got, want)
 	}
-	if err := (func() error { c := bot.Defaults(); c.Webmail = got; c.Mode = bot.ModeHTTP; c.SigningSecret = "s"; c.BotToken = "xoxb-1"; return c.Validate() })(); err != nil {
+	if err := (func() error {
+		c := bot.Defaults()
+		c.Webmail = got
+		c.Mode = bot.ModeHTTP
+		c.SigningSecret = "s"
+		c.BotToken = "xoxb-1"
+		return c.Validate()
+	})(); err != nil {
 		t.Errorf("bot config with the webmail map: %v", err)
 	}
 }
