@@ -29,18 +29,62 @@ var actions = map[string]action{
 	actTrack:      (*Bot).actTrack,
 	actReopen:     (*Bot).actReopen,
 	actUndo:       (*Bot).actUndo,
+	actHomeTab:    (*Bot).actHomeTab,
+	actHomePage:   (*Bot).actHomePage,
+	actHomeMenu:   (*Bot).actHomeMenu,
+	actWelcome:    (*Bot).actWelcome,
+	actSetLang:     actSetting("lang"),
+	actSetLevel:    actSetting("notify"),
+	actSetDeadline: actSetting("deadline"),
+	actSetSummary:  actSetting("summary"),
+	actSetQuietFrom: actQuiet,
+	actSetQuietTo:   actQuiet,
+	actSetQuietOff:  actQuiet,
+	actOpenTrack:    (*Bot).actOpenTrack,
 	// Link buttons open their URL in the browser; the press needs only
 	// its ack.
 	actOpenWebmail: func(*Bot, context.Context, *request, *slack.BlockAction, *slack.InteractionCallback) {},
 	actMailto:      func(*Bot, context.Context, *request, *slack.BlockAction, *slack.InteractionCallback) {},
 }
 
-// interaction handles an interactivity payload after its ack.
-func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
-	if cb.Type != slack.InteractionTypeBlockActions {
+// interaction handles an interactivity payload. It returns what Slack
+// must receive in the acknowledgement itself (the options of an external
+// select, the errors of a modal), or nil; the rest of the work runs after
+// the ack.
+func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) any {
+	switch cb.Type {
+	case slack.InteractionTypeBlockActions:
+		b.blockActions(ctx, cb)
+	case slack.InteractionTypeBlockSuggestion:
+		return b.suggest(ctx, cb)
+	case slack.InteractionTypeViewSubmission:
+		if cb.View.CallbackID == viewTrack {
+			if resp := b.submitTrack(ctx, cb); resp != nil {
+				return resp
+			}
+		}
+	case slack.InteractionTypeShortcut, slack.InteractionTypeMessageAction:
+		text := ""
+		switch {
+		case cb.Type == slack.InteractionTypeShortcut && cb.CallbackID == ShortcutTrackSent:
+		case cb.Type == slack.InteractionTypeMessageAction && cb.CallbackID == ShortcutTrackFromMsg:
+			text = cb.Message.Text
+		default:
+			b.log.Warn("unknown shortcut", "callback_id", cb.CallbackID, "user", cb.User.ID)
+			return nil
+		}
+		b.spawn(ctx, "shortcut", func(ctx context.Context) {
+			channel := cb.Channel.ID
+			b.openTrack(ctx, b.newRequest(ctx, cb.User.ID, channel, cb.ResponseURL, cb.TriggerID), text)
+		})
+	default:
 		b.log.Debug("interaction ignored", "type", cb.Type)
-		return
 	}
+	return nil
+}
+
+// blockActions handles button presses, picks and menus.
+func (b *Bot) blockActions(ctx context.Context, cb slack.InteractionCallback) {
 	for _, a := range cb.ActionCallback.BlockActions {
 		handle, ok := actions[actionKey(a.ActionID)]
 		if !ok {
@@ -461,7 +505,7 @@ func (b *Bot) actTrack(ctx context.Context, r *request, a *slack.BlockAction, _ 
 		b.respond(ctx, r, r.loc.t(msgTrackOff))
 		return
 	}
-	b.trackByID(ctx, r, track.NormalizeMessageID(a.Value))
+	b.trackByID(ctx, r, track.NormalizeMessageID(a.Value), r.set.Deadline)
 }
 
 // recipientOf finds a recipient of m by address.

@@ -75,10 +75,11 @@ func webmailURL(w Webmail, messageID string) string {
 }
 
 // mailtoURL is a mailto: URI (RFC 6068) for a courteous follow-up to m:
-// to the recipients still waiting, "Re: subject", the follow-up wording in
-// l's language and In-Reply-To so that the reply joins the thread. It is
-// at most limit characters: the subject is shortened, then recipients
-// left out, until it fits; "" when even one recipient does not.
+// to the recipients still waiting (at most maxCardRecipients), "Re:
+// subject", the follow-up wording in l's language and In-Reply-To so
+// that the reply joins the thread. It is at most limit characters: the
+// subject is shortened, then recipients left out, until it fits; "" when
+// even one recipient does not.
 func mailtoURL(m track.Mail, l locale, limit int) string {
 	var to []string
 	for _, r := range m.Recipients {
@@ -91,21 +92,31 @@ func mailtoURL(m track.Mail, l locale, limit int) string {
 			to = append(to, r.Address)
 		}
 	}
-	subj := subject(m, l)
-	for n := len(to); n > 0; n-- {
-		for keep := textLen(subj); ; keep /= 2 {
-			s := clip(subj, max(keep, 1))
-			body := l.t(msgFollowUpBody, s, l.date(m.SentAt))
-			u := mailto(to[:n], "Re: "+s, body, m.MessageID)
-			if len(u) <= limit {
-				return u
-			}
-			if keep <= 1 {
-				break
-			}
+	to = to[:min(len(to), maxCardRecipients)]
+	subj := clip(subject(m, l), maxSubjectShown)
+	build := func(keep int, to []string) string {
+		s := clip(subj, keep)
+		return mailto(to, "Re: "+s, l.t(msgFollowUpBody, s, l.date(m.SentAt)), m.MessageID)
+	}
+	keep := textLen(subj)
+	for ; ; keep /= 2 {
+		if u := build(max(keep, 1), to); len(u) <= limit {
+			return u
+		}
+		if keep <= 1 {
+			break
 		}
 	}
-	return ""
+	// Even the shortest subject leaves no room for everyone: keep the
+	// recipients that fit, in order.
+	n := 0
+	for n < len(to) && len(build(1, to[:n+1])) <= limit {
+		n++
+	}
+	if n == 0 {
+		return ""
+	}
+	return build(1, to[:n])
 }
 
 // mailto builds the URI. Everything but unreserved characters is

@@ -34,6 +34,17 @@ var settingKeys = map[string]func(s *UserSettings, v string) bool{
 		}
 		return err == nil
 	},
+	"summary": func(s *UserSettings, v string) bool {
+		if v == "off" {
+			s.Summary = Summary{}
+			return true
+		}
+		at, err := parseClock(v)
+		if err == nil {
+			s.Summary = Summary{On: true, At: at}
+		}
+		return err == nil
+	},
 	"quiet": func(s *UserSettings, v string) bool {
 		q, err := ParseQuietHours(v)
 		if err == nil {

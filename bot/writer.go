@@ -179,7 +179,7 @@ func (w *writer) deliver(ctx context.Context, items []OutboxItem) string {
 	}
 	for i, it := range items {
 		// A card just posted notifies by itself and shows every status.
-		if !s.fresh && (s.set.level() == LevelAll || problemKinds[it.Notice.Kind]) {
+		if !s.fresh && wantsReply(s.set, s.mail, it.Notice.Kind) {
 			if err := w.b.reply(ctx, w.b.limiter.Wait, s.card, s.mail, it.Notice, s.loc); err != nil {
 				w.failed(ctx, items[i:], err)
 				return s.user
