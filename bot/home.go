@@ -84,15 +84,15 @@ func (b *Bot) setHomeState(user string, st homeState) {
 
 // homePage is one rendering of App Home.
 type homePage struct {
-	tab     homeTab
-	page    int          // from 0; clamped to the pages there are
-	mails   []track.Mail // every mail of the tab, newest first
-	nudges  func(track.Mail) []string
-	webmail func(track.Mail) Webmail
-	welcome bool // show the welcome section
-	set     UserSettings
-	notice  string // the answer to what the user just did, mrkdwn
-	canTrack bool  // the Sent-folder search is set up
+	tab      homeTab
+	page     int          // from 0; clamped to the pages there are
+	mails    []track.Mail // every mail of the tab, newest first
+	nudges   func(track.Mail) []string
+	webmail  func(track.Mail) Webmail
+	welcome  bool // show the welcome section
+	set      UserSettings
+	notice   string // the answer to what the user just did, mrkdwn
+	canTrack bool   // the Sent-folder search is set up
 }
 
 // publishHome shows a user's App Home: the tab they are on, with notice

@@ -183,10 +183,10 @@ func payloads(mails []track.Mail, l locale) []payload {
 		for _, welcome := range []bool{false, true} {
 			for page, ms := range map[int][]track.Mail{0: mails, 1: many, 2: many} {
 				p := homePage{tab: tab, page: page, mails: ms, welcome: welcome, canTrack: true,
-					set:      UserSettings{Deadline: 36 * time.Hour, Quiet: QuietHours{Start: 1320, End: 420}, Summary: Summary{On: true, At: 510}},
-					nudges:   func(m track.Mail) []string { return nudgeOf[m.MessageID] },
-					webmail:  func(track.Mail) Webmail { return WebmailOutlook },
-					notice:   l.t(msgSnoozed, subjectText(mails[0], l), "x"),
+					set:     UserSettings{Deadline: 36 * time.Hour, Quiet: QuietHours{Start: 1320, End: 420}, Summary: Summary{On: true, At: 510}},
+					nudges:  func(m track.Mail) []string { return nudgeOf[m.MessageID] },
+					webmail: func(track.Mail) Webmail { return WebmailOutlook },
+					notice:  l.t(msgSnoozed, subjectText(mails[0], l), "x"),
 				}
 				home := homeBlocks(p, l)
 				out = append(out, payload{name: fmt.Sprintf("app home %s page %d welcome %v", tab, page, welcome), surface: slackfake.SurfaceHome, view: slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: home}}})

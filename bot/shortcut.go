@@ -16,9 +16,9 @@ import (
 // Callback IDs of the shortcuts (configs/slack-manifest.yaml) and of the
 // "Track a sent mail" modal.
 const (
-	ShortcutTrackSent   = "track_sent"         // global shortcut
+	ShortcutTrackSent    = "track_sent"         // global shortcut
 	ShortcutTrackFromMsg = "track_from_message" // message shortcut
-	viewTrack           = "track_modal"
+	viewTrack            = "track_modal"
 )
 
 // Block and action IDs of the modal's inputs.

@@ -44,7 +44,7 @@ func submission(u fakeUser, pick, hours, notify string, due int64) map[string]an
 	return map[string]any{
 		"type": "view_submission", "team": map[string]any{"id": "T1DC2JH3J"}, "user": userOf(u), "api_app_id": "A0MAILACK",
 		"trigger_id": "1.2.3",
-		"view": map[string]any{"id": "V9", "type": "modal", "callback_id": "track_modal", "state": map[string]any{"values": values}},
+		"view":       map[string]any{"id": "V9", "type": "modal", "callback_id": "track_modal", "state": map[string]any{"values": values}},
 	}
 }
 
