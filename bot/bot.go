@@ -93,8 +93,9 @@ func (b *Bot) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	parts := map[string]func(context.Context) error{
-		"outbox":  b.runWriter,
-		"digests": b.runDigests,
+		"outbox":    b.runWriter,
+		"digests":   b.runDigests,
+		"summaries": b.runSummaries,
 	}
 	if b.cfg.Mode == ModeSocket {
 		parts["socket mode"] = b.runSocket

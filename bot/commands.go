@@ -39,7 +39,7 @@ func commandTable() []command {
 		{name: "stop", usage: "<Message-ID>", desc: cmdStop, run: (*Bot).cmdStop},
 		{name: "reopen", usage: "<Message-ID>", desc: cmdReopen, run: (*Bot).cmdReopen},
 		{name: "snooze", usage: "<Message-ID> 1d|3d|YYYY-MM-DD", desc: cmdSnooze, run: (*Bot).cmdSnooze},
-		{name: "settings", usage: "[lang en|ja|auto] [notify all|problems] [deadline 2d|36h|default|off] [quiet 22:00-07:00|off]", desc: cmdSettings, run: (*Bot).cmdSettings},
+		{name: "settings", usage: "[lang en|ja|auto] [notify all|problems] [deadline 2d|36h|default|off] [quiet 22:00-07:00|off] [summary 08:30|off]", desc: cmdSettings, run: (*Bot).cmdSettings},
 		{name: "who", usage: "<address>", desc: cmdWho, admin: true, run: (*Bot).cmdWho},
 	}
 }

@@ -69,6 +69,8 @@ type Config struct {
 
 	// Digests are the channel digests.
 	Digests []DigestConfig `yaml:"digests"`
+	// BounceAlerts post the bounces of a team's senders to a channel.
+	BounceAlerts []BounceAlertConfig `yaml:"bounce_alerts"`
 	// Webmail names the web client of senders' mailboxes, by address or
 	// "@domain", for the card's link that opens the mail there.
 	Webmail map[string]Webmail `yaml:"webmail"`
@@ -150,6 +152,16 @@ func (c Config) Validate() error {
 	for key, w := range c.Webmail {
 		if !strings.Contains(key, "@") || !w.valid() {
 			bad("slack: webmail: %q → %q: want an address or @domain and %q or %q", key, w, WebmailOutlook, WebmailGmail)
+		}
+	}
+	for i, a := range c.BounceAlerts {
+		if a.Channel == "" || len(a.Senders) == 0 {
+			bad("slack: bounce_alerts[%d]: needs a channel and senders", i)
+		}
+		for _, s := range a.Senders {
+			if !strings.Contains(s, "@") {
+				bad("slack: bounce_alerts[%d]: sender %q is not an address or @domain", i, s)
+			}
 		}
 	}
 	for i, d := range c.Digests {

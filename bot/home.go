@@ -20,8 +20,9 @@ const (
 	// (https://docs.slack.dev/reference/views: "Max of 100 blocks"); a
 	// mail takes three (a divider, its summary and its buttons), or two
 	// when its buttons are folded into an overflow menu, and the title,
-	// tabs, welcome, notice and pager take at most ten.
-	homePageMails = 25
+	// tabs, welcome, notice and pager take at most ten. So a page of up to
+	// 30 mails shows their buttons and a fuller one overflow menus.
+	homePageMails = 40
 	// homeBudget bounds a home view's JSON, below views.publish's 250 KB
 	// (https://docs.slack.dev/reference/methods/views.publish): a page
 	// whose buttons would not fit gets overflow menus instead.
@@ -43,8 +44,8 @@ type homeTab string
 
 // The tabs of App Home.
 const (
-	tabWaiting  homeTab = "waiting"  // open mails still waiting for someone
-	tabAnswered homeTab = "answered" // open mails with nothing left to wait for
+	tabWaiting  homeTab = "waiting"  // open mails waiting for someone, or only bounced
+	tabAnswered homeTab = "answered" // open mails answered by everyone who got them
 	tabClosed   homeTab = "closed"   // done or stopped
 	tabSettings homeTab = "settings"
 )
@@ -127,14 +128,25 @@ func (b *Bot) publishHome(ctx context.Context, pace pacer, user string, notice .
 func tabMails(mails []track.Mail, tab homeTab) []track.Mail {
 	var out []track.Mail
 	for _, m := range mails {
+		answered := !waitingFor(m) && anyConclusive(m)
 		switch {
 		case tab == tabClosed && m.Closed(),
-			tab == tabWaiting && !m.Closed() && waitingFor(m),
-			tab == tabAnswered && !m.Closed() && !waitingFor(m):
+			tab == tabWaiting && !m.Closed() && !answered,
+			tab == tabAnswered && !m.Closed() && answered:
 			out = append(out, m)
 		}
 	}
 	return out
+}
+
+// anyConclusive reports whether a recipient of m answered conclusively.
+func anyConclusive(m track.Mail) bool {
+	for _, r := range m.Recipients {
+		if m.Conclusive(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // nudgeList lists, in recipient order, the recipients of m that nudge
@@ -151,7 +163,8 @@ func nudgeList(m track.Mail, nudge map[string]bool) []string {
 
 // homeBlocks renders App Home. It keeps within a view's 100 blocks and
 // homeBudget whatever the mails: a page whose buttons do not fit gets
-// each mail's actions in an overflow menu.
+// each mail's actions in an overflow menu, without the links out if even
+// that is too much.
 func homeBlocks(p homePage, l locale) []slack.Block {
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plain(clip(l.t(msgHomeTitle), maxHeader))),
@@ -177,26 +190,38 @@ func homeBlocks(p homePage, l locale) []slack.Block {
 	if pages > 1 {
 		tail = pagerBlocks(page, pages, len(p.mails), l)
 	}
-	full := mailRows(shown, p, l, false)
-	if len(blocks)+len(full)+len(tail) <= maxViewBlocks && jsonSize(blocks, full, tail) <= homeBudget {
-		return append(append(blocks, full...), tail...)
+	for _, style := range []rowStyle{rowButtons, rowMenu, rowMenuNoLinks} {
+		rows := mailRows(shown, p, l, style)
+		if len(blocks)+len(rows)+len(tail) <= maxViewBlocks && jsonSize(blocks, rows, tail) <= homeBudget || style == rowMenuNoLinks {
+			return append(append(blocks, rows...), tail...)
+		}
 	}
-	return append(append(blocks, mailRows(shown, p, l, true)...), tail...)
+	return blocks // unreachable: the last style is always taken
 }
+
+// rowStyle is how a mail's actions are shown in App Home, from the
+// roomiest to the most compact.
+type rowStyle int
+
+const (
+	rowButtons     rowStyle = iota // an actions block under the summary
+	rowMenu                        // an overflow menu beside it
+	rowMenuNoLinks                 // an overflow menu without the links out
+)
 
 // tabEmpty says that a tab has nothing to show.
 var tabEmpty = map[homeTab]msg{tabWaiting: msgTabWaitingEmpty, tabAnswered: msgTabAnsweredEmpty, tabClosed: msgTabClosedEmpty}
 
 // mailRows are the mails of a page: each a divider and its summary, with
-// its buttons below or, compact, in an overflow menu beside it.
-func mailRows(mails []track.Mail, p homePage, l locale, compact bool) []slack.Block {
+// its actions shown in the style asked for.
+func mailRows(mails []track.Mail, p homePage, l locale, style rowStyle) []slack.Block {
 	var out []slack.Block
 	for _, m := range mails {
 		w := p.webmail(m)
 		out = append(out, slack.NewDividerBlock())
-		if compact {
+		if style != rowButtons {
 			var acc *slack.Accessory
-			if o := mailMenu(m, l, w); o != nil {
+			if o := mailMenu(m, l, w, style == rowMenu); o != nil {
 				acc = slack.NewAccessory(o)
 			}
 			out = append(out, slack.NewSectionBlock(mrkdwn(mailSummary(m, l)), nil, acc))
@@ -211,14 +236,12 @@ func mailRows(mails []track.Mail, p homePage, l locale, compact bool) []slack.Bl
 }
 
 // mailMenu is a mail's overflow menu: the actions that fit five options,
-// each value the action and the Message-ID; nil when the Message-ID is too
-// long for an option's value.
-func mailMenu(m track.Mail, l locale, w Webmail) *slack.OverflowBlockElement {
+// each value the action and the Message-ID; an action whose value would
+// be too long for an option is left out, and nil returned when none is
+// left.
+func mailMenu(m track.Mail, l locale, w Webmail, links bool) *slack.OverflowBlockElement {
 	opt := func(key string, label msg) *slack.OptionBlockObject {
 		return slack.NewOptionBlockObject(key+" "+m.MessageID, plain(clip(l.t(label), maxOptionText)), nil)
-	}
-	if textLen(actSnooze1+" "+m.MessageID) > maxOptionValue {
-		return nil
 	}
 	var opts []*slack.OptionBlockObject
 	if m.Closed() {
@@ -227,13 +250,17 @@ func mailMenu(m track.Mail, l locale, w Webmail) *slack.OverflowBlockElement {
 		opts = append(opts, opt(actFollowUp, btnFollowUp), opt(actSnooze1, btnSnooze1), opt(actSnooze3, btnSnooze3), opt(actDone, btnDone))
 	}
 	for _, e := range linkButtons(m, l, w) {
-		if len(opts) == maxOverflowOptions {
+		if len(opts) == maxOverflowOptions || !links {
 			break
 		}
 		btn := e.(*slack.ButtonBlockElement)
 		o := slack.NewOptionBlockObject(btn.ActionID+" "+m.MessageID, plain(clip(btn.Text.Text, maxOptionText)), nil)
 		o.URL = btn.URL
 		opts = append(opts, o)
+	}
+	opts = slices.DeleteFunc(opts, func(o *slack.OptionBlockObject) bool { return textLen(o.Value) > maxOptionValue })
+	if len(opts) == 0 {
+		return nil
 	}
 	return slack.NewOverflowBlockElement(actHomeMenu, opts...)
 }

@@ -106,3 +106,38 @@ func TestWebmailLinks(t *testing.T) {
 		t.Errorf("hostile Message-ID shown unescaped:\n%s", text)
 	}
 }
+
+// A page of App Home whose buttons would pass a view's limits folds each
+// mail's actions into an overflow menu; a small page keeps its buttons.
+func TestHomeOverflowWhenShort(t *testing.T) {
+	l := locale{lang: English, tz: time.UTC}
+	var mails []track.Mail
+	for i := range homePageMails {
+		m := linkMail()
+		m.MessageID = strings.Repeat("x", 100) + string(rune('a'+i)) + "@example.com"
+		m.Subject = strings.Repeat("長い件名", 60)
+		for j := range 40 {
+			m.Recipients = append(m.Recipients, track.Recipient{Name: strings.Repeat("株式会社", 20), Address: strings.Repeat("r", 60) + string(rune('a'+j%26)) + "@partner.example"})
+		}
+		mails = append(mails, m)
+	}
+	nudges := func(m track.Mail) []string {
+		return nudgeList(m, map[string]bool{m.Recipients[3].Address: true, m.Recipients[4].Address: true})
+	}
+	p := homePage{tab: tabWaiting, mails: mails, nudges: nudges, webmail: func(track.Mail) Webmail { return WebmailGmail }}
+	blocks := homeBlocks(p, l)
+	text := blocksText(t, blocks)
+	if !strings.Contains(text, `"type":"overflow"`) || strings.Contains(text, `"action_id":"snooze_1d"`) {
+		t.Errorf("a full page of long mails kept its buttons")
+	}
+	if len(blocks) > maxViewBlocks || jsonSize(blocks) > homeBudget {
+		t.Errorf("home of %d blocks and %d bytes", len(blocks), jsonSize(blocks))
+	}
+	if !strings.Contains(text, `"url":"https://mail.google.com/`) {
+		t.Errorf("the overflow menus lost the link to Gmail although it fits")
+	}
+	p.mails = mails[:2]
+	if text := blocksText(t, homeBlocks(p, l)); strings.Contains(text, `"type":"overflow"`) || !strings.Contains(text, `"action_id":"snooze_1d"`) {
+		t.Errorf("a short page lost its buttons")
+	}
+}

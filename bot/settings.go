@@ -34,8 +34,10 @@ type UserSettings struct {
 	Quiet QuietHours `json:"quiet,omitempty"`
 	// Welcomed is set once the user dismissed App Home's welcome.
 	Welcomed bool `json:"welcomed,omitempty"`
-	// Summary is the personal morning summary.
-	Summary Summary `json:"summary,omitempty"`
+	// Summary is the personal morning summary; SummarySent the day
+	// (YYYY-MM-DD, the user's) the last one was sent.
+	Summary     Summary `json:"summary,omitempty"`
+	SummarySent string  `json:"summary_sent,omitempty"`
 	// Notify holds what the user chose to be told of for the mails they
 	// started tracking from the "Track a sent mail" modal, oldest first.
 	Notify []NotifyPref `json:"notify,omitempty"`

@@ -185,6 +185,7 @@ func (w *writer) deliver(ctx context.Context, items []OutboxItem) string {
 				return s.user
 			}
 		}
+		w.b.alertBounce(ctx, s.mail, it.Notice)
 		w.ack(ctx, items[i:i+1])
 	}
 	w.b.log.Debug("notices delivered", "message_id", s.mail.MessageID, "notices", len(items), "user", s.user)

@@ -41,6 +41,12 @@ func (s settingsStore) PutSettings(ctx context.Context, userID string, us bot.Us
 	return s.st.PutUserSettings(ctx, userID, b)
 }
 
+// SettingsUsers lists the users with settings, for their morning
+// summaries.
+func (s settingsStore) SettingsUsers(ctx context.Context) ([]string, error) {
+	return s.st.SettingsUsers(ctx)
+}
+
 // botConfig maps the configuration file's slack section to the bot's.
 func botConfig(c config.Config) bot.Config {
 	bc := bot.Defaults()
@@ -58,6 +64,9 @@ func botConfig(c config.Config) bot.Config {
 	for _, d := range c.Slack.Digests {
 		bc.Digests = append(bc.Digests, bot.DigestConfig{Channel: d.Channel, Schedule: d.Schedule, Timezone: d.Timezone,
 			After: d.After, RedactSubjects: d.RedactSubjects})
+	}
+	for _, a := range c.Slack.BounceAlerts {
+		bc.BounceAlerts = append(bc.BounceAlerts, bot.BounceAlertConfig{Channel: a.Channel, Senders: a.Senders, RedactSubjects: a.RedactSubjects})
 	}
 	return bc
 }
