@@ -139,10 +139,11 @@ func tabMails(mails []track.Mail, tab homeTab) []track.Mail {
 	return out
 }
 
-// anyConclusive reports whether a recipient of m answered conclusively.
+// anyConclusive reports whether a recipient of m answered conclusively
+// (a bounce is no answer).
 func anyConclusive(m track.Mail) bool {
 	for _, r := range m.Recipients {
-		if m.Conclusive(r) {
+		if r.Status != track.StatusFailed && m.Conclusive(r) {
 			return true
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mailack/mailack/bot"
 	"github.com/mailack/mailack/track"
+	"github.com/mailack/mailack/track/report"
 )
 
 // homeOf matches alice's App Home with every one of words.
@@ -28,21 +29,24 @@ func TestHomeTabsPagingAndSettings(t *testing.T) {
 	e.register(t, "answered@example.com", alice.Email, "Answered offer", sent, carol.Email)
 	e.observe(t, "answered@example.com", carol.Email, track.StatusRead, "", sent.Add(time.Hour))
 	e.fake.WaitFor(t, "card", method("chat.postMessage", "Answered offer"))
+	e.register(t, "bounced@example.com", alice.Email, "Bounced offer", sent.Add(-time.Hour), "gone@partner.example")
+	e.observe(t, "bounced@example.com", "gone@partner.example", track.StatusFailed, report.ReasonUserUnknown, sent)
+	e.fake.WaitFor(t, "card", method("chat.postMessage", "Bounced offer"))
 
 	home := func(a blockAction) {
 		e.press(t, alice, blockAction{ActionID: a.ActionID, Value: a.Value, SelectedOption: a.SelectedOption, SelectedTime: a.SelectedTime, Type: a.Type, InHome: true})
 	}
-	e.fake.WaitFor(t, "home with welcome and page 1", homeOf(alice, "Welcome to mailack", "Page 1 of 2 · 45 mails", "Offer 44", `"type":"overflow"`, `"action_id":"home_page.next"`))
+	e.fake.WaitFor(t, "home with welcome and page 1", homeOf(alice, "Welcome to mailack", "Page 1 of 2 · 46 mails", "Offer 44", `"type":"overflow"`, `"action_id":"home_page.next"`))
 
 	home(blockAction{ActionID: "home_page.next", Value: "1"})
-	e.fake.WaitFor(t, "page 2", homeOf(alice, "Page 2 of 2 · 45 mails", "Offer 00", `"action_id":"snooze_1d"`, `"action_id":"home_page.prev"`))
+	e.fake.WaitFor(t, "page 2", homeOf(alice, "Page 2 of 2 · 46 mails", "Offer 00", "Bounced offer", `"action_id":"snooze_1d"`, `"action_id":"home_page.prev"`))
 	home(blockAction{ActionID: "welcome_ok", Value: "ok"})
 	e.fake.WaitFor(t, "home without welcome", func(c call) bool {
 		return homeOf(alice, "Page 2 of 2")(c) && !strings.Contains(c.Text(), "Welcome to mailack")
 	})
 	home(blockAction{ActionID: "home_tab.answered", Value: "answered"})
 	e.fake.WaitFor(t, "answered tab", func(c call) bool {
-		return homeOf(alice, "Answered offer")(c) && !strings.Contains(c.Text(), "Offer 44")
+		return homeOf(alice, "Answered offer")(c) && !strings.Contains(c.Text(), "Offer 44") && !strings.Contains(c.Text(), "Bounced offer")
 	})
 	home(blockAction{ActionID: "home_tab.closed", Value: "closed"})
 	e.fake.WaitFor(t, "closed tab, empty", homeOf(alice, "No mail is closed yet."))

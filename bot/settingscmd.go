@@ -78,7 +78,7 @@ func (b *Bot) cmdSettings(ctx context.Context, r *request, args []string) {
 		return
 	}
 	l, _ := b.localeOf(ctx, r.user) // the language may have changed
-	b.refreshHome(ctx, r.user)       // in the language now chosen
+	b.refreshHome(ctx, r.user)      // in the language now chosen
 	b.respond(ctx, r, l.t(msgSettingsSaved)+" "+settingsText(set, l))
 }
 
