@@ -157,10 +157,10 @@ func summaryMessage(mails []track.Mail, now, since time.Time, l locale) (string,
 }
 
 // answeredSince reports whether a recipient of m answered conclusively
-// after since.
+// after since (a bounce is no answer).
 func answeredSince(m track.Mail, since time.Time) bool {
 	for _, r := range m.Recipients {
-		if m.Conclusive(r) && r.StatusAt.After(since) {
+		if r.Status != track.StatusFailed && m.Conclusive(r) && r.StatusAt.After(since) {
 			return true
 		}
 	}

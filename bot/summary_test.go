@@ -35,6 +35,8 @@ func TestMorningSummary(t *testing.T) {
 	e.observe(t, "s1@example.com", carol.Email, track.StatusRead, "", now.Add(-time.Hour))
 	e.register(t, "s2@example.com", alice.Email, "Still open", now.Add(-30*time.Hour), carol.Email)
 	e.register(t, "s3@example.com", alice.Email, "Long overdue", now.Add(-100*time.Hour), carol.Email)
+	e.register(t, "s4@example.com", alice.Email, "Bounced at once", now.Add(-3*time.Hour), "gone@partner.example")
+	e.observe(t, "s4@example.com", "gone@partner.example", track.StatusFailed, report.ReasonUserUnknown, now.Add(-2*time.Hour))
 	if err := e.settings.PutSettings(t.Context(), alice.ID, bot.UserSettings{Summary: bot.Summary{On: true, At: 8 * 60}}); err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +55,9 @@ func TestMorningSummary(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("summary lacks %q:\n%s", want, text)
 		}
+	}
+	if strings.Contains(text, "Bounced at once") {
+		t.Errorf("a mail that only bounced is summarised as answered or waiting:\n%s", text)
 	}
 	if sent[0].Param("channel") != "DUALICE" {
 		t.Errorf("summary went to %s, want alice's DM", sent[0].Param("channel"))
