@@ -328,8 +328,8 @@ func TestModalRules(t *testing.T) {
 		"initial option not offered": `[{"type":"section","text":{"type":"mrkdwn","text":"x"},"accessory":{"type":"static_select","action_id":"s",
 			"options":[{"text":{"type":"plain_text","text":"A"},"value":"a"}],"initial_option":{"text":{"type":"plain_text","text":"B"},"value":"b"}}}]`,
 		"external select with options": `[{"type":"input","element":{"type":"external_select","action_id":"e","options":[{"text":{"type":"plain_text","text":"A"},"value":"a"}]},"label":{"type":"plain_text","text":"L"}}]`,
-		"time not HH:mm":   `[{"type":"actions","elements":[{"type":"timepicker","action_id":"t","initial_time":"7:5"}]}]`,
-		"datetime as text": `[{"type":"input","element":{"type":"datetimepicker","action_id":"d","initial_date_time":"tomorrow"},"label":{"type":"plain_text","text":"L"}}]`,
+		"time not HH:mm":               `[{"type":"actions","elements":[{"type":"timepicker","action_id":"t","initial_time":"7:5"}]}]`,
+		"datetime as text":             `[{"type":"input","element":{"type":"datetimepicker","action_id":"d","initial_date_time":"tomorrow"},"label":{"type":"plain_text","text":"L"}}]`,
 		"eleven radio buttons": `[{"type":"input","element":{"type":"radio_buttons","action_id":"r","options":[` + strings.Repeat(`{"text":{"type":"plain_text","text":"A"},"value":"a"},`, 10) +
 			`{"text":{"type":"plain_text","text":"A"},"value":"a"}]},"label":{"type":"plain_text","text":"L"}}]`,
 		"input too long": `[{"type":"input","element":{"type":"plain_text_input","action_id":"a","max_length":3001},"label":{"type":"plain_text","text":"L"}}]`,
