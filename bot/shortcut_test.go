@@ -10,6 +10,7 @@ import (
 
 	"github.com/mailack/mailack/bot"
 	"github.com/mailack/mailack/bot/slackfake"
+	"github.com/mailack/mailack/track"
 )
 
 // interact posts an interactivity payload of u and returns the response.
@@ -117,6 +118,18 @@ func TestTrackShortcutModal(t *testing.T) {
 	set, _ := e.settings.Settings(t.Context(), alice.ID)
 	if len(set.Notify) != 1 || set.Notify[0] != (bot.NotifyPref{MessageID: "q1@example.com", On: bot.NotifyRead}) {
 		t.Errorf("notify choice = %+v, want read for q1", set.Notify)
+	}
+
+	// A date and time to be reminded at becomes the mail's deadline, and
+	// the card says so.
+	e.sent.add(alice.Email, bot.SentMail{MessageID: "q2@example.com", Subject: "Second quote", SentAt: sent, To: []string{carol.Email}})
+	remind := time.Now().Add(50 * time.Hour).Truncate(time.Second)
+	if code, body := e.interact(t, submission(alice, "q2@example.com", "", "all", remind.Unix())); code != http.StatusOK || len(body) != 0 {
+		t.Fatalf("submission with a reminder = %d %s", code, body)
+	}
+	e.fake.WaitFor(t, "card snoozed until the reminder", method("chat.postMessage", "Second quote", "snoozed until"))
+	if m, err := e.store.Mail(t.Context(), "q2@example.com"); err != nil || !m.DueAt.Equal(remind) || m.State != track.StateSnoozed {
+		t.Errorf("reminder: due %v state %s (%v), want %v", m.DueAt, m.State, err, remind)
 	}
 }
 
