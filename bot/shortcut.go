@@ -218,9 +218,18 @@ func quotedMail(text string) (id, subject string) {
 	return "", ""
 }
 
+// suggestTimeout bounds the search behind a block_suggestion: Slack
+// shows nothing when the answer takes over three seconds ("respond ...
+// within 3 seconds",
+// https://docs.slack.dev/reference/block-kit/block-elements/select-menu-element#external_select).
+const suggestTimeout = 2500 * time.Millisecond
+
 // suggest answers a block_suggestion of the modal's select: the user's
-// Sent-folder mails that match what they typed.
+// Sent-folder mails that match what they typed; none when the search
+// takes too long.
 func (b *Bot) suggest(ctx context.Context, cb slack.InteractionCallback) *slack.OptionsResponse {
+	ctx, cancel := context.WithTimeout(ctx, suggestTimeout)
+	defer cancel()
 	out := &slack.OptionsResponse{Options: []*slack.OptionBlockObject{}}
 	query := strings.TrimSpace(cb.Value)
 	if cb.ActionID != actPickSent || b.deps.Sent == nil || query == "" {
