@@ -71,6 +71,9 @@ type Config struct {
 	Digests []DigestConfig `yaml:"digests"`
 	// BounceAlerts post the bounces of a team's senders to a channel.
 	BounceAlerts []BounceAlertConfig `yaml:"bounce_alerts"`
+	// WorkingDay reports whether a time falls on a working day, for the
+	// morning summaries; nil means Monday to Friday.
+	WorkingDay func(time.Time) bool `yaml:"-"`
 	// Webmail names the web client of senders' mailboxes, by address or
 	// "@domain", for the card's link that opens the mail there.
 	Webmail map[string]Webmail `yaml:"webmail"`

@@ -45,8 +45,8 @@ func (b *Bot) runSummaries(ctx context.Context) error {
 }
 
 // SendSummaries sends every morning summary due at now: to each user who
-// turned it on, on a working day (Monday to Friday) in their time zone,
-// once their chosen time has come, once a day.
+// turned it on, on a working day (Config.WorkingDay) at the time they
+// chose in their time zone, once a day.
 func (b *Bot) SendSummaries(ctx context.Context, now time.Time) {
 	lister, ok := b.deps.Settings.(settingsUsers)
 	if !ok {
@@ -75,8 +75,7 @@ func (b *Bot) summaryFor(ctx context.Context, user string, now time.Time) {
 	day := local.Format(time.DateOnly)
 	y, mo, d := local.Date()
 	at := time.Date(y, mo, d, 0, 0, 0, 0, l.zone()).Add(time.Duration(set.Summary.At) * time.Minute)
-	if set.SummarySent == day || local.Weekday() == time.Saturday || local.Weekday() == time.Sunday ||
-		local.Before(at) || local.Sub(at) > summaryWindow {
+	if set.SummarySent == day || !b.workingDay(at) || local.Before(at) || local.Sub(at) > summaryWindow {
 		return
 	}
 	mails, err := b.ownMails(ctx, user, true)
@@ -85,7 +84,7 @@ func (b *Bot) summaryFor(ctx context.Context, user string, now time.Time) {
 		return
 	}
 	l.now = now
-	text, blocks := summaryMessage(mails, now, previousWorkday(at), l)
+	text, blocks := summaryMessage(mails, now, b.previousWorkday(at), l)
 	ch, err := b.dmChannel(ctx, b.limiter.Wait, user)
 	if err == nil {
 		err = b.call(ctx, b.limiter.Wait, func(ctx context.Context) error {
@@ -104,13 +103,23 @@ func (b *Bot) summaryFor(ctx context.Context, user string, now time.Time) {
 	b.log.Info("morning summary sent", "user", user)
 }
 
-// previousWorkday is the same time on the working day before t.
-func previousWorkday(t time.Time) time.Time {
-	t = t.AddDate(0, 0, -1)
-	for t.Weekday() == time.Saturday || t.Weekday() == time.Sunday {
-		t = t.AddDate(0, 0, -1)
+// workingDay reports whether t is on a working day: the configured
+// calendar's (with its holidays), else Monday to Friday.
+func (b *Bot) workingDay(t time.Time) bool {
+	if b.cfg.WorkingDay != nil {
+		return b.cfg.WorkingDay(t)
 	}
-	return t
+	return t.Weekday() != time.Saturday && t.Weekday() != time.Sunday
+}
+
+// previousWorkday is the same time on the working day before t, at most
+// two weeks back.
+func (b *Bot) previousWorkday(t time.Time) time.Time {
+	p := t.AddDate(0, 0, -1)
+	for i := 0; i < 14 && !b.workingDay(p); i++ {
+		p = p.AddDate(0, 0, -1)
+	}
+	return p
 }
 
 // summaryMessage is a morning summary: what was answered since since,

@@ -70,6 +70,11 @@ func TestMorningSummary(t *testing.T) {
 	if n := len(e.fake.All(method("chat.postMessage", "Good morning"))); n != 1 {
 		t.Errorf("summaries after a Saturday = %d, want still 1", n)
 	}
+	holiday := now.AddDate(0, 0, 7)
+	e.bot.SendSummaries(t.Context(), holiday) // a working day by default
+	if n := len(e.fake.All(method("chat.postMessage", "Good morning"))); n != 2 {
+		t.Errorf("summaries a week later = %d, want 2", n)
+	}
 	if n := len(e.fake.All(method("chat.postMessage", "おはようございます"))); n != 0 {
 		t.Errorf("bob got %d summaries without asking for one", n)
 	}
@@ -104,4 +109,27 @@ func TestTeamBounceAlerts(t *testing.T) {
 	if n := len(e.fake.All(func(c call) bool { return method("chat.postMessage")(c) && c.Param("channel") == "C0OPEN" })); n != 1 {
 		t.Errorf("alerts posted = %d, want only alice's team's", n)
 	}
+}
+
+// On a holiday of the configured calendar there is no summary.
+func TestMorningSummarySkipsHolidays(t *testing.T) {
+	ny, err := time.LoadLocation(alice.TZ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := nextWeekday(time.Now(), ny, 9, 0)
+	holiday := now.In(ny).Format(time.DateOnly)
+	e := newEnv(t, envOptions{config: func(c *bot.Config) {
+		c.WorkingDay = func(t time.Time) bool { return t.In(ny).Format(time.DateOnly) != holiday }
+	}})
+	if err := e.settings.PutSettings(t.Context(), alice.ID, bot.UserSettings{Summary: bot.Summary{On: true, At: 8 * 60}}); err != nil {
+		t.Fatal(err)
+	}
+	e.bot.SendSummaries(t.Context(), now)
+	if n := len(e.fake.All(method("chat.postMessage", "Good morning"))); n != 0 {
+		t.Errorf("summaries on a holiday = %d, want 0", n)
+	}
+	next := nextWeekday(now.AddDate(0, 0, 1), ny, 9, 0)
+	e.bot.SendSummaries(t.Context(), next)
+	e.fake.WaitFor(t, "summary on the next working day", method("chat.postMessage", "Good morning", "Nothing to report today."))
 }
