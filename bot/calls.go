@@ -183,7 +183,7 @@ func (b *Bot) respond(ctx context.Context, r *request, text string, blocks ...sl
 		// Buttons in App Home carry no response_url, and an ephemeral
 		// message would land in the Messages tab, unseen: show the answer
 		// at the top of App Home instead.
-		if err := b.publishHome(ctx, unpaced, r.user, text); err != nil {
+		if err := b.publishHomeWith(ctx, unpaced, r.user, text, noticeActions(blocks)); err != nil {
 			b.log.Warn("cannot answer user in app home", "user", r.user, "err", err)
 		}
 		return

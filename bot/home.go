@@ -94,21 +94,39 @@ type homePage struct {
 	set      UserSettings
 	notice   string // the answer to what the user just did, mrkdwn
 	canTrack bool   // the Sent-folder search is set up
+	// noticeActions are the answer's buttons (Undo), if any.
+	noticeActions *slack.ActionBlock
 }
 
 // publishHome shows a user's App Home: the tab they are on, with notice
 // (the answer to what they just did there) at the top when not empty.
 func (b *Bot) publishHome(ctx context.Context, pace pacer, user string, notice ...string) error {
+	n := ""
+	if len(notice) > 0 {
+		n = notice[0]
+	}
+	return b.publishHomeWith(ctx, pace, user, n, nil)
+}
+
+// noticeActions finds the buttons of an answer, for App Home.
+func noticeActions(blocks []slack.Block) *slack.ActionBlock {
+	for _, bl := range blocks {
+		if a, ok := bl.(*slack.ActionBlock); ok {
+			return a
+		}
+	}
+	return nil
+}
+
+// publishHomeWith is publishHome with the notice's buttons.
+func (b *Bot) publishHomeWith(ctx context.Context, pace pacer, user, notice string, actions *slack.ActionBlock) error {
 	l, set, err := b.userLocale(ctx, user)
 	if err != nil {
 		return err
 	}
 	st := b.homeStateOf(user)
 	p := homePage{tab: st.tab, page: st.page, welcome: !set.Welcomed, set: set, canTrack: b.deps.Sent != nil,
-		webmail: b.webmail}
-	if len(notice) > 0 {
-		p.notice = notice[0]
-	}
+		webmail: b.webmail, notice: notice, noticeActions: actions}
 	if st.tab != tabSettings {
 		mails, err := b.ownMails(ctx, user, st.tab == tabClosed)
 		if err != nil {
@@ -173,6 +191,9 @@ func homeBlocks(p homePage, l locale) []slack.Block {
 	}
 	if p.notice != "" {
 		blocks = append(blocks, section(l.t(msgHomeNotice, p.notice)))
+		if p.noticeActions != nil {
+			blocks = append(blocks, p.noticeActions)
+		}
 	}
 	if p.welcome {
 		blocks = append(blocks, welcomeBlocks(l, p.canTrack)...)

@@ -51,7 +51,7 @@ func TestHomeTabsPagingAndSettings(t *testing.T) {
 	home(blockAction{ActionID: "home_tab.closed", Value: "closed"})
 	e.fake.WaitFor(t, "closed tab, empty", homeOf(alice, "No mail is closed yet."))
 	home(blockAction{ActionID: "home_menu", Type: "overflow", SelectedOption: picked("done h05@example.com")})
-	e.fake.WaitFor(t, "closed tab with the mail and Reopen", homeOf(alice, "Offer 05", `"action_id":"reopen"`))
+	e.fake.WaitFor(t, "closed tab with the mail, Reopen and the answer's Undo", homeOf(alice, "Offer 05", `"action_id":"reopen"`, "Marked “Offer 05” done", `"action_id":"undo"`))
 	home(blockAction{ActionID: "home_tab.bogus", Value: "bogus"})
 
 	home(blockAction{ActionID: "home_tab.settings", Value: "settings"})
