@@ -3,6 +3,8 @@ package bot
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -17,22 +19,72 @@ type action func(b *Bot, ctx context.Context, r *request, a *slack.BlockAction, 
 // trust nothing in the payload: they reload the mail it names and check
 // who may act on it.
 var actions = map[string]action{
-	actNudge:      (*Bot).actNudge,
-	actFollowUp:   (*Bot).actFollowUp,
-	actSnooze1:    snoozeFor(24 * time.Hour),
-	actSnooze3:    snoozeFor(72 * time.Hour),
-	actSnoozeDate: (*Bot).actSnoozeDate,
-	actDone:       (*Bot).actDone,
-	actSeen:       (*Bot).actSeen,
-	actTrack:      (*Bot).actTrack,
+	actNudge:        (*Bot).actNudge,
+	actFollowUp:     (*Bot).actFollowUp,
+	actSnooze1:      snoozeFor(24 * time.Hour),
+	actSnooze3:      snoozeFor(72 * time.Hour),
+	actSnoozeDate:   (*Bot).actSnoozeDate,
+	actDone:         (*Bot).actDone,
+	actSeen:         (*Bot).actSeen,
+	actTrack:        (*Bot).actTrack,
+	actReopen:       (*Bot).actReopen,
+	actUndo:         (*Bot).actUndo,
+	actHomeTab:      (*Bot).actHomeTab,
+	actHomePage:     (*Bot).actHomePage,
+	actHomeMenu:     (*Bot).actHomeMenu,
+	actWelcome:      (*Bot).actWelcome,
+	actSetLang:      actSetting("lang"),
+	actSetLevel:     actSetting("notify"),
+	actSetDeadline:  actSetting("deadline"),
+	actSetSummary:   actSetting("summary"),
+	actSetQuietFrom: actQuiet,
+	actSetQuietTo:   actQuiet,
+	actSetQuietOff:  actQuiet,
+	actOpenTrack:    (*Bot).actOpenTrack,
+	// Link buttons open their URL in the browser; the press needs only
+	// its ack.
+	actOpenWebmail: func(*Bot, context.Context, *request, *slack.BlockAction, *slack.InteractionCallback) {},
+	actMailto:      func(*Bot, context.Context, *request, *slack.BlockAction, *slack.InteractionCallback) {},
 }
 
-// interaction handles an interactivity payload after its ack.
-func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) {
-	if cb.Type != slack.InteractionTypeBlockActions {
+// interaction handles an interactivity payload. It returns what Slack
+// must receive in the acknowledgement itself (the options of an external
+// select, the errors of a modal), or nil; the rest of the work runs after
+// the ack.
+func (b *Bot) interaction(ctx context.Context, cb slack.InteractionCallback) any {
+	switch cb.Type {
+	case slack.InteractionTypeBlockActions:
+		b.blockActions(ctx, cb)
+	case slack.InteractionTypeBlockSuggestion:
+		return b.suggest(ctx, cb)
+	case slack.InteractionTypeViewSubmission:
+		if cb.View.CallbackID == viewTrack {
+			if resp := b.submitTrack(ctx, cb); resp != nil {
+				return resp
+			}
+		}
+	case slack.InteractionTypeShortcut, slack.InteractionTypeMessageAction:
+		text := ""
+		switch {
+		case cb.Type == slack.InteractionTypeShortcut && cb.CallbackID == ShortcutTrackSent:
+		case cb.Type == slack.InteractionTypeMessageAction && cb.CallbackID == ShortcutTrackFromMsg:
+			text = cb.Message.Text
+		default:
+			b.log.Warn("unknown shortcut", "callback_id", cb.CallbackID, "user", cb.User.ID)
+			return nil
+		}
+		b.spawn(ctx, "shortcut", func(ctx context.Context) {
+			channel := cb.Channel.ID
+			b.openTrack(ctx, b.newRequest(ctx, cb.User.ID, channel, cb.ResponseURL, cb.TriggerID), text)
+		})
+	default:
 		b.log.Debug("interaction ignored", "type", cb.Type)
-		return
 	}
+	return nil
+}
+
+// blockActions handles button presses, picks and menus.
+func (b *Bot) blockActions(ctx context.Context, cb slack.InteractionCallback) {
 	for _, a := range cb.ActionCallback.BlockActions {
 		handle, ok := actions[actionKey(a.ActionID)]
 		if !ok {
@@ -127,19 +179,94 @@ func (b *Bot) actDone(ctx context.Context, r *request, a *slack.BlockAction, _ *
 	b.close(ctx, r, a.Value, track.StateDone, msgMarkedDone)
 }
 
-// close ends tracking a mail and shows it.
+// close ends tracking a mail and shows it. The confirmation has an Undo
+// button that reopens the mail with the deadline it had.
 func (b *Bot) close(ctx context.Context, r *request, id string, state track.State, done msg) {
 	m, ok := b.ownedMail(ctx, r, id)
 	if !ok {
 		return
 	}
+	due := m.DueAt
+	wasClosed := m.Closed()
 	m, err := b.deps.Mails.CloseMail(ctx, m.MessageID, state, b.now())
 	if err != nil {
 		b.trouble(ctx, r, "close", err)
 		return
 	}
 	b.refresh(ctx, r, m)
-	b.respond(ctx, r, r.loc.t(done, subjectText(m, r.loc)))
+	text := r.loc.t(done, subjectText(m, r.loc))
+	if wasClosed {
+		b.respond(ctx, r, text)
+		return
+	}
+	b.respond(ctx, r, text, undoBlocks(text, m.MessageID, due, r.loc)...)
+}
+
+// undoBlocks are a confirmation with an Undo button, whose value is the
+// Message-ID and the deadline to restore (Unix seconds, 0 for none).
+func undoBlocks(text, id string, due time.Time, l locale) []slack.Block {
+	var unix int64
+	if !due.IsZero() {
+		unix = due.Unix()
+	}
+	v := id + " " + strconv.FormatInt(unix, 10)
+	if textLen(v) > maxButtonValue {
+		return []slack.Block{section(text)}
+	}
+	undo := slack.NewButtonBlockElement(actUndo, v, plain(clip(l.t(btnUndo), maxButton)))
+	return []slack.Block{section(text), slack.NewActionBlock("", undo)}
+}
+
+// actUndo reopens a mail just marked done or stopped, with the deadline
+// it had. The deadline in the value is the sender's own to choose, so
+// only ownership is checked.
+func (b *Bot) actUndo(ctx context.Context, r *request, a *slack.BlockAction, _ *slack.InteractionCallback) {
+	id, unix, ok := strings.Cut(a.Value, " ")
+	secs, err := strconv.ParseInt(unix, 10, 64)
+	if !ok || err != nil || secs < 0 {
+		b.respond(ctx, r, r.loc.t(msgNoSuchMail))
+		return
+	}
+	var due time.Time
+	if secs > 0 {
+		due = time.Unix(secs, 0)
+	}
+	b.reopen(ctx, r, id, due)
+}
+
+// actReopen tracks a closed mail again, with the user's deadline for mail
+// tracked by hand when they set one.
+func (b *Bot) actReopen(ctx context.Context, r *request, a *slack.BlockAction, _ *slack.InteractionCallback) {
+	b.reopen(ctx, r, a.Value, b.reopenDue(r))
+}
+
+// reopenDue is the deadline of a mail reopened by hand: the user's
+// deadline setting from now, or none.
+func (b *Bot) reopenDue(r *request) time.Time {
+	if r.set.Deadline > 0 {
+		return b.now().Add(r.set.Deadline)
+	}
+	return time.Time{}
+}
+
+// reopen tracks a closed mail of r's author again and shows it.
+func (b *Bot) reopen(ctx context.Context, r *request, id string, due time.Time) {
+	m, ok := b.ownedMail(ctx, r, id)
+	if !ok {
+		return
+	}
+	was := m
+	m, err := b.deps.Mails.Reopen(ctx, m.MessageID, due, b.now())
+	switch {
+	case errors.Is(err, track.ErrInvalidState):
+		b.respond(ctx, r, r.loc.t(msgAlreadyOpen, subjectText(was, r.loc)))
+	case err != nil:
+		b.trouble(ctx, r, "reopen", err)
+	default:
+		b.log.Info("tracking reopened", "user", r.user, "message_id", m.MessageID)
+		b.refresh(ctx, r, m)
+		b.respond(ctx, r, r.loc.t(msgReopened, subjectText(m, r.loc)))
+	}
 }
 
 // refresh updates the card of a mail r's author changed, if it has one,
@@ -378,7 +505,7 @@ func (b *Bot) actTrack(ctx context.Context, r *request, a *slack.BlockAction, _ 
 		b.respond(ctx, r, r.loc.t(msgTrackOff))
 		return
 	}
-	b.trackByID(ctx, r, track.NormalizeMessageID(a.Value))
+	b.trackByID(ctx, r, track.NormalizeMessageID(a.Value), r.set.Deadline)
 }
 
 // recipientOf finds a recipient of m by address.

@@ -43,6 +43,7 @@ type Bot struct {
 	mu     sync.Mutex           // guards the fields below
 	dms    map[string]string    // user ID → direct message channel ID
 	nudged map[string]time.Time // Message-ID and address → last nudge
+	home   map[string]homeState // user ID → where they are in App Home
 }
 
 // New builds the bot. It checks cfg (Config.Validate) and that every
@@ -74,6 +75,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Bot, error) {
 		kick:    make(chan struct{}, 1),
 		dms:     map[string]string{},
 		nudged:  map[string]time.Time{},
+		home:    map[string]homeState{},
 	}
 	b.dir = newDirectory(api, deps.Users, cfg, log)
 	for _, id := range cfg.Admins {
@@ -91,8 +93,9 @@ func (b *Bot) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	parts := map[string]func(context.Context) error{
-		"outbox":  b.runWriter,
-		"digests": b.runDigests,
+		"outbox":    b.runWriter,
+		"digests":   b.runDigests,
+		"summaries": b.runSummaries,
 	}
 	if b.cfg.Mode == ModeSocket {
 		parts["socket mode"] = b.runSocket

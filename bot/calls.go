@@ -66,7 +66,7 @@ func (b *Bot) localeOf(ctx context.Context, user string) (locale, UserSettings) 
 // card the store remembers, or a new direct message to user when there is
 // none (or it is gone). fresh reports a new card.
 func (b *Bot) showCard(ctx context.Context, pace pacer, m track.Mail, user string, l locale) (c Card, fresh bool, err error) {
-	blocks := cardBlocks(m, l, b.nudgeable(ctx, m, true))
+	blocks := cardBlocks(m, l, b.nudgeable(ctx, m, true), b.webmail(m))
 	text := cardFallback(m, l)
 	c, ok, err := b.deps.Cards.Card(ctx, m.MessageID)
 	if err != nil {
@@ -183,7 +183,7 @@ func (b *Bot) respond(ctx context.Context, r *request, text string, blocks ...sl
 		// Buttons in App Home carry no response_url, and an ephemeral
 		// message would land in the Messages tab, unseen: show the answer
 		// at the top of App Home instead.
-		if err := b.publishHome(ctx, unpaced, r.user, text); err != nil {
+		if err := b.publishHomeWith(ctx, unpaced, r.user, text, noticeActions(blocks)); err != nil {
 			b.log.Warn("cannot answer user in app home", "user", r.user, "err", err)
 		}
 		return

@@ -27,6 +27,8 @@ const (
 	actDone       = "done"
 	actSeen       = "seen"
 	actTrack      = "track_pick"
+	actReopen     = "reopen"
+	actUndo       = "undo"
 )
 
 // statusIcons puts an emoji before each status so that a card can be read
@@ -60,13 +62,18 @@ var withReason = map[track.Status]bool{
 // that have a Slack user and may be nudged. However many recipients and
 // however long their names, the card stays within a message's limits:
 // recipients that do not fit are counted.
-func cardBlocks(m track.Mail, l locale, nudge map[string]bool) []slack.Block {
+//
+// The card ends with its buttons (links to the mail's web client w, when
+// known, and to a follow-up in the user's mail program among them) and
+// its Message-ID, small, to copy into /track show or stop.
+func cardBlocks(m track.Mail, l locale, nudge map[string]bool, w Webmail) []slack.Block {
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plain(clip(subject(m, l), maxHeader))),
 		slack.NewContextBlock("", mrkdwn(stateLine(m, l))),
 	}
-	actions := actionsBlock(m, l, nil)
-	budget := maxBlocksText - blocksTextLen(blocks) - 100
+	actions := actionsBlock(m, l, nil, w)
+	idLine := messageIDLine(m)
+	budget := maxBlocksText - blocksTextLen(blocks) - blocksTextLen([]slack.Block{idLine}) - 100
 	if actions != nil {
 		budget -= blocksTextLen([]slack.Block{actions})
 	}
@@ -86,7 +93,7 @@ func cardBlocks(m track.Mail, l locale, nudge map[string]bool) []slack.Block {
 	if actions != nil {
 		blocks = append(blocks, actions)
 	}
-	return blocks
+	return append(blocks, idLine)
 }
 
 // nudgeActionID is the action_id of the i-th nudge button: each is unique
@@ -108,13 +115,21 @@ func canNudge(m track.Mail, r track.Recipient) bool {
 }
 
 // actionsBlock holds the mail's buttons, with a nudge button for each
-// recipient in nudge, or nil for a closed mail or one whose Message-ID is
-// too long for a button's value. The Message-ID is each button's value and
-// the block's ID (for the date picker, which has no value).
-func actionsBlock(m track.Mail, l locale, nudge []string) *slack.ActionBlock {
+// recipient in nudge and the links out (linkButtons), or nil when there
+// are none. A closed mail has Reopen and the links. The Message-ID is each
+// button's value and the block's ID (for the date picker, which has no
+// value); a Message-ID too long for a value leaves only the links.
+func actionsBlock(m track.Mail, l locale, nudge []string, w Webmail) *slack.ActionBlock {
 	id := m.MessageID
-	if m.Closed() || textLen(id) > maxButtonValue {
+	links := linkButtons(m, l, w)
+	switch {
+	case textLen(id) > maxButtonValue && len(links) == 0:
 		return nil
+	case textLen(id) > maxButtonValue:
+		return slack.NewActionBlock("", links...)
+	case m.Closed():
+		reopen := slack.NewButtonBlockElement(actReopen, id, plain(clip(l.t(btnReopen), maxButton)))
+		return slack.NewActionBlock("", append([]slack.BlockElement{reopen}, links...)...)
 	}
 	elems := []slack.BlockElement{
 		slack.NewButtonBlockElement(actFollowUp, id, plain(l.t(btnFollowUp))),
@@ -137,6 +152,7 @@ func actionsBlock(m track.Mail, l locale, nudge []string) *slack.ActionBlock {
 	done := slack.NewButtonBlockElement(actDone, id, plain(l.t(btnDone)))
 	done.Style = slack.StylePrimary
 	elems = append(elems, done)
+	elems = append(elems, links...)
 	return slack.NewActionBlock(blockID, elems...)
 }
 

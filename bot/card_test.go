@@ -55,7 +55,7 @@ func testMail() track.Mail {
 func TestCardBlocks(t *testing.T) {
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")
 	m := testMail()
-	en := blocksText(t, cardBlocks(m, locale{lang: English, tz: time.UTC}, map[string]bool{"g@x.example": true, "b@x.example": true, "a@x.example": true}))
+	en := blocksText(t, cardBlocks(m, locale{lang: English, tz: time.UTC}, map[string]bool{"g@x.example": true, "b@x.example": true, "a@x.example": true}, ""))
 	for _, w := range []string{
 		// The mail is from 2025, so its dates say the year.
 		"Sent Mon 2 Jun 2025 05:03", "waiting for confirmation until Wed 4 Jun 2025 05:03",
@@ -83,7 +83,7 @@ func TestCardBlocks(t *testing.T) {
 			t.Errorf("nudge offered for %s", addr)
 		}
 	}
-	ja := blocksText(t, cardBlocks(m, locale{lang: Japanese, tz: tokyo}, nil))
+	ja := blocksText(t, cardBlocks(m, locale{lang: Japanese, tz: tokyo}, nil, ""))
 	for _, w := range []string{"送信日時: 2025年6月2日(月) 14:03", "2025年6月4日(水) 14:03 まで確認待ち", "開封済み（2025年6月2日(月) 15:03）",
 		"不達（メールボックスが満杯）", "開封あり・自動読み込みの可能性あり（2025年6月2日(月) 14:03）", "未開封のまま削除された可能性",
 		"中継済み", "配信遅延・再試行中（相手のサーバーに接続できない）", "期限（2025年6月4日(水) 14:03）までに確認なし"} {
@@ -99,7 +99,7 @@ func TestCardLimits(t *testing.T) {
 	for i := range 40 {
 		m.Recipients = append(m.Recipients, track.Recipient{Address: "r" + string(rune('a'+i%26)) + "@y.example", Status: track.StatusPending})
 	}
-	blocks := cardBlocks(m, locale{lang: English}, nil)
+	blocks := cardBlocks(m, locale{lang: English}, nil, "")
 	if len(blocks) > 50 {
 		t.Errorf("card has %d blocks, Slack allows 50", len(blocks))
 	}
@@ -112,12 +112,14 @@ func TestCardLimits(t *testing.T) {
 		t.Errorf("header has %d characters, Slack allows %d", n, maxHeader)
 	}
 	m.MessageID = strings.Repeat("x", 300) + "@example.com"
-	if text := blocksText(t, cardBlocks(m, locale{lang: English}, nil)); strings.Contains(text, "snooze_date") {
+	if text := blocksText(t, cardBlocks(m, locale{lang: English}, nil, "")); strings.Contains(text, "snooze_date") {
 		t.Error("a Message-ID too long for a block_id still gets a date picker")
 	}
 	m.State = track.StateDone
-	if text := blocksText(t, cardBlocks(m, locale{lang: English}, nil)); strings.Contains(text, `"type":"actions"`) || !strings.Contains(text, "done — no longer tracked") {
-		t.Errorf("closed mail's card:\n%s", text)
+	m.MessageID = "closed@example.com"
+	text = blocksText(t, cardBlocks(m, locale{lang: English}, nil, ""))
+	if strings.Contains(text, `"action_id":"done"`) || strings.Contains(text, "snooze") || !strings.Contains(text, `"action_id":"reopen"`) || !strings.Contains(text, "done — no longer tracked") {
+		t.Errorf("closed mail's card has no Reopen or still has the open mail's buttons:\n%s", text)
 	}
 }
 

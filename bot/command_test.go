@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -95,13 +96,13 @@ func TestCommandSettings(t *testing.T) {
 	}
 	set, err := e.settings.Settings(t.Context(), alice.ID)
 	want := bot.UserSettings{Language: bot.Japanese, Level: bot.LevelProblems, Deadline: 72 * time.Hour, Quiet: bot.QuietHours{Start: 22 * 60, End: 7 * 60}}
-	if err != nil || set != want {
+	if err != nil || !reflect.DeepEqual(set, want) {
 		t.Errorf("stored settings = %+v, %v; want %+v", set, err, want)
 	}
 	if got := e.answer(t, e.command(t, alice, "settings notify sometimes")); !strings.Contains(got, "notify sometimes") {
 		t.Errorf("bad setting answer = %s, want it named", got)
 	}
-	if got, _ := e.settings.Settings(t.Context(), alice.ID); got != want {
+	if got, _ := e.settings.Settings(t.Context(), alice.ID); !reflect.DeepEqual(got, want) {
 		t.Errorf("a bad setting changed the settings to %+v", got)
 	}
 }

@@ -37,8 +37,9 @@ func commandTable() []command {
 		{name: "list", usage: "[pending|problems|all]", desc: cmdList, run: (*Bot).cmdList},
 		{name: "show", usage: "<Message-ID>", desc: cmdShow, run: (*Bot).cmdShow},
 		{name: "stop", usage: "<Message-ID>", desc: cmdStop, run: (*Bot).cmdStop},
+		{name: "reopen", usage: "<Message-ID>", desc: cmdReopen, run: (*Bot).cmdReopen},
 		{name: "snooze", usage: "<Message-ID> 1d|3d|YYYY-MM-DD", desc: cmdSnooze, run: (*Bot).cmdSnooze},
-		{name: "settings", usage: "[lang en|ja|auto] [notify all|problems] [deadline 2d|36h|default|off] [quiet 22:00-07:00|off]", desc: cmdSettings, run: (*Bot).cmdSettings},
+		{name: "settings", usage: "[lang en|ja|auto] [notify all|problems] [deadline 2d|36h|default|off] [quiet 22:00-07:00|off] [summary 08:30|off]", desc: cmdSettings, run: (*Bot).cmdSettings},
 		{name: "who", usage: "<address>", desc: cmdWho, admin: true, run: (*Bot).cmdWho},
 	}
 }
@@ -205,7 +206,7 @@ func (b *Bot) cmdShow(ctx context.Context, r *request, args []string) {
 	if !ok {
 		return
 	}
-	b.respond(ctx, r, cardFallback(m, r.loc), cardBlocks(m, r.loc, nil)...)
+	b.respond(ctx, r, cardFallback(m, r.loc), cardBlocks(m, r.loc, nil, b.webmail(m))...)
 }
 
 func (b *Bot) cmdStop(ctx context.Context, r *request, args []string) {
@@ -214,6 +215,14 @@ func (b *Bot) cmdStop(ctx context.Context, r *request, args []string) {
 		return
 	}
 	b.close(ctx, r, args[0], track.StateStopped, msgStoppedTracking)
+}
+
+func (b *Bot) cmdReopen(ctx context.Context, r *request, args []string) {
+	if len(args) != 1 {
+		b.usage(ctx, r, "reopen")
+		return
+	}
+	b.reopen(ctx, r, args[0], b.reopenDue(r))
 }
 
 func (b *Bot) cmdSnooze(ctx context.Context, r *request, args []string) {
@@ -264,7 +273,7 @@ func (b *Bot) startTracking(ctx context.Context, r *request, text string) {
 		return
 	}
 	if !strings.ContainsAny(text, " \t") && strings.Contains(text, "@") {
-		b.trackByID(ctx, r, track.NormalizeMessageID(text))
+		b.trackByID(ctx, r, track.NormalizeMessageID(text), r.set.Deadline)
 		return
 	}
 	addrs, err := b.dir.addresses(ctx, r.user)
@@ -323,37 +332,44 @@ func foundBlocks(found []SentMail, l locale) []slack.Block {
 // is refused without showing anything of that mail, and the mail the
 // search side returns is checked to be the author's before its card is
 // posted to them.
-func (b *Bot) trackByID(ctx context.Context, r *request, id string) {
+//
+// The deadline is as TrackSent takes it; prepare, when given, changes the
+// mail before its card is shown. It reports the mail and whether
+// tracking started.
+func (b *Bot) trackByID(ctx context.Context, r *request, id string, deadline time.Duration, prepare ...func(track.Mail) track.Mail) (track.Mail, bool) {
 	addrs, err := b.dir.addresses(ctx, r.user)
 	if err != nil || len(addrs) == 0 {
 		b.respond(ctx, r, r.loc.t(msgNoAddress))
-		return
+		return track.Mail{}, false
 	}
 	for _, a := range addrs {
-		m, err := b.deps.Sent.TrackSent(ctx, a, id, r.set.Deadline)
+		m, err := b.deps.Sent.TrackSent(ctx, a, id, deadline)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
 		if errors.Is(err, track.ErrOtherSender) {
 			b.log.Warn("refused tracking another sender's mail", "user", r.user, "message_id", id)
 			b.respond(ctx, r, r.loc.t(msgOtherSender))
-			return
+			return track.Mail{}, false
 		}
 		if err != nil {
 			b.trouble(ctx, r, "track sent", err)
-			return
+			return track.Mail{}, false
 		}
 		owner, err := b.dir.owns(ctx, r.user, m)
 		if err != nil {
 			b.trouble(ctx, r, "check owner", err)
-			return
+			return track.Mail{}, false
 		}
 		if !owner {
 			b.log.Warn("refused tracking another sender's mail", "user", r.user, "message_id", m.MessageID)
 			b.respond(ctx, r, r.loc.t(msgOtherSender))
-			return
+			return track.Mail{}, false
 		}
 		b.log.Info("tracking started by hand", "user", r.user, "message_id", m.MessageID)
+		for _, p := range prepare {
+			m = p(m)
+		}
 		unlock := b.lockCard(m.MessageID)
 		if _, _, err := b.showCard(ctx, unpaced, m, r.user, r.loc); err != nil {
 			b.log.Warn("cannot post status card", "message_id", m.MessageID, "err", err)
@@ -361,9 +377,10 @@ func (b *Bot) trackByID(ctx context.Context, r *request, id string) {
 		unlock()
 		b.refreshHome(ctx, r.user)
 		b.respond(ctx, r, r.loc.t(msgTracking, subjectText(m, r.loc)))
-		return
+		return m, true
 	}
 	b.respond(ctx, r, r.loc.t(msgSearchNone, escClip(id, maxSubjectShown)))
+	return track.Mail{}, false
 }
 
 // trouble tells the user something went wrong and logs why.

@@ -69,6 +69,14 @@ type Config struct {
 
 	// Digests are the channel digests.
 	Digests []DigestConfig `yaml:"digests"`
+	// BounceAlerts post the bounces of a team's senders to a channel.
+	BounceAlerts []BounceAlertConfig `yaml:"bounce_alerts"`
+	// WorkingDay reports whether a time falls on a working day, for the
+	// morning summaries; nil means Monday to Friday.
+	WorkingDay func(time.Time) bool `yaml:"-"`
+	// Webmail names the web client of senders' mailboxes, by address or
+	// "@domain", for the card's link that opens the mail there.
+	Webmail map[string]Webmail `yaml:"webmail"`
 
 	// APIURL is the Web API's base URL, ending in a slash.
 	APIURL string `yaml:"api_url"`
@@ -142,6 +150,21 @@ func (c Config) Validate() error {
 	for email, id := range c.Users {
 		if !strings.Contains(email, "@") || id == "" {
 			bad("slack: users: %q → %q is not an address and a user ID", email, id)
+		}
+	}
+	for key, w := range c.Webmail {
+		if !strings.Contains(key, "@") || !w.valid() {
+			bad("slack: webmail: %q → %q: want an address or @domain and %q or %q", key, w, WebmailOutlook, WebmailGmail)
+		}
+	}
+	for i, a := range c.BounceAlerts {
+		if a.Channel == "" || len(a.Senders) == 0 {
+			bad("slack: bounce_alerts[%d]: needs a channel and senders", i)
+		}
+		for _, s := range a.Senders {
+			if !strings.Contains(s, "@") {
+				bad("slack: bounce_alerts[%d]: sender %q is not an address or @domain", i, s)
+			}
 		}
 	}
 	for i, d := range c.Digests {

@@ -45,6 +45,9 @@ type Mails interface {
 	Snooze(ctx context.Context, id string, until, now time.Time) (track.Mail, error)
 	// CloseMail marks a mail done or stopped (track.Close).
 	CloseMail(ctx context.Context, id string, state track.State, now time.Time) (track.Mail, error)
+	// Reopen tracks a closed mail again with its deadline at due
+	// (track.Reopen).
+	Reopen(ctx context.Context, id string, due, now time.Time) (track.Mail, error)
 }
 
 // Card is the Slack message that shows a mail's status.

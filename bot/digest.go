@@ -22,11 +22,14 @@ const (
 // runDigests posts each configured digest on its schedule until ctx is
 // cancelled, then waits for a digest being posted to finish.
 func (b *Bot) runDigests(ctx context.Context) error {
-	if len(b.cfg.Digests) == 0 {
+	if len(b.cfg.Digests) == 0 && len(b.cfg.BounceAlerts) == 0 {
 		return nil
 	}
 	if err := b.CheckDigestChannels(ctx); err != nil {
 		b.log.Warn("digests may not be posted", "err", err)
+	}
+	if len(b.cfg.Digests) == 0 {
+		return nil
 	}
 	logger := cronLogger{b.log.With("part", "digests")}
 	wrappers := []cron.JobWrapper{cron.SkipIfStillRunning(logger)}
@@ -179,7 +182,11 @@ func (b *Bot) senderName(ctx context.Context, sender string) string {
 // which the returned error says. It is called when the bot starts.
 func (b *Bot) CheckDigestChannels(ctx context.Context) error {
 	var errs []error
-	for _, d := range b.cfg.Digests {
+	channels := b.cfg.Digests
+	for _, a := range b.cfg.BounceAlerts { // bounce alert channels too
+		channels = append(channels[:len(channels):len(channels)], DigestConfig{Channel: a.Channel})
+	}
+	for _, d := range channels {
 		ch, err := b.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: d.Channel})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("digest channel %s: conversations.info: %w (invite the bot with /invite @mailack in the channel)", d.Channel, err))

@@ -57,6 +57,17 @@
 // channel; it joins public ones at start and says how to invite it to a
 // private one.
 //
+// # Slack's own controls
+//
+// App Home has tabs (Waiting, Answered, Closed, Settings), pages and,
+// when a page would not fit a view, overflow menus; its settings are
+// selects and time pickers checked as /track settings checks them. The
+// "Track a sent mail" shortcut opens a modal whose external select
+// searches the user's Sent folder: block_suggestion requests and the
+// modal's validation errors are answered in the acknowledgement itself
+// (in the HTTP response, or the Socket Mode ack's payload), everything
+// else after it.
+//
 // # Transports
 //
 // Socket Mode is the default (Run connects with the app-level token);

@@ -277,12 +277,25 @@ type blockAction struct {
 	Value        string `json:"value,omitempty"`
 	Type         string `json:"type"`
 	SelectedDate string `json:"selected_date,omitempty"`
-	ActionTS     string `json:"action_ts"`
+	// SelectedOption is the option picked in a select or overflow menu.
+	SelectedOption *pickedOption `json:"selected_option,omitempty"`
+	SelectedTime   string        `json:"selected_time,omitempty"`
+	ActionTS       string        `json:"action_ts"`
 	// OnMessage is the timestamp of the message pressed on, when the test
 	// knows it.
 	OnMessage string `json:"-"`
 	// InHome presses the button in App Home, which has no response_url.
 	InHome bool `json:"-"`
+}
+
+// pickedOption is an option as block_actions reports it.
+type pickedOption struct {
+	Text  map[string]any `json:"text"`
+	Value string         `json:"value"`
+}
+
+func picked(value string) *pickedOption {
+	return &pickedOption{Text: map[string]any{"type": "plain_text", "text": value}, Value: value}
 }
 
 // press sends a block_actions payload as u, shaped as Slack sends it

@@ -92,7 +92,10 @@ func TestHostileMailEndToEnd(t *testing.T) {
 	e.bot.PostDigest(t.Context(), bot.DigestConfig{Channel: "C0OPEN", After: time.Hour}, time.Now())
 	e.fake.WaitFor(t, "digest", func(c call) bool { return method("chat.postMessage")(c) && c.Param("channel") == "C0OPEN" })
 	for _, c := range e.fake.All(func(c call) bool { return c.Method != "users.lookupByEmail" }) {
-		if strings.Contains(c.Param("text"), "<!") || strings.Contains(c.Raw, "%3C%21channel") || strings.Contains(c.Raw, "<!channel") {
+		// A JSON body holds the subject percent-encoded only inside a
+		// mailto: URL, where Slack parses no mrkdwn.
+		formLive := c.JSON == nil && strings.Contains(c.Raw, "%3C%21channel")
+		if strings.Contains(c.Param("text"), "<!") || formLive || strings.Contains(c.Raw, "<!channel") {
 			t.Errorf("%s carries a live <!channel>: %.300s", c.Method, c.Text())
 		}
 	}

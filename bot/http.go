@@ -115,8 +115,20 @@ func (b *Bot) serveInteraction(w http.ResponseWriter, r *http.Request, body []by
 		http.Error(w, "bad payload", http.StatusBadRequest)
 		return
 	}
+	resp := b.interaction(r.Context(), cb)
+	if resp == nil {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	raw, err := json.Marshal(resp)
+	if err != nil {
+		b.log.Error("cannot encode interactivity answer", "err", err)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	b.interaction(r.Context(), cb)
+	w.Write(raw) //nolint:errcheck // the client went away; nothing to do
 }
 
 // parseInteraction reads an interactivity request: a form with the JSON

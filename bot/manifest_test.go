@@ -43,6 +43,16 @@ func TestManifest(t *testing.T) {
 			t.Errorf("bot scopes %v lack %s", m.OAuthConfig.Scopes.Bot, scope)
 		}
 	}
+	shortcuts := map[string]slack.ShortcutType{}
+	for _, sc := range m.Features.Shortcuts {
+		shortcuts[sc.CallbackID] = sc.Type
+	}
+	if shortcuts[bot.ShortcutTrackSent] != slack.GlobalShortcut || shortcuts[bot.ShortcutTrackFromMsg] != slack.MessageShortcut {
+		t.Errorf("shortcuts = %v, want the global %s and the message %s", shortcuts, bot.ShortcutTrackSent, bot.ShortcutTrackFromMsg)
+	}
+	if u := m.Settings.Interactivity.MessageMenuOptionsUrl; !endsWith(u, bot.PathInteractivity) {
+		t.Errorf("options load URL %q does not end in %s, where block_suggestion is answered", u, bot.PathInteractivity)
+	}
 	urls := map[string]string{
 		bot.PathCommands:      m.Features.SlashCommands[0].Url,
 		bot.PathEvents:        m.Settings.EventSubscriptions.RequestUrl,

@@ -153,7 +153,7 @@ func payloads(mails []track.Mail, l locale) []payload {
 			all[r.Address] = true
 		}
 		nudges[i] = nudgeList(m, all)
-		out = append(out, payload{name: "card " + m.MessageID, surface: slackfake.SurfaceMessage, text: cardFallback(m, l), blocks: cardBlocks(m, l, all)})
+		out = append(out, payload{name: "card " + m.MessageID, surface: slackfake.SurfaceMessage, text: cardFallback(m, l), blocks: cardBlocks(m, l, all, WebmailGmail)})
 		for _, r := range m.Recipients[:min(len(m.Recipients), 12)] {
 			n := track.Notice{MessageID: m.MessageID, Recipient: r.Address, To: r.Status, Reason: r.Reason, At: r.StatusAt}
 			out = append(out, payload{name: "reply", surface: slackfake.SurfaceMessage, text: replyText(m, n, l)})
@@ -169,8 +169,38 @@ func payloads(mails []track.Mail, l locale) []payload {
 			out = append(out, payload{name: string(msg), surface: slackfake.SurfaceMessage, text: l.t(msg, subjectText(m, l), l.when(m.SentAt))})
 		}
 	}
-	home := withNotice(homeBlocks(mails, nudges, l), l.t(msgSnoozed, subjectText(mails[0], l), "x"), l)
-	out = append(out, payload{name: "app home", surface: slackfake.SurfaceHome, view: slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: home}}})
+	nudgeOf := map[string][]string{}
+	for i, m := range mails {
+		nudgeOf[m.MessageID] = nudges[i]
+	}
+	var many []track.Mail
+	for i := 0; len(many) < 2*homePageMails+3; i++ {
+		m := mails[i%len(mails)]
+		m.MessageID = fmt.Sprintf("p%d-%s", i, m.MessageID)
+		many = append(many, m)
+	}
+	for _, tab := range homeTabs {
+		for _, welcome := range []bool{false, true} {
+			for page, ms := range map[int][]track.Mail{0: mails, 1: many, 2: many} {
+				p := homePage{tab: tab, page: page, mails: ms, welcome: welcome, canTrack: true,
+					set:     UserSettings{Deadline: 36 * time.Hour, Quiet: QuietHours{Start: 1320, End: 420}, Summary: Summary{On: true, At: 510}},
+					nudges:  func(m track.Mail) []string { return nudgeOf[m.MessageID] },
+					webmail: func(track.Mail) Webmail { return WebmailOutlook },
+					notice:  l.t(msgSnoozed, subjectText(mails[0], l), "x"),
+				}
+				home := homeBlocks(p, l)
+				out = append(out, payload{name: fmt.Sprintf("app home %s page %d welcome %v", tab, page, welcome), surface: slackfake.SurfaceHome, view: slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: home}}})
+			}
+		}
+	}
+	for _, m := range mails {
+		opt, ok := sentOption(SentMail{MessageID: m.MessageID, Subject: m.Subject, SentAt: m.SentAt, To: []string{m.Recipients[0].Address}}, l)
+		if !ok {
+			opt = nil
+		}
+		out = append(out, payload{name: "track modal", surface: slackfake.SurfaceModal, view: trackModal(l, opt, m.Subject)})
+		out = append(out, payload{name: "undo", surface: slackfake.SurfaceMessage, text: l.t(msgMarkedDone, subjectText(m, l)), blocks: undoBlocks(l.t(msgMarkedDone, subjectText(m, l)), m.MessageID, m.SentAt, l)})
+	}
 	title := l.t(msgListTitle, l.t(msgFilterOpen))
 	keep := func(track.Mail) bool { return true }
 	out = append(out, payload{name: "/track list", surface: slackfake.SurfaceMessage, text: esc(title), blocks: listBlocks(title, mails, keep, l)})

@@ -32,6 +32,38 @@ type UserSettings struct {
 	Deadline time.Duration `json:"deadline,omitempty"`
 	// Quiet are the hours in which no message is sent to the user.
 	Quiet QuietHours `json:"quiet,omitempty"`
+	// Welcomed is set once the user dismissed App Home's welcome.
+	Welcomed bool `json:"welcomed,omitempty"`
+	// Summary is the personal morning summary; SummarySent the day
+	// (YYYY-MM-DD, the user's) the last one was sent.
+	Summary     Summary `json:"summary,omitempty"`
+	SummarySent string  `json:"summary_sent,omitempty"`
+	// Notify holds what the user chose to be told of for the mails they
+	// started tracking from the "Track a sent mail" modal, oldest first.
+	Notify []NotifyPref `json:"notify,omitempty"`
+}
+
+// NotifyPref is what a user wants to be told of for one mail.
+type NotifyPref struct {
+	MessageID string `json:"id"`
+	On        Notify `json:"on"`
+}
+
+// notifyOf is what the user chose for a mail; NotifyAll when nothing.
+func (s UserSettings) notifyOf(id string) Notify {
+	for _, p := range s.Notify {
+		if p.MessageID == id {
+			return p.On
+		}
+	}
+	return NotifyAll
+}
+
+// Summary is when a user gets their morning summary: on working days
+// (Monday to Friday) at At minutes after midnight in their time zone.
+type Summary struct {
+	On bool `json:"on,omitempty"`
+	At int  `json:"at,omitempty"`
 }
 
 func (s UserSettings) level() Level {

@@ -34,6 +34,17 @@ var settingKeys = map[string]func(s *UserSettings, v string) bool{
 		}
 		return err == nil
 	},
+	"summary": func(s *UserSettings, v string) bool {
+		if v == "off" {
+			s.Summary = Summary{}
+			return true
+		}
+		at, err := parseClock(v)
+		if err == nil {
+			s.Summary = Summary{On: true, At: at}
+		}
+		return err == nil
+	},
 	"quiet": func(s *UserSettings, v string) bool {
 		q, err := ParseQuietHours(v)
 		if err == nil {
@@ -71,6 +82,7 @@ func (b *Bot) cmdSettings(ctx context.Context, r *request, args []string) {
 	if l.lang == Japanese {
 		sep = "" // Japanese runs sentences on without a space
 	}
+	b.refreshHome(ctx, r.user) // in the language now chosen
 	b.respond(ctx, r, l.t(msgSettingsSaved)+sep+settingsText(set, l))
 }
 

@@ -102,6 +102,15 @@ func (b *Bot) socketEvent(ctx context.Context, ack acker, evt socketmode.Event) 
 	if evt.Request == nil {
 		return
 	}
+	// An external select's options and a modal's errors travel in the ack
+	// itself ("payload" of the acknowledgement,
+	// https://docs.slack.dev/apis/events-api/using-socket-mode).
+	if cb, ok := evt.Data.(slack.InteractionCallback); ok && (cb.Type == slack.InteractionTypeBlockSuggestion || cb.Type == slack.InteractionTypeViewSubmission) {
+		if err := ack.AckCtx(ctx, evt.Request.EnvelopeID, b.interaction(ctx, cb)); err != nil && ctx.Err() == nil {
+			b.log.Warn("cannot acknowledge socket mode request", "type", evt.Type, "err", err)
+		}
+		return
+	}
 	if err := ack.AckCtx(ctx, evt.Request.EnvelopeID, nil); err != nil {
 		if ctx.Err() != nil {
 			return // shutting down: start no new work

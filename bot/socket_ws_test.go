@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/mailack/mailack/bot"
+	"github.com/mailack/mailack/bot/slackfake"
 	"github.com/mailack/mailack/track"
 )
 
@@ -446,5 +447,27 @@ func TestSocketModeOpenFails(t *testing.T) {
 			}
 			waitSocketGone(t)
 		})
+	}
+}
+
+// In Socket Mode an external select's options and a modal's errors travel
+// in the acknowledgement's payload, since Slack waits for them there.
+func TestSocketModeAnswersInTheAck(t *testing.T) {
+	e, link := newSocketEnv(t)
+	e.sent.add(alice.Email, bot.SentMail{MessageID: "ws-q@example.com", Subject: "Quote over the socket", SentAt: time.Now().Add(-time.Hour), To: []string{carol.Email}})
+	stop := runSocket(t, e)
+	defer stop()
+	c := link.conn(t, 1)
+	c.send(t, map[string]any{"envelope_id": "env-suggest", "type": "interactive", "accepts_response_payload": true, "payload": map[string]any{
+		"type": "block_suggestion", "action_id": "pick_sent", "block_id": "pick", "value": "socket",
+		"user": userOf(alice), "team": map[string]any{"id": "T1DC2JH3J"}, "view": map[string]any{"id": "V1", "type": "modal", "callback_id": "track_modal"},
+	}})
+	opts := link.ack(t, "env-suggest").Payload
+	if errs := slackfake.CheckOptions(opts); len(errs) > 0 || !strings.Contains(string(opts), `"value":"ws-q@example.com"`) {
+		t.Errorf("suggestions in the ack = %s (%v)", opts, errs)
+	}
+	c.send(t, map[string]any{"envelope_id": "env-submit", "type": "interactive", "accepts_response_payload": true, "payload": submission(alice, "", "", "all", 0)})
+	if got := string(link.ack(t, "env-submit").Payload); !strings.Contains(got, `"response_action":"errors"`) || !strings.Contains(got, `"pick"`) {
+		t.Errorf("errors in the ack = %s", got)
 	}
 }

@@ -179,12 +179,13 @@ func (w *writer) deliver(ctx context.Context, items []OutboxItem) string {
 	}
 	for i, it := range items {
 		// A card just posted notifies by itself and shows every status.
-		if !s.fresh && (s.set.level() == LevelAll || problemKinds[it.Notice.Kind]) {
+		if !s.fresh && wantsReply(s.set, s.mail, it.Notice.Kind) {
 			if err := w.b.reply(ctx, w.b.limiter.Wait, s.card, s.mail, it.Notice, s.loc); err != nil {
 				w.failed(ctx, items[i:], err)
 				return s.user
 			}
 		}
+		w.b.alertBounce(ctx, s.mail, it.Notice)
 		w.ack(ctx, items[i:i+1])
 	}
 	w.b.log.Debug("notices delivered", "message_id", s.mail.MessageID, "notices", len(items), "user", s.user)

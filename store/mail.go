@@ -355,3 +355,10 @@ func (s *Store) change(ctx context.Context, id, what string, fn func(track.Mail)
 	}
 	return out, nil
 }
+
+// Reopen tracks a done or stopped mail again, as track.Reopen does.
+func (s *Store) Reopen(ctx context.Context, id string, due, now time.Time) (track.Mail, error) {
+	return s.change(ctx, id, "reopen", func(m track.Mail) (track.Mail, error) {
+		return track.Reopen(m, due, now)
+	})
+}

@@ -201,3 +201,32 @@ func TestSweepManyChunks(t *testing.T) {
 	}
 	mustCheck(t, s)
 }
+
+// Reopen tracks a closed mail again and refuses an open one.
+func TestReopenMail(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := t.Context()
+	now := t0
+	m := newMail(t, "re@example.com", "alice@example.com", t0, "bob@example.net")
+	if _, err := s.RegisterMail(ctx, RegisterInput{Mail: m, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Reopen(ctx, m.MessageID, time.Time{}, now); !errors.Is(err, track.ErrInvalidState) {
+		t.Errorf("Reopen(open) = %v, want ErrInvalidState", err)
+	}
+	if _, err := s.CloseMail(ctx, m.MessageID, track.StateStopped, now); err != nil {
+		t.Fatal(err)
+	}
+	due := now.Add(2 * time.Hour)
+	got, err := s.Reopen(ctx, m.MessageID, due, now)
+	if err != nil || got.State != track.StateOpen {
+		t.Fatalf("Reopen = %+v, %v", got.State, err)
+	}
+	stored, err := s.Mail(ctx, m.MessageID)
+	if err != nil || stored.State != track.StateOpen || !stored.DueAt.Equal(due) {
+		t.Errorf("stored after reopen: %s due %v (%v), want open due %v", stored.State, stored.DueAt, err, due)
+	}
+	if _, err := s.Reopen(ctx, "none@example.com", due, now); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Reopen(unknown) = %v, want ErrNotFound", err)
+	}
+}

@@ -34,3 +34,25 @@ func TestUserSettings(t *testing.T) {
 		t.Errorf("UserSettings after reopen = %q, %v", got, err)
 	}
 }
+
+// SettingsUsers lists every user with settings, for the morning
+// summaries.
+func TestSettingsUsers(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "s.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if got, err := s.SettingsUsers(ctx); err != nil || len(got) != 0 {
+		t.Errorf("SettingsUsers(empty) = %v, %v", got, err)
+	}
+	for _, u := range []string{"U2", "U1"} {
+		if err := s.PutUserSettings(ctx, u, []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := s.SettingsUsers(ctx); err != nil || len(got) != 2 || got[0] != "U1" || got[1] != "U2" {
+		t.Errorf("SettingsUsers = %v, %v; want [U1 U2]", got, err)
+	}
+}

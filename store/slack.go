@@ -140,3 +140,18 @@ func (s *Store) UserSettings(ctx context.Context, userID string) ([]byte, error)
 	}
 	return out, nil
 }
+
+// SettingsUsers returns the chat users that have settings stored.
+func (s *Store) SettingsUsers(ctx context.Context) ([]string, error) {
+	var out []string
+	err := s.view(ctx, func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketSettings).ForEach(func(k, _ []byte) error {
+			out = append(out, string(k))
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list settings: %w", err)
+	}
+	return out, nil
+}

@@ -175,3 +175,20 @@ func Close(m Mail, state State, now time.Time) (Mail, error) {
 	m.UpdatedAt = now
 	return m, nil
 }
+
+// Reopen tracks a done or stopped mail again, as open, with its deadline
+// at due (none when due is zero or not after now). Reopening an open or
+// snoozed mail fails with ErrInvalidState.
+func Reopen(m Mail, due, now time.Time) (Mail, error) {
+	if !m.Closed() {
+		return m, fmt.Errorf("reopen %s in state %q: %w", m.MessageID, m.State, ErrInvalidState)
+	}
+	m.State = StateOpen
+	m.ClosedAt = time.Time{}
+	m.DueAt = time.Time{}
+	if due.After(now) {
+		m.DueAt = due
+	}
+	m.UpdatedAt = now
+	return m, nil
+}

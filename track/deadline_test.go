@@ -274,3 +274,29 @@ func TestClose(t *testing.T) {
 		t.Errorf("Close(snoozed) error = %v, want %v", err, ErrInvalidState)
 	}
 }
+
+func TestReopen(t *testing.T) {
+	m := newMail(t, receipts, bob)
+	if _, err := Reopen(m, time.Time{}, t0); !errors.Is(err, ErrInvalidState) {
+		t.Errorf("Reopen(open) error = %v, want %v", err, ErrInvalidState)
+	}
+	closed, err := Close(m, StateDone, t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := t0.Add(5 * time.Hour)
+	back, err := Reopen(closed, due, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatalf("Reopen() error = %v", err)
+	}
+	if back.State != StateOpen || back.Closed() || !back.ClosedAt.IsZero() || !back.DueAt.Equal(due) {
+		t.Errorf("Reopen() = state %q, closed at %v, due %v; want open, due %v", back.State, back.ClosedAt, back.DueAt, due)
+	}
+	if _, ns := Sweep(back, due.Add(time.Minute)); len(ns) == 0 {
+		t.Error("Sweep(reopened past its deadline) = no notices, want the deadline armed again")
+	}
+	past, err := Reopen(closed, t0, t0.Add(time.Hour))
+	if err != nil || !past.DueAt.IsZero() {
+		t.Errorf("Reopen(due in the past) = due %v, %v; want no deadline", past.DueAt, err)
+	}
+}

@@ -101,6 +101,12 @@ func (st *Store) CloseMail(ctx context.Context, id string, state track.State, no
 	return m, notFound(err)
 }
 
+// Reopen implements bot.Mails.
+func (st *Store) Reopen(ctx context.Context, id string, due, now time.Time) (track.Mail, error) {
+	m, err := st.s.Reopen(ctx, id, due, now)
+	return m, notFound(err)
+}
+
 // Card implements bot.Cards.
 func (st *Store) Card(ctx context.Context, messageID string) (bot.Card, bool, error) {
 	ref, err := st.s.SlackRef(ctx, messageID)

@@ -3,6 +3,7 @@ package botstore_test
 import (
 	"errors"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -32,7 +33,7 @@ func TestSettingsPersist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.Settings(t.Context(), "U1"); err != nil || got != (bot.UserSettings{}) {
+	if got, err := s.Settings(t.Context(), "U1"); err != nil || !reflect.DeepEqual(got, bot.UserSettings{}) {
 		t.Fatalf("Settings(new user) = %+v, %v; want zero", got, err)
 	}
 	want := bot.UserSettings{Language: bot.Japanese, Level: bot.LevelProblems, Deadline: 72 * time.Hour, Quiet: bot.QuietHours{Start: 1320, End: 420}}
@@ -43,7 +44,7 @@ func TestSettingsPersist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := again.Settings(t.Context(), "U1"); got != want {
+	if got, _ := again.Settings(t.Context(), "U1"); !reflect.DeepEqual(got, want) {
 		t.Errorf("settings after reopening = %+v, want %+v", got, want)
 	}
 }

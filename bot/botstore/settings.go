@@ -97,3 +97,15 @@ func (s *Settings) save() error {
 	}
 	return nil
 }
+
+// SettingsUsers lists the users with settings, for their morning
+// summaries.
+func (s *Settings) SettingsUsers(context.Context) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.users))
+	for id := range s.users {
+		out = append(out, id)
+	}
+	return out, nil
+}

@@ -91,6 +91,24 @@ var (
 	actionsElements    = withSelects("button", "checkboxes", "datepicker", "datetimepicker", "overflow", "radio_buttons", "timepicker", "workflow_button")
 )
 
+// inputElements are the elements an input block takes
+// (https://docs.slack.dev/reference/block-kit/blocks/input-block:
+// "element: One of the compatible element objects"; the list is
+// @slack/types' InputBlockElement,
+// https://docs.slack.dev/tools/node-slack-sdk/reference/types/type-aliases/InputBlockElement).
+var inputElements = withSelects("checkboxes", "datepicker", "datetimepicker", "email_text_input", "file_input",
+	"number_input", "plain_text_input", "radio_buttons", "rich_text_input", "timepicker", "url_text_input")
+
+// Limits of the input block and of the elements only it takes.
+const (
+	MaxInputLabel   = 2000 // input label: "Maximum length ... 2000 characters"
+	MaxInputHint    = 2000 // input hint: 2000
+	MaxRadioOptions = 10   // radio buttons: "A maximum of 10 options are allowed"
+	MaxTextInput    = 3000 // plain-text input: max_length "Maximum value is 3000"
+)
+
+var clockTime = regexp.MustCompile(`^([01]\d|2[0-3]):[0-5]\d$`)
+
 func withSelects(names ...string) map[string]bool {
 	out := map[string]bool{}
 	for _, n := range names {
@@ -185,9 +203,15 @@ func (c *checker) block(path string, v any) {
 			c.textObject(path+"/title", t, true, MaxAltText, true)
 		}
 	case "input":
-		c.textObject(path+"/label", b["label"], true, 2000, true)
+		// https://docs.slack.dev/reference/block-kit/blocks/input-block
+		c.textObject(path+"/label", b["label"], true, MaxInputLabel, true)
+		if h, ok := b["hint"]; ok {
+			c.textObject(path+"/hint", h, true, MaxInputHint, true)
+		}
 		if _, ok := b["element"].(map[string]any); !ok {
 			c.bad(path+"/element", "required")
+		} else {
+			c.element(path+"/element", b["element"], inputElements, map[string]bool{})
 		}
 	case "markdown":
 		s, _ := b["text"].(string)
@@ -308,7 +332,58 @@ func (c *checker) element(path string, v any, allowed map[string]bool, actionIDs
 	case "overflow":
 		// https://docs.slack.dev/reference/block-kit/block-elements/overflow-menu-element
 		c.options(path+"/options", e["options"], 1, MaxOverflowOptions, true)
+	case "timepicker":
+		// https://docs.slack.dev/reference/block-kit/block-elements/time-picker-element:
+		// initial_time "in the format HH:mm", "hour in 24-hour format".
+		if tm, ok := e["initial_time"]; ok {
+			if s, _ := tm.(string); !clockTime.MatchString(s) {
+				c.bad(path+"/initial_time", "must be HH:mm")
+			}
+		}
+		c.placeholder(path, e)
+	case "datetimepicker":
+		// https://docs.slack.dev/reference/block-kit/block-elements/datetime-picker-element:
+		// initial_date_time is "the initial date and time ... in UNIX
+		// timestamp format", a number of seconds.
+		if dt, ok := e["initial_date_time"]; ok {
+			if n, isNum := dt.(float64); !isNum || n < 0 || n != float64(int64(n)) {
+				c.bad(path+"/initial_date_time", "must be a UNIX timestamp in seconds")
+			}
+		}
+		if _, ok := e["placeholder"]; ok {
+			c.bad(path+"/placeholder", "the datetime picker takes no placeholder")
+		}
+	case "radio_buttons":
+		// https://docs.slack.dev/reference/block-kit/block-elements/radio-button-group-element
+		c.options(path+"/options", e["options"], 1, MaxRadioOptions, false)
+		c.initialOption(path, e)
+	case "plain_text_input":
+		// https://docs.slack.dev/reference/block-kit/block-elements/plain-text-input-element
+		for _, k := range []string{"min_length", "max_length"} {
+			if v, ok := e[k]; ok {
+				if n, isNum := v.(float64); !isNum || n < 0 || n > MaxTextInput {
+					c.bad(path+"/"+k, "must be 0 to %d", MaxTextInput)
+				}
+			}
+		}
+		c.placeholder(path, e)
 	default:
+		if strings.HasSuffix(typ, "external_select") {
+			// https://docs.slack.dev/reference/block-kit/block-elements/select-menu-element#external_select:
+			// options come from the app's options load URL; an
+			// initial_option is a single option object.
+			if _, ok := e["options"]; ok {
+				c.bad(path+"/options", "an external select takes no options")
+			}
+			if io, ok := e["initial_option"]; ok {
+				c.options(path+"/initial_option", []any{io}, 1, 1, false)
+			}
+			if n, ok := e["min_query_length"]; ok {
+				if v, isNum := n.(float64); !isNum || v < 0 {
+					c.bad(path+"/min_query_length", "must be a non-negative number")
+				}
+			}
+		}
 		if strings.HasSuffix(typ, "static_select") {
 			// https://docs.slack.dev/reference/block-kit/block-elements/select-menu-element
 			_, hasOpts := e["options"]
@@ -318,12 +393,95 @@ func (c *checker) element(path string, v any, allowed map[string]bool, actionIDs
 			}
 			if hasOpts {
 				c.options(path+"/options", e["options"], 1, MaxSelectOptions, false)
+				c.initialOption(path, e)
 			}
 		}
 		if strings.HasSuffix(typ, "_select") {
 			c.placeholder(path, e)
 		}
 	}
+}
+
+// initialOption: "initial_option: A single option that exactly matches
+// one of the options within options"
+// (https://docs.slack.dev/reference/block-kit/block-elements/select-menu-element#static_select,
+// and the radio button group's page). Slack refuses one that does not.
+func (c *checker) initialOption(path string, e map[string]any) {
+	io, ok := e["initial_option"]
+	if !ok {
+		return
+	}
+	want, _ := json.Marshal(io)
+	opts, _ := e["options"].([]any)
+	for _, o := range opts {
+		if got, _ := json.Marshal(o); string(got) == string(want) {
+			return
+		}
+	}
+	c.bad(path+"/initial_option", "must match one of the options exactly")
+}
+
+// CheckOptions checks an app's answer to a block_suggestion request: a
+// JSON object with options (at most 100) or option_groups
+// (https://docs.slack.dev/reference/block-kit/block-elements/select-menu-element#external_select:
+// "Slack ... expects a response with ... options or option_groups").
+func CheckOptions(raw []byte) []string {
+	var resp map[string]any
+	if err := json.Unmarshal(raw, &resp); err != nil {
+		return []string{"response is not a JSON object: " + err.Error()}
+	}
+	c := &checker{blockIDs: map[string]bool{}}
+	opts, hasOpts := resp["options"]
+	_, hasGroups := resp["option_groups"]
+	switch {
+	case hasOpts == hasGroups:
+		c.bad("", "must have options or option_groups")
+	case hasOpts:
+		if list, _ := opts.([]any); len(list) > 0 {
+			c.options("/options", opts, 0, MaxSelectOptions, false)
+		} else if _, isList := opts.([]any); !isList {
+			c.bad("/options", "must be an array")
+		}
+	}
+	return c.errs
+}
+
+// CheckSubmissionResponse checks an app's answer to a view_submission
+// with a response_action (https://docs.slack.dev/surfaces/modals):
+// "errors" maps block_ids of the view's input blocks to messages.
+func CheckSubmissionResponse(raw []byte, view map[string]any) []string {
+	var resp map[string]any
+	if err := json.Unmarshal(raw, &resp); err != nil {
+		return []string{"response is not a JSON object: " + err.Error()}
+	}
+	c := &checker{blockIDs: map[string]bool{}}
+	switch resp["response_action"] {
+	case "errors":
+		errs, ok := resp["errors"].(map[string]any)
+		if !ok || len(errs) == 0 {
+			c.bad("/errors", "required with response_action errors")
+		}
+		inputs := map[string]bool{}
+		blocks, _ := view["blocks"].([]any)
+		for _, b := range blocks {
+			if m, _ := b.(map[string]any); m["type"] == "input" {
+				id, _ := m["block_id"].(string)
+				inputs[id] = true
+			}
+		}
+		for id, msg := range errs {
+			if !inputs[id] {
+				c.bad("/errors/"+id, "names no input block of the view")
+			}
+			if s, _ := msg.(string); s == "" {
+				c.bad("/errors/"+id, "must be a message")
+			}
+		}
+	case "clear", "update", "push":
+	default:
+		c.bad("/response_action", "must be errors, update, push or clear")
+	}
+	return c.errs
 }
 
 func (c *checker) placeholder(path string, e map[string]any) {

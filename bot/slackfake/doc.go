@@ -15,6 +15,15 @@
 // rule cites the page of Slack's documentation it comes from; the few
 // that come from Slack's observed behaviour say so.
 //
+// Views are checked as views.publish, views.open and views.update take
+// them: input blocks and the elements they hold (selects whose
+// initial_option must be one of their options, external selects, date,
+// time and datetime pickers, radio buttons, plain-text inputs), overflow
+// menus, and a views.update must name a modal the bot opened, with its
+// latest hash (not_found, hash_conflict). CheckOptions and
+// CheckSubmissionResponse check what the bot answers to a block_suggestion
+// and a view_submission in the acknowledgement itself.
+//
 // Where Slack only warns (a message with blocks but no top-level text) the
 // fake answers ok with the warning, as Slack does, and records the breach.
 //

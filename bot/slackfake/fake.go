@@ -103,8 +103,9 @@ type Server struct {
 	ims      map[string]bool            // DM channels opened
 	posted   map[string]map[string]bool // channel → timestamps of messages
 	triggers map[string]trigger
-	hooks    map[string]*hook // response_url paths handed out
-	expected map[string]bool  // errors a test expects to cause
+	views    map[string]string // modal view ID → hash of its last version
+	hooks    map[string]*hook  // response_url paths handed out
+	expected map[string]bool   // errors a test expects to cause
 	seq      int
 	posts    int           // messages posted, for their timestamps
 	changed  chan struct{} // closed and replaced on every call
@@ -141,7 +142,7 @@ func New(users ...User) *Server {
 	return &Server{
 		fail: map[string][]Failure{}, users: users, channels: map[string]*Channel{},
 		buckets: map[string]*bucket{}, ims: map[string]bool{}, posted: map[string]map[string]bool{},
-		triggers: map[string]trigger{}, hooks: map[string]*hook{}, expected: map[string]bool{},
+		triggers: map[string]trigger{}, views: map[string]string{}, hooks: map[string]*hook{}, expected: map[string]bool{},
 		changed: make(chan struct{}),
 	}
 }

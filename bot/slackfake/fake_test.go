@@ -302,3 +302,94 @@ func TestTriggerAndResponseURL(t *testing.T) {
 		}
 	})
 }
+
+// Input blocks, the elements of a modal and the answers given in an
+// acknowledgement follow Slack's rules: documented shapes pass, and what
+// Slack refuses is refused.
+func TestModalRules(t *testing.T) {
+	good := map[string]string{
+		// https://docs.slack.dev/reference/block-kit/blocks/input-block
+		"input": `[{"type":"input","element":{"type":"plain_text_input","action_id":"a"},"label":{"type":"plain_text","text":"Label"},"hint":{"type":"plain_text","text":"Hint"}}]`,
+		// https://docs.slack.dev/reference/block-kit/block-elements/datetime-picker-element
+		"datetimepicker": `[{"type":"input","element":{"type":"datetimepicker","action_id":"d","initial_date_time":1628633820},"label":{"type":"plain_text","text":"When"}}]`,
+		"timepicker":     `[{"type":"actions","elements":[{"type":"timepicker","action_id":"t","initial_time":"13:37","placeholder":{"type":"plain_text","text":"Select time"}}]}]`,
+		"external select": `[{"type":"input","element":{"type":"external_select","action_id":"e","min_query_length":3,"placeholder":{"type":"plain_text","text":"Select"},
+			"initial_option":{"text":{"type":"plain_text","text":"One"},"value":"1"}},"label":{"type":"plain_text","text":"Pick"}}]`,
+		"radio buttons": `[{"type":"input","element":{"type":"radio_buttons","action_id":"r","options":[{"text":{"type":"plain_text","text":"A"},"value":"a"},{"text":{"type":"plain_text","text":"B"},"value":"b"}],
+			"initial_option":{"text":{"type":"plain_text","text":"B"},"value":"b"}},"label":{"type":"plain_text","text":"Which"}}]`,
+	}
+	for name, raw := range good {
+		if errs := CheckBlocks(SurfaceModal, decode(t, raw)); len(errs) > 0 {
+			t.Errorf("%s: %v", name, errs)
+		}
+	}
+	bad := map[string]string{
+		"button in an input": `[{"type":"input","element":{"type":"button","text":{"type":"plain_text","text":"x"}},"label":{"type":"plain_text","text":"L"}}]`,
+		"initial option not offered": `[{"type":"section","text":{"type":"mrkdwn","text":"x"},"accessory":{"type":"static_select","action_id":"s",
+			"options":[{"text":{"type":"plain_text","text":"A"},"value":"a"}],"initial_option":{"text":{"type":"plain_text","text":"B"},"value":"b"}}}]`,
+		"external select with options": `[{"type":"input","element":{"type":"external_select","action_id":"e","options":[{"text":{"type":"plain_text","text":"A"},"value":"a"}]},"label":{"type":"plain_text","text":"L"}}]`,
+		"time not HH:mm":               `[{"type":"actions","elements":[{"type":"timepicker","action_id":"t","initial_time":"7:5"}]}]`,
+		"datetime as text":             `[{"type":"input","element":{"type":"datetimepicker","action_id":"d","initial_date_time":"tomorrow"},"label":{"type":"plain_text","text":"L"}}]`,
+		"eleven radio buttons": `[{"type":"input","element":{"type":"radio_buttons","action_id":"r","options":[` + strings.Repeat(`{"text":{"type":"plain_text","text":"A"},"value":"a"},`, 10) +
+			`{"text":{"type":"plain_text","text":"A"},"value":"a"}]},"label":{"type":"plain_text","text":"L"}}]`,
+		"input too long": `[{"type":"input","element":{"type":"plain_text_input","action_id":"a","max_length":3001},"label":{"type":"plain_text","text":"L"}}]`,
+	}
+	for name, raw := range bad {
+		if errs := CheckBlocks(SurfaceModal, decode(t, raw)); len(errs) == 0 {
+			t.Errorf("%s passed, Slack refuses it", name)
+		}
+	}
+
+	opts := `{"options":[` + strings.Repeat(`{"text":{"type":"plain_text","text":"A"},"value":"a"},`, 100) + `{"text":{"type":"plain_text","text":"A"},"value":"a"}]}`
+	for raw, ok := range map[string]bool{`{"options":[]}`: true, `{"options":[{"text":{"type":"plain_text","text":"A"},"value":"a"}]}`: true, opts: false, `{}`: false, `[]`: false,
+		`{"options":[{"text":{"type":"plain_text","text":"A"},"value":"` + strings.Repeat("v", 151) + `"}]}`: false} {
+		if errs := CheckOptions([]byte(raw)); (len(errs) == 0) != ok {
+			t.Errorf("CheckOptions(%.60s) = %v, want ok %v", raw, errs, ok)
+		}
+	}
+	view := map[string]any{"blocks": []any{map[string]any{"type": "input", "block_id": "pick"}}}
+	for raw, ok := range map[string]bool{`{"response_action":"errors","errors":{"pick":"Pick one"}}`: true, `{"response_action":"errors","errors":{"other":"x"}}`: false,
+		`{"response_action":"errors"}`: false, `{"response_action":"close"}`: false} {
+		if errs := CheckSubmissionResponse([]byte(raw), view); (len(errs) == 0) != ok {
+			t.Errorf("CheckSubmissionResponse(%s) = %v, want ok %v", raw, errs, ok)
+		}
+	}
+}
+
+// views.update takes only a modal the bot opened, with its latest hash.
+func TestViewsUpdate(t *testing.T) {
+	f := New(User{ID: "U1"})
+	srv := f.Serve(t)
+	modal := `{"type":"modal","title":{"type":"plain_text","text":"T"},"blocks":[{"type":"divider"}]}`
+	call := func(method string, form url.Values) map[string]any {
+		resp, err := srv.Client().PostForm(srv.URL+"/"+method, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	opened := call("views.open", url.Values{"trigger_id": {f.TriggerID()}, "view": {modal}})
+	v, _ := opened["view"].(map[string]any)
+	id, _ := v["id"].(string)
+	hash, _ := v["hash"].(string)
+	if id == "" || hash == "" {
+		t.Fatalf("views.open = %v", opened)
+	}
+	if got := call("views.update", url.Values{"view_id": {"VNOPE"}, "view": {modal}}); got["error"] != "not_found" {
+		t.Errorf("update of an unknown view = %v, want not_found", got)
+	}
+	if got := call("views.update", url.Values{"view_id": {id}, "hash": {"stale"}, "view": {modal}}); got["error"] != "hash_conflict" {
+		t.Errorf("update with a stale hash = %v, want hash_conflict", got)
+	}
+	if got := call("views.update", url.Values{"view_id": {id}, "hash": {hash}, "view": {modal}}); got["ok"] != true {
+		t.Errorf("update with the latest hash = %v", got)
+	}
+	if got := call("views.update", url.Values{"view_id": {id}, "hash": {hash}, "view": {modal}}); got["error"] != "hash_conflict" {
+		t.Errorf("update with the hash of a replaced version = %v, want hash_conflict", got)
+	}
+}

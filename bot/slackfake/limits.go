@@ -36,6 +36,7 @@ var methodTiers = map[string]tier{
 	"users.info":            tier4,
 	"users.lookupByEmail":   tier3,
 	"views.open":            tier4,
+	"views.update":          tier4,
 	"views.publish":         tier4,
 }
 

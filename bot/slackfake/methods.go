@@ -59,6 +59,8 @@ func (f *Server) serve(c *Call, host string) answer {
 		return f.publish(c)
 	case "views.open":
 		return f.openView(c, now)
+	case "views.update":
+		return f.updateView(c)
 	case "users.lookupByEmail":
 		return f.userAnswer(func(u User) bool { return strings.EqualFold(u.Email, c.Param("email")) }, "users_not_found")
 	case "users.info":
@@ -417,7 +419,36 @@ func (f *Server) openView(c *Call, now time.Time) answer {
 	tr.used = true
 	f.triggers[id] = tr
 	f.seq++
-	return ok("view", map[string]any{"id": fmt.Sprintf("V%d", f.seq), "type": "modal"})
+	v := fmt.Sprintf("V%d", f.seq)
+	hash := fmt.Sprintf("%d.%d", f.seq, f.seq)
+	f.views[v] = hash
+	return ok("view", map[string]any{"id": v, "type": "modal", "hash": hash})
+}
+
+// updateView: views.update of a modal the bot opened, by view_id or
+// external_id, with the hash of its last version when one is given
+// (https://docs.slack.dev/reference/methods/views.update: "Either view_id
+// or external_id is required", errors not_found and hash_conflict "when
+// the provided hash doesn't match the current stored value").
+func (f *Server) updateView(c *Call) answer {
+	id := c.Param("view_id")
+	if id == "" && c.Param("external_id") == "" {
+		return refuse("invalid_arguments")
+	}
+	hash, found := f.views[id]
+	if !found {
+		return refuse("not_found")
+	}
+	if h := c.Param("hash"); h != "" && h != hash {
+		return refuse("hash_conflict")
+	}
+	if code := checkView(c, SurfaceModal); code != "" {
+		return invalid(code, c)
+	}
+	f.seq++
+	hash = fmt.Sprintf("%s.%d", id, f.seq)
+	f.views[id] = hash
+	return ok("view", map[string]any{"id": id, "type": "modal", "hash": hash})
 }
 
 // respond takes a message posted to a response_url: within its lifetime

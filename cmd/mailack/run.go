@@ -165,6 +165,9 @@ func (d *daemon) edges() error {
 	if d.cfg.Slack.Enabled {
 		bc := botConfig(d.cfg)
 		bc.HTTPClient = &http.Client{Transport: &slackMetrics{next: http.DefaultTransport, m: d.metrics}}
+		if d.cal != nil {
+			bc.WorkingDay = d.cal.Working // morning summaries skip holidays too
+		}
 		var sent bot.SentSearch
 		if d.watcher != nil {
 			sent = sentSearch{w: d.watcher, reg: d.reg}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/mailack/mailack/bot"
@@ -40,6 +41,12 @@ func (s settingsStore) PutSettings(ctx context.Context, userID string, us bot.Us
 	return s.st.PutUserSettings(ctx, userID, b)
 }
 
+// SettingsUsers lists the users with settings, for their morning
+// summaries.
+func (s settingsStore) SettingsUsers(ctx context.Context) ([]string, error) {
+	return s.st.SettingsUsers(ctx)
+}
+
 // botConfig maps the configuration file's slack section to the bot's.
 func botConfig(c config.Config) bot.Config {
 	bc := bot.Defaults()
@@ -53,11 +60,39 @@ func botConfig(c config.Config) bot.Config {
 	if c.Slack.APIURL != "" {
 		bc.APIURL = c.Slack.APIURL
 	}
+	bc.Webmail = webmailOf(c.Accounts)
 	for _, d := range c.Slack.Digests {
 		bc.Digests = append(bc.Digests, bot.DigestConfig{Channel: d.Channel, Schedule: d.Schedule, Timezone: d.Timezone,
 			After: d.After, RedactSubjects: d.RedactSubjects})
 	}
+	for _, a := range c.Slack.BounceAlerts {
+		bc.BounceAlerts = append(bc.BounceAlerts, bot.BounceAlertConfig{Channel: a.Channel, Senders: a.Senders, RedactSubjects: a.RedactSubjects})
+	}
 	return bc
+}
+
+// webmailOf names the web client of each account owner's mailbox, from
+// its OAuth2 provider or its IMAP host, for the cards' links to the mail.
+func webmailOf(accounts []config.Account) map[string]bot.Webmail {
+	out := map[string]bot.Webmail{}
+	for _, a := range accounts {
+		var w bot.Webmail
+		host := strings.ToLower(a.Host)
+		switch {
+		case a.OAuth2 != nil && a.OAuth2.Provider == "microsoft", host == "outlook.office365.com":
+			w = bot.WebmailOutlook
+		case a.OAuth2 != nil && a.OAuth2.Provider == "google", host == "imap.gmail.com":
+			w = bot.WebmailGmail
+		}
+		owner := a.Owner
+		if owner == "" {
+			owner = a.Username // the owner defaults to the username
+		}
+		if w != "" && strings.Contains(owner, "@") {
+			out[strings.ToLower(owner)] = w
+		}
+	}
+	return out
 }
 
 // newBot builds the Slack bot on the store. In HTTP mode its endpoints are

@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/mailack/mailack/bot"
+	"github.com/mailack/mailack/cmd/mailack/config"
 	"github.com/mailack/mailack/mailwatch"
 	"github.com/mailack/mailack/mailwatch/mailstack"
 	"github.com/mailack/mailack/store"
@@ -61,5 +62,29 @@ func TestSentSearch(t *testing.T) {
 	}
 	if _, err := ss.TrackSent(ctx, "alice@test.example", "nope@test.example", 0); !errors.Is(err, bot.ErrNotFound) {
 		t.Errorf("TrackSent of an unknown mail = %v, want bot.ErrNotFound", err)
+	}
+}
+
+// The cards link to Outlook on the web or Gmail for the mailboxes whose
+// provider the configuration shows, and to nothing for the others.
+func TestWebmailOf(t *testing.T) {
+	got := webmailOf([]config.Account{
+		{Username: "Taro@Example.JP", Host: "outlook.office365.com"},
+		{Username: "svc", Owner: "hanako@example.jp", Host: "imap.example.jp", OAuth2: &config.OAuth2{Provider: "google"}},
+		{Username: "ichiro@example.jp", Host: "imap.example.jp"},
+	})
+	want := map[string]bot.Webmail{"taro@example.jp": bot.WebmailOutlook, "hanako@example.jp": bot.WebmailGmail}
+	if len(got) != len(want) || got["taro@example.jp"] != want["taro@example.jp"] || got["hanako@example.jp"] != want["hanako@example.jp"] {
+		t.Errorf("webmailOf = %v, want %v", got, want)
+	}
+	if err := (func() error {
+		c := bot.Defaults()
+		c.Webmail = got
+		c.Mode = bot.ModeHTTP
+		c.SigningSecret = "s"
+		c.BotToken = "xoxb-1"
+		return c.Validate()
+	})(); err != nil {
+		t.Errorf("bot config with the webmail map: %v", err)
 	}
 }

@@ -135,6 +135,8 @@ type Slack struct {
 	Admins            []string          `yaml:"admins"`
 	Users             map[string]string `yaml:"users"` // e-mail → Slack user ID overrides
 	Digests           []Digest          `yaml:"digests"`
+	// BounceAlerts post the bounces of a team's senders to its channel.
+	BounceAlerts []BounceAlert `yaml:"bounce_alerts"`
 	// APIURL overrides the Web API base URL (a proxy, or a local endpoint
 	// in tests); Slack's own by default.
 	APIURL string `yaml:"api_url"`
@@ -147,6 +149,15 @@ type Digest struct {
 	Timezone       string        `yaml:"timezone"`
 	After          time.Duration `yaml:"after"`
 	RedactSubjects bool          `yaml:"redact_subjects"`
+}
+
+// BounceAlert posts every bounce of mail from Senders (addresses, or
+// "@domain" for a whole domain) to Channel, the reason in plain words and
+// what to do, naming the sender without mentioning them.
+type BounceAlert struct {
+	Channel        string   `yaml:"channel"`
+	Senders        []string `yaml:"senders"`
+	RedactSubjects bool     `yaml:"redact_subjects"`
 }
 
 // HTTP configures the listener for the pixel, health, metrics and Slack's

@@ -136,6 +136,12 @@ func (d *demo) steps(ctx context.Context) []step {
 		{25, 10, 5, "He checks the contract's status card.",
 			"契約書のステータスカードを確認します。",
 			func() error { return d.command(d.person(tanaka), "show "+contract.id) }},
+		{25, 10, 10, "Without typing a command: the shortcut 「送信済みメールを追跡」 searches his Sent folder as he types.",
+			"コマンドを使わずに: ショートカット「送信済みメールを追跡」で、入力しながら送信済みフォルダーを検索できます。",
+			func() error { return d.shortcut(d.person(tanaka), "確認") }},
+		{25, 10, 15, "In App Home he looks at the Answered tab, then at his settings.",
+			"ホームタブで「確認済み」タブを開き、続いて設定を確認します。",
+			func() error { return d.homeTabs() }},
 	}
 }
 
@@ -251,6 +257,27 @@ func (d *demo) followUp() error {
 		return err
 	}
 	return d.press(d.person(tanaka), d.t("Follow-up text", "フォローアップ文面"), "followup", contract.id, "D"+tanaka.ID, card.TS)
+}
+
+// homeTabs has Tanaka switch App Home to Answered and Settings, and back
+// to Waiting.
+func (d *demo) homeTabs() error {
+	u := d.person(tanaka)
+	for _, tab := range []struct{ en, ja, value string }{{"Answered", "確認済み", "answered"}, {"Settings", "設定", "settings"}} {
+		if err := d.pressHome(u, d.t(tab.en, tab.ja), "home_tab."+tab.value, tab.value); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(d.out, "  %s\n", fmt.Sprintf(d.term.word["presses"], u.Name, d.t("Waiting", "確認待ち")))
+	_, err := d.interact(map[string]any{
+		"type": "block_actions", "user": map[string]any{"id": u.ID, "team_id": "TDEMO"}, "team": map[string]any{"id": "TDEMO"},
+		"container": map[string]any{"type": "view", "view_id": "VHOME"}, "view": map[string]any{"id": "VHOME", "type": "home"},
+		"actions": []map[string]any{{"action_id": "home_tab.waiting", "block_id": "home_tabs", "type": "button", "value": "waiting", "action_ts": "1700000000.000001"}},
+	})
+	if err != nil {
+		return err
+	}
+	return d.waitBot()
 }
 
 // summary shows where every mail stands: Tanaka's App Home as the bot

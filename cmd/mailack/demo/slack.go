@@ -174,10 +174,12 @@ func (s *slackTerm) quiet(ctx context.Context) error {
 var termWords = map[string]map[string]string{
 	"en": {"chat.postMessage": "new message", "chat.update": "message updated", "chat.postEphemeral": "only visible to you",
 		"response": "only visible to you", "thread": "thread reply", "dm": "DM to %s", "home": "App Home of %s", "window": "window",
-		"presses": "%s presses [%s]", "refused": "Slack refused %s: %s"},
+		"presses": "%s presses [%s]", "refused": "Slack refused %s: %s",
+		"shortcut": "%s opens the shortcut [%s]", "types": "%s types “%s”"},
 	"ja": {"chat.postMessage": "新しいメッセージ", "chat.update": "メッセージを更新", "chat.postEphemeral": "本人だけに表示",
 		"response": "本人だけに表示", "thread": "スレッドへの返信", "dm": "%s さんへのDM", "home": "%s さんのホームタブ", "window": "ウィンドウ",
-		"presses": "%s さんが［%s］を押します", "refused": "Slackが %s を拒否: %s"},
+		"presses": "%s さんが［%s］を押します", "refused": "Slackが %s を拒否: %s",
+		"shortcut": "%s さんがショートカット［%s］を開きます", "types": "%s さんが「%s」と入力します"},
 }
 
 // to names a channel for the terminal: a DM with its user, or the channel.
@@ -302,6 +304,14 @@ func renderBlock(b slack.Block) []string {
 		for _, f := range b.Fields {
 			out = append(out, strings.Split(textOf(f), "\n")...)
 		}
+		if a := b.Accessory; a != nil && len(out) > 0 {
+			switch {
+			case a.SelectElement != nil:
+				out[0] += "  " + elementText(a.SelectElement)
+			case a.OverflowElement != nil:
+				out[0] += "  [⋯]"
+			}
+		}
 		return out
 	case *slack.ContextBlock:
 		var parts []string
@@ -313,6 +323,8 @@ func renderBlock(b slack.Block) []string {
 		return []string{"  " + strings.Join(parts, "  ")}
 	case *slack.DividerBlock:
 		return []string{strings.Repeat("─", 40)}
+	case *slack.InputBlock:
+		return []string{textOf(b.Label) + ": " + elementText(b.Element)}
 	case *slack.ActionBlock:
 		var parts []string
 		for _, e := range b.Elements.ElementSet {
@@ -323,13 +335,46 @@ func renderBlock(b slack.Block) []string {
 				parts = append(parts, "[…]")
 			case *slack.SelectBlockElement:
 				parts = append(parts, "["+textOf(e.Placeholder)+" ▾]")
-			case *slack.DatePickerBlockElement:
-				parts = append(parts, "[📅]")
+			default:
+				parts = append(parts, elementText(e))
 			}
 		}
 		return []string{strings.Join(parts, " ")}
 	}
 	return nil
+}
+
+// elementText shows an input element as a terminal can.
+func elementText(e slack.BlockElement) string {
+	switch e := e.(type) {
+	case *slack.SelectBlockElement:
+		if e.InitialOption != nil {
+			return "[" + textOf(e.InitialOption.Text) + " ▾]"
+		}
+		return "[" + textOf(e.Placeholder) + " ▾]"
+	case *slack.DatePickerBlockElement:
+		return "[📅]"
+	case *slack.DateTimePickerBlockElement:
+		return "[📅 🕘]"
+	case *slack.TimePickerBlockElement:
+		if e.InitialTime != "" {
+			return "[🕘 " + e.InitialTime + "]"
+		}
+		return "[🕘]"
+	case *slack.PlainTextInputBlockElement:
+		return "[____]"
+	case *slack.RadioButtonsBlockElement:
+		var opts []string
+		for _, o := range e.Options {
+			mark := "○"
+			if e.InitialOption != nil && e.InitialOption.Value == o.Value {
+				mark = "●"
+			}
+			opts = append(opts, mark+" "+textOf(o.Text))
+		}
+		return strings.Join(opts, "  ")
+	}
+	return ""
 }
 
 func textOf(t *slack.TextBlockObject) string {
