@@ -579,27 +579,16 @@ func (l locale) day(t time.Time) string {
 
 // date formats a date without the weekday: "3 June" or "6月3日" (with the
 // year when it is not this year's), for running text.
-func (l locale) date(t time.Time) string {
-	t = t.In(l.zone())
-	thisYear := t.Year() == l.today().Year()
-	if l.lang == Japanese {
-		d := fmt.Sprintf("%d月%d日", t.Month(), t.Day())
-		if !thisYear {
-			d = fmt.Sprintf("%d年", t.Year()) + d
-		}
-		return d
-	}
-	if !thisYear {
-		return t.Format("2 January 2006")
-	}
-	return t.Format("2 January")
-}
+func (l locale) date(t time.Time) string { return l.dayOfYear(t.In(l.zone()), "2 January") }
 
 // calendarDate formats a calendar date given as midnight UTC (a date a
 // mail states, such as the day someone is back), whatever l's zone:
 // "Mon 7 Dec" or "12月7日", with the year when it is not this year's.
-func (l locale) calendarDate(t time.Time) string {
-	t = t.UTC()
+func (l locale) calendarDate(t time.Time) string { return l.dayOfYear(t.UTC(), "Mon 2 Jan") }
+
+// dayOfYear formats t's date with layout, or as 12月7日 in Japanese, with
+// the year when it is not this year's.
+func (l locale) dayOfYear(t time.Time, layout string) string {
 	thisYear := t.Year() == l.today().Year()
 	if l.lang == Japanese {
 		d := fmt.Sprintf("%d月%d日", t.Month(), t.Day())
@@ -609,9 +598,9 @@ func (l locale) calendarDate(t time.Time) string {
 		return d
 	}
 	if !thisYear {
-		return t.Format("Mon 2 Jan 2006")
+		layout += " 2006"
 	}
-	return t.Format("Mon 2 Jan")
+	return t.Format(layout)
 }
 
 // span says a duration in whole days from three days on, else in hours;

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -138,15 +135,7 @@ type exportedAnswers struct {
 
 func exportAnswers(t *testing.T, bin, db string) exportedAnswers {
 	t.Helper()
-	var out bytes.Buffer
-	cmd := exec.Command(bin, "export", "--json", "--db", db)
-	cmd.Stdout = &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("export: %v", err)
-	}
 	var ex exportedAnswers
-	if err := json.Unmarshal(out.Bytes(), &ex); err != nil {
-		t.Fatalf("export is not JSON: %v\n%s", err, out.String())
-	}
+	exportInto(t, bin, db, &ex)
 	return ex
 }

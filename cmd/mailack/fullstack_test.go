@@ -209,17 +209,24 @@ type exported struct {
 // exportDB runs `mailack export --json` on a stopped daemon's database.
 func exportDB(t *testing.T, bin, db string) exported {
 	t.Helper()
+	var ex exported
+	exportInto(t, bin, db, &ex)
+	return ex
+}
+
+// exportInto runs `mailack export --json` on a stopped daemon's database
+// and decodes what it prints into v.
+func exportInto(t *testing.T, bin, db string, v any) {
+	t.Helper()
 	var out bytes.Buffer
 	cmd := exec.Command(bin, "export", "--json", "--db", db)
 	cmd.Stdout = &out
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("export: %v", err)
 	}
-	var ex exported
-	if err := json.Unmarshal(out.Bytes(), &ex); err != nil {
+	if err := json.Unmarshal(out.Bytes(), v); err != nil {
 		t.Fatalf("export is not JSON: %v\n%s", err, out.String())
 	}
-	return ex
 }
 
 // statuses maps each recipient of the export's only mail to its status.
