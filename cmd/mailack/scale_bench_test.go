@@ -29,7 +29,6 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailack/mailack/bot/slackfake"
-
 	"github.com/mailack/mailack/mailwatch"
 	"github.com/mailack/mailack/mailwatch/mailstack"
 	"github.com/mailack/mailack/store"
