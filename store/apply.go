@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-
 	"github.com/mailack/mailack/track"
 	"github.com/mailack/mailack/track/report"
 )

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
 )
 
 // ErrCorrupt means Check found the database inconsistent; the error is an

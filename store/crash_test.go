@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/mailack/mailack/track"
 	"github.com/mailack/mailack/track/report"
 )

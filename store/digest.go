@@ -10,7 +10,6 @@ import (
 	"slices"
 	"time"
 
-
 	"github.com/mailack/mailack/track"
 )
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 
-
 	"github.com/mailack/mailack/track"
 )
 

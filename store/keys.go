@@ -8,7 +8,6 @@ import (
 	"math"
 	"strings"
 	"time"
-
 )
 
 // Bucket names. The layout is described in the package documentation.

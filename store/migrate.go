@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-
 )
 
 // currentSchema is the schema version this program writes.

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/mailack/mailack/track"
 	"github.com/mailack/mailack/track/report"
 )

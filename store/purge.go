@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
 )
 
 // PurgeResult counts what a purge deleted.
