@@ -49,6 +49,11 @@ type EtcdOptions struct {
 	// as the ownership of the node writing; nil adds none. A write whose
 	// fence fails is not committed and fails with ErrFenced.
 	Fence func() []clientv3.Cmp
+	// ReadOnly opens an existing store of the current schema without
+	// creating or migrating it, and refuses writes, as OpenReadOnly does.
+	ReadOnly bool
+	// CloseClient makes Close close the client too.
+	CloseClient bool
 }
 
 // ErrFenced means a write was refused because the fence of the store on
@@ -64,8 +69,10 @@ type etcdEngine struct {
 	fence  func() []clientv3.Cmp
 	// mu serialises this process's write transactions: they would only
 	// conflict with each other.
-	mu        sync.Mutex
-	closed    atomic.Bool
+	mu          sync.Mutex
+	readOnly    bool
+	closeClient bool
+	closed      atomic.Bool
 	conflicts atomic.Int64
 }
 
@@ -76,8 +83,15 @@ var ErrClosed = errors.New("store: closed")
 func (e *etcdEngine) close() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.closed.Store(true)
+	if !e.closed.Swap(true) && e.closeClient {
+		// The client only reads and writes through transactions that
+		// have ended: closing it loses nothing.
+		_ = e.cli.Close()
+	}
 }
+
+// ErrReadOnly means a write on a store opened for reading only.
+var ErrReadOnly = errors.New("store: opened read-only")
 
 // OpenEtcd opens the store kept in an etcd cluster through cli, creating
 // or migrating it in one transaction. The client stays the caller's to
@@ -88,11 +102,19 @@ func OpenEtcd(cli *clientv3.Client, eo EtcdOptions, opts Options) (*Store, error
 	if prefix == "" {
 		prefix = "mailack/"
 	}
-	e := &etcdEngine{cli: cli, prefix: prefix, fence: eo.Fence}
+	e := &etcdEngine{cli: cli, prefix: prefix, fence: eo.Fence, closeClient: eo.CloseClient}
 	s := &Store{etcd: e, path: "etcd:" + prefix, opts: opts}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := e.update(ctx, func(tx kvTx) error { return migrate(tx, s.path) }); err != nil {
+	var err error
+	if eo.ReadOnly {
+		err = e.view(ctx, func(tx kvTx) error { return checkSchema(tx, s.path) })
+	} else {
+		err = e.update(ctx, func(tx kvTx) error { return migrate(tx, s.path) })
+	}
+	e.readOnly = eo.ReadOnly
+	if err != nil {
+		e.close()
 		return nil, err
 	}
 	return s, nil
@@ -145,6 +167,9 @@ func (e *etcdEngine) view(ctx context.Context, fn func(kvTx) error) error {
 func (e *etcdEngine) update(ctx context.Context, fn func(kvTx) error) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.readOnly {
+		return ErrReadOnly
+	}
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return err
