@@ -73,7 +73,7 @@ type etcdEngine struct {
 	readOnly    bool
 	closeClient bool
 	closed      atomic.Bool
-	conflicts atomic.Int64
+	conflicts   atomic.Int64
 }
 
 // ErrClosed means the store was closed.
