@@ -97,7 +97,7 @@ func newDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 	}
 	// With Slack off nothing delivers notices: queueing them would only
 	// grow the outbox.
-	if d.st, err = store.Open(cfg.Store.Path, store.Options{NoOutbox: !cfg.Slack.Enabled, Calendar: d.cal}); err != nil {
+	if d.st, err = openStore(cfg, store.Options{NoOutbox: !cfg.Slack.Enabled, Calendar: d.cal}); err != nil {
 		return nil, err
 	}
 	d.reg = &registrar{st: d.st, cal: d.cal, defaultAfter: cfg.Tracking.DefaultDeadline, now: now, metrics: d.metrics, log: log.With("component", "registrar")}

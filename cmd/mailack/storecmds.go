@@ -26,6 +26,11 @@ func openStoreFromFlags(e *env, db, cfgPath string, lockWait time.Duration) (*st
 		if err != nil {
 			return nil, err
 		}
+		if cfg.Store.Etcd != nil {
+			// Cluster mode: the store on etcd is read in a snapshot while
+			// the daemons run.
+			return openEtcdStore(cfg.Store.Etcd, store.EtcdOptions{ReadOnly: true}, store.Options{})
+		}
 		path = cfg.Store.Path
 	}
 	if path == "" {
