@@ -44,6 +44,7 @@ import (
 // from the mapped pages of the file, and how much of the file the page
 // cache holds, mapped or not: the kernel's, shared and reclaimable.
 func BenchmarkStoreScale(b *testing.B) {
+	bboltOnly(b)
 	n := 50_000
 	if v := os.Getenv("MAILACK_BENCH_SCALE"); v != "" {
 		var err error
