@@ -45,10 +45,6 @@ type EtcdOptions struct {
 	// "mailack/"; several stores can share a cluster with different
 	// prefixes. Empty means "mailack/".
 	Prefix string
-	// Fence returns compares every write transaction must also pass, such
-	// as the ownership of the node writing; nil adds none. A write whose
-	// fence fails is not committed and fails with ErrFenced.
-	Fence func() []clientv3.Cmp
 	// ReadOnly opens an existing store of the current schema without
 	// creating or migrating it, and refuses writes, as OpenReadOnly does.
 	ReadOnly bool
@@ -56,9 +52,26 @@ type EtcdOptions struct {
 	CloseClient bool
 }
 
-// ErrFenced means a write was refused because the fence of the store on
-// etcd (EtcdOptions.Fence) no longer holds: this node lost what it held.
-var ErrFenced = errors.New("store: write refused: this node no longer holds its lease")
+// ErrFenced means a write was refused because its fence (WithFence) no
+// longer holds: the node lost the ownership it wrote under.
+var ErrFenced = errors.New("store: write refused: this node no longer owns what it writes for")
+
+type fenceKey struct{}
+
+// WithFence returns a context whose writes on a store on etcd commit only
+// if every compare holds, checked in the same etcd transaction as the
+// write: a node writes for a mailbox it owns with the compares of that
+// ownership, so that once it has lost it nothing it writes is committed.
+// Such a write fails with ErrFenced. Stores on bbolt files, which only one
+// process opens, ignore the fence.
+func WithFence(ctx context.Context, cmps ...clientv3.Cmp) context.Context {
+	return context.WithValue(ctx, fenceKey{}, append(fenceFrom(ctx), cmps...))
+}
+
+func fenceFrom(ctx context.Context) []clientv3.Cmp {
+	f, _ := ctx.Value(fenceKey{}).([]clientv3.Cmp)
+	return slices.Clip(f)
+}
 
 // etcdPageSize is how many keys a cursor reads from etcd at a time.
 const etcdPageSize = 256
@@ -66,7 +79,6 @@ const etcdPageSize = 256
 type etcdEngine struct {
 	cli    *clientv3.Client
 	prefix string
-	fence  func() []clientv3.Cmp
 	// mu serialises this process's write transactions: they would only
 	// conflict with each other.
 	mu          sync.Mutex
@@ -102,7 +114,7 @@ func OpenEtcd(cli *clientv3.Client, eo EtcdOptions, opts Options) (*Store, error
 	if prefix == "" {
 		prefix = "mailack/"
 	}
-	e := &etcdEngine{cli: cli, prefix: prefix, fence: eo.Fence, closeClient: eo.CloseClient}
+	e := &etcdEngine{cli: cli, prefix: prefix, closeClient: eo.CloseClient}
 	s := &Store{etcd: e, path: "etcd:" + prefix, opts: opts}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -291,11 +303,8 @@ func (tx *etcdTx) commit() (bool, error) {
 	}
 	ops = append(ops, clientv3.OpPut(tx.e.commitKey(), ""))
 	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(tx.e.commitKey()), "=", tx.commitRev)}
-	var fence []clientv3.Cmp
-	if tx.e.fence != nil {
-		fence = tx.e.fence()
-		cmps = append(cmps, fence...)
-	}
+	fence := fenceFrom(tx.ctx)
+	cmps = append(cmps, fence...)
 	// The fence is checked again on failure to tell a lost fence from a
 	// lost race.
 	var orElse []clientv3.Op

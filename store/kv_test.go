@@ -248,18 +248,20 @@ func TestEtcdFence(t *testing.T) {
 	if _, err := testEtcd.Put(ctx, owner, "node-a"); err != nil {
 		t.Fatal(err)
 	}
-	fence := func() []clientv3.Cmp { return []clientv3.Cmp{clientv3.Compare(clientv3.Value(owner), "=", "node-a")} }
-	s, err := OpenEtcd(testEtcd, EtcdOptions{Prefix: prefix + "store/", Fence: fence}, Options{})
+	fenced := WithFence(ctx, clientv3.Compare(clientv3.Value(owner), "=", "node-a"))
+	s, err := OpenEtcd(testEtcd, EtcdOptions{Prefix: prefix + "store/"}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	m := newMail(t, "fenced@example.com", "alice@example.com", t0, "bob@example.net")
-	register(t, s, m, t0)
+	if _, err := s.RegisterMail(fenced, RegisterInput{Mail: m, Now: t0}); err != nil {
+		t.Fatalf("RegisterMail while the fence holds = %v", err)
+	}
 	if _, err := testEtcd.Put(ctx, owner, "node-b"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.ApplyReport(ctx, ApplyInput{Reports: []report.Report{
+	_, err = s.ApplyReport(fenced, ApplyInput{Reports: []report.Report{
 		dsn(m.MessageID, "bob@example.net", report.ActionDelivered, "r1@mta", t0.Add(time.Minute)),
 	}, Now: t0.Add(time.Minute)})
 	if !errors.Is(err, ErrFenced) {
