@@ -52,7 +52,7 @@ type Node struct {
 	id      string
 	log     *slog.Logger
 
-	lost    context.Context // ended when the lease is lost
+	lost context.Context // ended when the lease is lost
 
 	mu      sync.Mutex
 	live    []string      // registered nodes, sorted
