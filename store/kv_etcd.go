@@ -637,37 +637,27 @@ func (s *Store) etcdBackup(ctx context.Context, w io.Writer) (int64, error) {
 }
 
 // copyBuckets copies every bucket of src, with its keys and sequence, into
-// dst, which must hold none of them, and returns how many keys it copied.
+// dst, which must hold none of them.
 func copyBuckets(ctx context.Context, src, dst kvTx) error {
-	_, err := copyBucketsCount(ctx, src, dst)
-	return err
-}
-
-func copyBucketsCount(ctx context.Context, src, dst kvTx) (int, error) {
 	var names [][]byte
 	if err := src.ForEachBucket(func(name []byte) error { names = append(names, bytes.Clone(name)); return nil }); err != nil {
-		return 0, err
+		return err
 	}
-	n := 0
 	for _, name := range names {
 		if err := ctx.Err(); err != nil {
-			return n, err
+			return err
 		}
 		from := src.Bucket(name)
 		to, err := dst.CreateBucket(name)
 		if err != nil {
-			return n, fmt.Errorf("create bucket %s: %w", name, err)
+			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
-		err = from.ForEach(func(k, v []byte) error {
-			n++
-			return to.Put(bytes.Clone(k), bytes.Clone(v))
-		})
-		if err != nil {
-			return n, fmt.Errorf("copy bucket %s: %w", name, err)
+		if err := from.ForEach(func(k, v []byte) error { return to.Put(bytes.Clone(k), bytes.Clone(v)) }); err != nil {
+			return fmt.Errorf("copy bucket %s: %w", name, err)
 		}
 		if err := setSequence(to, sequence(from)); err != nil {
-			return n, fmt.Errorf("copy bucket %s: %w", name, err)
+			return fmt.Errorf("copy bucket %s: %w", name, err)
 		}
 	}
-	return n, nil
+	return nil
 }

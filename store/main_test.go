@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -77,14 +76,4 @@ func openBackend(path string, opts Options) (*Store, error) {
 		return Open(path, opts)
 	}
 	return OpenEtcd(testEtcd, EtcdOptions{Prefix: "test" + strings.ReplaceAll(path, string(os.PathSeparator), "/") + "/"}, opts)
-}
-
-// etcdKeys counts the keys of the run on etcd under prefix.
-func etcdKeys(t testing.TB, prefix string) int64 {
-	t.Helper()
-	resp, err := testEtcd.Get(context.Background(), prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.Count
 }
