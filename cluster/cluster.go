@@ -228,18 +228,32 @@ func (n *Node) Fence(mailbox string) []clientv3.Cmp {
 	}
 }
 
+// Campaign waits until the node leads task, and returns the compares that
+// hold while it leads (for store.WithFence) and the function that gives
+// the lead up. The lead ends at the latest when the lease is lost (Done).
+func (n *Node) Campaign(ctx context.Context, task string) (fence []clientv3.Cmp, resign func(context.Context) error, err error) {
+	e := concurrency.NewElection(n.session, n.prefix+"leaders/"+task)
+	if err := e.Campaign(ctx, n.id); err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		return nil, nil, fmt.Errorf("cluster: campaign for %s: %w", task, err)
+	}
+	n.log.Info("leading", "task", task)
+	return []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(e.Key()), "=", e.Rev())}, e.Resign, nil
+}
+
+// Lost returns a context that ends when the node has lost its lease.
+func (n *Node) Lost() context.Context { return n.lost }
+
 // Lead campaigns for task and runs fn while the node leads it; fn's
 // context ends when the node loses the lead (its lease) or ctx ends. Lead
 // returns when ctx ends or the lease is lost.
 func (n *Node) Lead(ctx context.Context, task string, fn func(ctx context.Context)) error {
-	e := concurrency.NewElection(n.session, n.prefix+"leaders/"+task)
-	if err := e.Campaign(ctx, n.id); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("cluster: campaign for %s: %w", task, err)
+	_, resign, err := n.Campaign(ctx, task)
+	if err != nil {
+		return err
 	}
-	n.log.Info("leading", "task", task)
 	lctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(n.lost, cancel)
 	defer stop()
@@ -248,7 +262,7 @@ func (n *Node) Lead(ctx context.Context, task string, fn func(ctx context.Contex
 	// Give the lead up for the next node, if the lease still holds.
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer rcancel()
-	if err := e.Resign(rctx); err != nil {
+	if err := resign(rctx); err != nil {
 		n.log.Warn("resign", "task", task, "err", err)
 	}
 	return ctx.Err()

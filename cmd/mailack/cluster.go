@@ -5,12 +5,16 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mailack/mailack/cluster"
 	"github.com/mailack/mailack/cmd/mailack/config"
 	"github.com/mailack/mailack/store"
 )
@@ -50,28 +54,95 @@ func etcdClient(e *config.Etcd) (*clientv3.Client, error) {
 }
 
 // openStore opens the store of the configuration: the bbolt file, or the
-// store on etcd when store.etcd is set.
-func openStore(cfg config.Config, opts store.Options) (*store.Store, error) {
+// store on etcd when store.etcd is set, with the client, which the store
+// closes.
+func openStore(cfg config.Config, opts store.Options) (*store.Store, *clientv3.Client, error) {
 	e := cfg.Store.Etcd
 	if e == nil {
-		return store.Open(cfg.Store.Path, opts)
+		st, err := store.Open(cfg.Store.Path, opts)
+		return st, nil, err
 	}
 	return openEtcdStore(e, store.EtcdOptions{}, opts)
 }
 
-func openEtcdStore(e *config.Etcd, eo store.EtcdOptions, opts store.Options) (*store.Store, error) {
+func openEtcdStore(e *config.Etcd, eo store.EtcdOptions, opts store.Options) (*store.Store, *clientv3.Client, error) {
 	cli, err := etcdClient(e)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	eo.Prefix, eo.CloseClient = e.Prefix, true
+	eo.Prefix, eo.CloseClient = storePrefix(e), true
 	st, err := store.OpenEtcd(cli, eo, opts)
 	if err != nil {
 		// Nothing was written through the client.
 		_ = cli.Close()
-		return nil, fmt.Errorf("store on etcd %s: %w", strings.Join(e.Endpoints, ","), err)
+		return nil, nil, fmt.Errorf("store on etcd %s: %w", strings.Join(e.Endpoints, ","), err)
 	}
-	return st, nil
+	return st, cli, nil
+}
+
+func storePrefix(e *config.Etcd) string {
+	if e.Prefix == "" {
+		return "mailack/"
+	}
+	return e.Prefix
+}
+
+// errLostLead stops a daemon that lost the lead.
+var errLostLead = errors.New("lost the cluster lead (the etcd lease expired): stopping, so that only the new leader works; restart this daemon to make it a standby")
+
+// lead registers the daemon as a node of the cluster and waits until it
+// leads: only the leader watches mailboxes, sweeps deadlines, delivers
+// notices and runs the relay; every node serves HTTP. It returns a context
+// carrying the leader's fence, so that once the lead is lost no write made
+// for it commits, and cancels the daemon with errLostLead then. When ctx
+// ends while waiting, it returns ctx and no error.
+func (d *daemon) lead(ctx context.Context, cancel context.CancelCauseFunc) (*cluster.Node, context.Context, error) {
+	e := d.cfg.Store.Etcd
+	name := e.Node
+	if name == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return nil, ctx, fmt.Errorf("store.etcd.node is not set and the host name is unknown: %w", err)
+		}
+		name = h
+	}
+	ttl := int(e.LeaseTTL / time.Second)
+	if ttl == 0 {
+		ttl = 10
+	}
+	node, err := cluster.Join(ctx, d.etcd, cluster.Options{Prefix: storePrefix(e) + "cluster/", ID: name, TTL: ttl, Logger: d.log})
+	if err != nil {
+		return nil, ctx, err
+	}
+	d.log.Info("standby: waiting for the lead", "node", name)
+	fence, _, err := node.Campaign(ctx, "daemon")
+	if err != nil {
+		if ctx.Err() != nil {
+			return node, ctx, nil
+		}
+		return node, ctx, err
+	}
+	context.AfterFunc(node.Lost(), func() { cancel(errLostLead) })
+	d.active.Store(true)
+	d.log.Info("leading: watching mailboxes, sweeping deadlines, delivering notices", "node", name)
+	return node, store.WithFence(ctx, fence...), nil
+}
+
+// clusterMetrics registers the metrics of cluster mode.
+func (d *daemon) clusterMetrics() {
+	d.metrics.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mailack_cluster_leader",
+			Help: "1 while this daemon leads the cluster (watches mailboxes, sweeps, delivers notices), 0 on a standby."},
+			func() float64 {
+				if d.active.Load() {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "mailack_store_conflicts_total",
+			Help: "Write transactions of the store on etcd run again because another node committed first."},
+			func() float64 { return float64(d.st.EtcdConflicts()) }),
+	)
 }
 
 func runMigrate(ctx context.Context, e *env, args []string) error {

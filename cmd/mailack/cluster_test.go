@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -102,5 +104,68 @@ func TestMigrateToEtcd(t *testing.T) {
 	m, err := d.st.Mail(context.Background(), "m1@example.com")
 	if err != nil || m.Sender != "alice@example.com" {
 		t.Errorf("daemon reads m1 from etcd = %+v, %v", m.Sender, err)
+	}
+}
+
+// In cluster mode one daemon leads and the other waits as a standby;
+// when the leader loses the cluster it stops with errLostLead and the
+// standby leads within the lease's TTL.
+func TestClusterStandbyTakesOver(t *testing.T) {
+	c := startEtcd(t)
+	type node struct {
+		d    *daemon
+		logs *syncBuffer
+		err  chan error
+		stop context.CancelFunc
+	}
+	start := func(name string) *node {
+		cfg := config.Defaults()
+		cfg.Store.Etcd = &config.Etcd{Endpoints: c.Endpoints(), Node: name, LeaseTTL: 2 * time.Second}
+		cfg.HTTP.Listen = "127.0.0.1:0"
+		logs := &syncBuffer{}
+		log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, t.Output()), nil))
+		d, err := newDaemon(t.Context(), cfg, log, time.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		n := &node{d: d, logs: logs, err: make(chan error, 1), stop: cancel}
+		go func() { n.err <- d.run(ctx) }()
+		t.Cleanup(func() {
+			cancel()
+			<-n.err
+		})
+		return n
+	}
+	a := start("a")
+	waitUntil(t, "a leads", time.Minute, a.d.active.Load)
+	b := start("b")
+	waitUntil(t, "b waits as a standby", time.Minute, func() bool { return strings.Contains(b.logs.String(), "standby: waiting for the lead") })
+	if b.d.active.Load() || !a.d.active.Load() {
+		t.Fatalf("a leads %t, b leads %t; want only a", a.d.active.Load(), b.d.active.Load())
+	}
+	// a loses the cluster as a crashed or cut-off node would: its lease is
+	// no longer kept alive.
+	lost := time.Now()
+	a.d.etcd.Close()
+	select {
+	case err := <-a.err:
+		a.err <- err // for the cleanup
+		if !errors.Is(err, errLostLead) {
+			t.Fatalf("a stopped with %v, want errLostLead", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("a did not stop after losing the cluster")
+	}
+	waitUntil(t, "b leads", time.Minute, b.d.active.Load)
+	t.Logf("b led %v after a lost the cluster (lease TTL 2s)", time.Since(lost).Round(time.Millisecond))
+	// b works: a mail registered through it is stored, under b's fence.
+	m, err := track.Register(track.Mail{MessageID: "after@example.com", Sender: "alice@example.com", SentAt: lost,
+		Requested: track.Requested{DSN: true}, Recipients: []track.Recipient{{Address: "bob@example.org"}}}, 48*time.Hour, nil, lost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.d.st.RegisterMail(t.Context(), store.RegisterInput{Mail: m, Now: lost}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -29,7 +29,8 @@ func openStoreFromFlags(e *env, db, cfgPath string, lockWait time.Duration) (*st
 		if cfg.Store.Etcd != nil {
 			// Cluster mode: the store on etcd is read in a snapshot while
 			// the daemons run.
-			return openEtcdStore(cfg.Store.Etcd, store.EtcdOptions{ReadOnly: true}, store.Options{})
+			st, _, err := openEtcdStore(cfg.Store.Etcd, store.EtcdOptions{ReadOnly: true}, store.Options{})
+			return st, err
 		}
 		path = cfg.Store.Path
 	}

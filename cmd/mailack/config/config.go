@@ -56,6 +56,12 @@ type Etcd struct {
 	Prefix string `yaml:"prefix"`
 	// DialTimeout bounds the connection to the cluster; default 10s.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// Node names this daemon among those sharing the prefix; default the
+	// host name. Each must be unique.
+	Node string `yaml:"node"`
+	// LeaseTTL is how long after a daemon stopped, or lost the cluster,
+	// a standby takes over; default 10s, at least 2s, whole seconds.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
 
 // EtcdTLS configures TLS to the etcd members: the CA that signed their

@@ -248,10 +248,10 @@ func TestProblems(t *testing.T) {
 			`accounts[0].reports_for[4]: "example.com" is neither`, `accounts[0].reports_for[5]: "Bob <bob@example.com>" is neither`,
 			`accounts[0].reports_for[6]: "@-bad.example" is neither`, `accounts[0].reports_for[7]: "bob@bad_domain" is neither`}},
 		{"not yaml", "log: [unclosed\n", nil, []string{"did not find expected"}},
-		{"etcd", "store:\n  etcd:\n    endpoints: [\"etcd1:2379\", \"http://etcd2:2379\"]\n    tls:\n      ca_file: /etc/ca.pem\n      cert_file: /etc/c.pem\n    password: ${P}\n    dial_timeout: -1s\n", map[string]string{"P": "x"}, []string{
+		{"etcd", "store:\n  etcd:\n    endpoints: [\"etcd1:2379\", \"http://etcd2:2379\"]\n    tls:\n      ca_file: /etc/ca.pem\n      cert_file: /etc/c.pem\n    password: ${P}\n    dial_timeout: -1s\n    lease_ttl: 1500ms\n    node: a/b\n", map[string]string{"P": "x"}, []string{
 			`:3: store.etcd.endpoints[0]: "etcd1:2379" is not a URL`, `store.etcd.endpoints[1]: "http://etcd2:2379" is plain http but store.etcd.tls is set`,
 			":4: store.etcd.tls: cert_file and key_file go together", "store.etcd.username: must be set with a password",
-			"store.etcd.dial_timeout: must not be negative"}},
+			"store.etcd.dial_timeout: must not be negative", "store.etcd.lease_ttl: must be whole seconds, at least 2s", "store.etcd.node: must hold no slash"}},
 		{"etcd without endpoints", "store:\n  etcd:\n    prefix: m/\n", nil, []string{":2: store.etcd.endpoints: must list the client URLs"}},
 		{"etcd password missing", "store:\n  etcd:\n    endpoints: [https://etcd1:2379]\n    username: mailack\n    password_file: /nonexistent/pw\n", nil, []string{
 			"store.etcd: password_file: open /nonexistent/pw"}},

@@ -424,4 +424,10 @@ func (v *validator) etcd(e *Etcd) {
 	if e.DialTimeout < 0 {
 		v.add("store.etcd.dial_timeout", "must not be negative")
 	}
+	if e.LeaseTTL != 0 && (e.LeaseTTL < 2*time.Second || e.LeaseTTL%time.Second != 0) {
+		v.add("store.etcd.lease_ttl", "must be whole seconds, at least 2s (etcd's shortest lease)")
+	}
+	if strings.ContainsAny(e.Node, "/\x00") {
+		v.add("store.etcd.node", "must hold no slash")
+	}
 }
