@@ -89,7 +89,7 @@ func TestFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	const ttl, kills = 2, 5
+	const ttl, kills = 2, 19
 	mailboxes := make([]string, 12)
 	for i := range mailboxes {
 		mailboxes[i] = fmt.Sprintf("acct%02d/INBOX", i)
@@ -219,7 +219,7 @@ func TestFailover(t *testing.T) {
 		switch round {
 		case 1:
 			c.Stop(1)
-		case 3:
+		case 8:
 			if err := c.Restart(1); err != nil {
 				t.Fatal(err)
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -82,6 +83,56 @@ func BenchmarkApplyEngines(b *testing.B) {
 			if err := s.Close(); err != nil {
 				b.Fatal(err)
 			}
+		}
+	}
+}
+
+// BenchmarkEtcdScale copies the data set of BenchmarkStoreScale
+// (MAILACK_BENCH_SCALE mails, default 10,000 here) from a bbolt file into
+// the etcd member of the test run with CopyToEtcd, and prints the listing,
+// the digest and the deadline sweep on both stores.
+func BenchmarkEtcdScale(b *testing.B) {
+	if testEtcd == nil {
+		b.Skip("runs in the pass on etcd, next to a bbolt file")
+	}
+	n := 10_000
+	if v := os.Getenv("MAILACK_BENCH_SCALE"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1000 {
+			b.Fatalf("MAILACK_BENCH_SCALE=%q: want a number of mails, at least 1000", v)
+		}
+	}
+	path := benchDatabase(b, n)
+	file, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer file.Close()
+	ctx := context.Background()
+	prefix := fmt.Sprintf("bench/scale-%d/", time.Now().UnixNano())
+	start := time.Now()
+	keys, _, err := file.CopyToEtcd(ctx, testEtcd, prefix)
+	if err != nil {
+		b.Fatal(err)
+	}
+	copied := time.Since(start)
+	cluster, err := OpenEtcd(testEtcd, EtcdOptions{Prefix: prefix}, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cluster.Close()
+	for b.Loop() {
+		fmt.Printf("%d mails (%d keys) copied into etcd and checked in %v\n", n, keys, copied.Round(time.Millisecond))
+		for _, eng := range []struct {
+			name string
+			s    *Store
+		}{{"bbolt file", file}, {"etcd, 1 member", cluster}} {
+			f := benchFigures{mails: n}
+			f.list(b, ctx, eng.s)
+			f.digest(b, ctx, eng.s)
+			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+			fmt.Printf("  %-15s ListBySender p50 %.2f ms, max %.2f ms (%d mails); digest of the week %.2f ms (%d mails), whole backlog %.2f ms (%d mails)\n",
+				eng.name+":", ms(f.listP50), ms(f.listMax), f.listed, ms(f.digestWeek), f.digestWeekMails, ms(f.digestAll), f.digestAllMails)
 		}
 	}
 }
