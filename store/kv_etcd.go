@@ -330,7 +330,10 @@ func (tx *etcdTx) dataPrefix(name []byte) string {
 }
 
 func (tx *etcdTx) Bucket(name []byte) bucket {
-	if tx.get(tx.bucketKey(name)) == nil {
+	// After a failed read the bucket is handed out all the same: the
+	// rules take the schema's buckets for granted, and the transaction
+	// fails with the read's error whatever they do with it.
+	if tx.get(tx.bucketKey(name)) == nil && tx.err == nil {
 		return nil
 	}
 	return &etcdBucket{tx: tx, name: name, prefix: tx.dataPrefix(name)}
