@@ -212,17 +212,21 @@ func (d *daemon) run(ctx context.Context) error {
 			fail("http", err)
 		}
 	})
+	// In cluster mode the work below waits for the lead; a daemon stopped
+	// while waiting (lead false) starts none of it.
 	var node *cluster.Node
+	lead := true
 	if d.etcd != nil {
 		var err error
 		if node, ctx, err = d.lead(ctx, cancel); err != nil {
 			fail("cluster", err)
 		}
+		lead = ctx.Err() == nil
 	}
-	if ctx.Err() == nil && d.watcher != nil {
+	if lead && d.watcher != nil {
 		wg.Go(func() { fail("mailwatch", d.watcher.Run(ctx)) })
 	}
-	if ctx.Err() == nil {
+	if lead {
 		wg.Go(func() { fail("sweep", d.sweepLoop(ctx)) })
 	}
 	// The bot stops last among the producers of work, after one more
@@ -236,15 +240,18 @@ func (d *daemon) run(ctx context.Context) error {
 	botCtx, stopBot := context.WithCancel(botBase)
 	defer stopBot()
 	var botDone sync.WaitGroup
-	if d.bot != nil && ctx.Err() == nil {
+	if d.bot != nil && lead {
 		botDone.Go(func() { fail("slack", d.bot.Run(botCtx)) })
 	}
-	if d.relay != nil && ctx.Err() == nil {
+	if d.relay != nil && lead {
 		serve := func() error { return d.relay.Serve(d.relayLn) }
 		if d.cfg.Relay.TLS == "implicit" {
 			serve = func() error { return d.relay.ServeTLS(d.relayLn) }
 		}
 		wg.Go(func() { fail("relay", serveRelay(ctx, d.log, d.relay, d.cfg.Relay, serve)) })
+	} else if d.relayLn != nil {
+		// Stopped before leading: the listener was never served.
+		d.relayLn.Close()
 	}
 
 	<-ctx.Done()
