@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/mailack/mailack/track"
 	"github.com/mailack/mailack/track/report"
 )
@@ -76,7 +74,7 @@ func (a *applier) answer(r report.Report) error {
 
 // seen reports whether evidence id is stored already, with mail messageID
 // or tied to a mail by other means than its Message-ID.
-func seen(tx *bbolt.Tx, messageID, id string) bool {
+func seen(tx kvTx, messageID, id string) bool {
 	if _, ok := seenGlobally(tx, id); ok {
 		return true
 	}
@@ -88,7 +86,7 @@ func seen(tx *bbolt.Tx, messageID, id string) bool {
 // missing date. A watcher asks it before reading any more of a message.
 func (s *Store) AnswersTracked(ctx context.Context, r report.Report, now time.Time) (bool, error) {
 	var found bool
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.view(ctx, func(tx kvTx) error {
 		mt, err := track.CorrelateAnswer(r, txLookup{tx}, now, window(s.opts))
 		found = mt.Found()
 		return err

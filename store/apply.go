@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/mailack/mailack/track"
 	"github.com/mailack/mailack/track/report"
 )
@@ -94,7 +92,7 @@ func (s *Store) ApplyReport(ctx context.Context, in ApplyInput) (ApplyResult, er
 		}
 	}
 	var res ApplyResult
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
+	err := s.update(ctx, func(tx kvTx) error {
 		res = ApplyResult{}
 		a := applier{tx: tx, s: s, now: in.Now, res: &res, scope: in.Scope}
 		for _, r := range in.Reports {
@@ -117,7 +115,7 @@ func (s *Store) ApplyReport(ctx context.Context, in ApplyInput) (ApplyResult, er
 
 // applier applies items within one transaction.
 type applier struct {
-	tx    *bbolt.Tx
+	tx    kvTx
 	s     *Store
 	now   time.Time
 	res   *ApplyResult
@@ -280,7 +278,7 @@ func (l scopedLookup) MailsBySubject(recipient, subject string, from, to time.Ti
 // copy read from an authorised mailbox is not lost to one read first from
 // another. An orphan from no mailbox, or read again from none, is
 // unrestricted.
-func widenOrphan(tx *bbolt.Tx, id string, scope *track.ReportScope) error {
+func widenOrphan(tx kvTx, id string, scope *track.ReportScope) error {
 	o, ok, err := getOrphan(tx, id)
 	if err != nil || !ok || o.Scope == nil {
 		return err
@@ -299,7 +297,7 @@ func widenOrphan(tx *bbolt.Tx, id string, scope *track.ReportScope) error {
 
 // dropRefusedOrphan deletes the orphan with evidence ID id when its scope
 // kept it from m, and reports whether it did.
-func dropRefusedOrphan(tx *bbolt.Tx, id string, m track.Mail) (bool, error) {
+func dropRefusedOrphan(tx kvTx, id string, m track.Mail) (bool, error) {
 	o, ok, err := getOrphan(tx, id)
 	if err != nil || !ok || o.Scope == nil || o.Scope.Covers(m.Sender) {
 		return false, err

@@ -20,8 +20,14 @@ import (
 // store stays in use, and returns the bytes written. Writers are not
 // blocked, but a long backup holds pages the writers free until it ends.
 func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	if s.etcd != nil {
+		return s.etcdBackup(ctx, w)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	var n int64
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.db.View(func(tx *bbolt.Tx) error {
 		var err error
 		n, err = tx.WriteTo(w)
 		return err
@@ -36,7 +42,7 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
 // temporary file renamed into place, so path holds either the old file
 // or the whole new copy. It refuses to overwrite the live database.
 func (s *Store) BackupFile(ctx context.Context, path string) (n int64, err error) {
-	if same, err := sameFile(s.path, path); err != nil || same {
+	if same, err := s.isLive(path); err != nil || same {
 		if err == nil {
 			err = fmt.Errorf("%s is the live database: %w", path, ErrInvalid)
 		}
@@ -110,7 +116,7 @@ type ExportedMail struct {
 // Mails come in Message-ID order. Field names are those of package track.
 func (s *Store) Export(ctx context.Context, w io.Writer) error {
 	bw := bufio.NewWriter(w)
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.view(ctx, func(tx kvTx) error {
 		if _, err := fmt.Fprintf(bw, "{\"schema\":%d,\n\"mails\":[", currentSchema); err != nil {
 			return err
 		}
@@ -137,7 +143,7 @@ func (s *Store) Export(ctx context.Context, w io.Writer) error {
 
 // exportMails writes the mails, each with the evidence that follows it in
 // the mails bucket, in one pass.
-func exportMails(ctx context.Context, tx *bbolt.Tx, w *bufio.Writer) error {
+func exportMails(ctx context.Context, tx kvTx, w *bufio.Writer) error {
 	var cur *ExportedMail
 	sep := "\n"
 	flush := func() error {
@@ -176,7 +182,7 @@ func exportMails(ctx context.Context, tx *bbolt.Tx, w *bufio.Writer) error {
 	return flush()
 }
 
-func exportOrphans(tx *bbolt.Tx, w *bufio.Writer) error {
+func exportOrphans(tx kvTx, w *bufio.Writer) error {
 	sep := "\n"
 	return tx.Bucket(bucketOrphans).ForEach(func(k, v []byte) error {
 		o, err := decodeOrphan(string(k), v)
@@ -199,4 +205,12 @@ func writeJSON(w *bufio.Writer, sep string, v any) error {
 	}
 	_, err = w.Write(b)
 	return err
+}
+
+// isLive reports whether path is the live database file.
+func (s *Store) isLive(path string) (bool, error) {
+	if s.etcd != nil {
+		return false, nil
+	}
+	return sameFile(s.path, path)
 }

@@ -44,6 +44,7 @@ import (
 // from the mapped pages of the file, and how much of the file the page
 // cache holds, mapped or not: the kernel's, shared and reclaimable.
 func BenchmarkStoreScale(b *testing.B) {
+	bboltOnly(b)
 	n := 50_000
 	if v := os.Getenv("MAILACK_BENCH_SCALE"); v != "" {
 		var err error
@@ -249,7 +250,7 @@ func loadBench(b *testing.B, path string, n int) {
 	}
 	const perTx = 5000
 	for lo := 0; lo < n; lo += perTx {
-		err := s.db.Update(func(tx *bbolt.Tx) error {
+		err := s.update(context.Background(), func(tx kvTx) error {
 			for i := lo; i < min(lo+perTx, n); i++ {
 				if err := loadBenchMail(tx, n, i); err != nil {
 					return err
@@ -312,7 +313,7 @@ func copyDatabase(src *bbolt.DB, path string, fill float64) error {
 	})
 }
 
-func loadBenchMail(tx *bbolt.Tx, n, i int) error {
+func loadBenchMail(tx kvTx, n, i int) error {
 	m, evs := benchMail(n, i)
 	m = benchState(rand.New(rand.NewPCG(uint64(i), 13)), m, evs)
 	for j := range evs {
@@ -326,7 +327,7 @@ func loadBenchMail(tx *bbolt.Tx, n, i int) error {
 // loadBenchExtras adds what a running system holds besides mails: pending
 // notices, orphans, checkpoints.
 func loadBenchExtras(s *Store) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.update(context.Background(), func(tx kvTx) error {
 		for i := range 500 {
 			n := track.Notice{Key: fmt.Sprintf("pending-%d", i), Kind: track.NoticeRead, MessageID: benchMailID(i)}
 			if _, err := s.enqueueNotices(tx, []track.Notice{n}, benchNow); err != nil {

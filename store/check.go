@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"go.etcd.io/bbolt"
 )
 
 // ErrCorrupt means Check found the database inconsistent; the error is an
@@ -44,11 +42,13 @@ func (e *IntegrityError) Unwrap() error { return ErrCorrupt }
 // could not read. It reads the whole file.
 func (s *Store) Check(ctx context.Context) error {
 	var ie IntegrityError
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.view(ctx, func(tx kvTx) error {
 		ie = IntegrityError{}
 		c := &checker{tx: tx, ie: &ie, want: map[string]int{}}
-		for err := range c.tx.Check() {
-			c.add("bbolt: %v", err)
+		if bt, ok := tx.(boltTx); ok {
+			for err := range bt.tx.Check() {
+				c.add("bbolt: %v", err)
+			}
 		}
 		for _, step := range []func(context.Context) error{c.mails, c.indexes, c.evidenceIDs, c.orphans, c.outbox, c.slackRefs} {
 			if err := step(ctx); err != nil {
@@ -67,7 +67,7 @@ func (s *Store) Check(ctx context.Context) error {
 }
 
 type checker struct {
-	tx   *bbolt.Tx
+	tx   kvTx
 	ie   *IntegrityError
 	want map[string]int // index bucket → entries the mails imply
 }

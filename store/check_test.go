@@ -5,14 +5,12 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"go.etcd.io/bbolt"
 )
 
 // corrupt changes the database behind the store's back.
-func corrupt(t *testing.T, s *Store, fn func(tx *bbolt.Tx) error) {
+func corrupt(t *testing.T, s *Store, fn func(tx kvTx) error) {
 	t.Helper()
-	if err := s.db.Update(fn); err != nil {
+	if err := s.update(t.Context(), fn); err != nil {
 		t.Fatalf("corrupt: %v", err)
 	}
 }
@@ -20,39 +18,39 @@ func corrupt(t *testing.T, s *Store, fn func(tx *bbolt.Tx) error) {
 func TestCheckDetects(t *testing.T) {
 	tests := []struct {
 		name    string
-		breakIt func(tx *bbolt.Tx) error
+		breakIt func(tx kvTx) error
 		want    string
 	}{
-		{"dangling sender entry", func(tx *bbolt.Tx) error {
+		{"dangling sender entry", func(tx kvTx) error {
 			k := append(appendTime(join("alice@example.com", ""), t0), "ghost@example.com"...)
 			return tx.Bucket(bucketBySender).Put(k, []byte("open"))
 		}, "names no stored mail"},
-		{"missing deadline entry", func(tx *bbolt.Tx) error {
+		{"missing deadline entry", func(tx kvTx) error {
 			k, _ := tx.Bucket(bucketByDue).Cursor().First()
 			return tx.Bucket(bucketByDue).Delete(k)
 		}, "by_due entry"},
-		{"stale deadline entry of a stored mail", func(tx *bbolt.Tx) error {
+		{"stale deadline entry of a stored mail", func(tx kvTx) error {
 			return tx.Bucket(bucketByDue).Put(append(appendTime(nil, t0.Add(time.Minute)), id(0)...), empty)
 		}, "not implied by mail"},
-		{"wrong state in sender entry", func(tx *bbolt.Tx) error {
+		{"wrong state in sender entry", func(tx kvTx) error {
 			c := tx.Bucket(bucketBySender).Cursor()
 			k, _ := c.First()
 			return tx.Bucket(bucketBySender).Put(k, []byte("done"))
 		}, "want \"open\""},
-		{"evidence of no mail", func(tx *bbolt.Tx) error {
+		{"evidence of no mail", func(tx kvTx) error {
 			return tx.Bucket(bucketMails).Put(join("ghost@example.com", "dsn-1"), []byte(`{}`))
 		}, "names no stored mail ghost@example.com"},
-		{"evidence id without evidence", func(tx *bbolt.Tx) error {
+		{"evidence id without evidence", func(tx kvTx) error {
 			return tx.Bucket(bucketEvidenceIDs).Put([]byte("mdn-x"), []byte(id(1)))
 		}, "names no evidence"},
-		{"orphan without age entry", func(tx *bbolt.Tx) error {
+		{"orphan without age entry", func(tx kvTx) error {
 			k, _ := tx.Bucket(bucketOrphanAge).Cursor().First()
 			return tx.Bucket(bucketOrphanAge).Delete(k)
 		}, "orphans_by_age entry missing"},
-		{"outbox key of no item", func(tx *bbolt.Tx) error {
+		{"outbox key of no item", func(tx kvTx) error {
 			return tx.Bucket(bucketOutboxKeys).Put([]byte("stray"), seqKey(999))
 		}, "names no outbox item"},
-		{"undecodable mail", func(tx *bbolt.Tx) error {
+		{"undecodable mail", func(tx kvTx) error {
 			return tx.Bucket(bucketMails).Put([]byte(id(3)), []byte("{"))
 		}, "decode mail"},
 	}

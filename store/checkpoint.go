@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-
-	"go.etcd.io/bbolt"
 )
 
 // Checkpoint is how far a mailbox folder has been read.
@@ -45,7 +43,7 @@ func (s *Store) Checkpoint(ctx context.Context, account, folder string) (Checkpo
 		return Checkpoint{}, err
 	}
 	var cp Checkpoint
-	err = s.view(ctx, func(tx *bbolt.Tx) error {
+	err = s.view(ctx, func(tx kvTx) error {
 		r, ok, err := getCheckpoint(tx, k)
 		if err == nil && !ok {
 			err = ErrNotFound
@@ -62,7 +60,7 @@ func (s *Store) Checkpoint(ctx context.Context, account, folder string) (Checkpo
 // SetCheckpoint advances a folder's checkpoint on its own, for messages
 // that needed no other write. The rules of advanceCheckpoint apply.
 func (s *Store) SetCheckpoint(ctx context.Context, cp Checkpoint) error {
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
+	err := s.update(ctx, func(tx kvTx) error {
 		return advanceCheckpoint(tx, &cp, cp.Updated)
 	})
 	if err != nil {
@@ -71,7 +69,7 @@ func (s *Store) SetCheckpoint(ctx context.Context, cp Checkpoint) error {
 	return nil
 }
 
-func getCheckpoint(tx *bbolt.Tx, k []byte) (checkpointRec, bool, error) {
+func getCheckpoint(tx kvTx, k []byte) (checkpointRec, bool, error) {
 	v := tx.Bucket(bucketCheckpoints).Get(k)
 	if v == nil {
 		return checkpointRec{}, false, nil
@@ -86,7 +84,7 @@ func getCheckpoint(tx *bbolt.Tx, k []byte) (checkpointRec, bool, error) {
 // advanceCheckpoint stores cp, if not nil. Within one UIDVALIDITY the UID
 // and MODSEQ only move forward, so a late writer cannot move a folder back;
 // a new UIDVALIDITY replaces the checkpoint.
-func advanceCheckpoint(tx *bbolt.Tx, cp *Checkpoint, now time.Time) error {
+func advanceCheckpoint(tx kvTx, cp *Checkpoint, now time.Time) error {
 	if cp == nil {
 		return nil
 	}

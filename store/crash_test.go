@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/mailack/mailack/track"
 	"github.com/mailack/mailack/track/report"
 )
@@ -363,10 +361,9 @@ func readCrashState(t *testing.T, path string) crashState {
 	for _, it := range pending(t, s) {
 		st.outbox = append(st.outbox, fmt.Sprintf("%d %s %d", it.Seq, it.Notice.Key, it.Attempts))
 	}
-	err = s.db.View(func(tx *bbolt.Tx) error {
-		st.orphans = tx.Bucket(bucketOrphans).Stats().KeyN
-		st.notices = tx.Bucket(bucketOutbox).Sequence()
-		return nil
+	err = s.view(context.Background(), func(tx kvTx) error {
+		st.notices = sequence(tx.Bucket(bucketOutbox))
+		return tx.Bucket(bucketOrphans).ForEach(func(_, _ []byte) error { st.orphans++; return nil })
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -402,6 +399,7 @@ func checkAfterKill(t *testing.T, path string) int {
 }
 
 func TestCrashConsistency(t *testing.T) {
+	bboltOnly(t)
 	rng := rand.New(rand.NewPCG(20250602, 1))
 	var kills, runs, ops, reports int
 	var evidence, notices, orphans, replies, autoReplies int

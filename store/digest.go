@@ -10,8 +10,6 @@ import (
 	"slices"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/mailack/mailack/track"
 )
 
@@ -108,7 +106,7 @@ func (s *Store) Digest(ctx context.Context, now time.Time, q DigestQuery) ([]Sen
 		start = appendTime(nil, now.Add(-q.Within))
 	}
 	bySender := map[string][]DigestMail{}
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.view(ctx, func(tx kvTx) error {
 		clear(bySender)
 		n := 0
 		c := tx.Bucket(bucketAwaiting).Cursor()

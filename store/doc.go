@@ -9,6 +9,16 @@
 // ApplyReport refuses a report about mail its mailbox may not report on
 // and stores nothing of it.
 //
+// # Engines
+//
+// The rules reach the data only through kvTx (buckets of ordered keys,
+// cursors, one read-write transaction that commits entirely or not at
+// all), which two engines implement: a bbolt file (Open), whose layout is
+// described below, and an etcd cluster (OpenEtcd), where each bucket is a
+// key prefix and a write transaction commits in one etcd Txn only if no
+// other write committed since its snapshot (see kv_etcd.go). What follows
+// about bbolt transactions holds for etcd transactions alike.
+//
 // # Transactions and crashes
 //
 // Each write method is one bbolt transaction, and bbolt commits a

@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/mailack/mailack/track"
 )
 
@@ -20,7 +18,7 @@ import (
 func isMailKey(k []byte) bool { return bytes.IndexByte(k, 0) < 0 }
 
 // forEachMail calls fn for each mail record, in Message-ID order.
-func forEachMail(tx *bbolt.Tx, fn func(k, v []byte) error) error {
+func forEachMail(tx kvTx, fn func(k, v []byte) error) error {
 	return tx.Bucket(bucketMails).ForEach(func(k, v []byte) error {
 		if !isMailKey(k) {
 			return nil
@@ -47,7 +45,7 @@ func needsGlobalID(ev *track.Evidence) bool {
 // seenGlobally reports whether evidence id is an orphan or was tied to a
 // mail by other means than its Message-ID, and which mail ("" for an
 // orphan).
-func seenGlobally(tx *bbolt.Tx, id string) (string, bool) {
+func seenGlobally(tx kvTx, id string) (string, bool) {
 	if v := tx.Bucket(bucketEvidenceIDs).Get([]byte(id)); v != nil {
 		return string(v), true
 	}
@@ -55,12 +53,12 @@ func seenGlobally(tx *bbolt.Tx, id string) (string, bool) {
 }
 
 // hasEvidence reports whether mail messageID has evidence id.
-func hasEvidence(tx *bbolt.Tx, messageID, id string) bool {
+func hasEvidence(tx kvTx, messageID, id string) bool {
 	return tx.Bucket(bucketMails).Get(join(messageID, id)) != nil
 }
 
 // putEvidence appends ev to its mail's evidence.
-func putEvidence(tx *bbolt.Tx, ev *track.Evidence) error {
+func putEvidence(tx kvTx, ev *track.Evidence) error {
 	if ev.MessageID == "" || hasNUL(ev.MessageID, ev.ID) {
 		return fmt.Errorf("put evidence %q: message-id %q: %w", ev.ID, ev.MessageID, ErrInvalid)
 	}
@@ -84,7 +82,7 @@ func putEvidence(tx *bbolt.Tx, ev *track.Evidence) error {
 func (s *Store) Evidence(ctx context.Context, messageID string) ([]track.Evidence, error) {
 	messageID = track.NormalizeMessageID(messageID)
 	var out []track.Evidence
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.view(ctx, func(tx kvTx) error {
 		var err error
 		out, err = mailEvidence(tx, messageID)
 		return err
@@ -95,7 +93,7 @@ func (s *Store) Evidence(ctx context.Context, messageID string) ([]track.Evidenc
 	return out, nil
 }
 
-func mailEvidence(tx *bbolt.Tx, messageID string) ([]track.Evidence, error) {
+func mailEvidence(tx kvTx, messageID string) ([]track.Evidence, error) {
 	if messageID == "" || hasNUL(messageID) {
 		return nil, nil
 	}

@@ -10,6 +10,7 @@ import (
 // TestLastWriteFailure: a write refused for its content is not a failure
 // of the store; a write that cannot be committed is, until one commits.
 func TestLastWriteFailure(t *testing.T) {
+	bboltOnly(t)
 	s, err := Open(filepath.Join(t.TempDir(), "mailack.db"), Options{LockTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)

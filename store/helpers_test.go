@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/mailack/mailack/track"
 	"github.com/mailack/mailack/track/report"
 )
@@ -22,10 +20,21 @@ func openTest(t testing.TB, opts Options) *Store {
 
 func openAt(t testing.TB, path string, opts Options) *Store {
 	t.Helper()
+	return openWith(t, openBackend, path, opts)
+}
+
+// openFileAt opens the bbolt file at path, in the run on etcd too.
+func openFileAt(t testing.TB, path string, opts Options) *Store {
+	t.Helper()
+	return openWith(t, Open, path, opts)
+}
+
+func openWith(t testing.TB, open func(string, Options) (*Store, error), path string, opts Options) *Store {
+	t.Helper()
 	if opts.LockTimeout == 0 {
 		opts.LockTimeout = time.Second
 	}
-	s, err := Open(path, opts)
+	s, err := open(path, opts)
 	if err != nil {
 		t.Fatalf("Open(%s) = %v", path, err)
 	}
@@ -154,9 +163,8 @@ func noticeKeys(items []OutboxItem) []string {
 func countKeys(t testing.TB, s *Store, bucket []byte) int {
 	t.Helper()
 	n := 0
-	err := s.db.View(func(tx *bbolt.Tx) error {
-		n = tx.Bucket(bucket).Stats().KeyN
-		return nil
+	err := s.view(t.Context(), func(tx kvTx) error {
+		return tx.Bucket(bucket).ForEach(func(_, _ []byte) error { n++; return nil })
 	})
 	if err != nil {
 		t.Fatalf("count %s: %v", bucket, err)
@@ -168,7 +176,7 @@ func countKeys(t testing.TB, s *Store, bucket []byte) int {
 func countEvidence(t testing.TB, s *Store) int {
 	t.Helper()
 	n := 0
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(t.Context(), func(tx kvTx) error {
 		return tx.Bucket(bucketMails).ForEach(func(k, _ []byte) error {
 			if !isMailKey(k) {
 				n++
@@ -186,7 +194,7 @@ func countEvidence(t testing.TB, s *Store) int {
 func countMails(t testing.TB, s *Store) int {
 	t.Helper()
 	n := 0
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(t.Context(), func(tx kvTx) error {
 		return forEachMail(tx, func(_, _ []byte) error { n++; return nil })
 	})
 	if err != nil {

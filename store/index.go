@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/mailack/mailack/track"
 )
 
@@ -128,7 +126,7 @@ func containsString(ss []string, s string) bool {
 
 // putMail stores m, whose stored version is old (nil for a new mail), and
 // brings the indexes up to date.
-func putMail(tx *bbolt.Tx, old, m *track.Mail) error {
+func putMail(tx kvTx, old, m *track.Mail) error {
 	val, err := encodeMail(m)
 	if err != nil {
 		return fmt.Errorf("encode mail %s: %w", m.MessageID, err)
@@ -141,7 +139,7 @@ func putMail(tx *bbolt.Tx, old, m *track.Mail) error {
 
 // deleteMail removes m and its index entries; its evidence is left to the
 // caller.
-func deleteMail(tx *bbolt.Tx, m *track.Mail) error {
+func deleteMail(tx kvTx, m *track.Mail) error {
 	if err := tx.Bucket(bucketMails).Delete([]byte(m.MessageID)); err != nil {
 		return fmt.Errorf("delete mail %s: %w", m.MessageID, err)
 	}
@@ -149,7 +147,7 @@ func deleteMail(tx *bbolt.Tx, m *track.Mail) error {
 }
 
 // reindex replaces old's index entries with m's; either may be nil.
-func reindex(tx *bbolt.Tx, old, m *track.Mail) error {
+func reindex(tx kvTx, old, m *track.Mail) error {
 	for _, ix := range mailIndexes {
 		var before, after []entry
 		if old != nil {
@@ -165,7 +163,7 @@ func reindex(tx *bbolt.Tx, old, m *track.Mail) error {
 	return nil
 }
 
-func applyDiff(b *bbolt.Bucket, before, after []entry) error {
+func applyDiff(b bucket, before, after []entry) error {
 	for _, e := range before {
 		if findEntry(after, e.key) == nil {
 			if err := b.Delete(e.key); err != nil {

@@ -8,8 +8,6 @@ import (
 	"math"
 	"strings"
 	"time"
-
-	"go.etcd.io/bbolt"
 )
 
 // Bucket names. The layout is described in the package documentation.
@@ -115,7 +113,7 @@ func plusBase(addr string) string {
 
 // scanPrefix calls fn for each key of b starting with prefix, in order,
 // until fn returns false or an error.
-func scanPrefix(b *bbolt.Bucket, prefix []byte, fn func(k, v []byte) (bool, error)) error {
+func scanPrefix(b bucket, prefix []byte, fn func(k, v []byte) (bool, error)) error {
 	c := b.Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		more, err := fn(k, v)

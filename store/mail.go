@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/mailack/mailack/track"
 )
 
@@ -54,7 +52,7 @@ func (s *Store) RegisterMail(ctx context.Context, in RegisterInput) (RegisterRes
 	}
 	var res RegisterResult
 	var other bool
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
+	err := s.update(ctx, func(tx kvTx) error {
 		res, other = RegisterResult{}, false
 		if err := advanceCheckpoint(tx, in.Checkpoint, in.Now); err != nil {
 			return err
@@ -120,7 +118,7 @@ func validState(s track.State) bool {
 }
 
 // getMail loads a mail; ok is false when it is not stored.
-func getMail(tx *bbolt.Tx, id string) (track.Mail, bool, error) {
+func getMail(tx kvTx, id string) (track.Mail, bool, error) {
 	v := tx.Bucket(bucketMails).Get([]byte(id))
 	if v == nil {
 		return track.Mail{}, false, nil
@@ -133,7 +131,7 @@ func getMail(tx *bbolt.Tx, id string) (track.Mail, bool, error) {
 // track.NormalizeMessageID does, or ErrNotFound.
 func (s *Store) Mail(ctx context.Context, id string) (track.Mail, error) {
 	var m track.Mail
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.view(ctx, func(tx kvTx) error {
 		var ok bool
 		var err error
 		m, ok, err = getMail(tx, track.NormalizeMessageID(id))
@@ -150,7 +148,7 @@ func (s *Store) Mail(ctx context.Context, id string) (track.Mail, error) {
 
 // txLookup is track.Lookup over one transaction, so that correlation sees
 // the transaction's own writes.
-type txLookup struct{ tx *bbolt.Tx }
+type txLookup struct{ tx kvTx }
 
 func (l txLookup) MailByMessageID(id string) (track.Mail, bool, error) {
 	return getMail(l.tx, id)
@@ -212,7 +210,7 @@ func orDangling(err error, bucket, key []byte) error {
 
 // MailByMessageID implements track.Lookup.
 func (s *Store) MailByMessageID(id string) (m track.Mail, ok bool, err error) {
-	err = s.view(context.Background(), func(tx *bbolt.Tx) error {
+	err = s.view(context.Background(), func(tx kvTx) error {
 		m, ok, err = txLookup{tx}.MailByMessageID(id)
 		return err
 	})
@@ -221,7 +219,7 @@ func (s *Store) MailByMessageID(id string) (m track.Mail, ok bool, err error) {
 
 // MailByEnvelopeID implements track.Lookup.
 func (s *Store) MailByEnvelopeID(id string) (m track.Mail, ok bool, err error) {
-	err = s.view(context.Background(), func(tx *bbolt.Tx) error {
+	err = s.view(context.Background(), func(tx kvTx) error {
 		m, ok, err = txLookup{tx}.MailByEnvelopeID(id)
 		return err
 	})
@@ -231,7 +229,7 @@ func (s *Store) MailByEnvelopeID(id string) (m track.Mail, ok bool, err error) {
 // MailsBySubject implements track.Lookup: the mails to recipient, sent
 // within [from, to], whose normalised subject hashes as subject's does.
 func (s *Store) MailsBySubject(recipient, subject string, from, to time.Time) (ms []track.Mail, err error) {
-	err = s.view(context.Background(), func(tx *bbolt.Tx) error {
+	err = s.view(context.Background(), func(tx kvTx) error {
 		ms, err = txLookup{tx}.MailsBySubject(recipient, subject, from, to)
 		return err
 	})
@@ -272,7 +270,7 @@ func (s *Store) ListBySender(ctx context.Context, sender string, f ListFilter, l
 	}
 	prefix := join(sender, "")
 	var out []track.Mail
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.view(ctx, func(tx kvTx) error {
 		out = nil
 		c := tx.Bucket(bucketBySender).Cursor()
 		for k, v := seekBefore(c, prefix, f.SentBefore); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
@@ -304,7 +302,7 @@ func (s *Store) ListBySender(ctx context.Context, sender string, f ListFilter, l
 
 // seekBefore positions c on the last key below prefix+before, or the last
 // key with prefix when before is zero.
-func seekBefore(c *bbolt.Cursor, prefix []byte, before time.Time) ([]byte, []byte) {
+func seekBefore(c cursor, prefix []byte, before time.Time) ([]byte, []byte) {
 	var bound []byte
 	if before.IsZero() {
 		bound = append(bytes.Clone(prefix), bytes.Repeat([]byte{0xff}, timeLen+1)...)
@@ -335,7 +333,7 @@ func (s *Store) CloseMail(ctx context.Context, id string, state track.State, now
 func (s *Store) change(ctx context.Context, id, what string, fn func(track.Mail) (track.Mail, error)) (track.Mail, error) {
 	id = track.NormalizeMessageID(id)
 	var out track.Mail
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
+	err := s.update(ctx, func(tx kvTx) error {
 		old, ok, err := getMail(tx, id)
 		if err != nil {
 			return err

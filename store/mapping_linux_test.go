@@ -87,6 +87,7 @@ func dbMapping(t *testing.T, s *Store) fileMapping {
 // opened and after the file outgrew it, so that a page read from the disk
 // brings no read-ahead with it. bbolt advises every mapping it makes.
 func TestMappingRandomAccess(t *testing.T) {
+	bboltOnly(t)
 	s := openTest(t, Options{InitialMmapSize: 64 << 10})
 	first := dbMapping(t, s)
 	if !slices.Contains(first.vmFlags, "rr") {
@@ -137,6 +138,7 @@ func putSettings(t *testing.T, s *Store, n int) (check func()) {
 // process's resident set and leaves what is read through the mapping as
 // it was.
 func TestMappingTrim(t *testing.T) {
+	bboltOnly(t)
 	s := openTest(t, Options{MappedLimit: -1})
 	check := putSettings(t, s, 64)
 	check()
@@ -159,6 +161,7 @@ func TestMappingTrim(t *testing.T) {
 // that leaves more of the process's file pages resident than
 // Options.MappedLimit allows, and only then.
 func TestMappedLimit(t *testing.T) {
+	bboltOnly(t)
 	for _, tc := range []struct {
 		name      string
 		limit     int
@@ -191,6 +194,7 @@ func TestMappedLimit(t *testing.T) {
 // writers grow it and readers read it, and checks that every read sees
 // what was written.
 func TestMappedLimitConcurrent(t *testing.T) {
+	bboltOnly(t)
 	s := openTest(t, Options{MappedLimit: 1, InitialMmapSize: 64 << 10})
 	const workers, rounds = 4, 40
 	value := func(w, r int) []byte { return bytes.Repeat([]byte{byte('a' + w), byte('0' + r%10)}, 16<<10) }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-
-	"go.etcd.io/bbolt"
 )
 
 // currentSchema is the schema version this program writes.
@@ -17,7 +15,7 @@ var keySchema = []byte("schema")
 type migration struct {
 	to   int
 	what string
-	up   func(tx *bbolt.Tx) error
+	up   func(tx kvTx) error
 }
 
 // migrations run in order, all in the transaction that opens the database.
@@ -38,7 +36,7 @@ var migrations = []migration{
 
 // migrate checks the schema version of the database and runs the missing
 // migrations.
-func migrate(tx *bbolt.Tx, path string) error {
+func migrate(tx kvTx, path string) error {
 	have, err := schemaVersion(tx)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)
@@ -65,11 +63,11 @@ func migrate(tx *bbolt.Tx, path string) error {
 
 // schemaVersion reads the version from the meta bucket: 0 for an empty
 // file, ErrNotStore for a bbolt file that is not ours.
-func schemaVersion(tx *bbolt.Tx) (int, error) {
+func schemaVersion(tx kvTx) (int, error) {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil {
 		empty := true
-		err := tx.ForEach(func([]byte, *bbolt.Bucket) error { empty = false; return nil })
+		err := tx.ForEachBucket(func([]byte) error { empty = false; return nil })
 		if err != nil {
 			return 0, err
 		}
@@ -85,7 +83,7 @@ func schemaVersion(tx *bbolt.Tx) (int, error) {
 	return int(binary.BigEndian.Uint64(v)), nil
 }
 
-func setSchemaVersion(tx *bbolt.Tx, v int) error {
+func setSchemaVersion(tx kvTx, v int) error {
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {
 		return fmt.Errorf("create meta bucket: %w", err)
@@ -96,8 +94,8 @@ func setSchemaVersion(tx *bbolt.Tx, v int) error {
 	return nil
 }
 
-func createBuckets(names ...[]byte) func(*bbolt.Tx) error {
-	return func(tx *bbolt.Tx) error {
+func createBuckets(names ...[]byte) func(kvTx) error {
+	return func(tx kvTx) error {
 		for _, n := range names {
 			if _, err := tx.CreateBucket(n); err != nil {
 				return fmt.Errorf("create bucket %s: %w", n, err)
@@ -108,8 +106,8 @@ func createBuckets(names ...[]byte) func(*bbolt.Tx) error {
 }
 
 // buildIndex creates a mail index's bucket and fills it from every mail.
-func buildIndex(name []byte) func(*bbolt.Tx) error {
-	return func(tx *bbolt.Tx) error {
+func buildIndex(name []byte) func(kvTx) error {
+	return func(tx kvTx) error {
 		var ix *mailIndex
 		for i := range mailIndexes {
 			if bytes.Equal(mailIndexes[i].bucket, name) {
@@ -139,9 +137,9 @@ func buildIndex(name []byte) func(*bbolt.Tx) error {
 }
 
 // rebuildIndex builds a mail index anew.
-func rebuildIndex(name []byte) func(*bbolt.Tx) error {
+func rebuildIndex(name []byte) func(kvTx) error {
 	build := buildIndex(name)
-	return func(tx *bbolt.Tx) error {
+	return func(tx kvTx) error {
 		if err := tx.DeleteBucket(name); err != nil {
 			return fmt.Errorf("delete bucket %s: %w", name, err)
 		}
@@ -164,7 +162,7 @@ func buckets() [][]byte {
 
 // checkBuckets makes sure every bucket of the current schema exists, so
 // that the rest of the package can take them for granted.
-func checkBuckets(tx *bbolt.Tx) error {
+func checkBuckets(tx kvTx) error {
 	for _, n := range buckets() {
 		if tx.Bucket(n) == nil {
 			return fmt.Errorf("bucket %s missing: %w", n, ErrNotStore)
@@ -177,7 +175,7 @@ func checkBuckets(tx *bbolt.Tx) error {
 // schema 2 to the mails bucket, next to its mail, and rebuilds
 // evidence_ids with only the IDs needsGlobalID asks for: orphans are found
 // in their own bucket.
-func moveEvidence(tx *bbolt.Tx) error {
+func moveEvidence(tx kvTx) error {
 	if err := tx.DeleteBucket(bucketEvidenceIDs); err != nil {
 		return fmt.Errorf("delete %s: %w", bucketEvidenceIDs, err)
 	}

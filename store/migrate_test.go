@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -69,7 +70,7 @@ func writeFixture(t *testing.T, path string) {
 	mustDo(t, "note", func() error {
 		note := fmt.Sprintf("DO NOT EDIT: frozen schema v%d database, written by writeFixture in migrate_test.go; "+
 			"later versions must open it as it is", currentSchema)
-		return s.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Put([]byte("note"), []byte(note)) })
+		return s.update(context.Background(), func(tx kvTx) error { return tx.Bucket(bucketMeta).Put([]byte("note"), []byte(note)) })
 	})
 	if _, err := s.BackupFile(ctx, path); err != nil {
 		t.Fatal(err)
@@ -86,7 +87,7 @@ func fileSchema(t *testing.T, path string) int {
 	}
 	defer db.Close()
 	var v int
-	if err := db.View(func(tx *bbolt.Tx) error { v, err = schemaVersion(tx); return err }); err != nil {
+	if err := db.View(func(tx *bbolt.Tx) error { v, err = schemaVersion(boltTx{tx}); return err }); err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -95,7 +96,7 @@ func fileSchema(t *testing.T, path string) int {
 func storeSchema(t *testing.T, s *Store) int {
 	t.Helper()
 	var v int
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(context.Background(), func(tx kvTx) error {
 		var err error
 		v, err = schemaVersion(tx)
 		return err
@@ -137,6 +138,7 @@ func copyFixture(t *testing.T, name string) string {
 }
 
 func TestOpenFixtures(t *testing.T) {
+	bboltOnly(t)
 	paths, err := filepath.Glob("testdata/v*.db")
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no fixtures in testdata: %v", err)
@@ -222,6 +224,7 @@ func checkFixture(t *testing.T, s *Store) {
 // TestWriteFixture runs writeFixture, and with -update-fixture writes the
 // fixture of the current schema into testdata.
 func TestWriteFixture(t *testing.T) {
+	bboltOnly(t)
 	path := filepath.Join(t.TempDir(), "fixture.db")
 	if *updateFixture {
 		path = fixturePath(currentSchema)
@@ -250,12 +253,13 @@ func TestMigrationsAreOrdered(t *testing.T) {
 }
 
 func TestOpenRefusesNewerSchema(t *testing.T) {
+	bboltOnly(t)
 	path := filepath.Join(t.TempDir(), "new.db")
 	s, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.db.Update(func(tx *bbolt.Tx) error { return setSchemaVersion(tx, currentSchema+1) }); err != nil {
+	if err := s.update(context.Background(), func(tx kvTx) error { return setSchemaVersion(tx, currentSchema+1) }); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -267,6 +271,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 }
 
 func TestOpenRefusesForeignFile(t *testing.T) {
+	bboltOnly(t)
 	path := filepath.Join(t.TempDir(), "other.db")
 	db, err := bbolt.Open(path, 0o600, nil)
 	if err != nil {
@@ -282,6 +287,7 @@ func TestOpenRefusesForeignFile(t *testing.T) {
 }
 
 func TestOpenLocked(t *testing.T) {
+	bboltOnly(t)
 	s := openTest(t, Options{})
 	if _, err := Open(s.Path(), Options{LockTimeout: 50 * time.Millisecond}); !errors.Is(err, ErrLocked) {
 		t.Errorf("second Open() = %v, want ErrLocked", err)

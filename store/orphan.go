@@ -7,8 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/mailack/mailack/track"
 )
 
@@ -83,7 +81,7 @@ func candidatePrefixes(m *track.Mail, window time.Duration) [][]byte {
 	return out
 }
 
-func putOrphan(tx *bbolt.Tx, o *track.Orphan) error {
+func putOrphan(tx kvTx, o *track.Orphan) error {
 	id := o.Evidence.ID
 	v, err := encodeOrphan(o)
 	if err != nil {
@@ -108,7 +106,7 @@ func orphanAgeKey(o *track.Orphan) []byte {
 }
 
 // removeOrphan deletes o and its index entries.
-func removeOrphan(tx *bbolt.Tx, o *track.Orphan) error {
+func removeOrphan(tx kvTx, o *track.Orphan) error {
 	id := o.Evidence.ID
 	if err := tx.Bucket(bucketOrphans).Delete([]byte(id)); err != nil {
 		return fmt.Errorf("delete orphan %s: %w", id, err)
@@ -124,7 +122,7 @@ func removeOrphan(tx *bbolt.Tx, o *track.Orphan) error {
 	return nil
 }
 
-func getOrphan(tx *bbolt.Tx, id string) (track.Orphan, bool, error) {
+func getOrphan(tx kvTx, id string) (track.Orphan, bool, error) {
 	v := tx.Bucket(bucketOrphans).Get([]byte(id))
 	if v == nil {
 		return track.Orphan{}, false, nil
@@ -134,7 +132,7 @@ func getOrphan(tx *bbolt.Tx, id string) (track.Orphan, bool, error) {
 }
 
 // orphanCandidates loads the orphans that may belong to m, ordered by ID.
-func orphanCandidates(tx *bbolt.Tx, m *track.Mail, window time.Duration) ([]track.Orphan, error) {
+func orphanCandidates(tx kvTx, m *track.Mail, window time.Duration) ([]track.Orphan, error) {
 	var ids []string
 	for _, p := range candidatePrefixes(m, window) {
 		err := scanPrefix(tx.Bucket(bucketOrphanKeys), p, func(k, _ []byte) (bool, error) {
@@ -163,7 +161,7 @@ func orphanCandidates(tx *bbolt.Tx, m *track.Mail, window time.Duration) ([]trac
 
 // adoptOrphans applies to the newly stored m the orphans that belong to it,
 // moves their evidence to m and puts the notices in the outbox.
-func (s *Store) adoptOrphans(tx *bbolt.Tx, m track.Mail, now time.Time) (RegisterResult, error) {
+func (s *Store) adoptOrphans(tx kvTx, m track.Mail, now time.Time) (RegisterResult, error) {
 	res := RegisterResult{Mail: m}
 	w := window(s.opts)
 	cands, err := orphanCandidates(tx, &m, w)
@@ -232,7 +230,7 @@ func (s *Store) ExpireOrphans(ctx context.Context, now time.Time, maxAge time.Du
 	total := 0
 	for {
 		n := 0
-		err := s.update(ctx, func(tx *bbolt.Tx) error {
+		err := s.update(ctx, func(tx kvTx) error {
 			n = 0
 			var expired []track.Orphan
 			c := tx.Bucket(bucketOrphanAge).Cursor()
@@ -271,7 +269,7 @@ func orDanglingOrphan(err error, k []byte) error {
 // Orphans returns up to limit orphans, oldest first; limit 0 means all.
 func (s *Store) Orphans(ctx context.Context, limit int) ([]track.Orphan, error) {
 	var out []track.Orphan
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.view(ctx, func(tx kvTx) error {
 		out = nil
 		c := tx.Bucket(bucketOrphanAge).Cursor()
 		for k, _ := c.First(); k != nil && !full(len(out), limit); k, _ = c.Next() {

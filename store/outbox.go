@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/mailack/mailack/track"
 )
 
@@ -47,9 +45,9 @@ func (r *outboxRec) item(seq uint64) OutboxItem {
 // enqueueNotices appends the notices whose keys are not in the outbox yet
 // and returns those it appended; with Options.NoOutbox it appends nothing
 // and returns those it would have appended.
-func (s *Store) enqueueNotices(tx *bbolt.Tx, ns []track.Notice, now time.Time) ([]track.Notice, error) {
+func (s *Store) enqueueNotices(tx kvTx, ns []track.Notice, now time.Time) ([]track.Notice, error) {
 	box, keys := tx.Bucket(bucketOutbox), tx.Bucket(bucketOutboxKeys)
-	box.FillPercent = 0.95 // keys only ever grow
+	setFillPercent(box, 0.95) // keys only ever grow
 	var added []track.Notice
 	seen := map[string]bool{} // for NoOutbox, which writes no keys
 	for _, n := range ns {
@@ -89,7 +87,7 @@ func (s *Store) enqueueNotices(tx *bbolt.Tx, ns []track.Notice, now time.Time) (
 // now), oldest first; limit 0 means all.
 func (s *Store) Pending(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error) {
 	var out []OutboxItem
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.view(ctx, func(tx kvTx) error {
 		out = nil
 		c := tx.Bucket(bucketOutbox).Cursor()
 		for k, v := c.First(); k != nil && !full(len(out), limit); k, v = c.Next() {
@@ -113,7 +111,7 @@ func (s *Store) Pending(ctx context.Context, now time.Time, limit int) ([]Outbox
 // Ack removes a delivered item from the outbox. An item not there fails
 // with ErrNotFound, which a caller acknowledging twice may ignore.
 func (s *Store) Ack(ctx context.Context, seq uint64) error {
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
+	err := s.update(ctx, func(tx kvTx) error {
 		r, err := getOutbox(tx, seq)
 		if err != nil {
 			return err
@@ -132,7 +130,7 @@ func (s *Store) Ack(ctx context.Context, seq uint64) error {
 // Retry records a failed delivery of an item: it counts the attempt, keeps
 // cause and holds the item back until next.
 func (s *Store) Retry(ctx context.Context, seq uint64, next time.Time, cause string) error {
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
+	err := s.update(ctx, func(tx kvTx) error {
 		r, err := getOutbox(tx, seq)
 		if err != nil {
 			return err
@@ -152,7 +150,7 @@ func (s *Store) Retry(ctx context.Context, seq uint64, next time.Time, cause str
 	return nil
 }
 
-func getOutbox(tx *bbolt.Tx, seq uint64) (outboxRec, error) {
+func getOutbox(tx kvTx, seq uint64) (outboxRec, error) {
 	v := tx.Bucket(bucketOutbox).Get(seqKey(seq))
 	if v == nil {
 		return outboxRec{}, ErrNotFound

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/mailack/mailack/track"
 	"github.com/mailack/mailack/track/report"
 )
@@ -54,7 +52,7 @@ func TestOutboxDropsDuplicateKeys(t *testing.T) {
 	s := openTest(t, Options{})
 	n := track.Notice{Key: "k1", Kind: track.NoticeRead, MessageID: "x@example.com"}
 	var added []track.Notice
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(t.Context(), func(tx kvTx) error {
 		a, err := s.enqueueNotices(tx, []track.Notice{n, n}, t0)
 		added = a
 		if err != nil {

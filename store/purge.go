@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"go.etcd.io/bbolt"
 )
 
 // PurgeResult counts what a purge deleted.
@@ -25,7 +23,7 @@ func (s *Store) Purge(ctx context.Context, olderThan time.Duration, now time.Tim
 	var total PurgeResult
 	for {
 		var part PurgeResult
-		err := s.update(ctx, func(tx *bbolt.Tx) error {
+		err := s.update(ctx, func(tx kvTx) error {
 			var err error
 			part, err = s.purgeChunk(tx, end)
 			return err
@@ -41,7 +39,7 @@ func (s *Store) Purge(ctx context.Context, olderThan time.Duration, now time.Tim
 	}
 }
 
-func (s *Store) purgeChunk(tx *bbolt.Tx, end []byte) (PurgeResult, error) {
+func (s *Store) purgeChunk(tx kvTx, end []byte) (PurgeResult, error) {
 	var res PurgeResult
 	var ids []string
 	c := tx.Bucket(bucketByClosed).Cursor()
@@ -61,7 +59,7 @@ func (s *Store) purgeChunk(tx *bbolt.Tx, end []byte) (PurgeResult, error) {
 
 // deleteMailAll deletes a mail with everything that belongs to it and
 // returns how much evidence went with it.
-func (s *Store) deleteMailAll(tx *bbolt.Tx, id string) (int, error) {
+func (s *Store) deleteMailAll(tx kvTx, id string) (int, error) {
 	m, ok, err := getMail(tx, id)
 	if err != nil || !ok {
 		return 0, orDangling(err, bucketByClosed, []byte(id))

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-
-	"go.etcd.io/bbolt"
 )
 
 // Quarantined is a message set aside because it could not be processed.
@@ -53,9 +51,9 @@ func (s *Store) Quarantine(ctx context.Context, q Quarantined, cp *Checkpoint) (
 		return 0, fmt.Errorf("encode quarantined message: %w", err)
 	}
 	var id uint64
-	err = s.update(ctx, func(tx *bbolt.Tx) error {
+	err = s.update(ctx, func(tx kvTx) error {
 		b := tx.Bucket(bucketQuarantine)
-		b.FillPercent = 0.95 // keys only ever grow
+		setFillPercent(b, 0.95) // keys only ever grow
 		var err error
 		if id, err = b.NextSequence(); err != nil {
 			return err
@@ -75,7 +73,7 @@ func (s *Store) Quarantine(ctx context.Context, q Quarantined, cp *Checkpoint) (
 // limit 0 means all.
 func (s *Store) QuarantineList(ctx context.Context, limit int) ([]Quarantined, error) {
 	var out []Quarantined
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.view(ctx, func(tx kvTx) error {
 		out = nil
 		c := tx.Bucket(bucketQuarantine).Cursor()
 		for k, v := c.First(); k != nil && !full(len(out), limit); k, v = c.Next() {
@@ -99,7 +97,7 @@ func (s *Store) QuarantineList(ctx context.Context, limit int) ([]Quarantined, e
 
 // Unquarantine deletes a quarantined message, or fails with ErrNotFound.
 func (s *Store) Unquarantine(ctx context.Context, id uint64) error {
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
+	err := s.update(ctx, func(tx kvTx) error {
 		b := tx.Bucket(bucketQuarantine)
 		if b.Get(seqKey(id)) == nil {
 			return ErrNotFound

@@ -61,7 +61,7 @@ func OpenReadOnly(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	if err := db.View(func(tx *bbolt.Tx) error { return checkSchema(tx, path) }); err != nil {
+	if err := db.View(func(tx *bbolt.Tx) error { return checkSchema(boltTx{tx}, path) }); err != nil {
 		// Nothing was written: closing a file opened read-only loses
 		// nothing.
 		_ = db.Close()
@@ -75,7 +75,7 @@ func OpenReadOnly(path string, opts Options) (*Store, error) {
 
 // checkSchema checks, without writing, that the database has the current
 // schema.
-func checkSchema(tx *bbolt.Tx, path string) error {
+func checkSchema(tx kvTx, path string) error {
 	have, err := schemaVersion(tx)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)

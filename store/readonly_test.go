@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -16,11 +17,12 @@ import (
 // OpenReadOnly never creates, initialises or migrates a file, and refuses
 // what it cannot read with an error that says what to do.
 func TestOpenReadOnlyRefuses(t *testing.T) {
+	bboltOnly(t)
 	dir := t.TempDir()
 	newer := filepath.Join(dir, "newer.db")
 	s := openAt(t, newer, Options{NoSync: true})
 	mustDo(t, "set schema", func() error {
-		return s.db.Update(func(tx *bbolt.Tx) error { return setSchemaVersion(tx, currentSchema+1) })
+		return s.update(context.Background(), func(tx kvTx) error { return setSchemaVersion(tx, currentSchema+1) })
 	})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -79,6 +81,7 @@ func TestOpenReadOnlyRefuses(t *testing.T) {
 // A read-only store reads what Open wrote, refuses writes, leaves the file
 // as it was, and cannot open a database another store holds for writing.
 func TestOpenReadOnlyReads(t *testing.T) {
+	bboltOnly(t)
 	path := filepath.Join(t.TempDir(), "mailack.db")
 	s := openAt(t, path, Options{NoSync: true})
 	register(t, s, newMail(t, "ro@example.com", "alice@example.com", t0, "bob@example.net"), t0)

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/mailack/mailack/track"
 )
 
@@ -27,7 +25,7 @@ type slackRefRec struct {
 // fails with ErrNotFound.
 func (s *Store) PutSlackRef(ctx context.Context, messageID string, ref SlackRef) error {
 	id := []byte(track.NormalizeMessageID(messageID))
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
+	err := s.update(ctx, func(tx kvTx) error {
 		if tx.Bucket(bucketMails).Get(id) == nil {
 			return ErrNotFound
 		}
@@ -46,7 +44,7 @@ func (s *Store) PutSlackRef(ctx context.Context, messageID string, ref SlackRef)
 // SlackRef returns the chat message of a mail, or ErrNotFound.
 func (s *Store) SlackRef(ctx context.Context, messageID string) (SlackRef, error) {
 	var r slackRefRec
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.view(ctx, func(tx kvTx) error {
 		v := tx.Bucket(bucketSlackRefs).Get([]byte(track.NormalizeMessageID(messageID)))
 		if v == nil {
 			return ErrNotFound
@@ -79,7 +77,7 @@ func (s *Store) PutSlackUser(ctx context.Context, email string, u SlackUser) err
 	if len(k) == 0 {
 		return fmt.Errorf("put slack user: empty address: %w", ErrInvalid)
 	}
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
+	err := s.update(ctx, func(tx kvTx) error {
 		v, err := json.Marshal(slackUserRec{ID: u.ID, FetchedAt: nanos(u.FetchedAt)})
 		if err != nil {
 			return err
@@ -96,7 +94,7 @@ func (s *Store) PutSlackUser(ctx context.Context, email string, u SlackUser) err
 // when nothing is cached. The caller decides when FetchedAt is too old.
 func (s *Store) SlackUser(ctx context.Context, email string) (SlackUser, error) {
 	var r slackUserRec
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.view(ctx, func(tx kvTx) error {
 		v := tx.Bucket(bucketSlackUsers).Get([]byte(track.NormalizeAddress(email)))
 		if v == nil {
 			return ErrNotFound
@@ -115,7 +113,7 @@ func (s *Store) PutUserSettings(ctx context.Context, userID string, v []byte) er
 	if userID == "" || len(v) > 64<<10 {
 		return fmt.Errorf("put settings of %q: %w", userID, ErrInvalid)
 	}
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
+	err := s.update(ctx, func(tx kvTx) error {
 		return tx.Bucket(bucketSettings).Put([]byte(userID), v)
 	})
 	if err != nil {
@@ -127,7 +125,7 @@ func (s *Store) PutUserSettings(ctx context.Context, userID string, v []byte) er
 // UserSettings returns a chat user's settings as stored, or ErrNotFound.
 func (s *Store) UserSettings(ctx context.Context, userID string) ([]byte, error) {
 	var out []byte
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.view(ctx, func(tx kvTx) error {
 		v := tx.Bucket(bucketSettings).Get([]byte(userID))
 		if v == nil {
 			return ErrNotFound

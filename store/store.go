@@ -120,7 +120,8 @@ func (o Options) withDefaults() Options {
 
 // Store is mailack's database. It is safe for concurrent use.
 type Store struct {
-	db   *bbolt.DB
+	db   *bbolt.DB   // nil when the store is on etcd
+	etcd *etcdEngine // nil when the store is a bbolt file
 	path string
 	opts Options
 
@@ -169,7 +170,7 @@ func Open(path string, opts Options) (*Store, error) {
 	db.MaxBatchSize = opts.MaxBatchSize
 	db.MaxBatchDelay = opts.MaxBatchDelay
 	s := &Store{db: db, path: path, opts: opts}
-	if err := db.Update(func(tx *bbolt.Tx) error { return migrate(tx, path) }); err != nil {
+	if err := db.Update(func(tx *bbolt.Tx) error { return migrate(boltTx{tx}, path) }); err != nil {
 		// The migration error is what matters; closing a file we only read
 		// cannot lose anything.
 		_ = db.Close()
@@ -182,6 +183,10 @@ func Open(path string, opts Options) (*Store, error) {
 
 // Close closes the database. Pending writes finish first.
 func (s *Store) Close() error {
+	if s.etcd != nil {
+		s.etcd.close()
+		return nil
+	}
 	err := s.db.Close()
 	// statm was only read.
 	_ = s.mapped.close()
@@ -200,9 +205,12 @@ func (s *Store) Path() string { return s.path }
 // results afresh on every run. ctx is checked before the transaction
 // starts; a transaction once started runs to its end. Afterwards the file
 // is unmapped if too much of it is mapped (Options.MappedLimit).
-func (s *Store) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
+func (s *Store) update(ctx context.Context, fn func(tx kvTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if s.etcd != nil {
+		return s.etcd.update(ctx, fn)
 	}
 	defer s.mapped.settle(s.db)
 	n := s.writers.Add(1)
@@ -210,7 +218,7 @@ func (s *Store) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 	// fnErr tells fn's own refusals from failures to commit. Batch runs fn
 	// on another goroutine but returns only after it has finished.
 	var fnErr error
-	run := func(tx *bbolt.Tx) error { fnErr = fn(tx); return fnErr }
+	run := func(tx *bbolt.Tx) error { fnErr = fn(boltTx{tx}); return fnErr }
 	var err error
 	if n == 1 {
 		err = s.db.Update(run)
@@ -228,10 +236,13 @@ func (s *Store) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 
 // view runs fn in a read transaction after checking ctx, and then unmaps
 // the file like update.
-func (s *Store) view(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
+func (s *Store) view(ctx context.Context, fn func(tx kvTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if s.etcd != nil {
+		return s.etcd.view(ctx, fn)
+	}
 	defer s.mapped.settle(s.db)
-	return s.db.View(fn)
+	return s.db.View(func(tx *bbolt.Tx) error { return fn(boltTx{tx}) })
 }

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"github.com/mailack/mailack/track"
 )
 
@@ -37,7 +35,7 @@ func (s *Store) SweepDue(ctx context.Context, now time.Time) (SweepResult, error
 		}
 		var part SweepResult
 		var last []byte
-		err := s.update(ctx, func(tx *bbolt.Tx) error {
+		err := s.update(ctx, func(tx kvTx) error {
 			var err error
 			part, last, more, err = s.sweepChunk(tx, now, after)
 			return err
@@ -56,7 +54,7 @@ func (s *Store) SweepDue(ctx context.Context, now time.Time) (SweepResult, error
 // after is due at now, so that a sweep with nothing to do writes nothing.
 func (s *Store) anyDue(ctx context.Context, now time.Time, after []byte) (bool, error) {
 	var due bool
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.view(ctx, func(tx kvTx) error {
 		k := firstAfter(tx.Bucket(bucketByDue).Cursor(), after)
 		due = len(k) > timeLen && bytes.Compare(k[:timeLen], appendTime(nil, now)) <= 0
 		return nil
@@ -69,7 +67,7 @@ func (s *Store) anyDue(ctx context.Context, now time.Time, after []byte) (bool, 
 
 // firstAfter positions c on the first key after key after, or the first
 // key when after is nil.
-func firstAfter(c *bbolt.Cursor, after []byte) []byte {
+func firstAfter(c cursor, after []byte) []byte {
 	if after == nil {
 		k, _ := c.First()
 		return k
@@ -83,7 +81,7 @@ func firstAfter(c *bbolt.Cursor, after []byte) []byte {
 
 // sweepChunk sweeps up to chunk due mails after key after. It returns the
 // last key it handled and whether more may be due.
-func (s *Store) sweepChunk(tx *bbolt.Tx, now time.Time, after []byte) (SweepResult, []byte, bool, error) {
+func (s *Store) sweepChunk(tx kvTx, now time.Time, after []byte) (SweepResult, []byte, bool, error) {
 	var res SweepResult
 	end := appendTime(nil, now)
 	var ids []string

@@ -33,6 +33,7 @@ func TestUsageErrors(t *testing.T) {
 		"backup":       {args: []string{"--db", db, dest}},
 		"export":       {args: []string{"--json", "--db", db}},
 		"check-config": {args: []string{cfg}},
+		"migrate":      {args: []string{"--to-etcd", "--config", cfg}},
 		"pixel":        {args: []string{"--message-id", "m@example.com"}},
 		"version":      {},
 	}

@@ -10,9 +10,13 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/mailack/mailack/bot"
+	"github.com/mailack/mailack/cluster"
 	"github.com/mailack/mailack/cmd/mailack/config"
 	"github.com/mailack/mailack/mailwatch"
 	"github.com/mailack/mailack/mailwatch/pixel"
@@ -78,6 +82,10 @@ type daemon struct {
 	pixel   *pixel.Handler
 	relay   *relay.Server
 	bot     *bot.Bot
+	// etcd is the client of the store on etcd in cluster mode, nil with
+	// the bbolt file; active tells whether this daemon leads (cluster.go).
+	etcd   *clientv3.Client
+	active atomic.Bool
 	// adminTokens open /backup and /export; detailTokens (admin or
 	// metrics) open /metrics and the details of /readyz.
 	adminTokens, detailTokens tokens
@@ -97,8 +105,11 @@ func newDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 	}
 	// With Slack off nothing delivers notices: queueing them would only
 	// grow the outbox.
-	if d.st, err = store.Open(cfg.Store.Path, store.Options{NoOutbox: !cfg.Slack.Enabled, Calendar: d.cal}); err != nil {
+	if d.st, d.etcd, err = openStore(cfg, store.Options{NoOutbox: !cfg.Slack.Enabled, Calendar: d.cal}); err != nil {
 		return nil, err
+	}
+	if d.etcd != nil {
+		d.clusterMetrics()
 	}
 	d.reg = &registrar{st: d.st, cal: d.cal, defaultAfter: cfg.Tracking.DefaultDeadline, now: now, metrics: d.metrics, log: log.With("component", "registrar")}
 	if len(cfg.Accounts) > 0 {
@@ -188,7 +199,7 @@ func (d *daemon) edges() error {
 // taking work (watchers, HTTP), let the work in flight finish, close the
 // store last.
 func (d *daemon) run(ctx context.Context) error {
-	d.log.Info("mailack starting", "store", d.cfg.Store.Path, "http", d.listener.Addr().String(), "accounts", len(d.cfg.Accounts))
+	d.log.Info("mailack starting", "store", d.st.Path(), "http", d.listener.Addr().String(), "accounts", len(d.cfg.Accounts))
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
@@ -204,25 +215,46 @@ func (d *daemon) run(ctx context.Context) error {
 			fail("http", err)
 		}
 	})
-	if d.watcher != nil {
+	// In cluster mode the work below waits for the lead; a daemon stopped
+	// while waiting (lead false) starts none of it.
+	var node *cluster.Node
+	lead := true
+	if d.etcd != nil {
+		var err error
+		if node, ctx, err = d.lead(ctx, cancel); err != nil {
+			fail("cluster", err)
+		}
+		lead = ctx.Err() == nil
+	}
+	if lead && d.watcher != nil {
 		wg.Go(func() { fail("mailwatch", d.watcher.Run(ctx)) })
 	}
-	wg.Go(func() { fail("sweep", d.sweepLoop(ctx)) })
+	if lead {
+		wg.Go(func() { fail("sweep", d.sweepLoop(ctx)) })
+	}
 	// The bot stops last among the producers of work, after one more
 	// attempt at the outbox: it runs on its own context, cancelled once the
 	// others have stopped.
-	botCtx, stopBot := context.WithCancel(context.Background())
+	botBase := context.Background()
+	if node != nil {
+		// The leader's fence goes with the bot's writes.
+		botBase = context.WithoutCancel(ctx)
+	}
+	botCtx, stopBot := context.WithCancel(botBase)
 	defer stopBot()
 	var botDone sync.WaitGroup
-	if d.bot != nil {
+	if d.bot != nil && lead {
 		botDone.Go(func() { fail("slack", d.bot.Run(botCtx)) })
 	}
-	if d.relay != nil {
+	if d.relay != nil && lead {
 		serve := func() error { return d.relay.Serve(d.relayLn) }
 		if d.cfg.Relay.TLS == "implicit" {
 			serve = func() error { return d.relay.ServeTLS(d.relayLn) }
 		}
 		wg.Go(func() { fail("relay", serveRelay(ctx, d.log, d.relay, d.cfg.Relay, serve)) })
+	} else if d.relayLn != nil {
+		// Stopped before leading: the listener was never served.
+		d.relayLn.Close()
 	}
 
 	<-ctx.Done()
@@ -238,6 +270,13 @@ func (d *daemon) run(ctx context.Context) error {
 	wg.Wait()
 	stopBot()
 	botDone.Wait()
+	if node != nil {
+		d.active.Store(false)
+		// Revoking the lease hands the lead over at once.
+		if err := node.Leave(); err != nil {
+			d.log.Warn("leave the cluster", "err", err)
+		}
+	}
 	if err := d.st.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}

@@ -26,6 +26,12 @@ func openStoreFromFlags(e *env, db, cfgPath string, lockWait time.Duration) (*st
 		if err != nil {
 			return nil, err
 		}
+		if cfg.Store.Etcd != nil {
+			// Cluster mode: the store on etcd is read in a snapshot while
+			// the daemons run.
+			st, _, err := openEtcdStore(cfg.Store.Etcd, store.EtcdOptions{ReadOnly: true}, store.Options{})
+			return st, err
+		}
 		path = cfg.Store.Path
 	}
 	if path == "" {

@@ -37,6 +37,40 @@ type Store struct {
 	Retention time.Duration `yaml:"retention"`
 	// OrphanMaxAge drops reports for mail never seen after this long.
 	OrphanMaxAge time.Duration `yaml:"orphan_max_age"`
+	// Etcd, when set, keeps the store in an etcd cluster instead of the
+	// file at Path (cluster mode).
+	Etcd *Etcd `yaml:"etcd"`
+}
+
+// Etcd configures the store on an etcd cluster.
+type Etcd struct {
+	// Endpoints are the client URLs of the members, such as
+	// https://etcd1:2379.
+	Endpoints []string `yaml:"endpoints"`
+	TLS       EtcdTLS  `yaml:"tls"`
+	Username  string   `yaml:"username"`
+	Password  Secret   `yaml:"password"`
+	// PasswordFile holds the password; use it or password, not both.
+	PasswordFile string `yaml:"password_file"`
+	// Prefix starts every key of the store; default "mailack/".
+	Prefix string `yaml:"prefix"`
+	// DialTimeout bounds the connection to the cluster; default 10s.
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// Node names this daemon among those sharing the prefix; default the
+	// host name. Each must be unique.
+	Node string `yaml:"node"`
+	// LeaseTTL is how long after a daemon stopped, or lost the cluster,
+	// a standby takes over; default 10s, at least 2s, whole seconds.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
+}
+
+// EtcdTLS configures TLS to the etcd members: the CA that signed their
+// certificates and, for client certificate authentication, the client's
+// certificate and key.
+type EtcdTLS struct {
+	CAFile   string `yaml:"ca_file"`
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
 }
 
 // Tracking configures the deadlines and the language.

@@ -254,6 +254,13 @@ func TestProblems(t *testing.T) {
 			`accounts[0].reports_for[4]: "example.com" is neither`, `accounts[0].reports_for[5]: "Bob <bob@example.com>" is neither`,
 			`accounts[0].reports_for[6]: "@-bad.example" is neither`, `accounts[0].reports_for[7]: "bob@bad_domain" is neither`}},
 		{"not yaml", "log: [unclosed\n", nil, []string{"did not find expected"}},
+		{"etcd", "store:\n  etcd:\n    endpoints: [\"etcd1:2379\", \"http://etcd2:2379\"]\n    tls:\n      ca_file: /etc/ca.pem\n      cert_file: /etc/c.pem\n    password: ${P}\n    dial_timeout: -1s\n    lease_ttl: 1500ms\n    node: a/b\n", map[string]string{"P": "x"}, []string{
+			`:3: store.etcd.endpoints[0]: "etcd1:2379" is not a URL`, `store.etcd.endpoints[1]: "http://etcd2:2379" is plain http but store.etcd.tls is set`,
+			":4: store.etcd.tls: cert_file and key_file go together", "store.etcd.username: must be set with a password",
+			"store.etcd.dial_timeout: must not be negative", "store.etcd.lease_ttl: must be whole seconds, at least 2s", "store.etcd.node: must hold no slash"}},
+		{"etcd without endpoints", "store:\n  etcd:\n    prefix: m/\n", nil, []string{":2: store.etcd.endpoints: must list the client URLs"}},
+		{"etcd password missing", "store:\n  etcd:\n    endpoints: [https://etcd1:2379]\n    username: mailack\n    password_file: /nonexistent/pw\n", nil, []string{
+			"store.etcd: password_file: open /nonexistent/pw"}},
 	}
 	tokenFile := filepath.Join(t.TempDir(), "metrics-token")
 	if err := os.WriteFile(tokenFile, []byte("short\n"), 0o600); err != nil {
@@ -337,5 +344,28 @@ func TestSecretNeverPrints(t *testing.T) {
 	}
 	if cfg.Slack.BotToken.Value() != "xoxb-very-secret" {
 		t.Error("secret value lost")
+	}
+}
+
+// TestEtcdStore reads the cluster store's settings, with the password
+// from a file, and keeps the bbolt file the default when they are absent.
+func TestEtcdStore(t *testing.T) {
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	yaml := "store:\n  etcd:\n    endpoints: [https://etcd1:2379, https://etcd2:2379]\n    tls: {ca_file: /etc/mailack/ca.pem, cert_file: /etc/mailack/c.pem, key_file: /etc/mailack/c.key}\n" +
+		"    username: mailack\n    password_file: " + pw + "\n    prefix: acme/\n" +
+		"accounts:\n  - name: a\n    host: imap.example.com\n    username: u@example.com\n    password: ${P}\n"
+	cfg, err := Parse("f.yaml", []byte(yaml), env(map[string]string{"P": "x"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := cfg.Store.Etcd
+	if e == nil || len(e.Endpoints) != 2 || e.TLS.KeyFile != "/etc/mailack/c.key" || e.Password.Value() != "s3cret" || e.Prefix != "acme/" {
+		t.Errorf("store.etcd = %+v", e)
+	}
+	if d := Defaults(); d.Store.Etcd != nil || d.Store.Path == "" {
+		t.Errorf("default store = %+v, want the bbolt file", d.Store)
 	}
 }

@@ -98,13 +98,18 @@ func (v *validator) resolveSecrets(c *Config, getenv func(string) string) {
 	v.secret("relay.upstream.password", &c.Relay.Upstream.Password, c.Relay.Upstream.PasswordFile, getenv, c.Relay.Enabled)
 	v.secret("http.admin_token", &c.HTTP.AdminToken, c.HTTP.AdminTokenFile, getenv, false)
 	v.secret("http.metrics_token", &c.HTTP.MetricsToken, c.HTTP.MetricsTokenFile, getenv, false)
+	if e := c.Store.Etcd; e != nil {
+		v.secret("store.etcd.password", &e.Password, e.PasswordFile, getenv, e.Username != "")
+	}
 }
 
 // validate checks the values of cfg.
 func (v *validator) validate(c *Config) {
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")
-	if c.Store.Path == "" {
+	if c.Store.Etcd != nil {
+		v.etcd(c.Store.Etcd)
+	} else if c.Store.Path == "" {
 		v.add("store.path", "must name the database file")
 	}
 	v.positive("tracking.default_deadline", c.Tracking.DefaultDeadline)
@@ -419,4 +424,41 @@ func loopbackListen(hostport string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// etcd checks the store's etcd cluster settings.
+func (v *validator) etcd(e *Etcd) {
+	if len(e.Endpoints) == 0 {
+		v.add("store.etcd.endpoints", "must list the client URLs of the etcd members, such as https://etcd1:2379")
+	}
+	tls := e.TLS.CAFile != "" || e.TLS.CertFile != ""
+	for i, ep := range e.Endpoints {
+		path := fmt.Sprintf("store.etcd.endpoints[%d]", i)
+		u, err := url.Parse(ep)
+		if err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https" || u.Path != "" && u.Path != "/" {
+			v.add(path, "%q is not a URL such as https://etcd1:2379", ep)
+			continue
+		}
+		if u.Scheme == "http" && tls {
+			v.add(path, "%q is plain http but store.etcd.tls is set: use https", ep)
+		}
+	}
+	if (e.TLS.CertFile == "") != (e.TLS.KeyFile == "") {
+		v.add("store.etcd.tls", "cert_file and key_file go together")
+	}
+	if e.Username == "" && (e.Password.IsSet() || e.PasswordFile != "") {
+		v.add("store.etcd.username", "must be set with a password")
+	}
+	if strings.ContainsRune(e.Prefix, 0) {
+		v.add("store.etcd.prefix", "must not hold a NUL byte")
+	}
+	if e.DialTimeout < 0 {
+		v.add("store.etcd.dial_timeout", "must not be negative")
+	}
+	if e.LeaseTTL != 0 && (e.LeaseTTL < 2*time.Second || e.LeaseTTL%time.Second != 0) {
+		v.add("store.etcd.lease_ttl", "must be whole seconds, at least 2s (etcd's shortest lease)")
+	}
+	if strings.ContainsAny(e.Node, "/\x00") {
+		v.add("store.etcd.node", "must hold no slash")
+	}
 }

@@ -1,0 +1,666 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/bbolt"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	rpctypes "go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// The store on etcd keeps every bucket under one key prefix:
+//
+//	<prefix>b/<bucket>/<key>  a key of a bucket, with its value
+//	<prefix>m/<bucket>        the bucket exists; the value is its sequence
+//	                          (8 bytes big-endian) for NextSequence
+//	<prefix>commit            written by every write transaction
+//
+// A transaction reads a snapshot: every read is made at the revision the
+// transaction started at. Writes are buffered in the transaction and read
+// back by it, and committed in one etcd Txn guarded by a compare on the mod
+// revision of the commit key, which every write transaction updates: the
+// Txn succeeds only if no other write transaction committed since the
+// snapshot, which makes write transactions serializable as bbolt's single
+// writer does. A Txn that loses the race is retried with a fresh snapshot.
+// Each key written is one operation of the Txn, so the etcd members must
+// allow as many operations per Txn as the largest write transaction makes
+// (etcd's --max-txn-ops, 128 by default).
+
+// EtcdOptions tune OpenEtcd.
+type EtcdOptions struct {
+	// Prefix is the key prefix of every key of the store, such as
+	// "mailack/"; several stores can share a cluster with different
+	// prefixes. Empty means "mailack/".
+	Prefix string
+	// ReadOnly opens an existing store of the current schema without
+	// creating or migrating it, and refuses writes, as OpenReadOnly does.
+	ReadOnly bool
+	// CloseClient makes Close close the client too.
+	CloseClient bool
+}
+
+// ErrFenced means a write was refused because its fence (WithFence) no
+// longer holds: the node lost the ownership it wrote under.
+var ErrFenced = errors.New("store: write refused: this node no longer owns what it writes for")
+
+type fenceKey struct{}
+
+// WithFence returns a context whose writes on a store on etcd commit only
+// if every compare holds, checked in the same etcd transaction as the
+// write: a node writes for a mailbox it owns with the compares of that
+// ownership, so that once it has lost it nothing it writes is committed.
+// Such a write fails with ErrFenced. Stores on bbolt files, which only one
+// process opens, ignore the fence.
+func WithFence(ctx context.Context, cmps ...clientv3.Cmp) context.Context {
+	return context.WithValue(ctx, fenceKey{}, append(fenceFrom(ctx), cmps...))
+}
+
+func fenceFrom(ctx context.Context) []clientv3.Cmp {
+	f, _ := ctx.Value(fenceKey{}).([]clientv3.Cmp)
+	return slices.Clip(f)
+}
+
+// etcdPageSize is how many keys a cursor reads from etcd at a time.
+const etcdPageSize = 256
+
+type etcdEngine struct {
+	cli    *clientv3.Client
+	prefix string
+	// mu serialises this process's write transactions: they would only
+	// conflict with each other.
+	mu          sync.Mutex
+	readOnly    bool
+	closeClient bool
+	closed      atomic.Bool
+	conflicts   atomic.Int64
+}
+
+// ErrClosed means the store was closed.
+var ErrClosed = errors.New("store: closed")
+
+// close waits for the write in flight and refuses any later one.
+func (e *etcdEngine) close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.closed.Swap(true) && e.closeClient {
+		// The client only reads and writes through transactions that
+		// have ended: closing it loses nothing.
+		_ = e.cli.Close()
+	}
+}
+
+// ErrReadOnly means a write on a store opened for reading only.
+var ErrReadOnly = errors.New("store: opened read-only")
+
+// OpenEtcd opens the store kept in an etcd cluster through cli, creating
+// or migrating it in one transaction. The client stays the caller's to
+// close, after the store.
+func OpenEtcd(cli *clientv3.Client, eo EtcdOptions, opts Options) (*Store, error) {
+	opts = opts.withDefaults()
+	prefix := eo.Prefix
+	if prefix == "" {
+		prefix = "mailack/"
+	}
+	e := &etcdEngine{cli: cli, prefix: prefix, closeClient: eo.CloseClient}
+	s := &Store{etcd: e, path: "etcd:" + prefix, opts: opts}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var err error
+	if eo.ReadOnly {
+		err = e.view(ctx, func(tx kvTx) error { return checkSchema(tx, s.path) })
+	} else {
+		err = e.update(ctx, func(tx kvTx) error { return migrate(tx, s.path) })
+	}
+	e.readOnly = eo.ReadOnly
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// EtcdConflicts returns how many write transactions of a store on etcd
+// were run again because another writer committed first.
+func (s *Store) EtcdConflicts() int64 {
+	if s.etcd == nil {
+		return 0
+	}
+	return s.etcd.conflicts.Load()
+}
+
+func (e *etcdEngine) commitKey() string { return e.prefix + "commit" }
+
+// begin starts a transaction at the current revision.
+func (e *etcdEngine) begin(ctx context.Context) (*etcdTx, error) {
+	if e.closed.Load() {
+		return nil, ErrClosed
+	}
+	resp, err := e.cli.Get(ctx, e.commitKey())
+	if err != nil {
+		return nil, fmt.Errorf("etcd: %w", err)
+	}
+	tx := &etcdTx{e: e, ctx: ctx, rev: resp.Header.Revision, writes: map[string][]byte{}, reads: map[string][]byte{}}
+	if len(resp.Kvs) == 1 {
+		tx.commitRev = resp.Kvs[0].ModRevision
+	}
+	return tx, nil
+}
+
+func (e *etcdEngine) view(ctx context.Context, fn func(kvTx) error) error {
+	for {
+		tx, err := e.begin(ctx)
+		if err != nil {
+			return err
+		}
+		fnErr := fn(tx)
+		if tx.err != nil {
+			if errors.Is(tx.err, rpctypes.ErrCompacted) {
+				continue // the snapshot was compacted away; read a newer one
+			}
+			return tx.err
+		}
+		return fnErr
+	}
+}
+
+func (e *etcdEngine) update(ctx context.Context, fn func(kvTx) error) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.readOnly {
+		return ErrReadOnly
+	}
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		tx, err := e.begin(ctx)
+		if err != nil {
+			return err
+		}
+		fnErr := fn(tx)
+		if tx.err != nil {
+			if errors.Is(tx.err, rpctypes.ErrCompacted) {
+				continue
+			}
+			return tx.err
+		}
+		if fnErr != nil {
+			return fnErr
+		}
+		ok, err := tx.commit()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		e.conflicts.Add(1)
+		// Another node committed since the snapshot: wait a little, more
+		// after each loss, so that contending nodes spread out.
+		t := time.NewTimer(time.Duration(min(attempt, 8)+1) * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// etcdTx is a kvTx on a snapshot of etcd, with the writes kept until
+// commit.
+type etcdTx struct {
+	e         *etcdEngine
+	ctx       context.Context
+	rev       int64 // the snapshot
+	commitRev int64 // the commit key's mod revision at the snapshot
+	// writes holds every key written, nil for a deleted key; written
+	// lists them in order.
+	writes  map[string][]byte
+	written []string
+	reads   map[string][]byte // point reads, nil for a key not stored
+	err     error             // the first read or write that failed
+}
+
+func (tx *etcdTx) fail(err error) {
+	if tx.err == nil {
+		tx.err = fmt.Errorf("etcd: %w", err)
+	}
+}
+
+// get returns the value of a full key as the transaction sees it.
+func (tx *etcdTx) get(key string) []byte {
+	if v, ok := tx.writes[key]; ok {
+		return v
+	}
+	if v, ok := tx.reads[key]; ok {
+		return v
+	}
+	if tx.err != nil {
+		return nil
+	}
+	resp, err := tx.e.cli.Get(tx.ctx, key, clientv3.WithRev(tx.rev))
+	if err != nil {
+		tx.fail(err)
+		return nil
+	}
+	var v []byte
+	if len(resp.Kvs) == 1 {
+		v = value(resp.Kvs[0])
+	}
+	tx.reads[key] = v
+	return v
+}
+
+// value returns a stored value, never nil: an empty value is not a
+// missing key.
+func value(kv *mvccpb.KeyValue) []byte {
+	if kv.Value == nil {
+		return empty
+	}
+	return kv.Value
+}
+
+func (tx *etcdTx) set(key string, v []byte) error {
+	if tx.err != nil {
+		return tx.err
+	}
+	if _, ok := tx.writes[key]; !ok {
+		i, _ := slices.BinarySearch(tx.written, key)
+		tx.written = slices.Insert(tx.written, i, key)
+	}
+	if v != nil {
+		v = bytes.Clone(v)
+	}
+	tx.writes[key] = v
+	return nil
+}
+
+func (tx *etcdTx) commit() (bool, error) {
+	if len(tx.written) == 0 {
+		return true, nil
+	}
+	ops := make([]clientv3.Op, 0, len(tx.written)+1)
+	for _, k := range tx.written {
+		if v := tx.writes[k]; v != nil {
+			ops = append(ops, clientv3.OpPut(k, string(v)))
+		} else {
+			ops = append(ops, clientv3.OpDelete(k))
+		}
+	}
+	ops = append(ops, clientv3.OpPut(tx.e.commitKey(), ""))
+	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(tx.e.commitKey()), "=", tx.commitRev)}
+	fence := fenceFrom(tx.ctx)
+	cmps = append(cmps, fence...)
+	// The fence is checked again on failure to tell a lost fence from a
+	// lost race.
+	var orElse []clientv3.Op
+	if len(fence) > 0 {
+		orElse = append(orElse, clientv3.OpTxn(fence, nil, nil))
+	}
+	resp, err := tx.e.cli.Txn(tx.ctx).If(cmps...).Then(ops...).Else(orElse...).Commit()
+	if err != nil {
+		return false, fmt.Errorf("etcd: commit %d writes: %w", len(ops), err)
+	}
+	if resp.Succeeded {
+		return true, nil
+	}
+	if len(orElse) > 0 && !resp.Responses[0].GetResponseTxn().Succeeded {
+		return false, ErrFenced
+	}
+	return false, nil
+}
+
+func (tx *etcdTx) bucketKey(name []byte) string { return tx.e.prefix + "m/" + string(name) }
+func (tx *etcdTx) dataPrefix(name []byte) string {
+	return tx.e.prefix + "b/" + string(name) + "/"
+}
+
+func (tx *etcdTx) Bucket(name []byte) bucket {
+	// After a failed read the bucket is handed out all the same: the
+	// rules take the schema's buckets for granted, and the transaction
+	// fails with the read's error whatever they do with it.
+	if tx.get(tx.bucketKey(name)) == nil && tx.err == nil {
+		return nil
+	}
+	return &etcdBucket{tx: tx, name: name, prefix: tx.dataPrefix(name)}
+}
+
+func (tx *etcdTx) CreateBucket(name []byte) (bucket, error) {
+	if len(name) == 0 || strings.ContainsRune(string(name), '/') {
+		return nil, fmt.Errorf("bucket name %q: %w", name, ErrInvalid)
+	}
+	if tx.Bucket(name) != nil {
+		return nil, fmt.Errorf("bucket %s already exists", name)
+	}
+	if err := tx.set(tx.bucketKey(name), make([]byte, 8)); err != nil {
+		return nil, err
+	}
+	return tx.Bucket(name), tx.err
+}
+
+func (tx *etcdTx) CreateBucketIfNotExists(name []byte) (bucket, error) {
+	if b := tx.Bucket(name); b != nil || tx.err != nil {
+		return b, tx.err
+	}
+	return tx.CreateBucket(name)
+}
+
+func (tx *etcdTx) DeleteBucket(name []byte) error {
+	b := tx.Bucket(name)
+	if b == nil {
+		if tx.err != nil {
+			return tx.err
+		}
+		return fmt.Errorf("bucket %s not found", name)
+	}
+	eb := b.(*etcdBucket)
+	c := newEtcdCursor(tx, eb.prefix)
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if err := tx.set(eb.prefix+string(k), nil); err != nil {
+			return err
+		}
+	}
+	if err := tx.set(tx.bucketKey(name), nil); err != nil {
+		return err
+	}
+	return tx.err
+}
+
+func (tx *etcdTx) ForEachBucket(fn func(name []byte) error) error {
+	c := newEtcdCursor(tx, tx.e.prefix+"m/")
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if err := fn(k); err != nil {
+			return err
+		}
+	}
+	return tx.err
+}
+
+type etcdBucket struct {
+	tx     *etcdTx
+	name   []byte
+	prefix string
+}
+
+func (b *etcdBucket) Get(k []byte) []byte { return b.tx.get(b.prefix + string(k)) }
+
+func (b *etcdBucket) Put(k, v []byte) error {
+	if len(k) == 0 {
+		return fmt.Errorf("put in %s: empty key: %w", b.name, ErrInvalid)
+	}
+	if v == nil {
+		v = empty
+	}
+	return b.tx.set(b.prefix+string(k), v)
+}
+
+func (b *etcdBucket) Delete(k []byte) error { return b.tx.set(b.prefix+string(k), nil) }
+
+func (b *etcdBucket) Cursor() cursor { return newEtcdCursor(b.tx, b.prefix) }
+
+func (b *etcdBucket) ForEach(fn func(k, v []byte) error) error {
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if err := fn(k, v); err != nil {
+			return err
+		}
+	}
+	return b.tx.err
+}
+
+func (b *etcdBucket) NextSequence() (uint64, error) {
+	key := b.tx.bucketKey(b.name)
+	v := b.tx.get(key)
+	if b.tx.err != nil {
+		return 0, b.tx.err
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("sequence of bucket %s is %d bytes long, want 8", b.name, len(v))
+	}
+	n := binary.BigEndian.Uint64(v) + 1
+	return n, b.tx.set(key, binary.BigEndian.AppendUint64(nil, n))
+}
+
+// etcdPage holds keys read from etcd in one request: in ascending order
+// every key at or after bound up to the last one read (to the end of the
+// range when more is false); in descending order every key before bound
+// down to the last one read (to the start of the range).
+type etcdPage struct {
+	desc  bool
+	bound string
+	kvs   []*mvccpb.KeyValue
+	more  bool
+}
+
+// covers reports whether the page answers a query for the first key at or
+// after q (ascending) or the last key before q (descending).
+func (p *etcdPage) covers(q string) bool {
+	if p == nil {
+		return false
+	}
+	if !p.desc {
+		return q >= p.bound && (!p.more || len(p.kvs) > 0 && q <= string(p.kvs[len(p.kvs)-1].Key))
+	}
+	return q <= p.bound && (!p.more || len(p.kvs) > 0 && q > string(p.kvs[len(p.kvs)-1].Key))
+}
+
+// etcdCursor walks the keys under prefix as its transaction sees them:
+// the snapshot with the transaction's writes laid over it.
+type etcdCursor struct {
+	tx        *etcdTx
+	prefix    string
+	end       string // the first key after the prefix's range
+	cur       string // the key the cursor is on, with the prefix
+	on        bool
+	asc, desc *etcdPage
+}
+
+func newEtcdCursor(tx *etcdTx, prefix string) *etcdCursor {
+	return &etcdCursor{tx: tx, prefix: prefix, end: clientv3.GetPrefixRangeEnd(prefix)}
+}
+
+// remoteAsc returns the first stored key at or after q, nil at the end.
+func (c *etcdCursor) remoteAsc(q string) *mvccpb.KeyValue {
+	if !c.asc.covers(q) {
+		if c.tx.err != nil {
+			return nil
+		}
+		resp, err := c.tx.e.cli.Get(c.tx.ctx, q, clientv3.WithRange(c.end), clientv3.WithRev(c.tx.rev),
+			clientv3.WithLimit(etcdPageSize), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+		if err != nil {
+			c.tx.fail(err)
+			return nil
+		}
+		c.asc = &etcdPage{bound: q, kvs: resp.Kvs, more: resp.More}
+	}
+	kvs := c.asc.kvs
+	i, _ := slices.BinarySearchFunc(kvs, q, func(kv *mvccpb.KeyValue, q string) int { return strings.Compare(string(kv.Key), q) })
+	if i < len(kvs) {
+		return kvs[i]
+	}
+	return nil
+}
+
+// remoteDesc returns the last stored key before q, nil at the start.
+func (c *etcdCursor) remoteDesc(q string) *mvccpb.KeyValue {
+	if q <= c.prefix {
+		return nil
+	}
+	if !c.desc.covers(q) {
+		if c.tx.err != nil {
+			return nil
+		}
+		resp, err := c.tx.e.cli.Get(c.tx.ctx, c.prefix, clientv3.WithRange(q), clientv3.WithRev(c.tx.rev),
+			clientv3.WithLimit(etcdPageSize), clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))
+		if err != nil {
+			c.tx.fail(err)
+			return nil
+		}
+		c.desc = &etcdPage{desc: true, bound: q, kvs: resp.Kvs, more: resp.More}
+	}
+	kvs := c.desc.kvs // descending
+	// The first key before q: keys at or after q come first.
+	i, _ := slices.BinarySearchFunc(kvs, q, func(kv *mvccpb.KeyValue, q string) int {
+		if string(kv.Key) >= q {
+			return -1
+		}
+		return 1
+	})
+	if i < len(kvs) {
+		return kvs[i]
+	}
+	return nil
+}
+
+// ceil moves to the first key at or after q.
+func (c *etcdCursor) ceil(q string) ([]byte, []byte) {
+	r := c.remoteAsc(q)
+	for r != nil {
+		if _, written := c.tx.writes[string(r.Key)]; !written {
+			break
+		}
+		r = c.remoteAsc(string(r.Key) + "\x00")
+	}
+	// The first written key at or after q that is not deleted.
+	var w string
+	wok := false
+	for i, _ := slices.BinarySearch(c.tx.written, q); i < len(c.tx.written) && c.tx.written[i] < c.end; i++ {
+		if k := c.tx.written[i]; c.tx.writes[k] != nil {
+			w, wok = k, true
+			break
+		}
+	}
+	switch {
+	case wok && (r == nil || w < string(r.Key)):
+		return c.move(w, c.tx.writes[w])
+	case r != nil:
+		return c.move(string(r.Key), value(r))
+	}
+	c.on = false
+	return nil, nil
+}
+
+// floor moves to the last key before q.
+func (c *etcdCursor) floor(q string) ([]byte, []byte) {
+	r := c.remoteDesc(q)
+	for r != nil {
+		if _, written := c.tx.writes[string(r.Key)]; !written {
+			break
+		}
+		r = c.remoteDesc(string(r.Key))
+	}
+	var w string
+	wok := false
+	i, _ := slices.BinarySearch(c.tx.written, q)
+	for i--; i >= 0 && c.tx.written[i] >= c.prefix; i-- {
+		if k := c.tx.written[i]; c.tx.writes[k] != nil {
+			w, wok = k, true
+			break
+		}
+	}
+	switch {
+	case wok && (r == nil || w > string(r.Key)):
+		return c.move(w, c.tx.writes[w])
+	case r != nil:
+		return c.move(string(r.Key), value(r))
+	}
+	c.on = false
+	return nil, nil
+}
+
+func (c *etcdCursor) move(k string, v []byte) ([]byte, []byte) {
+	c.cur, c.on = k, true
+	return []byte(k[len(c.prefix):]), v
+}
+
+func (c *etcdCursor) First() ([]byte, []byte) { return c.ceil(c.prefix) }
+func (c *etcdCursor) Last() ([]byte, []byte)  { return c.floor(c.end) }
+
+func (c *etcdCursor) Seek(seek []byte) ([]byte, []byte) { return c.ceil(c.prefix + string(seek)) }
+
+func (c *etcdCursor) Next() ([]byte, []byte) {
+	if !c.on {
+		return nil, nil
+	}
+	return c.ceil(c.cur + "\x00")
+}
+
+func (c *etcdCursor) Prev() ([]byte, []byte) {
+	if !c.on {
+		return nil, nil
+	}
+	return c.floor(c.cur)
+}
+
+// etcdBackup writes a bbolt file with the contents of one snapshot of the
+// store on etcd to w: the file Open reads, so a backup of a cluster can be
+// restored as a single-node store or migrated back with MigrateToEtcd.
+func (s *Store) etcdBackup(ctx context.Context, w io.Writer) (int64, error) {
+	dir, err := os.MkdirTemp("", "mailack-backup-*")
+	if err != nil {
+		return 0, fmt.Errorf("backup %s: %w", s.path, err)
+	}
+	// The directory holds only the copy made here.
+	defer func() { _ = os.RemoveAll(dir) }()
+	db, err := bbolt.Open(filepath.Join(dir, "backup.db"), 0o600, &bbolt.Options{NoSync: true, FreelistType: bbolt.FreelistMapType})
+	if err != nil {
+		return 0, fmt.Errorf("backup %s: %w", s.path, err)
+	}
+	// Closing a copy that is about to be removed loses nothing.
+	defer func() { _ = db.Close() }()
+	err = s.etcd.view(ctx, func(src kvTx) error {
+		return db.Update(func(btx *bbolt.Tx) error { return copyBuckets(ctx, src, boltTx{btx}) })
+	})
+	if err != nil {
+		return 0, fmt.Errorf("backup %s: %w", s.path, err)
+	}
+	var n int64
+	err = db.View(func(tx *bbolt.Tx) error {
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("backup %s: %w", s.path, err)
+	}
+	return n, nil
+}
+
+// copyBuckets copies every bucket of src, with its keys and sequence, into
+// dst, which must hold none of them.
+func copyBuckets(ctx context.Context, src, dst kvTx) error {
+	var names [][]byte
+	if err := src.ForEachBucket(func(name []byte) error { names = append(names, bytes.Clone(name)); return nil }); err != nil {
+		return err
+	}
+	for _, name := range names {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		from := src.Bucket(name)
+		to, err := dst.CreateBucket(name)
+		if err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+		if err := from.ForEach(func(k, v []byte) error { return to.Put(bytes.Clone(k), bytes.Clone(v)) }); err != nil {
+			return fmt.Errorf("copy bucket %s: %w", name, err)
+		}
+		if err := setSequence(to, sequence(from)); err != nil {
+			return fmt.Errorf("copy bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
