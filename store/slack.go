@@ -142,7 +142,7 @@ func (s *Store) UserSettings(ctx context.Context, userID string) ([]byte, error)
 // SettingsUsers returns the chat users that have settings stored.
 func (s *Store) SettingsUsers(ctx context.Context) ([]string, error) {
 	var out []string
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
+	err := s.view(ctx, func(tx kvTx) error {
 		return tx.Bucket(bucketSettings).ForEach(func(k, _ []byte) error {
 			out = append(out, string(k))
 			return nil

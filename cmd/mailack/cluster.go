@@ -14,9 +14,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/mailack/mailack/cluster"
 	"github.com/mailack/mailack/cmd/mailack/config"
 	"github.com/mailack/mailack/store"
+	"github.com/mailack/mailack/store/cluster"
 )
 
 // etcdClient connects to the etcd cluster of store.etcd. The connection is

@@ -16,12 +16,12 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/mailack/mailack/bot"
-	"github.com/mailack/mailack/cluster"
 	"github.com/mailack/mailack/cmd/mailack/config"
 	"github.com/mailack/mailack/mailwatch"
 	"github.com/mailack/mailack/mailwatch/pixel"
 	"github.com/mailack/mailack/mailwatch/relay"
 	"github.com/mailack/mailack/store"
+	"github.com/mailack/mailack/store/cluster"
 	"github.com/mailack/mailack/track"
 	trackpixel "github.com/mailack/mailack/track/pixel"
 )
