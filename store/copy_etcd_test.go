@@ -17,7 +17,7 @@ func TestCopyToEtcd(t *testing.T) {
 	ctx := t.Context()
 	src := openFileAt(t, filepath.Join(t.TempDir(), "mailack.db"), Options{})
 	fill(t, src)
-	prefix := "test/" + t.Name() + "/"
+	prefix := "test" + filepath.ToSlash(t.TempDir()) + "/" // fresh in each run of the test
 	n, already, err := src.CopyToEtcd(ctx, testEtcd, prefix)
 	if err != nil || already || n == 0 {
 		t.Fatalf("CopyToEtcd = %d, %t, %v", n, already, err)

@@ -243,7 +243,7 @@ func TestEtcdFence(t *testing.T) {
 		t.Skip("the fence is a compare of etcd transactions")
 	}
 	ctx := t.Context()
-	prefix := "test/" + t.Name() + "/"
+	prefix := "test" + filepath.ToSlash(t.TempDir()) + "/" // fresh in each run of the test
 	owner := prefix + "owner"
 	if _, err := testEtcd.Put(ctx, owner, "node-a"); err != nil {
 		t.Fatal(err)
