@@ -1,7 +1,11 @@
 package mailwatch
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -20,58 +24,130 @@ func TestWatchFolderRecreatedWhileSelected(t *testing.T) {
 	for _, mode := range []string{"idle", "poll"} {
 		t.Run(mode, func(t *testing.T) {
 			s := mailstack.Start(t)
-			sink := newMemSink()
-			c := s.Login(t, "alice")
-			if err := c.Create("Reports", nil).Wait(); err != nil {
-				t.Fatal(err)
-			}
-			mailstack.Append(t, c, "Reports", mailstack.MDN("a@test.example", "bob@test.example", "alice@test.example", 1))
 			acct := account(s, "alice")
-			acct.ReportFolders = []string{"Reports"}
 			if mode == "poll" {
 				acct.PollInterval = 100 * time.Millisecond
 			}
-			startWatcher(t, sink, Options{IdleRestart: time.Hour}, acct)
-			sink.waitFor(t, "the first receipt", 10*time.Second, func(items []Item) bool { return len(items) == 1 })
-			before, _ := sink.Checkpoint(context.Background(), "alice", "Reports")
-
-			if err := c.Delete("Reports").Wait(); err != nil {
-				t.Fatal(err)
-			}
-			if err := c.Create("Reports", nil).Wait(); err != nil {
-				t.Fatal(err)
-			}
-			mailstack.Append(t, c, "Reports", mailstack.MDN("b@test.example", "bob@test.example", "alice@test.example", 2))
-			mailstack.Append(t, c, "Reports", mailstack.MDN("c@test.example", "bob@test.example", "alice@test.example", 3))
-			sink.waitFor(t, "the recreated folder's two receipts", 30*time.Second, func(items []Item) bool {
-				seen := map[string]bool{}
-				for _, r := range reportsOf(items) {
-					seen[r.OriginalMessageID] = true
-				}
-				return seen["b@test.example"] && seen["c@test.example"]
-			})
-
-			after, _ := sink.Checkpoint(context.Background(), "alice", "Reports")
-			if after.UIDValidity == before.UIDValidity || after.LastUID != 2 {
-				t.Errorf("checkpoint after recreate = %+v, before %+v: want a new UIDVALIDITY read up to UID 2", after, before)
-			}
-			count := map[string]int{}
-			for _, r := range reportsOf(sink.snapshot()) {
-				count[r.OriginalMessageID]++
-			}
-			for _, id := range []string{"a@test.example", "b@test.example", "c@test.example"} {
-				if count[id] != 1 {
-					t.Errorf("receipt for %s read %d times, want once (all: %v)", id, count[id], count)
-				}
-			}
-			sink.mu.Lock()
-			for k, n := range sink.applied {
-				if n != 1 {
-					t.Errorf("%s applied %d times, want once", k, n)
-				}
-			}
-			sink.mu.Unlock()
+			recreateWhileSelected(t, s, acct, Options{IdleRestart: time.Hour})
 		})
+	}
+}
+
+// TestWatchFolderRecreatedSilently is the same against a server that sends
+// no untagged NO (a proxy drops Dovecot's): the folder is found recreated
+// by the select that comes with every IDLE restart, or after as long when
+// polling.
+func TestWatchFolderRecreatedSilently(t *testing.T) {
+	for _, mode := range []string{"idle", "poll"} {
+		t.Run(mode, func(t *testing.T) {
+			s := mailstack.Start(t)
+			acct := account(s, "alice")
+			acct.Addr, acct.TLS, acct.TLSConfig = dropUntaggedNO(t, s.IMAPAddr()), TLSInsecure, nil
+			if mode == "poll" {
+				acct.PollInterval = 100 * time.Millisecond
+			}
+			recreateWhileSelected(t, s, acct, Options{IdleRestart: time.Second})
+		})
+	}
+}
+
+// dropUntaggedNO proxies plaintext IMAP to addr and drops every line from
+// the server that starts with "* NO ".
+func dropUntaggedNO(t *testing.T, addr string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", addr)
+			if err != nil {
+				client.Close()
+				continue
+			}
+			t.Cleanup(func() { client.Close(); server.Close() })
+			go func() {
+				defer client.Close()
+				io.Copy(server, client)
+			}()
+			go func() {
+				defer server.Close()
+				r := bufio.NewReader(server)
+				for {
+					line, err := r.ReadBytes('\n')
+					if !bytes.HasPrefix(line, []byte("* NO ")) {
+						if _, werr := client.Write(line); werr != nil {
+							return
+						}
+					}
+					if err != nil {
+						client.Close()
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// recreateWhileSelected watches Reports, deletes and recreates it with two
+// new receipts while the watcher has it selected, and checks that they are
+// read and that nothing is read twice.
+func recreateWhileSelected(t *testing.T, s *mailstack.Stack, acct Account, opts Options) {
+	t.Helper()
+	sink := newMemSink()
+	c := s.Login(t, "alice")
+	if err := c.Create("Reports", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	mailstack.Append(t, c, "Reports", mailstack.MDN("a@test.example", "bob@test.example", "alice@test.example", 1))
+	acct.ReportFolders = []string{"Reports"}
+	startWatcher(t, sink, opts, acct)
+	sink.waitFor(t, "the first receipt", 10*time.Second, func(items []Item) bool { return len(items) == 1 })
+	before, _ := sink.Checkpoint(context.Background(), "alice", "Reports")
+
+	if err := c.Delete("Reports").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create("Reports", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	mailstack.Append(t, c, "Reports", mailstack.MDN("b@test.example", "bob@test.example", "alice@test.example", 2))
+	mailstack.Append(t, c, "Reports", mailstack.MDN("c@test.example", "bob@test.example", "alice@test.example", 3))
+	sink.waitFor(t, "the recreated folder's two receipts", 30*time.Second, func(items []Item) bool {
+		seen := map[string]bool{}
+		for _, r := range reportsOf(items) {
+			seen[r.OriginalMessageID] = true
+		}
+		return seen["b@test.example"] && seen["c@test.example"]
+	})
+
+	after, _ := sink.Checkpoint(context.Background(), "alice", "Reports")
+	if after.UIDValidity == before.UIDValidity || after.LastUID != 2 {
+		t.Errorf("checkpoint after recreate = %+v, before %+v: want a new UIDVALIDITY read up to UID 2", after, before)
+	}
+	count := map[string]int{}
+	for _, r := range reportsOf(sink.snapshot()) {
+		count[r.OriginalMessageID]++
+	}
+	for _, id := range []string{"a@test.example", "b@test.example", "c@test.example"} {
+		if count[id] != 1 {
+			t.Errorf("receipt for %s read %d times, want once (all: %v)", id, count[id], count)
+		}
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	for k, n := range sink.applied {
+		if n != 1 {
+			t.Errorf("%s applied %d times, want once", k, n)
+		}
 	}
 }
 
