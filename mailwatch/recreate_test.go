@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailack/mailack/mailwatch/mailstack"
 )
@@ -119,8 +123,8 @@ func recreateWhileSelected(t *testing.T, s *mailstack.Stack, acct Account, opts 
 	if err := c.Create("Reports", nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
-	mailstack.Append(t, c, "Reports", mailstack.MDN("b@test.example", "bob@test.example", "alice@test.example", 2))
-	mailstack.Append(t, c, "Reports", mailstack.MDN("c@test.example", "bob@test.example", "alice@test.example", 3))
+	appendRetry(t, c, "Reports", mailstack.MDN("b@test.example", "bob@test.example", "alice@test.example", 2))
+	appendRetry(t, c, "Reports", mailstack.MDN("c@test.example", "bob@test.example", "alice@test.example", 3))
 	sink.waitFor(t, "the recreated folder's two receipts", 30*time.Second, func(items []Item) bool {
 		seen := map[string]bool{}
 		for _, r := range reportsOf(items) {
@@ -149,6 +153,31 @@ func recreateWhileSelected(t *testing.T, s *mailstack.Stack, acct Account, opts 
 			t.Errorf("%s applied %d times, want once", k, n)
 		}
 	}
+}
+
+// appendRetry appends raw to folder, again when Dovecot refuses it with
+// TRYCREATE "Mailbox was deleted under us": the watcher's session on the
+// deleted folder can still write to the new folder's index while it
+// notices, and the APPEND that meets that fails without storing anything.
+func appendRetry(t *testing.T, c *imapclient.Client, folder, raw string) {
+	t.Helper()
+	var err error
+	for range 20 {
+		cmd := c.Append(folder, int64(len(raw)), &imap.AppendOptions{})
+		if _, err = cmd.Write([]byte(raw)); err == nil {
+			if err = cmd.Close(); err == nil {
+				if _, err = cmd.Wait(); err == nil {
+					return
+				}
+			}
+		}
+		var ie *imap.Error
+		if !errors.As(err, &ie) || ie.Code != imap.ResponseCodeTryCreate {
+			break
+		}
+		t.Logf("append to %s: %v; again", folder, err)
+	}
+	t.Fatalf("append to %s: %v", folder, err)
 }
 
 // TestWarnTap finds untagged NO responses however the stream is cut into
