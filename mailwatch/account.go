@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net"
 	"sync/atomic"
@@ -103,7 +104,9 @@ var imapWordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
 
 // dial connects and authenticates to the account's server. The returned
 // client is logged in. read, when not nil, counts the bytes received.
-func dial(ctx context.Context, a Account, timeout time.Duration, h *imapclient.UnilateralDataHandler, read *atomic.Int64) (*imapclient.Client, error) {
+// dial connects and logs in. tap, when not nil, sees the plaintext of the
+// session in both directions (see warnTap).
+func dial(ctx context.Context, a Account, timeout time.Duration, h *imapclient.UnilateralDataHandler, read *atomic.Int64, tap io.Writer) (*imapclient.Client, error) {
 	d := net.Dialer{Timeout: timeout}
 	conn, err := d.DialContext(ctx, "tcp", a.Addr)
 	if err != nil {
@@ -112,7 +115,7 @@ func dial(ctx context.Context, a Account, timeout time.Duration, h *imapclient.U
 	if read != nil {
 		conn = countingConn{Conn: conn, n: read}
 	}
-	opts := &imapclient.Options{UnilateralDataHandler: h, WordDecoder: imapWordDecoder, TLSConfig: a.tlsConfig()}
+	opts := &imapclient.Options{UnilateralDataHandler: h, WordDecoder: imapWordDecoder, TLSConfig: a.tlsConfig(), DebugWriter: tap}
 	var c *imapclient.Client
 	switch a.TLS {
 	case TLSImplicit, "":

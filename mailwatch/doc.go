@@ -20,4 +20,11 @@
 // for one of the account's connection slots (Account.MaxConnections) and
 // then for a global login slot (Options.MaxConcurrentLogins), so a server
 // restart under thousands of folders brings a bounded stream of logins.
+//
+// A folder deleted and recreated while selected is found by selecting it
+// again: at once when the server sends an untagged NO (Dovecot 2.3 keeps
+// the old folder's view and answers "* NO Internal error"), at most every
+// 5 s, and otherwise every Options.IdleRestart. A new UIDVALIDITY reads
+// the folder from the start; a folder that is gone fails the SELECT and the
+// session reconnects with backoff.
 package mailwatch

@@ -1,6 +1,7 @@
 package mailwatch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -51,7 +53,8 @@ func (f *folderWatch) session(ctx context.Context) error {
 		},
 		Fetch: func(msg *imapclient.FetchMessageData) { msg.Collect() },
 	}
-	c, release, err := f.w.connect(ctx, f.acct, h)
+	warn := newWarnTap()
+	c, release, err := f.w.connect(ctx, f.acct, h, warn)
 	if err != nil {
 		return err
 	}
@@ -63,30 +66,10 @@ func (f *folderWatch) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var sel *imap.SelectData
-	err = guard(f.w.opts.CommandTimeout, c, func() (err error) {
-		sel, err = c.Select(name, &imap.SelectOptions{CondStore: c.Caps().Has(imap.CapCondStore)}).Wait()
+	cp, uidNext, err := f.open(ctx, c, name)
+	if err != nil {
 		return err
-	})
-	if err != nil {
-		return temporary(fmt.Errorf("select %q: %w", name, err))
 	}
-	cp, err := f.w.opts.Sink.Checkpoint(ctx, f.acct.Name, name)
-	if err != nil {
-		return fmt.Errorf("read checkpoint: %w", err)
-	}
-	if cp.UIDValidity != sel.UIDValidity {
-		if cp.UIDValidity != 0 {
-			f.log.Info("uidvalidity changed: rescanning folder", "folder", name, "old", cp.UIDValidity, "new", sel.UIDValidity)
-		}
-		cp = Checkpoint{Account: f.acct.Name, Folder: name, UIDValidity: sel.UIDValidity}
-	}
-	if cp.LastUID == 0 && f.acct.Since > 0 {
-		if cp, err = f.startSince(ctx, c, cp, uint32(sel.UIDNext)); err != nil {
-			return err
-		}
-	}
-	uidNext := uint32(sel.UIDNext)
 	if f.role == RoleReports && f.w.opts.Answers != nil {
 		f.w.awaitSent(ctx, f.acct.Name, f.w.opts.CommandTimeout)
 	}
@@ -96,6 +79,7 @@ func (f *folderWatch) session(ctx context.Context) error {
 			f.w.watching.Add(-1)
 		}
 	}()
+	checked := time.Now()
 	for {
 		if cp, err = f.catchUp(ctx, c, cp, uidNext); err != nil {
 			return err
@@ -109,10 +93,55 @@ func (f *folderWatch) session(ctx context.Context) error {
 			f.w.watching.Add(1)
 		}
 		uidNext = 0 // from now on fetch open-ended ranges
-		if err := f.wait(ctx, c, events); err != nil {
+		warned, err := f.wait(ctx, c, events, warn.c, checked)
+		if err != nil {
 			return err
 		}
+		if !warned && time.Since(checked) < f.w.opts.IdleRestart {
+			continue
+		}
+		// Select the folder again: a folder deleted and recreated while
+		// selected keeps its old view on some servers (Dovecot 2.3 only
+		// answers "* NO Internal error" to every command and never reports
+		// the new folder's mail), and only a new SELECT shows the new
+		// UIDVALIDITY (RFC 9051 section 2.3.1.1). A folder that is gone
+		// makes the SELECT fail, and the session reconnects with backoff.
+		if cp, uidNext, err = f.open(ctx, c, name); err != nil {
+			return err
+		}
+		checked = time.Now()
+		warn.drain() // the answers to the old view's commands
 	}
+}
+
+// open selects the folder and returns the checkpoint to read on from and
+// the folder's UIDNEXT. A checkpoint of another UIDVALIDITY is discarded:
+// the folder is read again from the start (RFC 9051 section 2.3.1.1).
+func (f *folderWatch) open(ctx context.Context, c *imapclient.Client, name string) (Checkpoint, uint32, error) {
+	var sel *imap.SelectData
+	err := guard(f.w.opts.CommandTimeout, c, func() (err error) {
+		sel, err = c.Select(name, &imap.SelectOptions{CondStore: c.Caps().Has(imap.CapCondStore)}).Wait()
+		return err
+	})
+	if err != nil {
+		return Checkpoint{}, 0, temporary(fmt.Errorf("select %q: %w", name, err))
+	}
+	cp, err := f.w.opts.Sink.Checkpoint(ctx, f.acct.Name, name)
+	if err != nil {
+		return cp, 0, fmt.Errorf("read checkpoint: %w", err)
+	}
+	if cp.UIDValidity != sel.UIDValidity {
+		if cp.UIDValidity != 0 {
+			f.log.Info("uidvalidity changed: rescanning folder", "folder", name, "old", cp.UIDValidity, "new", sel.UIDValidity)
+		}
+		cp = Checkpoint{Account: f.acct.Name, Folder: name, UIDValidity: sel.UIDValidity}
+	}
+	if cp.LastUID == 0 && f.acct.Since > 0 {
+		if cp, err = f.startSince(ctx, c, cp, uint32(sel.UIDNext)); err != nil {
+			return cp, 0, err
+		}
+	}
+	return cp, uint32(sel.UIDNext), nil
 }
 
 // resolve returns the name of the folder to select.
@@ -449,9 +478,17 @@ func (f *folderWatch) afterApply(c *imapclient.Client, it Item) {
 	}
 }
 
+// recheckGap is the least time between two selects of the folder that
+// untagged NO responses ask for, so that a server that sends them often
+// costs at most one SELECT per gap.
+const recheckGap = 5 * time.Second
+
 // wait blocks until the folder may have changed: an EXISTS during IDLE, the
-// IDLE restart interval, or the poll interval.
-func (f *folderWatch) wait(ctx context.Context, c *imapclient.Client, events chan struct{}) error {
+// IDLE restart interval, the poll interval, or an untagged NO from the
+// server (RFC 9051 section 7.1.2: a warning), which it reports as warned.
+// A warning less than recheckGap after checked is acted on at the end of
+// that gap.
+func (f *folderWatch) wait(ctx context.Context, c *imapclient.Client, events, warn chan struct{}, checked time.Time) (warned bool, err error) {
 	timeout := f.w.opts.CommandTimeout
 	if f.acct.PollInterval > 0 || !c.Caps().Has(imap.CapIdle) {
 		interval := f.acct.PollInterval
@@ -462,39 +499,124 @@ func (f *folderWatch) wait(ctx context.Context, c *imapclient.Client, events cha
 		defer t.Stop()
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return false, ctx.Err()
 		case <-c.Closed():
-			return temporary(errors.New("connection closed by server"))
+			return false, temporary(errors.New("connection closed by server"))
 		case <-events:
+		case <-warn:
+			warned = true
 		case <-t.C:
 		}
-		if err := guard(timeout, c, c.Noop().Wait); err != nil {
-			return temporary(fmt.Errorf("noop: %w", err))
+		if warned {
+			return true, f.holdOff(ctx, c, checked)
 		}
-		return nil
+		if err := guard(timeout, c, c.Noop().Wait); err != nil {
+			return false, temporary(fmt.Errorf("noop: %w", err))
+		}
+		select {
+		case <-warn:
+			return true, f.holdOff(ctx, c, checked)
+		default:
+			return false, nil
+		}
 	}
 	var idle *imapclient.IdleCommand
-	err := guard(timeout, c, func() (err error) {
+	err = guard(timeout, c, func() (err error) {
 		idle, err = c.Idle()
 		return err
 	})
 	if err != nil {
-		return temporary(fmt.Errorf("idle: %w", err))
+		return false, temporary(fmt.Errorf("idle: %w", err))
 	}
 	t := time.NewTimer(f.w.opts.IdleRestart)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 	case <-c.Closed():
-		return temporary(errors.New("connection closed by server during idle"))
+		return false, temporary(errors.New("connection closed by server during idle"))
 	case <-events:
+	case <-warn:
+		warned = true
+		if err := f.holdOff(ctx, c, checked); err != nil {
+			return false, err
+		}
 	case <-t.C:
 	}
 	if err := idle.Close(); err != nil && ctx.Err() == nil {
-		return temporary(fmt.Errorf("end idle: %w", err))
+		return false, temporary(fmt.Errorf("end idle: %w", err))
 	}
 	if err := guard(timeout, c, idle.Wait); err != nil && ctx.Err() == nil {
-		return temporary(fmt.Errorf("end idle: %w", err))
+		return false, temporary(fmt.Errorf("end idle: %w", err))
 	}
-	return ctx.Err()
+	return warned, ctx.Err()
+}
+
+// holdOff waits until recheckGap has passed since checked.
+func (f *folderWatch) holdOff(ctx context.Context, c *imapclient.Client, checked time.Time) error {
+	d := recheckGap - time.Since(checked)
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.Closed():
+		return temporary(errors.New("connection closed by server"))
+	case <-t.C:
+		return nil
+	}
+}
+
+// warnTap finds untagged NO responses in a session's plaintext, which
+// go-imap reads and drops. It is the client's DebugWriter, so it sees both
+// directions; client lines never start with "*". A line inside a message
+// literal that looks like one only costs an extra SELECT.
+type warnTap struct {
+	mu   sync.Mutex
+	head []byte // the start of the current line, up to len(untaggedNO)
+	c    chan struct{}
+}
+
+var untaggedNO = []byte("* NO ")
+
+func newWarnTap() *warnTap {
+	return &warnTap{head: make([]byte, 0, len(untaggedNO)), c: make(chan struct{}, 1)}
+}
+
+func (t *warnTap) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for rest := p; len(rest) > 0; {
+		if n := cap(t.head) - len(t.head); n > 0 {
+			take := rest[:min(n, len(rest))]
+			if i := bytes.IndexByte(take, '\n'); i >= 0 {
+				t.head, rest = t.head[:0], rest[i+1:]
+				continue
+			}
+			t.head, rest = append(t.head, take...), rest[len(take):]
+			if len(t.head) == cap(t.head) && bytes.EqualFold(t.head, untaggedNO) {
+				select {
+				case t.c <- struct{}{}:
+				default:
+				}
+			}
+			continue
+		}
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			break
+		}
+		t.head, rest = t.head[:0], rest[i+1:]
+	}
+	return len(p), nil
+}
+
+// drain forgets a warning not yet acted on.
+func (t *warnTap) drain() {
+	select {
+	case <-t.c:
+	default:
+	}
 }

@@ -2,6 +2,7 @@ package mailwatch
 
 import (
 	"context"
+	"io"
 	"math/rand/v2"
 	"time"
 
@@ -70,7 +71,7 @@ func (s semaphore) release() {
 // the account's connection slots, which it keeps until release is called,
 // then for one of the global login slots, which it gives back as soon as
 // the login is over.
-func (w *Watcher) connect(ctx context.Context, a Account, h *imapclient.UnilateralDataHandler) (c *imapclient.Client, release func(), err error) {
+func (w *Watcher) connect(ctx context.Context, a Account, h *imapclient.UnilateralDataHandler, tap io.Writer) (c *imapclient.Client, release func(), err error) {
 	slots := w.perAccount[a.Name]
 	if err := slots.acquire(ctx); err != nil {
 		return nil, nil, err
@@ -79,7 +80,7 @@ func (w *Watcher) connect(ctx context.Context, a Account, h *imapclient.Unilater
 		slots.release()
 		return nil, nil, err
 	}
-	c, err = dial(ctx, a, w.opts.CommandTimeout, h, &w.bytesRead)
+	c, err = dial(ctx, a, w.opts.CommandTimeout, h, &w.bytesRead, tap)
 	w.logins.release()
 	if err != nil {
 		slots.release()

@@ -33,7 +33,7 @@ func (w *Watcher) FindSent(ctx context.Context, sender, query string, limit int)
 	if query == "" || limit <= 0 {
 		return nil, nil
 	}
-	c, release, err := w.connect(ctx, acct, nil)
+	c, release, err := w.connect(ctx, acct, nil, nil)
 	if err != nil {
 		return nil, err
 	}

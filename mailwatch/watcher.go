@@ -28,7 +28,10 @@ type Options struct {
 	// that stops answering is disconnected rather than waited for forever.
 	CommandTimeout time.Duration
 	// IdleRestart re-issues IDLE this often (default 10 min), well before
-	// the 29 minutes after which servers may drop an idle client.
+	// the 29 minutes after which servers may drop an idle client. A watched
+	// folder is also selected again this often (when polling too), to find
+	// a folder deleted and recreated while selected (a new UIDVALIDITY) on
+	// a server that does not say so.
 	IdleRestart time.Duration
 	// DefaultPoll is the poll interval for servers without IDLE (default
 	// 1 min).

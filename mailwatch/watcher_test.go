@@ -241,8 +241,11 @@ func TestWatchRestart(t *testing.T) {
 	}
 }
 
-// TestWatchUIDValidityChange recreates a watched folder: the watcher notices
-// the new UIDVALIDITY and reads the folder again from the start.
+// TestWatchUIDValidityChange deletes a watched folder and recreates it once
+// the watcher's session has ended: the watcher retries the missing folder,
+// notices the new UIDVALIDITY and reads the folder again from the start.
+// TestWatchFolderRecreatedWhileSelected covers a folder recreated while
+// the session is still up.
 func TestWatchUIDValidityChange(t *testing.T) {
 	s := mailstack.Start(t)
 	sink := newMemSink()
@@ -263,7 +266,7 @@ func TestWatchUIDValidityChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Dovecot ends the watcher's session on the deleted folder when it
-	// next polls; a folder recreated before that can go unseen by it.
+	// next polls (BYE "IMAP session state is inconsistent").
 	waitStatus(t, w, "the watcher's session on the deleted folder to end", 10*time.Second, func(st map[string]AccountStatus) bool {
 		return st["alice"].Reconnects > reconnects
 	})

@@ -1,0 +1,219 @@
+package mailwatch
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailack/mailack/mailwatch/mailstack"
+)
+
+// TestWatchFolderRecreatedWhileSelected deletes and recreates the watched
+// folder while the watcher has it selected, over IDLE and by polling.
+// Dovecot 2.3 then keeps the old folder's view in the watcher's session and
+// only answers "* NO Internal error" (or ends the session with BYE when it
+// notices the deletion before the folder is back): either way the new
+// folder's receipts are read, each once, within a bounded wait that is far
+// shorter than the IDLE restart interval.
+func TestWatchFolderRecreatedWhileSelected(t *testing.T) {
+	for _, mode := range []string{"idle", "poll"} {
+		t.Run(mode, func(t *testing.T) {
+			s := mailstack.Start(t)
+			acct := account(s, "alice")
+			if mode == "poll" {
+				acct.PollInterval = 100 * time.Millisecond
+			}
+			recreateWhileSelected(t, s, acct, Options{IdleRestart: time.Hour})
+		})
+	}
+}
+
+// TestWatchFolderRecreatedSilently is the same against a server that sends
+// no untagged NO (a proxy drops Dovecot's): the folder is found recreated
+// by the select that comes with every IDLE restart, or after as long when
+// polling.
+func TestWatchFolderRecreatedSilently(t *testing.T) {
+	for _, mode := range []string{"idle", "poll"} {
+		t.Run(mode, func(t *testing.T) {
+			s := mailstack.Start(t)
+			acct := account(s, "alice")
+			acct.Addr, acct.TLS, acct.TLSConfig = dropUntaggedNO(t, s.IMAPAddr()), TLSInsecure, nil
+			if mode == "poll" {
+				acct.PollInterval = 100 * time.Millisecond
+			}
+			recreateWhileSelected(t, s, acct, Options{IdleRestart: time.Second})
+		})
+	}
+}
+
+// dropUntaggedNO proxies plaintext IMAP to addr and drops every line from
+// the server that starts with "* NO ".
+func dropUntaggedNO(t *testing.T, addr string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", addr)
+			if err != nil {
+				client.Close()
+				continue
+			}
+			t.Cleanup(func() { client.Close(); server.Close() })
+			go func() {
+				defer client.Close()
+				io.Copy(server, client)
+			}()
+			go func() {
+				defer server.Close()
+				r := bufio.NewReader(server)
+				for {
+					line, err := r.ReadBytes('\n')
+					if !bytes.HasPrefix(line, []byte("* NO ")) {
+						if _, werr := client.Write(line); werr != nil {
+							return
+						}
+					}
+					if err != nil {
+						client.Close()
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// recreateWhileSelected watches Reports, deletes and recreates it with two
+// new receipts while the watcher has it selected, and checks that they are
+// read and that nothing is read twice.
+func recreateWhileSelected(t *testing.T, s *mailstack.Stack, acct Account, opts Options) {
+	t.Helper()
+	sink := newMemSink()
+	c := s.Login(t, "alice")
+	if err := c.Create("Reports", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	mailstack.Append(t, c, "Reports", mailstack.MDN("a@test.example", "bob@test.example", "alice@test.example", 1))
+	acct.ReportFolders = []string{"Reports"}
+	startWatcher(t, sink, opts, acct)
+	sink.waitFor(t, "the first receipt", 10*time.Second, func(items []Item) bool { return len(items) == 1 })
+	before, _ := sink.Checkpoint(context.Background(), "alice", "Reports")
+
+	if err := c.Delete("Reports").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create("Reports", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	appendRetry(t, c, "Reports", mailstack.MDN("b@test.example", "bob@test.example", "alice@test.example", 2))
+	appendRetry(t, c, "Reports", mailstack.MDN("c@test.example", "bob@test.example", "alice@test.example", 3))
+	sink.waitFor(t, "the recreated folder's two receipts", 30*time.Second, func(items []Item) bool {
+		seen := map[string]bool{}
+		for _, r := range reportsOf(items) {
+			seen[r.OriginalMessageID] = true
+		}
+		return seen["b@test.example"] && seen["c@test.example"]
+	})
+
+	after, _ := sink.Checkpoint(context.Background(), "alice", "Reports")
+	if after.UIDValidity == before.UIDValidity || after.LastUID != 2 {
+		t.Errorf("checkpoint after recreate = %+v, before %+v: want a new UIDVALIDITY read up to UID 2", after, before)
+	}
+	count := map[string]int{}
+	for _, r := range reportsOf(sink.snapshot()) {
+		count[r.OriginalMessageID]++
+	}
+	for _, id := range []string{"a@test.example", "b@test.example", "c@test.example"} {
+		if count[id] != 1 {
+			t.Errorf("receipt for %s read %d times, want once (all: %v)", id, count[id], count)
+		}
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	for k, n := range sink.applied {
+		if n != 1 {
+			t.Errorf("%s applied %d times, want once", k, n)
+		}
+	}
+}
+
+// appendRetry appends raw to folder, again when Dovecot refuses it with
+// TRYCREATE "Mailbox was deleted under us": the watcher's session on the
+// deleted folder can still write to the new folder's index while it
+// notices, and the APPEND that meets that fails without storing anything.
+func appendRetry(t *testing.T, c *imapclient.Client, folder, raw string) {
+	t.Helper()
+	var err error
+	for range 20 {
+		cmd := c.Append(folder, int64(len(raw)), &imap.AppendOptions{})
+		if _, err = cmd.Write([]byte(raw)); err == nil {
+			if err = cmd.Close(); err == nil {
+				if _, err = cmd.Wait(); err == nil {
+					return
+				}
+			}
+		}
+		var ie *imap.Error
+		if !errors.As(err, &ie) || ie.Code != imap.ResponseCodeTryCreate {
+			break
+		}
+		t.Logf("append to %s: %v; again", folder, err)
+	}
+	t.Fatalf("append to %s: %v", folder, err)
+}
+
+// TestWarnTap finds untagged NO responses however the stream is cut into
+// writes, and nothing else.
+func TestWarnTap(t *testing.T) {
+	for _, tc := range []struct {
+		stream string
+		want   bool
+	}{
+		{"* 3 EXISTS\r\n* NO Internal error occurred.\r\n", true},
+		{"* no lower case\r\n", true},
+		{"T4 NO [TRYCREATE] Mailbox doesn't exist\r\n", false},
+		{"* OK [CLOSED] Previous mailbox closed.\r\n* 1 EXISTS\r\n", false},
+		{"* 1 FETCH (BODY[] {12}\r\nsome * NO x\r\n)\r\n", false},
+		{"DONE\r\n+ idling\r\n* NO", false}, // the line is not complete enough to tell
+		{"* NO ", true},
+		{"x* NO \r\n", false},
+	} {
+		for _, size := range []int{1, 2, 3, 7, len(tc.stream)} {
+			tap := newWarnTap()
+			for rest := tc.stream; rest != ""; {
+				n := min(size, len(rest))
+				if _, err := tap.Write([]byte(rest[:n])); err != nil {
+					t.Fatal(err)
+				}
+				rest = rest[n:]
+			}
+			got := false
+			select {
+			case <-tap.c:
+				got = true
+			default:
+			}
+			if got != tc.want {
+				t.Errorf("%q in writes of %d bytes: warned %v, want %v", strings.ReplaceAll(tc.stream, "\r\n", "|"), size, got, tc.want)
+			}
+		}
+	}
+}
