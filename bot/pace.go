@@ -20,7 +20,8 @@ type limit struct {
 // 50+ per minute ... sporadic bursts are welcome", "Tier 4: 100+ per minute
 // ... generous burst behavior" (https://docs.slack.dev/apis/web-api/rate-limits).
 // The bot paces each method at its tier's floor. Slack does not size the
-// bursts; the bot allows a fifth of a minute's calls at once.
+// bursts; the bot allows a fifth of a minute's calls at once, so that no
+// minute sees more than 1.2 times the floor.
 var (
 	tier2 = limit{20, 4}
 	tier3 = limit{50, 10}
