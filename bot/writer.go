@@ -38,17 +38,23 @@ const maxLanes = 16
 type writer struct {
 	b     *Bot
 	lanes sync.WaitGroup // the lanes still running
+	homes chan struct{}  // wakes the App Home refresher; capacity 1
 
 	mu      sync.Mutex      // guards the fields below
 	busy    map[string]bool // senders whose lane is running
 	retryAt time.Time       // when the items held by a rate limit are due
+	stale   []string        // users whose App Home is to be refreshed, in order
 }
 
 // runWriter delivers the outbox until ctx is cancelled: a pass every Poll,
 // or at once when woken (a lane finishing wakes it too), or when items
-// held by a rate limit fall due.
+// held by a rate limit fall due. App Homes are refreshed beside it, so
+// that no card waits for a home's turn.
 func (b *Bot) runWriter(ctx context.Context) error {
-	w := &writer{b: b, busy: map[string]bool{}}
+	w := &writer{b: b, busy: map[string]bool{}, homes: make(chan struct{}, 1)}
+	var refresher sync.WaitGroup
+	defer refresher.Wait()
+	refresher.Go(func() { w.refreshHomes(ctx) })
 	for {
 		more := w.pass(ctx)
 		wait := b.cfg.Poll
@@ -132,21 +138,51 @@ func (w *writer) rateRetry() time.Time {
 	return w.retryAt
 }
 
-// run delivers one sender's mails, then refreshes the App Home of each
-// user it touched.
+// run delivers one sender's mails, then has the App Home of each user it
+// touched refreshed.
 func (w *writer) run(ctx context.Context, mails [][]OutboxItem) {
-	var homes []string
 	for _, group := range mails {
 		if ctx.Err() != nil {
 			return
 		}
-		if user := w.deliver(ctx, group); user != "" && !slices.Contains(homes, user) {
-			homes = append(homes, user)
+		if user := w.deliver(ctx, group); user != "" {
+			w.homeStale(user)
 		}
 	}
-	for _, user := range homes {
-		if ctx.Err() != nil {
-			return
+}
+
+// homeStale queues a refresh of user's App Home, once however often it
+// is asked for before the refresher gets to it.
+func (w *writer) homeStale(user string) {
+	w.mu.Lock()
+	if !slices.Contains(w.stale, user) {
+		w.stale = append(w.stale, user)
+	}
+	w.mu.Unlock()
+	select {
+	case w.homes <- struct{}{}:
+	default: // already woken
+	}
+}
+
+// refreshHomes publishes the App Homes queued by homeStale, one at a time
+// within views.publish's limit, until ctx is cancelled.
+func (w *writer) refreshHomes(ctx context.Context) {
+	for {
+		w.mu.Lock()
+		var user string
+		if len(w.stale) > 0 {
+			user = w.stale[0]
+			w.stale = w.stale[1:]
+		}
+		w.mu.Unlock()
+		if user == "" {
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.homes:
+			}
+			continue
 		}
 		if err := w.b.publishHome(ctx, paced, user); err != nil {
 			w.failed(ctx, nil, err)
