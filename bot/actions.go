@@ -311,7 +311,7 @@ func (b *Bot) actFollowUp(ctx context.Context, r *request, a *slack.BlockAction,
 		b.respond(ctx, r, esc(body), blocks...)
 		return
 	}
-	err := b.call(ctx, unpaced, func(ctx context.Context) error {
+	err := b.call(ctx, unpaced, "views.open", "", func(ctx context.Context) error {
 		_, err := b.api.OpenViewContext(ctx, r.triggerID, view)
 		return wrap(err, "views.open")
 	})
@@ -393,7 +393,7 @@ func (b *Bot) sendNudge(ctx context.Context, sender, target string, m track.Mail
 		return err
 	}
 	text, blocks := nudgeMessage(sender, m, addr, tl)
-	return b.call(ctx, unpaced, func(ctx context.Context) error {
+	return b.call(ctx, unpaced, postMessage, ch, func(ctx context.Context) error {
 		_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(clipLines(text, maxFallback), false))
 		return wrap(err, "chat.postMessage nudge")
 	})
@@ -480,7 +480,7 @@ func (b *Bot) thankSeen(ctx context.Context, r *request, cb *slack.InteractionCa
 		b.respond(ctx, r, text)
 		return
 	}
-	err := b.call(ctx, unpaced, func(ctx context.Context) error {
+	err := b.call(ctx, unpaced, "chat.update", r.channel, func(ctx context.Context) error {
 		_, _, _, err := b.api.UpdateMessageContext(ctx, r.channel, cb.Container.MessageTs,
 			slack.MsgOptionText(clipLines(text, maxFallback), false), slack.MsgOptionBlocks(section(text)))
 		return wrap(err, "chat.update nudge")

@@ -50,7 +50,7 @@ func (b *Bot) alertBounce(ctx context.Context, m track.Mail, n track.Notice) {
 			lang = b.cfg.Language
 		}
 		text := bounceAlertText(m, n, a, locale{lang: lang, now: b.now()})
-		err := b.call(ctx, b.limiter.Wait, func(ctx context.Context) error {
+		err := b.call(ctx, paced, postMessage, a.Channel, func(ctx context.Context) error {
 			_, _, err := b.api.PostMessageContext(ctx, a.Channel, slack.MsgOptionText(clipLines(text, maxFallback), false),
 				slack.MsgOptionBlocks(section(clipLines(text, maxSectionText))))
 			return wrap(err, "chat.postMessage bounce alert")

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
-	"golang.org/x/time/rate"
 )
 
 // handlerTimeout bounds the work a request starts after its ack.
@@ -28,7 +27,7 @@ type Bot struct {
 	http    *http.Client
 	dir     *directory
 	admins  map[string]bool
-	limiter *rate.Limiter // paces the outbox writer and the digests
+	pace    *pacing       // Web API calls within Slack's limits
 	events  *dedupe       // Events API event IDs already handled
 	replays *replayGuard  // signatures of the HTTP requests accepted
 	kick    chan struct{} // wakes the writer early; capacity 1
@@ -69,7 +68,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Bot, error) {
 		api:     api,
 		http:    hc,
 		admins:  map[string]bool{},
-		limiter: rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst),
+		pace:    newPacing(),
 		events:  newDedupe(time.Hour),
 		replays: newReplayGuard(maxRemembered),
 		kick:    make(chan struct{}, 1),
@@ -77,7 +76,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Bot, error) {
 		nudged:  map[string]time.Time{},
 		home:    map[string]homeState{},
 	}
-	b.dir = newDirectory(api, deps.Users, cfg, log)
+	b.dir = newDirectory(api, deps.Users, cfg, b.pace, log)
 	for _, id := range cfg.Admins {
 		b.admins[id] = true
 	}

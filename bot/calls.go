@@ -20,15 +20,21 @@ var lostCard = map[string]bool{
 	"is_archived":         true,
 }
 
-// call makes one Web API call after pace allows it, bounded by
-// CallTimeout.
-func (b *Bot) call(ctx context.Context, pace pacer, f func(ctx context.Context) error) error {
-	if err := pace(ctx); err != nil {
+// call makes one call of a Web API method (to channel, for the methods
+// that take one) once pace gives it its turn, bounded by CallTimeout from
+// then on. A rate limit in the answer pauses the method for its
+// Retry-After.
+func (b *Bot) call(ctx context.Context, pace pacer, method, channel string, f func(ctx context.Context) error) error {
+	if err := b.pace.wait(ctx, pace, method, channel); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
 	defer cancel()
-	return f(ctx)
+	err := f(ctx)
+	if kind, after := classify(err); err != nil && kind == failRateLimited {
+		b.pace.pause(method, after)
+	}
+	return err
 }
 
 // userLocale returns how to speak to a user, and their settings.
@@ -73,7 +79,7 @@ func (b *Bot) showCard(ctx context.Context, pace pacer, m track.Mail, user strin
 		return Card{}, false, err
 	}
 	if ok {
-		err := b.call(ctx, pace, func(ctx context.Context) error {
+		err := b.call(ctx, pace, "chat.update", c.Channel, func(ctx context.Context) error {
 			_, _, _, err := b.api.UpdateMessageContext(ctx, c.Channel, c.TS, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
 			return err
 		})
@@ -86,7 +92,7 @@ func (b *Bot) showCard(ctx context.Context, pace pacer, m track.Mail, user strin
 	if err != nil {
 		return Card{}, false, err
 	}
-	err = b.call(ctx, pace, func(ctx context.Context) error {
+	err = b.call(ctx, pace, postMessage, ch, func(ctx context.Context) error {
 		_, ts, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
 		c = Card{Channel: ch, TS: ts}
 		return err
@@ -103,7 +109,7 @@ func (b *Bot) showCard(ctx context.Context, pace pacer, m track.Mail, user strin
 
 // reply posts a notice's short reply in the card's thread.
 func (b *Bot) reply(ctx context.Context, pace pacer, c Card, m track.Mail, n track.Notice, l locale) error {
-	return b.call(ctx, pace, func(ctx context.Context) error {
+	return b.call(ctx, pace, postMessage, c.Channel, func(ctx context.Context) error {
 		_, _, err := b.api.PostMessageContext(ctx, c.Channel, slack.MsgOptionTS(c.TS), slack.MsgOptionText(replyText(m, n, l), false))
 		return wrap(err, "chat.postMessage reply")
 	})
@@ -118,7 +124,7 @@ func (b *Bot) dmChannel(ctx context.Context, pace pacer, user string) (string, e
 	if ok {
 		return ch, nil
 	}
-	err := b.call(ctx, pace, func(ctx context.Context) error {
+	err := b.call(ctx, pace, "conversations.open", "", func(ctx context.Context) error {
 		c, _, _, err := b.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
 		if err == nil {
 			ch = c.ID
@@ -199,7 +205,7 @@ func (b *Bot) sendEphemeral(ctx context.Context, r *request, text string, blocks
 		if len(blocks) > 0 {
 			msg.Blocks = &slack.Blocks{BlockSet: blocks}
 		}
-		return b.call(ctx, unpaced, func(ctx context.Context) error {
+		return b.call(ctx, unpaced, "", "", func(ctx context.Context) error {
 			return wrap(slack.PostWebhookCustomHTTPContext(ctx, r.responseURL, b.http, msg), "response_url")
 		})
 	}
@@ -214,7 +220,7 @@ func (b *Bot) sendEphemeral(ctx context.Context, r *request, text string, blocks
 	if len(blocks) > 0 {
 		opts = append(opts, slack.MsgOptionBlocks(blocks...))
 	}
-	return b.call(ctx, unpaced, func(ctx context.Context) error {
+	return b.call(ctx, unpaced, "chat.postEphemeral", ch, func(ctx context.Context) error {
 		_, err := b.api.PostEphemeralContext(ctx, ch, r.user, opts...)
 		return wrap(err, "chat.postEphemeral")
 	})

@@ -46,10 +46,6 @@ type Config struct {
 	// locale says which catalogue to use.
 	Language Lang `yaml:"language"`
 
-	// Rate is how many Web API calls per second the outbox writer makes,
-	// and Burst how many it may make at once.
-	Rate  float64 `yaml:"rate"`
-	Burst int     `yaml:"burst"`
 	// Poll is how often the writer looks at the outbox when nothing wakes
 	// it earlier.
 	Poll time.Duration `yaml:"poll"`
@@ -98,8 +94,6 @@ func Defaults() Config {
 	return Config{
 		Mode:              ModeSocket,
 		Language:          English,
-		Rate:              1,
-		Burst:             4,
 		Poll:              5 * time.Second,
 		MinBackoff:        5 * time.Second,
 		MaxBackoff:        5 * time.Minute,
@@ -133,9 +127,6 @@ func (c Config) Validate() error {
 	}
 	if !c.Language.valid() {
 		bad("slack: language %q: want en or ja", c.Language)
-	}
-	if c.Rate <= 0 || c.Burst < 1 {
-		bad("slack: rate %v and burst %d must be positive", c.Rate, c.Burst)
 	}
 	durations := []struct {
 		name string

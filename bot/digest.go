@@ -82,12 +82,12 @@ func (b *Bot) postDigest(ctx context.Context, d DigestConfig, now time.Time) {
 	title := l.t(msgDigestTitle, l.span(d.After))
 	name := func(sender string) string { return b.senderName(ctx, sender) }
 	for i, blocks := range digestMessages(digestSections(groups, d, l, name), title) {
-		err := b.call(ctx, b.limiter.Wait, func(ctx context.Context) error {
+		err := b.call(ctx, paced, postMessage, d.Channel, func(ctx context.Context) error {
 			_, _, err := b.api.PostMessageContext(ctx, d.Channel, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(esc(title), false))
 			return err
 		})
 		if slackCode(err) == "not_in_channel" && b.joinChannel(ctx, d.Channel) == nil {
-			err = b.call(ctx, b.limiter.Wait, func(ctx context.Context) error {
+			err = b.call(ctx, paced, postMessage, d.Channel, func(ctx context.Context) error {
 				_, _, err := b.api.PostMessageContext(ctx, d.Channel, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(esc(title), false))
 				return err
 			})
@@ -187,7 +187,12 @@ func (b *Bot) CheckDigestChannels(ctx context.Context) error {
 		channels = append(channels[:len(channels):len(channels)], DigestConfig{Channel: a.Channel})
 	}
 	for _, d := range channels {
-		ch, err := b.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: d.Channel})
+		var ch *slack.Channel
+		err := b.call(ctx, paced, "conversations.info", d.Channel, func(ctx context.Context) error {
+			var err error
+			ch, err = b.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: d.Channel})
+			return err
+		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("digest channel %s: conversations.info: %w (invite the bot with /invite @mailack in the channel)", d.Channel, err))
 			continue
@@ -204,7 +209,7 @@ func (b *Bot) CheckDigestChannels(ctx context.Context) error {
 
 // joinChannel joins a public channel.
 func (b *Bot) joinChannel(ctx context.Context, channel string) error {
-	err := b.call(ctx, b.limiter.Wait, func(ctx context.Context) error {
+	err := b.call(ctx, paced, "conversations.join", channel, func(ctx context.Context) error {
 		_, _, _, err := b.api.JoinConversationContext(ctx, channel)
 		return err
 	})

@@ -109,9 +109,6 @@ func newEnv(t *testing.T, o envOptions) *env {
 	cfg.ResponseURLPrefix = e.base + "/response/"
 	cfg.Admins = []string{admin.ID}
 	cfg.Poll = 50 * time.Millisecond
-	if !o.inProcess {
-		cfg.Rate = 1000 // real time: pacing is tested under synctest
-	}
 	cfg.DontRecover = true
 	if o.config != nil {
 		o.config(&cfg)

@@ -15,7 +15,8 @@ type failure int
 const (
 	// failTemporary: network trouble or a server error; back off and retry.
 	failTemporary failure = iota
-	// failRateLimited: Slack asked us to slow down; the whole writer waits.
+	// failRateLimited: Slack asked us to slow down; the method waits for
+	// its Retry-After.
 	failRateLimited
 	// failPermanent: Slack refused the request itself; retrying soon will
 	// not help and an operator must look.

@@ -18,3 +18,7 @@ func (f AckFunc) AckCtx(ctx context.Context, envelopeID string, payload any) err
 func (b *Bot) SocketEvent(ctx context.Context, ack AckFunc, evt socketmode.Event) {
 	b.socketEvent(ctx, ack, evt)
 }
+
+// PerChannelBurst is how many messages the bot posts to one channel at
+// once before its one-a-second pace.
+var PerChannelBurst = perChannelPost.burst

@@ -136,7 +136,7 @@ func (b *Bot) publishHomeWith(ctx context.Context, pace pacer, user, notice stri
 	}
 	p.nudges = func(m track.Mail) []string { return nudgeList(m, b.nudgeable(ctx, m, false)) }
 	view := slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: homeBlocks(p, l)}}
-	return b.call(ctx, pace, func(ctx context.Context) error {
+	return b.call(ctx, pace, "views.publish", "", func(ctx context.Context) error {
 		_, err := b.api.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: view})
 		return wrap(err, "views.publish")
 	})

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
-	"golang.org/x/time/rate"
 
 	"github.com/mailack/mailack/track"
 )
@@ -34,20 +32,19 @@ type directory struct {
 	ttl        time.Duration
 	profileTTL time.Duration
 	log        *slog.Logger
-	// lookups paces users.lookupByEmail within its Tier 3 limit ("50+ per
-	// minute", https://docs.slack.dev/reference/methods/users.lookupByEmail).
-	lookups *rate.Limiter
+	// pace keeps users.lookupByEmail and users.info within their limits.
+	pace *pacing
 
 	mu       sync.Mutex // guards profiles
 	profiles map[string]profile
 }
 
-func newDirectory(api *slack.Client, cache UserCache, cfg Config, log *slog.Logger) *directory {
+func newDirectory(api *slack.Client, cache UserCache, cfg Config, pace *pacing, log *slog.Logger) *directory {
 	d := &directory{
 		api: api, cache: cache, overrides: map[string]string{},
 		ttl: cfg.UserTTL, profileTTL: cfg.ProfileTTL, log: log,
 		profiles: map[string]profile{},
-		lookups:  rate.NewLimiter(rate.Every(time.Minute/50), 20),
+		pace:     pace,
 	}
 	for email, id := range cfg.Users {
 		d.overrides[track.NormalizeAddress(email)] = id
@@ -64,7 +61,7 @@ func (d *directory) userOf(ctx context.Context, email string) (string, error) {
 	if err != nil || known {
 		return id, err
 	}
-	if err := d.lookups.Wait(ctx); err != nil {
+	if err := d.pace.wait(ctx, paced, "users.lookupByEmail", ""); err != nil {
 		return "", err
 	}
 	return d.lookup(ctx, addr, true)
@@ -77,7 +74,7 @@ func (d *directory) userOf(ctx context.Context, email string) (string, error) {
 func (d *directory) knownUser(ctx context.Context, email string) (id string, known bool) {
 	addr := track.NormalizeAddress(email)
 	id, known, err := d.cached(ctx, addr)
-	if err != nil || known || !d.lookups.Allow() {
+	if err != nil || known || !d.pace.allow("users.lookupByEmail") {
 		return id, known && err == nil
 	}
 	id, err = d.lookup(ctx, addr, false)
@@ -103,16 +100,14 @@ func (d *directory) cached(ctx context.Context, addr string) (string, bool, erro
 // 429 is retried once after its Retry-After.
 func (d *directory) lookup(ctx context.Context, addr string, wait bool) (string, error) {
 	su, err := d.api.GetUserByEmailContext(ctx, addr)
-	var rl *slack.RateLimitedError
-	if wait && errors.As(err, &rl) {
-		t := time.NewTimer(rl.RetryAfter)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return "", ctx.Err()
-		case <-t.C:
+	if kind, after := classify(err); err != nil && kind == failRateLimited {
+		d.pace.pause("users.lookupByEmail", after)
+		if wait {
+			if err := d.pace.wait(ctx, paced, "users.lookupByEmail", ""); err != nil {
+				return "", err
+			}
+			su, err = d.api.GetUserByEmailContext(ctx, addr)
 		}
-		su, err = d.api.GetUserByEmailContext(ctx, addr)
 	}
 	id := ""
 	switch {
@@ -139,7 +134,13 @@ func (d *directory) profile(ctx context.Context, userID string) (profile, error)
 	if ok && now.Sub(p.at) < d.profileTTL {
 		return p, nil
 	}
+	if err := d.pace.wait(ctx, paced, "users.info", ""); err != nil {
+		return profile{}, err
+	}
 	u, err := d.api.GetUserInfoContext(ctx, userID, slack.GetUserInfoOptionIncludeLocale(true))
+	if kind, after := classify(err); err != nil && kind == failRateLimited {
+		d.pace.pause("users.info", after)
+	}
 	if err != nil {
 		return profile{}, fmt.Errorf("users.info %s: %w", userID, err)
 	}

@@ -139,7 +139,7 @@ func (b *Bot) openTrack(ctx context.Context, r *request, text string) {
 		quoted = subject
 	}
 	var view *slack.ViewResponse
-	err := b.call(ctx, unpaced, func(ctx context.Context) error {
+	err := b.call(ctx, unpaced, "views.open", "", func(ctx context.Context) error {
 		var err error
 		view, err = b.api.OpenViewContext(ctx, r.triggerID, trackModal(r.loc, pre, quoted))
 		return wrap(err, "views.open")
@@ -159,7 +159,7 @@ func (b *Bot) openTrack(ctx context.Context, r *request, text string) {
 	if !ok {
 		return
 	}
-	err = b.call(ctx, unpaced, func(ctx context.Context) error {
+	err = b.call(ctx, unpaced, "views.update", "", func(ctx context.Context) error {
 		_, err := b.api.UpdateViewContext(ctx, trackModal(r.loc, opt, quoted), "", view.Hash, view.ID)
 		return wrap(err, "views.update")
 	})

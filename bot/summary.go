@@ -85,9 +85,9 @@ func (b *Bot) summaryFor(ctx context.Context, user string, now time.Time) {
 	}
 	l.now = now
 	text, blocks := summaryMessage(mails, now, b.previousWorkday(at), l)
-	ch, err := b.dmChannel(ctx, b.limiter.Wait, user)
+	ch, err := b.dmChannel(ctx, paced, user)
 	if err == nil {
-		err = b.call(ctx, b.limiter.Wait, func(ctx context.Context) error {
+		err = b.call(ctx, paced, postMessage, ch, func(ctx context.Context) error {
 			_, _, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 			return wrap(err, "chat.postMessage summary")
 		})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/mailack/mailack/track"
@@ -20,13 +21,6 @@ const (
 	permanentRetry = 24 * time.Hour
 )
 
-// pacer waits for the right to make a Web API call.
-type pacer func(ctx context.Context) error
-
-// unpaced is the pacer of calls that answer a person: they are few, and a
-// trigger_id expires in three seconds.
-func unpaced(context.Context) error { return nil }
-
 // problemKinds are the notices a LevelProblems user is told about.
 var problemKinds = map[track.NoticeKind]bool{
 	track.NoticeBounced:    true,
@@ -34,29 +28,46 @@ var problemKinds = map[track.NoticeKind]bool{
 	track.NoticeNoResponse: true,
 }
 
-// writer drains the outbox. Its fields belong to the goroutine running
-// runWriter.
+// maxLanes bounds the senders whose notices are delivered at once.
+const maxLanes = 16
+
+// writer drains the outbox. A pass reads the items due and hands each
+// sender's to a lane of their own, which delivers them mail by mail in
+// outbox order: a sender whose calls wait for their channel's turn does
+// not hold back another sender's card.
 type writer struct {
-	b           *Bot
-	pausedUntil time.Time // Slack's rate limit: no calls before then
+	b     *Bot
+	lanes sync.WaitGroup // the lanes still running
+	homes chan struct{}  // wakes the App Home refresher; capacity 1
+
+	mu      sync.Mutex      // guards the fields below
+	busy    map[string]bool // senders whose lane is running
+	retryAt time.Time       // when the items held by a rate limit are due
+	stale   []string        // users whose App Home is to be refreshed, in order
 }
 
 // runWriter delivers the outbox until ctx is cancelled: a pass every Poll,
-// or at once when woken, or when a rate-limit pause ends.
+// or at once when woken (a lane finishing wakes it too), or when items
+// held by a rate limit fall due. App Homes are refreshed beside it, so
+// that no card waits for a home's turn.
 func (b *Bot) runWriter(ctx context.Context) error {
-	w := &writer{b: b}
+	w := &writer{b: b, busy: map[string]bool{}, homes: make(chan struct{}, 1)}
+	var refresher sync.WaitGroup
+	defer refresher.Wait()
+	refresher.Go(func() { w.refreshHomes(ctx) })
 	for {
 		more := w.pass(ctx)
 		wait := b.cfg.Poll
-		if d := time.Until(w.pausedUntil); d > 0 {
-			wait = d
-		} else if more {
+		if more {
 			wait = 0
+		} else if d := time.Until(w.rateRetry()); d > 0 && d < wait {
+			wait = d
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			w.lanes.Wait()
 			w.lastPass()
 			return nil
 		case <-t.C:
@@ -76,39 +87,107 @@ func (w *writer) lastPass() {
 	ctx, cancel := context.WithTimeout(context.Background(), lastAttempt)
 	defer cancel()
 	w.pass(ctx)
+	w.lanes.Wait()
 }
 
-// pass delivers the items due now, one mail at a time, then refreshes the
-// App Home of each sender it touched. It reports whether a full batch was
-// due, so more may be.
+// pass starts a lane for each sender with items due now and no lane
+// running, up to maxLanes. It reports whether a full batch was due and
+// a lane started, so more may be due at once.
 func (w *writer) pass(ctx context.Context) bool {
-	now := time.Now()
-	if now.Before(w.pausedUntil) {
-		return false
-	}
-	items, err := w.due(ctx, now)
+	items, err := w.due(ctx, time.Now())
 	if err != nil {
 		w.b.log.Error("cannot read outbox", "err", err)
 		return false
 	}
-	var homes []string
-	for _, group := range byMail(items) {
-		if ctx.Err() != nil || w.paused() {
-			return false
+	started := false
+	for _, lane := range bySender(byMail(items)) {
+		if ctx.Err() != nil || !w.start(lane.sender) {
+			continue
 		}
-		if user := w.deliver(ctx, group); user != "" && !slices.Contains(homes, user) {
-			homes = append(homes, user)
+		started = true
+		w.lanes.Go(func() {
+			defer w.b.wake() // what this lane skipped can go now
+			defer w.done(lane.sender)
+			w.run(ctx, lane.mails)
+		})
+	}
+	return started && len(items) >= outboxBatch
+}
+
+// start claims a lane for sender: false when theirs is running or every
+// lane is.
+func (w *writer) start(sender string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.busy[sender] || len(w.busy) >= maxLanes {
+		return false
+	}
+	w.busy[sender] = true
+	return true
+}
+
+func (w *writer) done(sender string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.busy, sender)
+}
+
+func (w *writer) rateRetry() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.retryAt
+}
+
+// run delivers one sender's mails, then has the App Home of each user it
+// touched refreshed.
+func (w *writer) run(ctx context.Context, mails [][]OutboxItem) {
+	for _, group := range mails {
+		if ctx.Err() != nil {
+			return
+		}
+		if user := w.deliver(ctx, group); user != "" {
+			w.homeStale(user)
 		}
 	}
-	for _, user := range homes {
-		if ctx.Err() != nil || w.paused() {
-			return false
+}
+
+// homeStale queues a refresh of user's App Home, once however often it
+// is asked for before the refresher gets to it.
+func (w *writer) homeStale(user string) {
+	w.mu.Lock()
+	if !slices.Contains(w.stale, user) {
+		w.stale = append(w.stale, user)
+	}
+	w.mu.Unlock()
+	select {
+	case w.homes <- struct{}{}:
+	default: // already woken
+	}
+}
+
+// refreshHomes publishes the App Homes queued by homeStale, one at a time
+// within views.publish's limit, until ctx is cancelled.
+func (w *writer) refreshHomes(ctx context.Context) {
+	for {
+		w.mu.Lock()
+		var user string
+		if len(w.stale) > 0 {
+			user = w.stale[0]
+			w.stale = w.stale[1:]
 		}
-		if err := w.b.publishHome(ctx, w.b.limiter.Wait, user); err != nil {
+		w.mu.Unlock()
+		if user == "" {
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.homes:
+			}
+			continue
+		}
+		if err := w.b.publishHome(ctx, paced, user); err != nil {
 			w.failed(ctx, nil, err)
 		}
 	}
-	return len(items) >= outboxBatch
 }
 
 // due returns the items due at now and, so that one card update covers
@@ -138,7 +217,29 @@ func (w *writer) due(ctx context.Context, now time.Time) ([]OutboxItem, error) {
 	return items, nil
 }
 
-func (w *writer) paused() bool { return time.Now().Before(w.pausedUntil) }
+// lane is one sender's mails, each with its items, in outbox order.
+type lane struct {
+	sender string
+	mails  [][]OutboxItem
+}
+
+// bySender groups mails by sender, keeping the outbox order within and
+// among the groups.
+func bySender(mails [][]OutboxItem) []lane {
+	var out []lane
+	index := map[string]int{}
+	for _, m := range mails {
+		s := track.NormalizeAddress(m[0].Notice.Sender)
+		i, ok := index[s]
+		if !ok {
+			i = len(out)
+			index[s] = i
+			out = append(out, lane{sender: s})
+		}
+		out[i].mails = append(out[i].mails, m)
+	}
+	return out
+}
 
 // byMail groups items by mail, keeping the outbox order within and among
 // the groups.
@@ -180,7 +281,7 @@ func (w *writer) deliver(ctx context.Context, items []OutboxItem) string {
 	for i, it := range items {
 		// A card just posted notifies by itself and shows every status.
 		if !s.fresh && wantsReply(s.set, s.mail, it.Notice.Kind) {
-			if err := w.b.reply(ctx, w.b.limiter.Wait, s.card, s.mail, it.Notice, s.loc); err != nil {
+			if err := w.b.reply(ctx, paced, s.card, s.mail, it.Notice, s.loc); err != nil {
 				w.failed(ctx, items[i:], err)
 				return s.user
 			}
@@ -226,7 +327,7 @@ func (w *writer) show(ctx context.Context, items []OutboxItem) (shown, bool) {
 		w.hold(ctx, items, until)
 		return shown{}, false
 	}
-	if s.card, s.fresh, err = b.showCard(ctx, b.limiter.Wait, m, s.user, s.loc); err != nil {
+	if s.card, s.fresh, err = b.showCard(ctx, paced, m, s.user, s.loc); err != nil {
 		w.failed(ctx, items, err)
 		return shown{}, false
 	}
@@ -262,8 +363,8 @@ func (w *writer) failed(ctx context.Context, items []OutboxItem, err error) {
 	now := time.Now()
 	kind, after := classify(err)
 	if kind == failRateLimited {
-		w.pausedUntil = now.Add(after)
-		w.b.log.Warn("slack rate limit; pausing", "retry_after", after)
+		// call has paused the method for as long.
+		w.b.log.Warn("slack rate limit; pausing the method", "retry_after", after, "err", err)
 	}
 	if len(items) == 0 {
 		if kind != failRateLimited {
@@ -280,7 +381,12 @@ func (w *writer) failed(ctx context.Context, items []OutboxItem, err error) {
 	next := now.Add(w.backoff(attempts))
 	switch kind {
 	case failRateLimited:
-		next = w.pausedUntil
+		next = now.Add(after)
+		w.mu.Lock()
+		if !w.retryAt.After(now) || next.Before(w.retryAt) {
+			w.retryAt = next
+		}
+		w.mu.Unlock()
 	case failPermanent:
 		next = now.Add(permanentRetry)
 	}

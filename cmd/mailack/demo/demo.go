@@ -180,7 +180,6 @@ func (d *demo) botConfig(apiURL string) bot.Config {
 	c.ResponseURLPrefix = apiURL + "/response/"
 	c.Language = bot.Lang(d.lang)
 	c.Poll = 20 * time.Millisecond
-	c.Rate, c.Burst = 1000, 100
 	c.MinBackoff = 20 * time.Millisecond
 	c.Now = d.clock.Now
 	return c
