@@ -16,14 +16,13 @@ type limit struct {
 }
 
 // Slack applies its Web API limits "per API method per workspace per
-// app", in tiers: "Tier 2: 20+ per minute ... occasional bursts", "Tier 3:
+// app", in tiers: "Tier 3:
 // 50+ per minute ... sporadic bursts are welcome", "Tier 4: 100+ per minute
 // ... generous burst behavior" (https://docs.slack.dev/apis/web-api/rate-limits).
 // The bot paces each method at its tier's floor. Slack does not size the
 // bursts; the bot allows a fifth of a minute's calls at once, so that no
 // minute sees more than 1.2 times the floor.
 var (
-	tier2 = limit{20, 4}
 	tier3 = limit{50, 10}
 	tier4 = limit{100, 20}
 )
