@@ -29,18 +29,27 @@ func TestPortBusy(t *testing.T) {
 			t.Error(err)
 		}
 	})
+	// The taken ports are held from the moment they are picked: a port
+	// picked and released first could be taken by a parallel test before
+	// this one binds it again.
+	imapLn, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	smtpLn, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	p, err := pickPorts()
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.IMAP = imapLn.Addr().(*net.TCPAddr).Port
+	p.SMTP = smtpLn.Addr().(*net.TCPAddr).Port
 	if err := s.writeConfigs(p); err != nil {
 		t.Fatal(err)
 	}
 
-	imapLn, err := net.Listen("tcp4", hostPort(p.IMAP))
-	if err != nil {
-		t.Fatal(err)
-	}
 	err = s.startDovecot()
 	t.Logf("startDovecot: %v", err)
 	imapLn.Close()
@@ -48,10 +57,6 @@ func TestPortBusy(t *testing.T) {
 		t.Errorf("startDovecot with IMAP port taken = %v, want errPortBusy", err)
 	}
 
-	smtpLn, err := net.Listen("tcp4", hostPort(p.SMTP))
-	if err != nil {
-		t.Fatal(err)
-	}
 	err = s.startPostfix()
 	t.Logf("startPostfix: %v", err)
 	smtpLn.Close()
