@@ -18,7 +18,7 @@ import (
 	trackpixel "github.com/mailack/mailack/track/pixel"
 )
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -39,9 +39,11 @@ func TestDaemonRelayAndPixel(t *testing.T) {
 	s := mailstack.Start(t)
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	httpAddr, relayAddr := freePort(t), freePort(t)
 	host, port, _ := strings.Cut(s.IMAPAddr(), ":")
-	cfg := fmt.Sprintf(`log:
+	cfgPath := filepath.Join(dir, "mailack.yaml")
+	writeConfig := func(addrs ...string) {
+		httpAddr, relayAddr := addrs[0], addrs[1]
+		cfg := fmt.Sprintf(`log:
   level: debug
 store:
   path: %s
@@ -77,10 +79,13 @@ accounts:
     owner: alice@test.example
     password: ${IMAP_PW}
 `, filepath.Join(dir, "mailack.db"), httpAddr, httpAddr, relayAddr, s.SMTPAddr(), host, port)
-	cfgPath := filepath.Join(dir, "mailack.yaml")
-	os.WriteFile(cfgPath, []byte(cfg), 0o600)
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	env := []string{"PIXEL_KEY=" + strings.Repeat("p", 32), "RELAY_PW=relay-secret", "IMAP_PW=" + s.Password("alice")}
-	p := startDaemon(t, bin, cfgPath, env)
+	p, addrs := startDaemonOnFreePorts(t, bin, cfgPath, env, writeConfig, 2)
+	httpAddr, relayAddr := addrs[0], addrs[1]
 
 	c, err := smtp.Dial(relayAddr)
 	if err != nil {

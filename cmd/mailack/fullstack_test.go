@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -62,14 +63,50 @@ var listenLine = regexp.MustCompile(`msg="mailack starting".* http=(\S+)`)
 
 func startDaemon(t testing.TB, bin, cfgPath string, env []string) *daemonProc {
 	t.Helper()
+	p, err := tryStartDaemon(t, bin, cfgPath, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// errAddrInUse marks a daemon that exited at start because a port in its
+// configuration was taken.
+var errAddrInUse = errors.New("address already in use")
+
+// startDaemonOnFreePorts starts a daemon whose configuration needs ports
+// known in advance (a public URL, a relay address). A port picked free can
+// be taken by another process before the daemon binds it, so the start is
+// retried with new ports a few times.
+func startDaemonOnFreePorts(t testing.TB, bin, cfgPath string, env []string, writeConfig func(addrs ...string), ports int) (*daemonProc, []string) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		addrs := make([]string, ports)
+		for i := range addrs {
+			addrs[i] = freePort(t)
+		}
+		writeConfig(addrs...)
+		p, err := tryStartDaemon(t, bin, cfgPath, env)
+		if err == nil {
+			return p, addrs
+		}
+		if !errors.Is(err, errAddrInUse) || attempt == 5 {
+			t.Fatal(err)
+		}
+		t.Logf("attempt %d: %v; trying other ports", attempt, err)
+	}
+}
+
+func tryStartDaemon(t testing.TB, bin, cfgPath string, env []string) (*daemonProc, error) {
+	t.Helper()
 	cmd := exec.Command(bin, "run", "--config", cfgPath)
 	cmd.Env = append(append(os.Environ(), testTokenEnv+"="+testAdminToken), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	p := &daemonProc{cmd: cmd, done: make(chan error, 1)}
 	addrc := make(chan string, 1)
@@ -86,6 +123,17 @@ func startDaemon(t testing.TB, bin, cfgPath string, env []string) *daemonProc {
 		}
 		p.done <- cmd.Wait()
 	}()
+	select {
+	case p.addr = <-addrc:
+	case err := <-p.done:
+		if strings.Contains(p.log(), "address already in use") {
+			return nil, fmt.Errorf("daemon exited at start: %v: %w\n%s", err, errAddrInUse, p.log())
+		}
+		return nil, fmt.Errorf("daemon exited at start: %v\n%s", err, p.log())
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		return nil, fmt.Errorf("daemon did not start:\n%s", p.log())
+	}
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
@@ -94,14 +142,7 @@ func startDaemon(t testing.TB, bin, cfgPath string, env []string) *daemonProc {
 			t.Logf("daemon log:\n%s", p.log())
 		}
 	})
-	select {
-	case p.addr = <-addrc:
-	case err := <-p.done:
-		t.Fatalf("daemon exited at start: %v\n%s", err, p.log())
-	case <-time.After(15 * time.Second):
-		t.Fatalf("daemon did not start:\n%s", p.log())
-	}
-	return p
+	return p, nil
 }
 
 func (p *daemonProc) stop(t testing.TB) {

@@ -391,11 +391,13 @@ func TestExportAndBackupWhileRunning(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "mailack.yaml")
-	cfg := fmt.Sprintf("store:\n  path: %s\nhttp:\n  listen: %s\n  admin_token: ${%s}\n", filepath.Join(dir, "mailack.db"), freePort(t), testTokenEnv) + pixelOnly(t, dir)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
+	writeConfig := func(addrs ...string) {
+		cfg := fmt.Sprintf("store:\n  path: %s\nhttp:\n  listen: %s\n  admin_token: ${%s}\n", filepath.Join(dir, "mailack.db"), addrs[0], testTokenEnv) + pixelOnly(t, dir)
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
-	p := startDaemon(t, bin, cfgPath, nil)
+	p, _ := startDaemonOnFreePorts(t, bin, cfgPath, nil, writeConfig, 1)
 	run := func(token string, args ...string) (string, error) {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = append(os.Environ(), testTokenEnv+"="+token)
