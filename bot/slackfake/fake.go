@@ -111,6 +111,7 @@ type Server struct {
 	changed  chan struct{} // closed and replaced on every call
 	socket   http.Handler  // serves SocketPath, when Socket Mode is offered
 	links    int           // Socket Mode URLs handed out
+	token    string        // the only bot token accepted, when set
 }
 
 type trigger struct {
@@ -152,6 +153,14 @@ func (f *Server) AddChannel(c Channel) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.channels[c.ID] = &c
+}
+
+// RequireToken makes the fake accept only this bot token; any other
+// answers invalid_auth. Without it every well-formed bot token is valid.
+func (f *Server) RequireToken(token string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.token = token
 }
 
 // ChannelState returns a channel as it is now.
@@ -404,13 +413,13 @@ func (f *Server) record(c Call) {
 	f.changed = make(chan struct{})
 }
 
-// All returns the calls so far that pass keep.
+// All returns the calls so far that pass keep (every call when keep is nil).
 func (f *Server) All(keep func(Call) bool) []Call {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []Call
 	for _, c := range f.calls {
-		if keep(c) {
+		if keep == nil || keep(c) {
 			out = append(out, c)
 		}
 	}

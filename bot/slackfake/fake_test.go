@@ -142,20 +142,29 @@ func TestBrokenRulesFail(t *testing.T) {
 }
 
 type client struct {
-	t   *testing.T
-	f   *Server
-	hc  *http.Client
-	url string
+	t     *testing.T
+	f     *Server
+	hc    *http.Client
+	url   string
+	token string // sent as a bearer token, when set
 }
 
 func newClient(t *testing.T, f *Server) *client {
-	return &client{t: t, f: f, hc: f.InProcess(), url: "http://slack.test/"}
+	return &client{t: t, f: f, hc: f.InProcess(), url: "http://slack.test/", token: "xoxb-test"}
 }
 
 // post calls a method with form parameters and returns the answer.
 func (c *client) post(method string, params url.Values) (map[string]any, *http.Response) {
 	c.t.Helper()
-	resp, err := c.hc.PostForm(c.url+method, params)
+	req, err := http.NewRequest(http.MethodPost, c.url+method, strings.NewReader(params.Encode()))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.hc.Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -362,6 +371,7 @@ func TestViewsUpdate(t *testing.T) {
 	srv := f.Serve(t)
 	modal := `{"type":"modal","title":{"type":"plain_text","text":"T"},"blocks":[{"type":"divider"}]}`
 	call := func(method string, form url.Values) map[string]any {
+		form.Set("token", "xoxb-test")
 		resp, err := srv.Client().PostForm(srv.URL+"/"+method, form)
 		if err != nil {
 			t.Fatal(err)
@@ -391,5 +401,34 @@ func TestViewsUpdate(t *testing.T) {
 	}
 	if got := call("views.update", url.Values{"view_id": {id}, "hash": {hash}, "view": {modal}}); got["error"] != "hash_conflict" {
 		t.Errorf("update with the hash of a replaced version = %v, want hash_conflict", got)
+	}
+}
+
+// TestTokens: a call without a token is not_authed, one with a token of the
+// wrong type or not the workspace's is invalid_auth, and a response_url
+// needs none.
+func TestTokens(t *testing.T) {
+	f := New()
+	f.RequireToken("xoxb-right")
+	c := newClient(t, f)
+	for _, tc := range []struct {
+		token, method, want string
+	}{
+		{"", "auth.test", "not_authed"},
+		{"xoxp-user", "auth.test", "invalid_auth"},
+		{"xoxb-wrong", "auth.test", "invalid_auth"},
+		{"xoxb-right", "apps.connections.open", "invalid_auth"},
+		{"xoxb-right", "auth.test", ""},
+	} {
+		c.token = tc.token
+		a, _ := c.post(tc.method, url.Values{})
+		if got := errorOf(a); got != tc.want {
+			t.Errorf("%s with token %q = %q, want %q", tc.method, tc.token, got, tc.want)
+		}
+	}
+	c.token = ""
+	a, _ := c.post("auth.test", url.Values{"token": {"xoxb-right"}})
+	if got := errorOf(a); got != "" {
+		t.Errorf("auth.test with the token as a form field = %q, want ok", got)
 	}
 }

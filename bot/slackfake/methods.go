@@ -32,6 +32,9 @@ func (f *Server) serve(c *Call, host string) answer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := time.Now()
+	if a, refused := f.checkToken(c); refused {
+		return a
+	}
 	if a, limited := f.rateLimit(c, now); limited {
 		return a
 	}
@@ -74,6 +77,38 @@ func (f *Server) serve(c *Call, host string) answer {
 		}
 	}
 	return refuse("unknown_method")
+}
+
+// checkToken refuses a Web API call without a token (not_authed) or with
+// one that is not valid for the method (invalid_auth), as every method's
+// page lists: "not_authed: No authentication token provided",
+// "invalid_auth: Some aspect of authentication cannot be validated"
+// (e.g. https://docs.slack.dev/reference/methods/auth.test). Bot tokens
+// start with xoxb- and app-level tokens, which only
+// apps.connections.open takes, with xapp-
+// (https://docs.slack.dev/authentication/tokens). A response_url takes no
+// token: the URL is the credential.
+func (f *Server) checkToken(c *Call) (answer, bool) {
+	if c.Method == "response" {
+		return answer{}, false
+	}
+	tok := c.Token
+	if tok == "" {
+		tok = c.Param("token")
+	}
+	prefix := "xoxb-"
+	if c.Method == "apps.connections.open" {
+		prefix = "xapp-"
+	}
+	switch {
+	case tok == "":
+		return refuse("not_authed"), true
+	case !strings.HasPrefix(tok, prefix):
+		return refuse("invalid_auth"), true
+	case prefix == "xoxb-" && f.token != "" && tok != f.token:
+		return refuse("invalid_auth"), true
+	}
+	return answer{}, false
 }
 
 // rateLimit answers HTTP 429 with Retry-After when the call is over its

@@ -39,7 +39,7 @@ var commands = []command{
 	{name: "backup", usage: "[--db FILE | --config FILE] DEST", summary: "write a consistent copy of the database", run: runBackup},
 	{name: "export", usage: "--json [--db FILE | --config FILE]", summary: "print tracked mail and evidence as JSON", run: runExport},
 	{name: "migrate", usage: "--to-etcd --config FILE [--db FILE]", summary: "copy the database file into the etcd cluster of store.etcd (cluster mode)", run: runMigrate},
-	{name: "check-config", usage: "FILE", summary: "check a configuration file and report every problem in it", run: runCheckConfig},
+	{name: "check-config", usage: "[--slack] FILE", summary: "check a configuration file and report every problem in it", run: runCheckConfig},
 	{name: "pixel", usage: "--message-id ID [--recipient ADDR] [--base-url URL]", summary: "print the open-tracking pixel URL and <img> for a mail another program sends", run: runPixel},
 	{name: "version", usage: "", summary: "print the version, the commit and the Go version mailack was built from", run: runVersion},
 }
