@@ -75,6 +75,9 @@ const (
 	msgNudged             msg = "nudged"
 	msgNudgeNoUser        msg = "nudge_no_user"
 	msgNudgeTooSoon       msg = "nudge_too_soon"
+	msgNudgeAnswered      msg = "nudge_answered"
+	msgNudgeAwayUntil     msg = "nudge_away_until"
+	msgNudgeAway          msg = "nudge_away"
 	msgSeenThanks         msg = "seen_thanks"
 	msgSeenNotYours       msg = "seen_not_yours"
 	msgSnoozed            msg = "snoozed"
@@ -214,6 +217,9 @@ var catalogs = map[Lang]map[msg]string{
 		msgNudged:             "I sent %[1]s a friendly reminder in Slack.",
 		msgNudgeNoUser:        "%[1]s is not in this Slack workspace; use “Follow-up text” instead.",
 		msgNudgeTooSoon:       "You reminded %[1]s about this mail recently; let's give them a little time.",
+		msgNudgeAnswered:      "%[1]s has already answered this mail, so I sent no reminder.",
+		msgNudgeAwayUntil:     "%[1]s is away until %[2]s (automatic reply), so I sent no reminder.",
+		msgNudgeAway:          "%[1]s is away (automatic reply), so I sent no reminder.",
 		msgSeenThanks:         "Thank you! I let %[1]s know that you have seen “%[2]s”.",
 		msgSeenNotYours:       "This button is for the person the mail was sent to.",
 		msgSnoozed:            "Snoozed “%[1]s” until %[2]s.",
@@ -312,7 +318,7 @@ var catalogs = map[Lang]map[msg]string{
 		msgTrackDueHint:       "Leave empty for your usual deadline.",
 		msgTrackHours:         "…or after this many working hours (e.g. 8)",
 		msgTrackNotify:        "Tell me when",
-		msgNotifyRead:         "Each time it is read or confirmed",
+		msgNotifyRead:         "Each time it is read, confirmed or replied to",
 		msgNotifyAnswered:     "Once everyone has answered",
 		msgNotifyBoth:         "Every change",
 		msgTrackNeedPick:      "Please pick a mail from your Sent folder.",
@@ -358,6 +364,9 @@ var catalogs = map[Lang]map[msg]string{
 		msgNudged:             "%[1]s さんにSlackでお知らせしました。",
 		msgNudgeNoUser:        "%[1]s はこのSlackワークスペースにいないため、Slackではお知らせできません。「フォローアップ文面」をご利用ください。",
 		msgNudgeTooSoon:       "%[1]s さんには、このメールについて少し前にお知らせしたばかりです。もうしばらく様子を見ましょう。",
+		msgNudgeAnswered:      "%[1]s さんからはすでに確認が取れているため、お知らせは送りませんでした。",
+		msgNudgeAwayUntil:     "%[1]s さんは%[2]sまで不在（自動応答）のため、お知らせは送りませんでした。",
+		msgNudgeAway:          "%[1]s さんは不在（自動応答）のため、お知らせは送りませんでした。",
 		msgSeenThanks:         "ありがとうございます！「%[2]s」のメールをご覧いただいたことを、%[1]s さんにお伝えしました。",
 		msgSeenNotYours:       "このボタンは、メールを受け取った方のためのものです。",
 		msgSnoozed:            "「%[1]s」を%[2]sまでスヌーズしました。",
@@ -456,7 +465,7 @@ var catalogs = map[Lang]map[msg]string{
 		msgTrackDueHint:       "空欄の場合は通常の期限を使います。",
 		msgTrackHours:         "または営業時間で何時間後か（例: 8）",
 		msgTrackNotify:        "通知するタイミング",
-		msgNotifyRead:         "開封・確認があるたび",
+		msgNotifyRead:         "開封・確認・返信があるたび",
 		msgNotifyAnswered:     "全員の確認が取れたとき",
 		msgNotifyBoth:         "すべての変化",
 		msgTrackNeedPick:      "送信済みフォルダーのメールを選んでください。",

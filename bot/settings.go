@@ -14,8 +14,9 @@ type Level string
 const (
 	// LevelAll replies in the card's thread for every change.
 	LevelAll Level = "all"
-	// LevelProblems replies only for bounces, delays and passed deadlines;
-	// the card is still kept current.
+	// LevelProblems replies only for bounces, delays and passed deadlines,
+	// not for answers (reads, replies) nor out-of-office notices; the card
+	// is still kept current.
 	LevelProblems Level = "problems"
 )
 
