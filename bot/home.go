@@ -60,27 +60,35 @@ const (
 	actWelcome  = "welcome_ok"
 )
 
-// homeState is where a user is in App Home. The bot keeps it in memory:
-// after a restart App Home opens on Waiting again.
+// homeState is where a user is in App Home.
 type homeState struct {
 	tab  homeTab
 	page int
 }
 
-func (b *Bot) homeStateOf(user string) homeState {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	st := b.home[user]
-	if st.tab == "" {
-		st.tab = tabWaiting
+// homeStateOf reads where a user is in App Home from their settings: a
+// tab the bot does not know (from an older version, or edited by hand)
+// is Waiting and a negative page the first.
+func homeStateOf(set UserSettings) homeState {
+	st := homeState{tab: homeTab(set.Home.Tab), page: max(set.Home.Page, 0)}
+	if !slices.Contains(homeTabs, st.tab) {
+		st = homeState{tab: tabWaiting}
 	}
 	return st
 }
 
-func (b *Bot) setHomeState(user string, st homeState) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.home[user] = st
+// setHomeState keeps where a user is in App Home in their settings, read
+// afresh so that nothing else of them is changed.
+func (b *Bot) setHomeState(ctx context.Context, user string, st homeState) error {
+	set, err := b.deps.Settings.Settings(ctx, user)
+	if err != nil {
+		return fmt.Errorf("settings of %s: %w", user, err)
+	}
+	set.Home = HomeView{Tab: string(st.tab), Page: st.page}
+	if err := b.deps.Settings.PutSettings(ctx, user, set); err != nil {
+		return fmt.Errorf("keep app home of %s: %w", user, err)
+	}
+	return nil
 }
 
 // homePage is one rendering of App Home.
@@ -124,7 +132,7 @@ func (b *Bot) publishHomeWith(ctx context.Context, pace pacer, user, notice stri
 	if err != nil {
 		return err
 	}
-	st := b.homeStateOf(user)
+	st := homeStateOf(set)
 	p := homePage{tab: st.tab, page: st.page, welcome: !set.Welcomed, set: set, canTrack: b.deps.Sent != nil,
 		webmail: b.webmail, notice: notice, noticeActions: actions}
 	if st.tab != tabSettings {
