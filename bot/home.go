@@ -99,9 +99,12 @@ type homePage struct {
 	nudges   func(track.Mail) []string
 	webmail  func(track.Mail) Webmail
 	welcome  bool // show the welcome section
+	// setup is how the user's mail gets tracked, for the welcome; nil
+	// when the bot was not told (Config.Setup).
+	setup *userSetup
 	set      UserSettings
 	notice   string // the answer to what the user just did, mrkdwn
-	canTrack bool   // the Sent-folder search is set up
+	canTrack bool   // the Sent-folder search is set up, with a mailbox of the user's
 	// noticeActions are the answer's buttons (Undo), if any.
 	noticeActions *slack.ActionBlock
 }
@@ -135,6 +138,16 @@ func (b *Bot) publishHomeWith(ctx context.Context, pace pacer, user, notice stri
 	st := homeStateOf(set)
 	p := homePage{tab: st.tab, page: st.page, welcome: !set.Welcomed, set: set, canTrack: b.deps.Sent != nil,
 		webmail: b.webmail, notice: notice, noticeActions: actions}
+	if b.cfg.Setup != nil {
+		addrs, err := b.dir.addresses(ctx, user)
+		if err != nil {
+			return err
+		}
+		us := b.cfg.Setup.of(addrs)
+		p.setup = &us
+		// The Sent-folder search looks in the user's own mailboxes only.
+		p.canTrack = p.canTrack && len(us.mailboxes) > 0
+	}
 	if st.tab != tabSettings {
 		mails, err := b.ownMails(ctx, user, st.tab == tabClosed)
 		if err != nil {
@@ -204,7 +217,7 @@ func homeBlocks(p homePage, l locale) []slack.Block {
 		}
 	}
 	if p.welcome {
-		blocks = append(blocks, welcomeBlocks(l, p.canTrack)...)
+		blocks = append(blocks, welcomeBlocks(l, p.setup, p.canTrack)...)
 	}
 	blocks = append(blocks, tabsBlock(p.tab, l, p.canTrack && !p.welcome))
 	if p.tab == tabSettings {
@@ -310,18 +323,6 @@ func jsonSize(parts ...[]slack.Block) int {
 		n += len(raw)
 	}
 	return n
-}
-
-// welcomeBlocks explain mailack the first time someone opens App Home.
-func welcomeBlocks(l locale, canTrack bool) []slack.Block {
-	elems := []slack.BlockElement{slack.NewButtonBlockElement(actWelcome, "ok", plain(clip(l.t(btnWelcomeOK), maxButton)))}
-	if canTrack {
-		elems = append(elems, trackButton(l))
-	}
-	return []slack.Block{
-		section(esc(l.t(msgWelcome))),
-		slack.NewActionBlock("", elems...),
-	}
 }
 
 // trackButton opens the "Track a sent mail" modal.
