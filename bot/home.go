@@ -93,15 +93,15 @@ func (b *Bot) setHomeState(ctx context.Context, user string, st homeState) error
 
 // homePage is one rendering of App Home.
 type homePage struct {
-	tab      homeTab
-	page     int          // from 0; clamped to the pages there are
-	mails    []track.Mail // every mail of the tab, newest first
-	nudges   func(track.Mail) []string
-	webmail  func(track.Mail) Webmail
-	welcome  bool // show the welcome section
+	tab     homeTab
+	page    int          // from 0; clamped to the pages there are
+	mails   []track.Mail // every mail of the tab, newest first
+	nudges  func(track.Mail) []string
+	webmail func(track.Mail) Webmail
+	welcome bool // show the welcome section
 	// setup is how the user's mail gets tracked, for the welcome; nil
 	// when the bot was not told (Config.Setup).
-	setup *userSetup
+	setup    *userSetup
 	set      UserSettings
 	notice   string // the answer to what the user just did, mrkdwn
 	canTrack bool   // the Sent-folder search is set up, with a mailbox of the user's
