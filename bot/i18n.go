@@ -448,7 +448,7 @@ var catalogs = map[Lang]map[msg]string{
 		cmdWho:                 "任意の送信者の追跡中メールを表示",
 		cmdTrack:               "送信済みメールの追跡を開始（Message-IDか件名の一部で指定）",
 		btnOpenGmail:           "Gmailで開く",
-		btnOpenOutlook:         "Outlookの送信済みを開く",
+		btnOpenOutlook:         "Outlookで送信済みアイテムを開く",
 		btnMailto:              "フォローアップを作成",
 		btnReopen:              "追跡を再開",
 		btnUndo:                "元に戻す",
