@@ -123,8 +123,8 @@ func TestNudgeHiddenWhenAnsweredOrAway(t *testing.T) {
 		return method("chat.update", "Contract", "away until", nudgeCarol)(c) && !strings.Contains(c.Text(), nudgeBob)
 	})
 	e.answerFrom(t, id, carol.Email, track.StatusReplied, time.Time{}, now)
-	e.fake.WaitFor(t, "card without nudges", func(c call) bool {
-		return method("chat.update", "Contract", "replied at")(c) && !strings.Contains(c.Text(), `"action_id":"nudge`)
+	e.fake.WaitFor(t, "card without nudges, still waiting for bob", func(c call) bool {
+		return method("chat.update", "Contract", "replied at", "waiting for confirmation until")(c) && !strings.Contains(c.Text(), `"action_id":"nudge`)
 	})
 	e.press(t, alice, blockAction{ActionID: "home_tab.waiting", Value: "waiting", InHome: true})
 	e.fake.WaitFor(t, "home without nudges", func(c call) bool {
@@ -142,6 +142,11 @@ func TestNudgeHiddenWhenAnsweredOrAway(t *testing.T) {
 			t.Errorf("nudge of %s = %q, want %q", tc.addr, got, tc.want)
 		}
 	}
+	// Once bob answers too, the card waits for nobody.
+	e.answerFrom(t, id, bob.Email, track.StatusReplied, time.Time{}, now.Add(time.Minute))
+	e.fake.WaitFor(t, "card waiting for nobody", func(c call) bool {
+		return method("chat.update", "Contract", "nothing left to wait for")(c) && !strings.Contains(c.Text(), "waiting for confirmation")
+	})
 	if dms := e.fake.All(func(c call) bool {
 		return c.Method == "chat.postMessage" && (c.Param("channel") == "D"+bob.ID || c.Param("channel") == "D"+carol.ID)
 	}); len(dms) != 0 {
