@@ -97,7 +97,7 @@ func setupLines(us userSetup, l locale, canTrack bool) []string {
 		case m.TrackingAddress != "":
 			add(esc(l.t(msgWelcomeSentBcc, owner, clip(m.TrackingAddress, maxAddrShown))))
 		default:
-			add(esc(l.t(msgWelcomeSentReceipts, owner)))
+			add(esc(l.t(msgWelcomeReceipts, owner)))
 		}
 	}
 	if us.relay {
