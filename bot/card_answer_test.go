@@ -146,3 +146,27 @@ func TestCanNudgeAway(t *testing.T) {
 		}
 	}
 }
+
+// A nudge button left on an older card says why no reminder was sent.
+func TestNudgeRefusal(t *testing.T) {
+	m := answerMail()
+	now := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
+	en, ja := locale{lang: English, now: now}, locale{lang: Japanese, now: now}
+	for _, tc := range []struct {
+		l    locale
+		r    track.Recipient
+		want string
+	}{
+		{en, m.Recipients[0], "suzuki@partner.example has already answered this mail, so I sent no reminder."},
+		{ja, m.Recipients[0], "suzuki@partner.example さんからはすでに確認が取れているため、お知らせは送りませんでした。"},
+		{en, m.Recipients[2], "lee@other.example is away until Mon 7 Dec (automatic reply), so I sent no reminder."},
+		{ja, m.Recipients[2], "lee@other.example さんは12月7日まで不在（自動応答）のため、お知らせは送りませんでした。"},
+		{ja, m.Recipients[3], "ito@other.example さんは不在（自動応答）のため、お知らせは送りませんでした。"},
+		{en, m.Recipients[4], ""},
+	} {
+		got, ok := nudgeRefusal(m, tc.r, now, tc.l)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("nudgeRefusal(%s, %s) = %q, %v; want %q", tc.r.Address, tc.l.lang, got, ok, tc.want)
+		}
+	}
+}

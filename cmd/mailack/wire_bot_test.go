@@ -119,3 +119,29 @@ func TestSetupOf(t *testing.T) {
 		t.Errorf("setupOf without the relay = %+v, want no relay and no pixel (only the relay adds it)", got)
 	}
 }
+
+// The daemon keeps each user's settings in the store, App Home's tab and
+// page among them, so a restart opens App Home where the user left it.
+func TestSettingsStoreKeepsHomeAcrossReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mailack.db")
+	want := bot.UserSettings{Language: bot.Japanese, Welcomed: true, Home: bot.HomeView{Tab: "closed", Page: 2}}
+	st, err := store.Open(path, store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (settingsStore{st}).PutSettings(t.Context(), "U1", want); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err = store.Open(path, store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	got, err := settingsStore{st}.Settings(t.Context(), "U1")
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("settings after reopening the store = %+v, %v; want %+v", got, err, want)
+	}
+}
