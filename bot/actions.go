@@ -362,6 +362,12 @@ func (b *Bot) actNudge(ctx context.Context, r *request, a *slack.BlockAction, _ 
 		return
 	}
 	shown := escClip(rcpt.Address, maxAddrShown)
+	// A button from before the recipient answered or went away (an older
+	// card, App Home not yet refreshed) nudges nobody.
+	if msg, ok := nudgeRefusal(m, rcpt, b.now(), r.loc); ok {
+		b.respond(ctx, r, msg)
+		return
+	}
 	target, err := b.dir.userOf(ctx, rcpt.Address)
 	if err != nil {
 		b.trouble(ctx, r, "nudge lookup", err)
@@ -383,6 +389,24 @@ func (b *Bot) actNudge(ctx context.Context, r *request, a *slack.BlockAction, _ 
 	}
 	b.log.Info("recipient nudged in slack", "user", r.user, "message_id", m.MessageID, "recipient", rcpt.Address)
 	b.respond(ctx, r, r.loc.t(msgNudged, "<@"+target+">"))
+}
+
+// nudgeRefusal says why a nudge of rcpt about m would be pointless at
+// now: the mail is closed, rcpt answered it, or rcpt is away by their
+// automatic reply; ok is false when a nudge may help.
+func nudgeRefusal(m track.Mail, rcpt track.Recipient, now time.Time, l locale) (string, bool) {
+	shown := escClip(rcpt.Address, maxAddrShown)
+	switch {
+	case m.Closed():
+		return l.t(msgAlreadyClosed), true
+	case rcpt.Status != track.StatusFailed && m.Conclusive(rcpt):
+		return l.t(msgNudgeAnswered, shown), true
+	case awayAt(rcpt, now) && !rcpt.AwayUntil.IsZero():
+		return l.t(msgNudgeAwayUntil, shown, l.calendarDate(rcpt.AwayUntil)), true
+	case awayAt(rcpt, now):
+		return l.t(msgNudgeAway, shown), true
+	}
+	return "", false
 }
 
 // sendNudge posts the nudge to target, in target's language.

@@ -42,7 +42,6 @@ type Bot struct {
 	mu     sync.Mutex           // guards the fields below
 	dms    map[string]string    // user ID → direct message channel ID
 	nudged map[string]time.Time // Message-ID and address → last nudge
-	home   map[string]homeState // user ID → where they are in App Home
 }
 
 // New builds the bot. It checks cfg (Config.Validate) and that every
@@ -74,7 +73,6 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Bot, error) {
 		kick:    make(chan struct{}, 1),
 		dms:     map[string]string{},
 		nudged:  map[string]time.Time{},
-		home:    map[string]homeState{},
 	}
 	b.dir = newDirectory(api, deps.Users, cfg, b.pace, log)
 	for _, id := range cfg.Admins {

@@ -151,7 +151,7 @@ func (b *Bot) nudgeable(ctx context.Context, m track.Mail, wait bool) map[string
 		if i == maxCardRecipients || ctx.Err() != nil {
 			break
 		}
-		if !canNudge(m, r) {
+		if !canNudge(m, r, b.now()) {
 			continue
 		}
 		if !wait {

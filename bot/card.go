@@ -3,6 +3,7 @@ package bot
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -79,7 +80,7 @@ func cardBlocks(m track.Mail, l locale, nudge map[string]bool, w Webmail) []slac
 	}
 	for i, r := range m.Recipients {
 		var acc *slack.Accessory
-		if v := pairValue(m.MessageID, r.Address); nudge[r.Address] && canNudge(m, r) && textLen(v) <= maxButtonValue {
+		if v := pairValue(m.MessageID, r.Address); nudge[r.Address] && canNudge(m, r, l.today()) && textLen(v) <= maxButtonValue {
 			acc = slack.NewAccessory(slack.NewButtonBlockElement(nudgeActionID(i), v, plain(clip(l.t(btnNudge), maxButton))))
 		}
 		b := slack.NewSectionBlock(mrkdwn(clipLines(recipientText(m, r, l), maxSectionText)), nil, acc)
@@ -109,9 +110,28 @@ func actionKey(actionID string) string {
 	return key
 }
 
-// canNudge reports whether a nudge about m could still help r.
-func canNudge(m track.Mail, r track.Recipient) bool {
-	return !m.Closed() && r.Status != track.StatusFailed && !m.Conclusive(r)
+// canNudge reports whether a nudge about m could still help r at now:
+// not once r answered (a reply, a read receipt …), and not while r is
+// away by their automatic reply.
+func canNudge(m track.Mail, r track.Recipient, now time.Time) bool {
+	return !m.Closed() && r.Status != track.StatusFailed && !m.Conclusive(r) && !awayAt(r, now)
+}
+
+// awayAt reports whether r's automatic reply says they are away at now:
+// until the end of the date they gave (a calendar date, midnight UTC, as
+// the reader and the core keep it; the day is taken to end at the next
+// midnight UTC, 09:00 in Japan), or, without a date, as long as their
+// status is the out-of-office notice: once the unchanged deadline passes
+// (no response), a nudge may help again.
+func awayAt(r track.Recipient, now time.Time) bool {
+	if r.AutoReply != report.AutoReplyAway {
+		return false
+	}
+	if r.AwayUntil.IsZero() {
+		return r.Status == track.StatusAway
+	}
+	y, mo, d := r.AwayUntil.UTC().Date()
+	return now.Before(time.Date(y, mo, d+1, 0, 0, 0, 0, time.UTC))
 }
 
 // actionsBlock holds the mail's buttons, with a nudge button for each

@@ -121,3 +121,52 @@ func TestReplyTextAnswers(t *testing.T) {
 		}
 	}
 }
+
+// A recipient away by their automatic reply is not nudged until the end
+// of the day they gave, or, without a date, until their deadline passes.
+func TestCanNudgeAway(t *testing.T) {
+	m := answerMail()
+	lee, ito := m.Recipients[2], m.Recipients[3] // away until 7 Dec; away without a date
+	for _, tc := range []struct {
+		name string
+		r    track.Recipient
+		now  time.Time
+		want bool
+	}{
+		{"before the date", lee, time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC), false},
+		{"on the date", lee, time.Date(2026, 12, 7, 23, 59, 0, 0, time.UTC), false},
+		{"the day after", lee, time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC), true},
+		{"no date, away", ito, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), false},
+		{"no date, deadline passed", func() track.Recipient { r := ito; r.Status = track.StatusNoResponse; return r }(), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), true},
+		{"replied", m.Recipients[0], time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC), false},
+		{"acknowledged by a helpdesk", m.Recipients[4], time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC), true},
+	} {
+		if got := canNudge(m, tc.r, tc.now); got != tc.want {
+			t.Errorf("%s: canNudge(%s, %s) = %v, want %v", tc.name, tc.r.Address, tc.now.Format(time.RFC3339), got, tc.want)
+		}
+	}
+}
+
+// A nudge button left on an older card says why no reminder was sent.
+func TestNudgeRefusal(t *testing.T) {
+	m := answerMail()
+	now := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
+	en, ja := locale{lang: English, now: now}, locale{lang: Japanese, now: now}
+	for _, tc := range []struct {
+		l    locale
+		r    track.Recipient
+		want string
+	}{
+		{en, m.Recipients[0], "suzuki@partner.example has already answered this mail, so I sent no reminder."},
+		{ja, m.Recipients[0], "suzuki@partner.example さんからはすでに確認が取れているため、お知らせは送りませんでした。"},
+		{en, m.Recipients[2], "lee@other.example is away until Mon 7 Dec (automatic reply), so I sent no reminder."},
+		{ja, m.Recipients[2], "lee@other.example さんは12月7日まで不在（自動応答）のため、お知らせは送りませんでした。"},
+		{ja, m.Recipients[3], "ito@other.example さんは不在（自動応答）のため、お知らせは送りませんでした。"},
+		{en, m.Recipients[4], ""},
+	} {
+		got, ok := nudgeRefusal(m, tc.r, now, tc.l)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("nudgeRefusal(%s, %s) = %q, %v; want %q", tc.r.Address, tc.l.lang, got, ok, tc.want)
+		}
+	}
+}

@@ -73,6 +73,9 @@ type Config struct {
 	// Webmail names the web client of senders' mailboxes, by address or
 	// "@domain", for the card's link that opens the mail there.
 	Webmail map[string]Webmail `yaml:"webmail"`
+	// Setup is how mail gets tracked here, for App Home's welcome; nil
+	// keeps the welcome general.
+	Setup *Setup `yaml:"-"`
 
 	// APIURL is the Web API's base URL, ending in a slash.
 	APIURL string `yaml:"api_url"`

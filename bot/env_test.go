@@ -55,6 +55,10 @@ type env struct {
 	handler  http.Handler
 	logs     *strings.Builder
 	logMu    *sync.Mutex
+	// cfg, log and settingsPath build the bot again (restart).
+	cfg          bot.Config
+	log          *slog.Logger
+	settingsPath string
 }
 
 type envOptions struct {
@@ -96,7 +100,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 		}
 	})
 	e.store = st
-	if e.settings, err = botstore.OpenSettings(filepath.Join(dir, "settings.json")); err != nil {
+	e.settingsPath = filepath.Join(dir, "settings.json")
+	if e.settings, err = botstore.OpenSettings(e.settingsPath); err != nil {
 		t.Fatal(err)
 	}
 	e.sent = &fakeSent{store: st, mails: map[string][]sentCopy{}}
@@ -114,12 +119,28 @@ func newEnv(t *testing.T, o envOptions) *env {
 		o.config(&cfg)
 	}
 	log := slog.New(slog.NewTextHandler(&syncWriter{mu: e.logMu, w: e.logs, t: t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.cfg, e.log = cfg, log
 	e.bot, err = bot.New(cfg, botstore.New(st).Deps(e.settings, e.sent), log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.handler = e.bot.Handler()
 	return e
+}
+
+// restart builds the bot anew on the same store, with the settings read
+// again from their file, as a new process would; the old bot must have
+// been stopped.
+func (e *env) restart(t *testing.T) {
+	t.Helper()
+	var err error
+	if e.settings, err = botstore.OpenSettings(e.settingsPath); err != nil {
+		t.Fatal(err)
+	}
+	if e.bot, err = bot.New(e.cfg, botstore.New(e.store).Deps(e.settings, e.sent), e.log); err != nil {
+		t.Fatal(err)
+	}
+	e.handler = e.bot.Handler()
 }
 
 // syncWriter sends the bot's log to the test's output and keeps a copy.

@@ -60,40 +60,51 @@ const (
 	actWelcome  = "welcome_ok"
 )
 
-// homeState is where a user is in App Home. The bot keeps it in memory:
-// after a restart App Home opens on Waiting again.
+// homeState is where a user is in App Home.
 type homeState struct {
 	tab  homeTab
 	page int
 }
 
-func (b *Bot) homeStateOf(user string) homeState {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	st := b.home[user]
-	if st.tab == "" {
-		st.tab = tabWaiting
+// homeStateOf reads where a user is in App Home from their settings: a
+// tab the bot does not know (from an older version, or edited by hand)
+// is Waiting and a negative page the first.
+func homeStateOf(set UserSettings) homeState {
+	st := homeState{tab: homeTab(set.Home.Tab), page: max(set.Home.Page, 0)}
+	if !slices.Contains(homeTabs, st.tab) {
+		st = homeState{tab: tabWaiting}
 	}
 	return st
 }
 
-func (b *Bot) setHomeState(user string, st homeState) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.home[user] = st
+// setHomeState keeps where a user is in App Home in their settings, read
+// afresh so that nothing else of them is changed.
+func (b *Bot) setHomeState(ctx context.Context, user string, st homeState) error {
+	set, err := b.deps.Settings.Settings(ctx, user)
+	if err != nil {
+		return fmt.Errorf("settings of %s: %w", user, err)
+	}
+	set.Home = HomeView{Tab: string(st.tab), Page: st.page}
+	if err := b.deps.Settings.PutSettings(ctx, user, set); err != nil {
+		return fmt.Errorf("keep app home of %s: %w", user, err)
+	}
+	return nil
 }
 
 // homePage is one rendering of App Home.
 type homePage struct {
-	tab      homeTab
-	page     int          // from 0; clamped to the pages there are
-	mails    []track.Mail // every mail of the tab, newest first
-	nudges   func(track.Mail) []string
-	webmail  func(track.Mail) Webmail
-	welcome  bool // show the welcome section
+	tab     homeTab
+	page    int          // from 0; clamped to the pages there are
+	mails   []track.Mail // every mail of the tab, newest first
+	nudges  func(track.Mail) []string
+	webmail func(track.Mail) Webmail
+	welcome bool // show the welcome section
+	// setup is how the user's mail gets tracked, for the welcome; nil
+	// when the bot was not told (Config.Setup).
+	setup    *userSetup
 	set      UserSettings
 	notice   string // the answer to what the user just did, mrkdwn
-	canTrack bool   // the Sent-folder search is set up
+	canTrack bool   // the Sent-folder search is set up, with a mailbox of the user's
 	// noticeActions are the answer's buttons (Undo), if any.
 	noticeActions *slack.ActionBlock
 }
@@ -124,9 +135,19 @@ func (b *Bot) publishHomeWith(ctx context.Context, pace pacer, user, notice stri
 	if err != nil {
 		return err
 	}
-	st := b.homeStateOf(user)
+	st := homeStateOf(set)
 	p := homePage{tab: st.tab, page: st.page, welcome: !set.Welcomed, set: set, canTrack: b.deps.Sent != nil,
 		webmail: b.webmail, notice: notice, noticeActions: actions}
+	if b.cfg.Setup != nil {
+		addrs, err := b.dir.addresses(ctx, user)
+		if err != nil {
+			return err
+		}
+		us := b.cfg.Setup.of(addrs)
+		p.setup = &us
+		// The Sent-folder search looks in the user's own mailboxes only.
+		p.canTrack = p.canTrack && len(us.mailboxes) > 0
+	}
 	if st.tab != tabSettings {
 		mails, err := b.ownMails(ctx, user, st.tab == tabClosed)
 		if err != nil {
@@ -196,7 +217,7 @@ func homeBlocks(p homePage, l locale) []slack.Block {
 		}
 	}
 	if p.welcome {
-		blocks = append(blocks, welcomeBlocks(l, p.canTrack)...)
+		blocks = append(blocks, welcomeBlocks(l, p.setup, p.canTrack)...)
 	}
 	blocks = append(blocks, tabsBlock(p.tab, l, p.canTrack && !p.welcome))
 	if p.tab == tabSettings {
@@ -302,18 +323,6 @@ func jsonSize(parts ...[]slack.Block) int {
 		n += len(raw)
 	}
 	return n
-}
-
-// welcomeBlocks explain mailack the first time someone opens App Home.
-func welcomeBlocks(l locale, canTrack bool) []slack.Block {
-	elems := []slack.BlockElement{slack.NewButtonBlockElement(actWelcome, "ok", plain(clip(l.t(btnWelcomeOK), maxButton)))}
-	if canTrack {
-		elems = append(elems, trackButton(l))
-	}
-	return []slack.Block{
-		section(esc(l.t(msgWelcome))),
-		slack.NewActionBlock("", elems...),
-	}
 }
 
 // trackButton opens the "Track a sent mail" modal.

@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -67,5 +68,51 @@ func TestHomeTabsPagingAndSettings(t *testing.T) {
 	set, err := e.settings.Settings(t.Context(), alice.ID)
 	if err != nil || set.Language != bot.Japanese || set.Quiet != (bot.QuietHours{Start: 21*60 + 30, End: 7 * 60}) || set.Summary != (bot.Summary{On: true, At: 8 * 60}) || set.Deadline != 0 || !set.Welcomed {
 		t.Errorf("settings = %+v, %v", set, err)
+	}
+}
+
+// homeOpened is the app_home_opened event of u, with its own event ID.
+func homeOpened(u fakeUser, eventID string) string {
+	return `{"token":"x","team_id":"T1DC2JH3J","api_app_id":"A0MAILACK","type":"event_callback","event_id":"` + eventID + `","event_time":1700000000,` +
+		`"event":{"type":"app_home_opened","user":"` + u.ID + `","channel":"D` + u.ID + `","tab":"home","event_ts":"1700000000.000100"}}`
+}
+
+// The tab and page a user is on in App Home are kept in their settings:
+// after a restart of the bot on the same store, App Home opens where they
+// left it.
+func TestHomeTabAndPageSurviveRestart(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	stop := e.run(t)
+	sent := time.Now().Add(-3 * time.Hour)
+	for i := range 45 {
+		id := fmt.Sprintf("c%02d@example.com", i)
+		e.register(t, id, alice.Email, fmt.Sprintf("Closed %02d", i), sent.Add(time.Duration(i)*time.Minute), carol.Email)
+		if _, err := e.store.CloseMail(t.Context(), id, track.StateDone, sent.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.register(t, "open@example.com", alice.Email, "Still open", sent, carol.Email)
+	home := func(a blockAction) { a.InHome = true; e.press(t, alice, a) }
+	home(blockAction{ActionID: "home_tab.closed", Value: "closed"})
+	e.fake.WaitFor(t, "closed tab, page 1", homeOf(alice, "Closed 44", "Page 1 of 2 · 45 mails"))
+	home(blockAction{ActionID: "home_page.next", Value: "1"})
+	e.fake.WaitFor(t, "closed tab, page 2", homeOf(alice, "Closed 00", "Page 2 of 2 · 45 mails"))
+	stop()
+
+	e.restart(t)
+	defer e.run(t)()
+	restarted := time.Now()
+	if rec := e.post(bot.PathEvents, homeOpened(alice, "Ev0RESTART1")); rec.Code != http.StatusOK {
+		t.Fatalf("POST app_home_opened = %d", rec.Code)
+	}
+	c := e.fake.WaitFor(t, "app home after the restart", func(c call) bool {
+		return homeOf(alice)(c) && !c.At.Before(restarted)
+	})
+	if text := c.Text(); !strings.Contains(text, "Page 2 of 2 · 45 mails") || !strings.Contains(text, "Closed 00") || strings.Contains(text, "Still open") {
+		t.Errorf("app home after the restart is not the closed tab's page 2:\n%s", text)
+	}
+	set, err := e.settings.Settings(t.Context(), alice.ID)
+	if err != nil || set.Home != (bot.HomeView{Tab: "closed", Page: 1}) {
+		t.Errorf("settings after the restart = %+v, %v; want home on closed, page 1", set.Home, err)
 	}
 }

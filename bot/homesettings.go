@@ -190,7 +190,10 @@ func (b *Bot) actHomeTab(ctx context.Context, r *request, a *slack.BlockAction, 
 	if !slices.Contains(homeTabs, tab) {
 		return
 	}
-	b.setHomeState(r.user, homeState{tab: tab})
+	if err := b.setHomeState(ctx, r.user, homeState{tab: tab}); err != nil {
+		b.trouble(ctx, r, "app home tab", err)
+		return
+	}
 	b.refreshHome(ctx, r.user)
 }
 
@@ -200,9 +203,17 @@ func (b *Bot) actHomePage(ctx context.Context, r *request, a *slack.BlockAction,
 	if err != nil || page < 0 {
 		return
 	}
-	st := b.homeStateOf(r.user)
+	set, err := b.deps.Settings.Settings(ctx, r.user)
+	if err != nil {
+		b.trouble(ctx, r, "app home page", err)
+		return
+	}
+	st := homeStateOf(set)
 	st.page = page
-	b.setHomeState(r.user, st)
+	if err := b.setHomeState(ctx, r.user, st); err != nil {
+		b.trouble(ctx, r, "app home page", err)
+		return
+	}
 	b.refreshHome(ctx, r.user)
 }
 

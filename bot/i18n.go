@@ -75,6 +75,9 @@ const (
 	msgNudged             msg = "nudged"
 	msgNudgeNoUser        msg = "nudge_no_user"
 	msgNudgeTooSoon       msg = "nudge_too_soon"
+	msgNudgeAnswered      msg = "nudge_answered"
+	msgNudgeAwayUntil     msg = "nudge_away_until"
+	msgNudgeAway          msg = "nudge_away"
 	msgSeenThanks         msg = "seen_thanks"
 	msgSeenNotYours       msg = "seen_not_yours"
 	msgSnoozed            msg = "snoozed"
@@ -145,6 +148,16 @@ const (
 	msgPageOf             msg = "page_of"
 	btnWelcomeOK          msg = "btn_welcome_ok"
 	msgWelcome            msg = "welcome"
+	msgWelcomeIntro       msg = "welcome_intro"
+	msgWelcomeHow         msg = "welcome_how"
+	msgWelcomeSentAll     msg = "welcome_sent_all"
+	msgWelcomeSentBcc     msg = "welcome_sent_bcc"
+	msgWelcomeReceipts    msg = "welcome_sent_receipts"
+	msgWelcomeRelay       msg = "welcome_relay"
+	msgWelcomePixel       msg = "welcome_pixel"
+	msgWelcomeByHand      msg = "welcome_by_hand"
+	msgWelcomeNothing     msg = "welcome_nothing"
+	msgWelcomeTabs        msg = "welcome_tabs"
 	btnTrackSent          msg = "btn_track_sent"
 	msgSetLanguage        msg = "set_language"
 	msgSetLevel           msg = "set_level"
@@ -214,6 +227,9 @@ var catalogs = map[Lang]map[msg]string{
 		msgNudged:             "I sent %[1]s a friendly reminder in Slack.",
 		msgNudgeNoUser:        "%[1]s is not in this Slack workspace; use “Follow-up text” instead.",
 		msgNudgeTooSoon:       "You reminded %[1]s about this mail recently; let's give them a little time.",
+		msgNudgeAnswered:      "%[1]s has already answered this mail, so I sent no reminder.",
+		msgNudgeAwayUntil:     "%[1]s is away until %[2]s (automatic reply), so I sent no reminder.",
+		msgNudgeAway:          "%[1]s is away (automatic reply), so I sent no reminder.",
 		msgSeenThanks:         "Thank you! I let %[1]s know that you have seen “%[2]s”.",
 		msgSeenNotYours:       "This button is for the person the mail was sent to.",
 		msgSnoozed:            "Snoozed “%[1]s” until %[2]s.",
@@ -293,8 +309,18 @@ var catalogs = map[Lang]map[msg]string{
 		btnNextPage:           "Next ›",
 		msgPageOf:             "Page %[1]d of %[2]d · %[3]d mails",
 		btnWelcomeOK:          "Got it",
-		msgWelcome:            "Welcome to mailack. It reads the delivery reports, bounces and read receipts that come back to your mailbox and keeps one status card per mail in your direct messages with the bot, so you can see whether each mail arrived, was read or was answered. The mail you send is tracked as your administrator set it up; to track a mail from your Sent folder yourself, use “Track a sent mail” or /track. The tabs below show what is waiting, what was answered and what is closed; Settings has your language, deadline, quiet hours and morning summary.",
+		msgWelcome:            "Welcome to mailack. It reads the delivery reports, bounces, read receipts and replies that come back to your mailbox and keeps one status card per mail in your direct messages with the bot, so you can see whether each mail arrived, was read or was answered. The mail you send is tracked as your administrator set it up; to track a mail from your Sent folder yourself, use “Track a sent mail” or /track. The tabs below show what is waiting, what was answered and what is closed; Settings has your language, deadline, quiet hours and morning summary.",
 		btnTrackSent:          "Track a sent mail",
+		msgWelcomeIntro:       "Welcome to mailack. It reads the delivery reports, bounces, read receipts and replies that come back to your mailbox and keeps one status card per mail in your direct messages with the bot, so you can see whether each mail arrived, was read or was answered.",
+		msgWelcomeHow:         "How your mail is tracked",
+		msgWelcomeSentAll:     "mailack watches the Sent folder of %[1]s: every mail you send from it is tracked.",
+		msgWelcomeReceipts:    "mailack watches the Sent folder of %[1]s: a mail you send from it is tracked when it asks for a read receipt.",
+		msgWelcomeSentBcc:     "mailack watches the Sent folder of %[1]s: a mail you send from it is tracked when it asks for a read receipt or has %[2]s in Bcc.",
+		msgWelcomeRelay:       "Mail you send through mailack's SMTP relay is always tracked.",
+		msgWelcomePixel:       "The relay also adds a small tracking image to your mail, so an open shows even when no read receipt comes back.",
+		msgWelcomeByHand:      "To track any other mail from your Sent folder, use “Track a sent mail” below or /track.",
+		msgWelcomeNothing:     "No mailbox of yours is set up for tracking yet, so the mail you send is not tracked. Please ask your administrator.",
+		msgWelcomeTabs:        "The tabs below show what is waiting, what was answered and what is closed; Settings has your language, notifications, deadline, quiet hours and morning summary.",
 		msgSetLanguage:        "Language",
 		msgSetLevel:           "Notifications",
 		msgSetDeadline:        "Deadline of mail you track by hand",
@@ -312,7 +338,7 @@ var catalogs = map[Lang]map[msg]string{
 		msgTrackDueHint:       "Leave empty for your usual deadline.",
 		msgTrackHours:         "…or after this many working hours (e.g. 8)",
 		msgTrackNotify:        "Tell me when",
-		msgNotifyRead:         "Each time it is read or confirmed",
+		msgNotifyRead:         "Each time it is read, confirmed or replied to",
 		msgNotifyAnswered:     "Once everyone has answered",
 		msgNotifyBoth:         "Every change",
 		msgTrackNeedPick:      "Please pick a mail from your Sent folder.",
@@ -358,6 +384,9 @@ var catalogs = map[Lang]map[msg]string{
 		msgNudged:             "%[1]s さんにSlackでお知らせしました。",
 		msgNudgeNoUser:        "%[1]s はこのSlackワークスペースにいないため、Slackではお知らせできません。「フォローアップ文面」をご利用ください。",
 		msgNudgeTooSoon:       "%[1]s さんには、このメールについて少し前にお知らせしたばかりです。もうしばらく様子を見ましょう。",
+		msgNudgeAnswered:      "%[1]s さんからはすでに確認が取れているため、お知らせは送りませんでした。",
+		msgNudgeAwayUntil:     "%[1]s さんは%[2]sまで不在（自動応答）のため、お知らせは送りませんでした。",
+		msgNudgeAway:          "%[1]s さんは不在（自動応答）のため、お知らせは送りませんでした。",
 		msgSeenThanks:         "ありがとうございます！「%[2]s」のメールをご覧いただいたことを、%[1]s さんにお伝えしました。",
 		msgSeenNotYours:       "このボタンは、メールを受け取った方のためのものです。",
 		msgSnoozed:            "「%[1]s」を%[2]sまでスヌーズしました。",
@@ -419,7 +448,7 @@ var catalogs = map[Lang]map[msg]string{
 		cmdWho:                "任意の送信者の追跡中メールを表示",
 		cmdTrack:              "送信済みメールの追跡を開始（Message-IDか件名の一部で指定）",
 		btnOpenGmail:          "Gmailで開く",
-		btnOpenOutlook:        "Outlookの送信済みを開く",
+		btnOpenOutlook:        "Outlookで送信済みアイテムを開く",
 		btnMailto:             "フォローアップを作成",
 		btnReopen:             "追跡を再開",
 		btnUndo:               "元に戻す",
@@ -437,8 +466,18 @@ var catalogs = map[Lang]map[msg]string{
 		btnNextPage:           "次へ ›",
 		msgPageOf:             "%[1]d／%[2]dページ（全%[3]d件）",
 		btnWelcomeOK:          "閉じる",
-		msgWelcome:            "mailackへようこそ。メールボックスに届く配信通知・不達通知・開封確認を読み取り、メールごとのステータスカードをこのアプリとのDMでお届けします。届いたか、読まれたか、返事があったかをひと目でご確認いただけます。送信したメールは管理者の設定に従って自動で追跡されます。送信済みフォルダーのメールをご自身で追跡するには「送信済みメールを追跡」または /track をお使いください。下のタブで確認待ち・確認済み・追跡終了のメールを表示でき、「設定」では言語、期限、通知しない時間帯、朝のまとめを変更できます。",
+		msgWelcome:            "mailackへようこそ。メールボックスに届く配信通知・不達通知・開封確認・返信を読み取り、メールごとのステータスカードをこのアプリとのDMでお届けします。届いたか、読まれたか、返信があったかをひと目でご確認いただけます。送信したメールは管理者の設定に従って自動で追跡されます。送信済みフォルダーのメールをご自身で追跡するには「送信済みメールを追跡」または /track をお使いください。下のタブで確認待ち・確認済み・追跡終了のメールを表示でき、「設定」では言語、期限、通知しない時間帯、朝のまとめを変更できます。",
 		btnTrackSent:          "送信済みメールを追跡",
+		msgWelcomeIntro:       "mailackへようこそ。メールボックスに届く配信通知・不達通知・開封確認・返信を読み取り、メールごとのステータスカードをこのアプリとのDMでお届けします。届いたか、読まれたか、返信があったかをひと目でご確認いただけます。",
+		msgWelcomeHow:         "ご利用中の追跡方法",
+		msgWelcomeSentAll:     "%[1]s の送信済みフォルダーを監視しています。このアドレスから送信したメールはすべて追跡されます。",
+		msgWelcomeReceipts:    "%[1]s の送信済みフォルダーを監視しています。このアドレスから送信したメールのうち、開封確認を要求したものが追跡されます。",
+		msgWelcomeSentBcc:     "%[1]s の送信済みフォルダーを監視しています。このアドレスから送信したメールのうち、開封確認を要求したもの、または %[2]s をBCCに入れたものが追跡されます。",
+		msgWelcomeRelay:       "mailackのSMTPリレー経由で送信したメールは、常に追跡されます。",
+		msgWelcomePixel:       "リレーがメールに小さな追跡用画像を挿入するため、開封確認が返ってこない場合でも開封がわかります。",
+		msgWelcomeByHand:      "そのほかの送信済みメールを追跡するには、下の「送信済みメールを追跡」または /track をお使いください。",
+		msgWelcomeNothing:     "ご利用のメールボックスはまだ追跡の対象に設定されていないため、送信したメールは追跡されません。管理者にお問い合わせください。",
+		msgWelcomeTabs:        "下のタブで確認待ち・確認済み・追跡終了のメールを表示でき、「設定」では言語、通知、期限、通知しない時間帯、朝のまとめを変更できます。",
 		msgSetLanguage:        "言語",
 		msgSetLevel:           "通知",
 		msgSetDeadline:        "手動で追跡するメールの期限",
@@ -456,7 +495,7 @@ var catalogs = map[Lang]map[msg]string{
 		msgTrackDueHint:       "空欄の場合は通常の期限を使います。",
 		msgTrackHours:         "または営業時間で何時間後か（例: 8）",
 		msgTrackNotify:        "通知するタイミング",
-		msgNotifyRead:         "開封・確認があるたび",
+		msgNotifyRead:         "開封・確認・返信があるたび",
 		msgNotifyAnswered:     "全員の確認が取れたとき",
 		msgNotifyBoth:         "すべての変化",
 		msgTrackNeedPick:      "送信済みフォルダーのメールを選んでください。",

@@ -62,8 +62,13 @@ func (c Config) webmailOf(sender string) (Webmail, bool) {
 // operators you can use with Gmail",
 // https://support.google.com/mail/answer/7190: "rfc822msgid: Search for
 // emails with a particular message-id header"). Outlook on the web has no
-// documented link that searches by Message-ID, so its link opens the Sent
-// Items folder, where the mail is.
+// documented link that searches by Message-ID: Microsoft documents links
+// to one item only by its Exchange item ID ("The item identifier for an
+// Outlook Web App URL is the EWS identifier of the item",
+// https://learn.microsoft.com/exchange/client-developer/web-service-reference/webclientreadformquerystring;
+// likewise OwaLink, .../web-service-reference/owalink), which EWS or
+// Microsoft Graph give and IMAP does not. So its link opens the Sent Items
+// folder, where the mail is, and its button says so (btnOpenOutlook).
 func webmailURL(w Webmail, messageID string) string {
 	switch w {
 	case WebmailGmail:

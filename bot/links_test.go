@@ -101,6 +101,17 @@ func TestWebmailLinks(t *testing.T) {
 	if text := blocksText(t, cardBlocks(m, l, nil, "")); strings.Contains(text, "open_webmail") {
 		t.Error("card links to a web client for a sender whose provider is unknown")
 	}
+	// Outlook on the web cannot be opened on one mail by Message-ID: the
+	// button opens Sent Items and says so.
+	for _, tc := range []struct {
+		l    locale
+		want string
+	}{{l, "Open Sent Items in Outlook"}, {locale{lang: Japanese, tz: time.UTC}, "Outlookで送信済みアイテムを開く"}} {
+		text := blocksText(t, cardBlocks(m, tc.l, nil, WebmailOutlook))
+		if !strings.Contains(text, `"text":"`+tc.want+`"`) || !strings.Contains(text, `"url":"https://outlook.office.com/mail/sentitems"`) {
+			t.Errorf("%s card lacks the %q button to Sent Items:\n%s", tc.l.lang, tc.want, text)
+		}
+	}
 	m.MessageID = "x`<!channel>@evil.example"
 	if text := blocksText(t, cardBlocks(m, l, nil, "")); !strings.Contains(text, `"Message-ID: x`+"`"+`\u0026lt;!channel\u0026gt;@evil.example"`) {
 		t.Errorf("hostile Message-ID shown unescaped:\n%s", text)

@@ -14,8 +14,9 @@ type Level string
 const (
 	// LevelAll replies in the card's thread for every change.
 	LevelAll Level = "all"
-	// LevelProblems replies only for bounces, delays and passed deadlines;
-	// the card is still kept current.
+	// LevelProblems replies only for bounces, delays and passed deadlines,
+	// not for answers (reads, replies) nor out-of-office notices; the card
+	// is still kept current.
 	LevelProblems Level = "problems"
 )
 
@@ -41,6 +42,16 @@ type UserSettings struct {
 	// Notify holds what the user chose to be told of for the mails they
 	// started tracking from the "Track a sent mail" modal, oldest first.
 	Notify []NotifyPref `json:"notify,omitempty"`
+	// Home is where the user is in App Home, so that it opens there
+	// again, also after a restart.
+	Home HomeView `json:"home,omitzero"`
+}
+
+// HomeView is where a user is in App Home: a tab ("waiting", "answered",
+// "closed" or "settings"; empty is waiting) and a page of it, from 0.
+type HomeView struct {
+	Tab  string `json:"tab,omitempty"`
+	Page int    `json:"page,omitempty"`
 }
 
 // NotifyPref is what a user wants to be told of for one mail.

@@ -50,7 +50,7 @@ type Notify string
 // The choices of the modal.
 const (
 	NotifyAll      Notify = ""         // every change
-	NotifyRead     Notify = "read"     // each read, open or confirmation
+	NotifyRead     Notify = "read"     // each read, open, confirmation or reply
 	NotifyAnswered Notify = "answered" // once every recipient has answered
 )
 
@@ -342,7 +342,16 @@ func (b *Bot) setNotify(ctx context.Context, user, id string, n Notify) error {
 }
 
 // wantsReply reports whether a notice is one the sender wants a thread
-// reply for, by their level and what they chose for the mail.
+// reply for, by their level and what they chose for the mail. The card is
+// kept current whatever they chose.
+//
+// Problems (a bounce, a delay, a missed deadline) are always told. Good
+// news is an answer: a read receipt, an open, a confirmation in Slack or
+// a reply, which ends the wait; a LevelProblems user is not told of it.
+// An out-of-office notice or an automatic acknowledgement is neither:
+// it only says the recipient is away (and moves their deadline, whose
+// miss is then told as usual), so only those told of every change get a
+// reply for it.
 func wantsReply(set UserSettings, m track.Mail, kind track.NoticeKind) bool {
 	if problemKinds[kind] {
 		return true
@@ -350,11 +359,12 @@ func wantsReply(set UserSettings, m track.Mail, kind track.NoticeKind) bool {
 	if set.level() == LevelProblems {
 		return false
 	}
+	answer := kind == track.NoticeRead || kind == track.NoticeReplied
 	switch set.notifyOf(m.MessageID) {
 	case NotifyRead:
-		return kind == track.NoticeRead
+		return answer
 	case NotifyAnswered:
-		return kind == track.NoticeRead && !waitingFor(m)
+		return answer && !waitingFor(m)
 	}
 	return true
 }

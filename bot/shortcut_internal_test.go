@@ -49,6 +49,15 @@ func TestWantsReply(t *testing.T) {
 		{UserSettings{Notify: []NotifyPref{{"other@x", NotifyRead}}}, m, track.NoticeStatus, true},
 		{UserSettings{Level: LevelProblems}, m, track.NoticeRead, false},
 		{UserSettings{Level: LevelProblems}, m, track.NoticeNoResponse, true},
+		{UserSettings{Level: LevelProblems}, m, track.NoticeReplied, false},
+		{UserSettings{Level: LevelProblems}, m, track.NoticeAway, false},
+		{UserSettings{}, m, track.NoticeReplied, true},
+		{UserSettings{}, m, track.NoticeAway, true},
+		{UserSettings{Notify: []NotifyPref{{"m@x", NotifyRead}}}, m, track.NoticeReplied, true},
+		{UserSettings{Notify: []NotifyPref{{"m@x", NotifyRead}}}, m, track.NoticeAway, false},
+		{UserSettings{Notify: []NotifyPref{{"m@x", NotifyAnswered}}}, m, track.NoticeReplied, false},
+		{UserSettings{Notify: []NotifyPref{{"m@x", NotifyAnswered}}}, done, track.NoticeReplied, true},
+		{UserSettings{Notify: []NotifyPref{{"m@x", NotifyAnswered}}}, done, track.NoticeAway, false},
 	} {
 		if got := wantsReply(tc.set, tc.m, tc.kind); got != tc.want {
 			t.Errorf("wantsReply(%+v, %s) = %v, want %v", tc.set.Notify, tc.kind, got, tc.want)

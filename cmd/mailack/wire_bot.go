@@ -61,6 +61,7 @@ func botConfig(c config.Config) bot.Config {
 		bc.APIURL = c.Slack.APIURL
 	}
 	bc.Webmail = webmailOf(c.Accounts)
+	bc.Setup = setupOf(c)
 	for _, d := range c.Slack.Digests {
 		bc.Digests = append(bc.Digests, bot.DigestConfig{Channel: d.Channel, Schedule: d.Schedule, Timezone: d.Timezone,
 			After: d.After, RedactSubjects: d.RedactSubjects})
@@ -93,6 +94,31 @@ func webmailOf(accounts []config.Account) map[string]bot.Webmail {
 		}
 	}
 	return out
+}
+
+// setupOf tells the bot how mail gets tracked, for App Home's welcome:
+// each watched mailbox's owner and policy, who may send through the relay
+// (a relay user's senders, or its name when it lists none, as the relay
+// checks them) and whether the relay adds the pixel.
+func setupOf(c config.Config) *bot.Setup {
+	s := &bot.Setup{Relay: c.Relay.Enabled, Pixel: c.Relay.Enabled && c.Pixel.Enabled, PixelOptOut: c.Pixel.OptOut}
+	for _, a := range c.Accounts {
+		owner := a.Owner
+		if owner == "" {
+			owner = a.Username // the owner defaults to the username
+		}
+		s.Mailboxes = append(s.Mailboxes, bot.Mailbox{Owner: strings.ToLower(owner), All: a.Track == "all", TrackingAddress: a.TrackingAddress})
+	}
+	if c.Relay.Enabled {
+		for _, u := range c.Relay.Users {
+			if len(u.Senders) == 0 {
+				s.RelaySenders = append(s.RelaySenders, u.Name)
+				continue
+			}
+			s.RelaySenders = append(s.RelaySenders, u.Senders...)
+		}
+	}
+	return s
 }
 
 // newBot builds the Slack bot on the store. In HTTP mode its endpoints are

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -86,5 +87,61 @@ func TestWebmailOf(t *testing.T) {
 		return c.Validate()
 	})(); err != nil {
 		t.Errorf("bot config with the webmail map: %v", err)
+	}
+}
+
+// App Home's welcome learns from the configuration how mail gets tracked:
+// the mailboxes and their policy, who may use the relay, and whether it
+// adds the pixel.
+func TestSetupOf(t *testing.T) {
+	c := config.Config{
+		Accounts: []config.Account{
+			{Username: "Taro@Example.JP", Track: "all"},
+			{Username: "svc", Owner: "hanako@example.jp", Track: "receipts", TrackingAddress: "track@example.jp"},
+		},
+		Relay: config.Relay{Enabled: true, Users: []config.RelayUser{
+			{Name: "ichiro@example.jp"},
+			{Name: "m365-connector", Senders: []string{"@example.co.jp", "boss@example.com"}},
+		}},
+		Pixel: config.Pixel{Enabled: true, OptOut: []string{"boss@example.com"}},
+	}
+	got := setupOf(c)
+	want := &bot.Setup{
+		Mailboxes: []bot.Mailbox{{Owner: "taro@example.jp", All: true}, {Owner: "hanako@example.jp", TrackingAddress: "track@example.jp"}},
+		Relay:     true, RelaySenders: []string{"ichiro@example.jp", "@example.co.jp", "boss@example.com"},
+		Pixel: true, PixelOptOut: []string{"boss@example.com"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("setupOf = %+v, want %+v", got, want)
+	}
+	c.Relay.Enabled = false
+	if got := setupOf(c); got.Relay || got.Pixel || len(got.RelaySenders) != 0 {
+		t.Errorf("setupOf without the relay = %+v, want no relay and no pixel (only the relay adds it)", got)
+	}
+}
+
+// The daemon keeps each user's settings in the store, App Home's tab and
+// page among them, so a restart opens App Home where the user left it.
+func TestSettingsStoreKeepsHomeAcrossReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mailack.db")
+	want := bot.UserSettings{Language: bot.Japanese, Welcomed: true, Home: bot.HomeView{Tab: "closed", Page: 2}}
+	st, err := store.Open(path, store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (settingsStore{st}).PutSettings(t.Context(), "U1", want); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err = store.Open(path, store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	got, err := settingsStore{st}.Settings(t.Context(), "U1")
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("settings after reopening the store = %+v, %v; want %+v", got, err, want)
 	}
 }

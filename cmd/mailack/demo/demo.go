@@ -151,6 +151,8 @@ func (d *demo) run(ctx context.Context, dir string, wire Wiring) error {
 	d.term.base = slackAPI.URL
 	mux := http.NewServeMux()
 	cfg := d.botConfig(slackAPI.URL)
+	// App Home's welcome tells Tanaka how his mail gets tracked here.
+	cfg.Setup = &bot.Setup{Mailboxes: []bot.Mailbox{{Owner: acct.Owner, All: acct.Policy.All, TrackingAddress: acct.Policy.TrackingAddress}}}
 	if d.bot, err = wire.Bot(cfg, d.st, sentOf(w), mux, log); err != nil {
 		return err
 	}
