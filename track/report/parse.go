@@ -157,7 +157,11 @@ func (m *message) reports() []Report {
 // fill sets the message-level fields of r.
 func (m *message) fill(r *Report) {
 	r.ReportMessageID = m.messageID
-	r.Date = m.date
+	if r.Date.IsZero() {
+		// A time the report states inside (a TNEF receipt's reading
+		// time) is kept; otherwise the report's Date header.
+		r.Date = m.date
+	}
 	r.Subject = m.subject
 	r.InReplyTo = m.inReplyTo
 	r.References = m.references

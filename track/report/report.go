@@ -103,7 +103,9 @@ type Report struct {
 
 	// ReportMessageID is the report's own Message-ID, without angle brackets.
 	ReportMessageID string
-	// Date is the report's own Date header (zero when absent or unreadable).
+	// Date is the report's own Date header (zero when absent or
+	// unreadable); for an Outlook receipt wrapped in TNEF, the time the
+	// TNEF says the receipt was generated, when it says one.
 	Date time.Time
 	// Subject is the report's decoded subject.
 	Subject string
