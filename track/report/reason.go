@@ -129,7 +129,10 @@ func newReasonCase(in ReasonInput, text string, found textScan) reasonCase {
 	if code == "" || isClassOnlyCode(code) {
 		// Sisimai's preference: a specific code in the text beats a
 		// generic X.0.0 in the Status field.
-		if t := firstStatusCode(text); t != "" && !isClassOnlyCode(t) && (code == "" || t[0] == code[0]) {
+		// A success code in the text of a failure is no status of it
+		// (RFC 3463 section 3.1): a version number, a quoted subject.
+		failure := in.Action == ActionFailed || in.Action == ActionDelayed
+		if t := firstStatusCode(text); t != "" && !isClassOnlyCode(t) && (code == "" || t[0] == code[0]) && !(failure && t[0] == '2') {
 			code = t
 		}
 	}

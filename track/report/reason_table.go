@@ -179,6 +179,11 @@ var commandMarkers = []commandMarker{
 	{"did not like our mail from", "MAIL"},
 	{"did not like our ehlo", "EHLO"},
 	{"did not like our helo", "HELO"},
+	// 1&1, GMX and T-Online's bounce template: "SMTP error from remote
+	// server after RCPT command:"
+	{"after rcpt command", "RCPT"},
+	{"after mail command", "MAIL"},
+	{"after data command", "DATA"},
 	// 1&1, Yahoo, others
 	{"for text command", "DATA"},
 	{"for data command", "DATA"},
@@ -258,6 +263,7 @@ var mailboxFullRule = phraseRule{reason: ReasonMailboxFull, phrases: []string{
 	"over the allowed quota", "diskspace quota", "buzón lleno", "buzon lleno", "casella piena",
 	"caixa postal cheia",
 	"would exceed the quota", "exceeded its quota", "exceeded the quota",
+	"exceeding their quota", "exceeding its quota", "exceeding the quota", "reached disk quota",
 	"mailbox would exceed", "has exceeded his/her disk space limit",
 	"boite pleine", "boîte pleine", "postfach voll", "speicherplatz",
 	"メールボックスが一杯", "メールボックスがいっぱい", "メールボックスが満杯",
@@ -276,7 +282,7 @@ var mesgTooBigRule = phraseRule{reason: ReasonMesgTooBig, phrases: []string{
 	"maximum message size", "exceeded the maximum message size",
 	"message length exceeds", "email is too large", "mail is too large",
 	"message file too big", "too big for system", "message larger than",
-	"exceeds size limit", "size too big", "message size limits",
+	"exceeds size limit", "size too big", "message size limits", "incoming message size",
 	"メールサイズが大き", "サイズが大きすぎ", "サイズ制限", "サイズが制限を超え", "サイズ超過",
 }}
 
@@ -428,7 +434,7 @@ var userUnknownWeak = phraseRule{reason: ReasonUserUnknown, phrases: []string{
 	"not a valid recipient", "unknown or illegal alias", "invalid address",
 	"invalid user", "invalid mailbox", "address unknown", "destinataire invalide",
 	"destinataire inconnu", "utilisateur inconnu", "empfänger unbekannt",
-	"benutzer unbekannt", "usuario desconocido",
+	"benutzer unbekannt", "usuario desconocido", "user not known", "is not a known user",
 }}
 
 // filteredPhrases is wording for a recipient-side filter.
@@ -507,7 +513,7 @@ var systemFullRule = phraseRule{reason: ReasonSystemFull, phrases: []string{
 var networkErrorRule = phraseRule{reason: ReasonNetworkError, phrases: []string{
 	"lost connection", "too many hops", "mail loop", "loop detected", "routing loop",
 	"forwarded more than the maximum", "hop count exceeded", "connection refused",
-	"loops back to myself", "forwarding loop", "message is looping", "network error on destination",
+	"loops back to myself", "forwarding loop", "message is looping", "message looping", "network error on destination",
 	"network is unreachable", "no route to host", "connection reset",
 	// Sendmail's "Deferred: Connection timed out with host" (deliver.c):
 	// the host did not answer (RFC 3463 X.4.1), it is not an expiry.
@@ -527,6 +533,9 @@ var expiredRule = phraseRule{reason: ReasonExpired, phrases: []string{
 var mailerErrorRule = phraseRule{reason: ReasonMailerError, phrases: []string{
 	"pipe to |", "unknown mailer error", "mailer error", "operating system error",
 	"command died with status", "command failed", "x-unix;",
+	// Postfix's pipe(8) and local(8) quote what a delivery command
+	// printed: "temporary failure. Command output: ...".
+	"command output:",
 }}
 
 var systemErrorRule = phraseRule{reason: ReasonSystemError, phrases: []string{

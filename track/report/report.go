@@ -77,6 +77,11 @@ type Report struct {
 	Recipient string
 	// OriginalRecipient is the Original-Recipient address when it differs.
 	OriginalRecipient string
+	// SuggestedAddress is an address a bounce suggests instead of the
+	// failed one, lower-cased: "551 User not local; please try <x>" (RFC
+	// 5321 section 3.4), "has moved to x", "did you mean x". Empty when
+	// the bounce suggests none.
+	SuggestedAddress string
 
 	// DSN fields.
 	Action      Action
