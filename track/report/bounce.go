@@ -515,16 +515,11 @@ func (m *message) failedRecipients(text string) []string {
 
 // isListMessage reports whether h is the header of a message sent through
 // a mailing list: it carries List-Id (RFC 2919) or List-Post (RFC 2369),
-// or Precedence: list or bulk, as list managers write it.
+// or Precedence: list as list managers write it. Precedence: bulk is not
+// enough: newsletters sent to one person carry it too.
 func isListMessage(h header) bool {
-	if h.has("list-id") || h.has("list-post") {
-		return true
-	}
-	switch strings.ToLower(strings.TrimSpace(h.get("precedence"))) {
-	case "list", "bulk":
-		return true
-	}
-	return false
+	return h.has("list-id") || h.has("list-post") ||
+		strings.EqualFold(strings.TrimSpace(h.get("precedence")), "list")
 }
 
 // fromMailSystem reports whether the message comes from a mail system
