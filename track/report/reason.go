@@ -84,6 +84,15 @@ type reasonStep func(c *reasonCase) Reason
 // evidence comes before general evidence: status codes that settle the
 // matter, then phrases that name a cause, then the status code's class,
 // the SMTP command and the reply code.
+//
+// A strict order of trust (any status code, then the reply code, then
+// wording) was measured against this one and loses: servers put loose
+// codes on specific refusals ("550 5.1.1" on a spam rejection, "5.7.1" on
+// an unknown user). On the shared corpus it agrees on 77.9 % of reasons
+// (halves 76.6 % / 79.3 %) where this order agrees on 92.4 % (91.7 % /
+// 93.1 %), and on the flufl.bounce suite 80.2 % against 84.7 %; moving
+// only settledStatusStep before strongTextStep gives 91.2 % (90.3 % /
+// 92.1 %) and 84.7 %. The README lists the figures.
 var reasonSteps = []reasonStep{
 	unixExitStep,
 	decisiveStatusStep,
