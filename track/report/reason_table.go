@@ -231,6 +231,7 @@ var strongRules = []reasonStep{
 	noValidRecipientsRule.apply,
 	userUnknownStep,
 	blockedRule.apply,
+	spamWordRule.apply,
 }
 
 // The rules trusted only when the status code is missing or vague.
@@ -279,7 +280,7 @@ var mesgTooBigRule = phraseRule{reason: ReasonMesgTooBig, phrases: []string{
 	"message is too large", "message size exceeds", "message size limit",
 	"mail size limit", "size limit exceeded", "message exceeds maximum",
 	"exceeds the maximum message size", "exceeds maximum message size",
-	"maximum message size", "exceeded the maximum message size",
+	"maximum message size", "exceeded the maximum message size", "max message size",
 	"message length exceeds", "email is too large", "mail is too large",
 	"message file too big", "too big for system", "message larger than",
 	"exceeds size limit", "size too big", "message size limits", "incoming message size",
@@ -293,7 +294,8 @@ var suspendRule = phraseRule{reason: ReasonSuspend, phrases: []string{
 	"temporarily locked", "temporary locked", "account suspended",
 	"account has been suspended", "account is suspended", "suspended account",
 	"mailbox disabled", "mailbox is disabled", "mailbox has been disabled",
-	"mailbox is inactive", "user suspended", "recipient suspended",
+	"mailbox is inactive", "user suspended", "recipient suspended", "deactivated mailbox",
+	"mailbox is deactivated", "mailbox has been deactivated",
 	"account has expired", "account is frozen", "mailbox is frozen", "mailbox frozen", "boite du destinataire archivee",
 	"利用停止", "アカウントが停止", "一時停止",
 }}
@@ -376,6 +378,17 @@ var spamRule = phraseRule{reason: ReasonSpamDetected, phrases: []string{
 	"unsolicited mail", "due to spam", "spam filter", "content filter", "mail rejete", "mail rejeté", "迷惑メール", "スパム",
 }}
 
+// spamWordRule is the word itself: whatever the filter's product or
+// wording ("554 Spam email", "spam-like header contents", "Probable
+// Spam", "scored 8.4 spam points", "Mail appears to be unsolicited"), a
+// refusal that calls the message spam or unsolicited is a content
+// filter's (Sisimai's spamdetected, libsisimai.org/en/reason). It is tried
+// after every other wording, so that the block lists named after spam
+// (Spamhaus, SpamCop) stay blocked.
+var spamWordRule = phraseRule{reason: ReasonSpamDetected, phrases: []string{
+	"spam", "unsolicited",
+}}
+
 var policyRule = phraseRule{reason: ReasonPolicyViolation, phrases: []string{
 	"local policy violation", "denied by policy", "policy reasons", "message not allowed",
 	"host network not allowed", "illegal attachment", "prohibited attachment",
@@ -417,6 +430,10 @@ var userUnknownStrong = phraseRule{reason: ReasonUserUnknown, phrases: []string{
 	"not listed in domino directory", "not listed in public name & address book",
 	"and other recipients in the same domain", "unknown user:", "this user doesn't have a",
 	"recipient address rejected: access denied", "mailbox not found", "no such mailbox",
+	"no mailbox found", "no mail box available",
+	// qmail's badrcptto patch refuses listed recipients at RCPT TO with
+	// "553 sorry, badrcptto".
+	"badrcptto",
 	"wasn't found at", "account does not exist at the organization",
 	"ディレクトリには見つかりません", "アドレスは存在しません",
 	"宛先がみつかりません", "宛先が見つかりません", "宛先不明", "存在しないメールアドレス",
