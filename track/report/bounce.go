@@ -535,10 +535,12 @@ func (m *message) fromMailSystem() bool {
 
 // senderMentions returns the addresses a bounce's text names as the
 // sender: after "mail from" ("MAIL FROM:<a>", "not accepting mail from
-// a") or "sender" ("Sender address: a"). They are not failed recipients.
+// a"), "sender" ("Sender address: a") or AOL's "Sorry a. Your mail to the
+// following recipients could not be delivered". They are not failed
+// recipients.
 func senderMentions(text string) []string {
 	var out []string
-	for _, marker := range []string{"mail from", "sender"} {
+	for _, marker := range []string{"mail from", "sender", "sorry"} {
 		search := newFoldSearch(text, marker)
 		for i, n := search.next(0), 0; i >= 0 && n < 64; i, n = search.next(i+len(marker)), n+1 {
 			j := i + len(marker)
@@ -578,7 +580,8 @@ func failedListStart(text string) int {
 // addresses had permanent fatal errors ----- screenname") on the line
 // before the name, and AOL's own "Your mail to the following recipients
 // could not be delivered because they are not accepting mail from
-// sender@example.com:" followed by the name on the next line. The bool
+// sender@example.com:" (or "... mail with attachments or embedded
+// images:") followed by the name on the next line. The bool
 // says whether the heading ends at a colon further on.
 var screenNameHeadings = []struct {
 	phrase  string
@@ -586,7 +589,7 @@ var screenNameHeadings = []struct {
 }{
 	{"following addresses had permanent fatal errors", false},
 	{"following address had permanent fatal errors", false},
-	{"are not accepting mail from", true},
+	{"are not accepting mail", true},
 }
 
 // screenName reads a bounce that names the failed recipient without a
