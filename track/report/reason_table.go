@@ -380,13 +380,14 @@ var spamRule = phraseRule{reason: ReasonSpamDetected, phrases: []string{
 
 // spamWordRule is the word itself: whatever the filter's product or
 // wording ("554 Spam email", "spam-like header contents", "Probable
-// Spam", "scored 8.4 spam points", "Mail appears to be unsolicited"), a
-// refusal that calls the message spam or unsolicited is a content
+// Spam", "scored 8.4 spam points", "Mail appears to be unsolicited",
+// "classification as Bulk mail"), a refusal that calls the message spam,
+// unsolicited or bulk mail is a content
 // filter's (Sisimai's spamdetected, libsisimai.org/en/reason). It is tried
 // after every other wording, so that the block lists named after spam
 // (Spamhaus, SpamCop) stay blocked.
 var spamWordRule = phraseRule{reason: ReasonSpamDetected, phrases: []string{
-	"spam", "unsolicited",
+	"spam", "unsolicited", "bulk mail", "bulk email", "mass mailer",
 }}
 
 var policyRule = phraseRule{reason: ReasonPolicyViolation, phrases: []string{
