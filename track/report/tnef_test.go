@@ -77,8 +77,13 @@ func TestTNEFDisposition(t *testing.T) {
 
 func FuzzTNEF(f *testing.F) {
 	f.Add(tnefStream(tnefAttr(tnefAttMsgProps, tnefClassProps("REPORT.IPM.Note.IPNRN"))))
+	at := time.Date(2026, 3, 2, 1, 19, 45, 0, time.UTC)
+	f.Add(tnefStream(tnefAttr(tnefAttDateSent, tnefDTR(at)), tnefAttr(tnefAttMsgProps, receiptProps(at, at))))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		tnefDisposition(b) // must not panic
+		r := readTNEF(b) // must not panic
+		if d, read := tnefDisposition(b); d != r.disposition || read != r.read {
+			t.Fatalf("tnefDisposition = %q, %v; readTNEF = %q, %v", d, read, r.disposition, r.read)
+		}
 	})
 }
 
