@@ -69,6 +69,10 @@ func TestScanJSON(t *testing.T) {
 	must(os.WriteFile(filepath.Join(dir, "qmail.eml"), []byte("From: MAILER-DAEMON@mx.example.net\r\nTo: alice@example.com\r\nSubject: failure notice\r\n\r\n"+
 		"Hi. This is the qmail-send program at mx.example.net.\r\nI'm afraid I wasn't able to deliver your message to the following addresses.\r\n\r\n"+
 		"<dan@example.org>:\r\nSorry, no mailbox here by that name.\r\n"), 0o644))
+	// A bounce that suggests another address (RFC 5321 section 3.4).
+	must(os.WriteFile(filepath.Join(dir, "relocated.eml"), []byte("From: MAILER-DAEMON@mx.example.net\r\nTo: alice@example.com\r\nSubject: Undelivered Mail Returned to Sender\r\n\r\n"+
+		"I'm sorry to have to inform you that your message could not\r\nbe delivered to one or more recipients.\r\n\r\n"+
+		"<erin@example.org>: host mx.example.org[192.0.2.7] said: 551 5.1.6 User not local;\r\n    please try <erin@example.net> (in reply to RCPT TO command)\r\n"), 0o644))
 
 	code, out, errOut := runCmd(t, "scan", "--json", dir)
 	if code != 0 {
@@ -83,8 +87,8 @@ func TestScanJSON(t *testing.T) {
 		}
 		recs = append(recs, m)
 	}
-	if len(recs) != 5 {
-		t.Fatalf("scan printed %d records, want 5 (2 recipients, 1 error, 1 none, 1 text bounce):\n%s", len(recs), out)
+	if len(recs) != 6 {
+		t.Fatalf("scan printed %d records, want 6 (2 recipients, 1 error, 1 none, 2 text bounces):\n%s", len(recs), out)
 	}
 	for _, k := range []string{"file", "kind", "original_message_id", "envelope_id", "recipient", "action", "status", "reply_code", "disposition", "reason", "diagnostic", "remote_mta", "report_message_id", "date"} {
 		if _, ok := recs[1][k]; !ok {
@@ -99,6 +103,8 @@ func TestScanJSON(t *testing.T) {
 		{"file": "empty.eml", "kind": "error"},
 		{"file": "plain.eml", "kind": "none"},
 		{"file": "qmail.eml", "kind": "dsn", "recipient": "dan@example.org", "action": "failed", "status": "5.1.1", "reason": "userunknown"},
+		{"file": "relocated.eml", "kind": "dsn", "recipient": "erin@example.org", "action": "failed", "status": "5.1.6", "reason": "hasmoved",
+			"suggested_address": "erin@example.net"},
 	}
 	for i, w := range want {
 		for k, v := range w {
@@ -110,6 +116,9 @@ func TestScanJSON(t *testing.T) {
 				t.Errorf("record %d: %s = %q, want %q", i, k, got, v)
 			}
 		}
+	}
+	if _, ok := recs[0]["suggested_address"]; ok {
+		t.Errorf("record of a bounce that suggests nothing has suggested_address: %v", recs[0])
 	}
 	if _, ok := recs[1]["original_recipient"]; ok {
 		t.Errorf("record without an Original-Recipient has original_recipient: %v", recs[1])

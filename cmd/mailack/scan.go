@@ -22,6 +22,7 @@ type scanRecord struct {
 	EnvelopeID        string `json:"envelope_id"`
 	Recipient         string `json:"recipient"`
 	OriginalRecipient string `json:"original_recipient,omitempty"`
+	SuggestedAddress  string `json:"suggested_address,omitempty"`
 	Action            string `json:"action"`
 	Status            string `json:"status"`
 	ReplyCode         string `json:"reply_code"`
@@ -90,6 +91,7 @@ func scanMessage(m mailfile.Message, readErr error) []scanRecord {
 		rec.EnvelopeID = r.EnvelopeID
 		rec.Recipient = r.Recipient
 		rec.OriginalRecipient = r.OriginalRecipient
+		rec.SuggestedAddress = r.SuggestedAddress
 		rec.Action = string(r.Action)
 		rec.Status = r.ImpliedStatus()
 		rec.ReplyCode = r.ReplyCode

@@ -264,6 +264,16 @@ var delayPhrases = lazyPhraseSet([]string{
 
 const delayWarning = "warning: message "
 
+// stillTryingPhrases say that delivery goes on in so many words, which
+// outweighs a "could not be delivered" before them: Exchange's delay
+// notice says the message "could not be delivered to the following
+// recipients" and then "Please do not resend your original message.
+// Delivery attempts will continue to be made for 5 day(s)".
+var stillTryingPhrases = lazyPhraseSet([]string{
+	"attempts will continue to be made", "will continue to be attempted",
+	"do not resend your original message", "this is a warning message only",
+})
+
 // giveUpPhrases are what a bounce's text says when delivery has ended.
 var giveUpPhrases = lazyPhraseSet([]string{
 	"given up", "giving up", "permanent", "returned to sender",
@@ -310,7 +320,7 @@ func (m *message) bounceReports() []Report {
 		rcpts = rcpts[:maxRecipients]
 	}
 	action := ActionFailed
-	if saysDelayed(text) && !giveUpPhrases().any(text) {
+	if saysDelayed(text) && (!giveUpPhrases().any(text) || stillTryingPhrases().any(text)) {
 		action = ActionDelayed
 	}
 	orig := m.originalMessageID()
@@ -321,9 +331,16 @@ func (m *message) bounceReports() []Report {
 		r := Report{Kind: KindDSN, Recipient: a, Action: action, OriginalMessageID: orig}
 		r.Diagnostic = m.diagnosticFromText(a, mt)
 		r.Status = preferStatus("", r.Diagnostic)
-		if r.Status == "" {
+		if r.Status == "" || r.Status[0] == '2' {
 			r.Status = status
 		}
+		if r.Status != "" && r.Status[0] == '2' {
+			// A success code (RFC 3463 section 3.1, class 2) does not
+			// describe a failure or a delay: "2.0.12" in a text bounce
+			// is a version number in the returned subject.
+			r.Status = ""
+		}
+		r.OriginalRecipient = expandedFrom(text, a)
 		r.ReplyCode = findReplyCode(r.Diagnostic)
 		r.Reason = classify(r, "")
 		if r.Reason == ReasonUndefined {
@@ -337,6 +354,31 @@ func (m *message) bounceReports() []Report {
 		rs = append(rs, r)
 	}
 	return rs
+}
+
+// expandedFrom returns the address a Sendmail bounce says addr was
+// expanded from, or "": Sendmail lists an address reached through an
+// alias with "(expanded from: alias)" on the line after it (savemail.c,
+// errbody).
+func expandedFrom(text, addr string) string {
+	const marker = "(expanded from:"
+	for from, n := 0, 0; n < 16; n++ {
+		i := indexFold(text, from, addr)
+		if i < 0 {
+			return ""
+		}
+		from = i + len(addr)
+		near := text[from:min(len(text), from+160)]
+		j := indexFold(near, 0, marker)
+		if j < 0 || strings.Count(near[:j], "\n") > 1 {
+			continue
+		}
+		rest := near[j+len(marker):]
+		if as := findAddresses(rest[:max(0, strings.IndexByte(rest, ')'))]); len(as) == 1 && as[0] != addr {
+			return as[0]
+		}
+	}
+	return ""
 }
 
 // textSummary returns the report's human text with its white space
@@ -403,46 +445,60 @@ func (m *message) failedRecipients(text string) []string {
 	for _, a := range senderMentions(text) {
 		weak[a] = true
 	}
-	filter := func(as []string) []string {
-		var strong, rest []string
+	// Addresses the bounce suggests instead of the failed one, or gives
+	// as examples in help text, are never failed recipients.
+	suggested := map[string]bool{}
+	for _, a := range suggestedAddresses(text) {
+		suggested[a] = true
+	}
+	// filter splits addresses into those that may be the failed
+	// recipients and those that only are when nothing else is named.
+	filter := func(as []string) (strong, rest []string) {
 		for _, a := range as {
 			switch {
-			case a == m.from:
+			case a == m.from || suggested[a]:
 			case weak[a] || isDaemonAddress(a) || isHelpAddress(a):
 				rest = append(rest, a)
 			default:
 				strong = append(strong, a)
 			}
 		}
-		if len(strong) > 0 {
-			return strong
-		}
-		return rest
+		return strong, rest
 	}
 	// The text names the original's recipients before it names those
 	// that failed (Exchange: "Your message To: a, b ... did not reach the
 	// following recipient(s): b"): only the addresses after the phrase
 	// that introduces the failed ones count.
+	var candidates [][]string
 	if i := failedListStart(text); i >= 0 {
-		if out := filter(prominentAddresses(text[i:])); len(out) > 0 {
-			return out
+		candidates = append(candidates, prominentAddresses(text[i:]), findAddresses(text[i:]))
+	}
+	candidates = append(candidates, prominentAddresses(text), findAddresses(text))
+	var rest []string
+	for _, as := range candidates {
+		strong, r := filter(as)
+		if len(strong) > 0 {
+			return strong
 		}
-		if out := filter(findAddresses(text[i:])); len(out) > 0 {
-			return out
+		if rest == nil {
+			rest = r
 		}
 	}
-	if out := filter(prominentAddresses(text)); len(out) > 0 {
-		return out
-	}
-	if out := filter(findAddresses(text)); len(out) > 0 {
-		return out
-	}
+	// A name without a domain where the failed recipient stands comes
+	// before the bounce's own parties: AOL's "not accepting mail from
+	// sender@example.com: screenname" names the sender, not the failed
+	// recipient.
 	if a := m.screenName(text); a != "" {
 		return []string{a}
 	}
-	if rh != nil {
+	if len(rest) > 0 {
+		return rest
+	}
+	if rh != nil && !isListMessage(rh) {
 		// The original's only recipient, when it had one; of a mail to
-		// several, the bounce does not say which failed.
+		// several, the bounce does not say which failed. A mailing
+		// list's address is not a recipient that failed: the list's
+		// own recipients are who it reached.
 		to := findAddresses(rh.get("to"))
 		if len(to) == 1 && len(findAddresses(rh.get("cc"))) == 0 {
 			return to
@@ -455,6 +511,15 @@ func (m *message) failedRecipients(text string) []string {
 		return []string{""}
 	}
 	return nil
+}
+
+// isListMessage reports whether h is the header of a message sent through
+// a mailing list: it carries List-Id (RFC 2919) or List-Post (RFC 2369),
+// or Precedence: list as list managers write it. Precedence: bulk is not
+// enough: newsletters sent to one person carry it too.
+func isListMessage(h header) bool {
+	return h.has("list-id") || h.has("list-post") ||
+		strings.EqualFold(strings.TrimSpace(h.get("precedence")), "list")
 }
 
 // fromMailSystem reports whether the message comes from a mail system
@@ -470,10 +535,12 @@ func (m *message) fromMailSystem() bool {
 
 // senderMentions returns the addresses a bounce's text names as the
 // sender: after "mail from" ("MAIL FROM:<a>", "not accepting mail from
-// a") or "sender" ("Sender address: a"). They are not failed recipients.
+// a"), "sender" ("Sender address: a") or AOL's "Sorry a. Your mail to the
+// following recipients could not be delivered". They are not failed
+// recipients.
 func senderMentions(text string) []string {
 	var out []string
-	for _, marker := range []string{"mail from", "sender"} {
+	for _, marker := range []string{"mail from", "sender", "sorry"} {
 		search := newFoldSearch(text, marker)
 		for i, n := search.next(0), 0; i >= 0 && n < 64; i, n = search.next(i+len(marker)), n+1 {
 			j := i + len(marker)
@@ -508,29 +575,57 @@ func failedListStart(text string) int {
 	return at
 }
 
+// screenNameHeadings introduce a failed recipient named without a
+// domain, as AOL's bounces did: Sendmail's heading ("----- The following
+// addresses had permanent fatal errors ----- screenname") on the line
+// before the name, and AOL's own "Your mail to the following recipients
+// could not be delivered because they are not accepting mail from
+// sender@example.com:" (or "... mail with attachments or embedded
+// images:") followed by the name on the next line. The bool
+// says whether the heading ends at a colon further on.
+var screenNameHeadings = []struct {
+	phrase  string
+	toColon bool
+}{
+	{"following addresses had permanent fatal errors", false},
+	{"following address had permanent fatal errors", false},
+	{"are not accepting mail", true},
+}
+
 // screenName reads a bounce that names the failed recipient without a
-// domain, as AOL's did ("----- The following addresses had permanent
-// fatal errors ----- screenname"): the name on the line after the
-// heading, in the reporting system's own domain (its From address's).
+// domain: the first word of the line after one of screenNameHeadings, in
+// the reporting system's own domain (its From address's).
 func (m *message) screenName(text string) string {
 	_, domain, _ := strings.Cut(m.from, "@")
 	if domain == "" {
 		return ""
 	}
-	i := indexFold(text, 0, "following addresses had permanent fatal errors")
-	if i < 0 {
-		i = indexFold(text, 0, "following address had permanent fatal errors")
+	for _, h := range screenNameHeadings {
+		i := indexFold(text, 0, h.phrase)
+		if i < 0 {
+			continue
+		}
+		rest := text[i+len(h.phrase):]
+		if h.toColon {
+			c := strings.IndexByte(rest, ':')
+			if c < 0 || c > 256 {
+				continue
+			}
+			rest = rest[c+1:]
+		}
+		_, rest, _ = strings.Cut(rest, "\n")
+		line, _, _ := strings.Cut(strings.TrimLeft(rest, " \t\r\n"), "\n")
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		name := strings.Trim(fields[0], "<>\"")
+		if name == "" || len(name) > 64 || !isDotAtom(name) {
+			continue
+		}
+		return strings.ToLower(name) + "@" + domain
 	}
-	if i < 0 {
-		return ""
-	}
-	_, rest, _ := strings.Cut(text[i:], "\n")
-	line, _, _ := strings.Cut(strings.TrimLeft(rest, " \t\r\n"), "\n")
-	name := strings.Trim(strings.TrimSpace(line), "<>\"")
-	if name == "" || len(name) > 64 || !isDotAtom(name) {
-		return ""
-	}
-	return strings.ToLower(name) + "@" + domain
+	return ""
 }
 
 // helpLocalParts are the local parts of the addresses bounces give for

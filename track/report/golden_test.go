@@ -32,6 +32,8 @@ type goldenReport struct {
 	ReportMessageID   string `json:"report_message_id"`
 	AutoReply         string `json:"auto_reply,omitempty"`
 	AwayUntil         string `json:"away_until,omitempty"`
+	OriginalRecipient string `json:"original_recipient,omitempty"`
+	SuggestedAddress  string `json:"suggested_address,omitempty"`
 }
 
 func toGolden(rs []Report) []goldenReport {
@@ -51,6 +53,8 @@ func toGolden(rs []Report) []goldenReport {
 			ReportMessageID:   r.ReportMessageID,
 			AutoReply:         string(r.AutoReply),
 			AwayUntil:         dateString(r.AwayUntil),
+			OriginalRecipient: r.OriginalRecipient,
+			SuggestedAddress:  r.SuggestedAddress,
 		})
 	}
 	return out
@@ -134,6 +138,8 @@ func compareGolden(t *testing.T, name string, got, want []goldenReport) {
 			{"report_message_id", g.ReportMessageID, w.ReportMessageID},
 			{"auto_reply", g.AutoReply, w.AutoReply},
 			{"away_until", g.AwayUntil, w.AwayUntil},
+			{"original_recipient", g.OriginalRecipient, w.OriginalRecipient},
+			{"suggested_address", g.SuggestedAddress, w.SuggestedAddress},
 		}
 		for _, f := range fields {
 			if f.got != f.want {

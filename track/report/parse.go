@@ -46,6 +46,7 @@ func Parse(raw []byte) ([]Report, error) {
 	for i := range reports {
 		m.fill(&reports[i])
 	}
+	m.suggest(reports)
 	return reports, nil
 }
 
@@ -58,15 +59,11 @@ var reportPartTypes = []string{
 
 // forwardedReport returns the report a message forwards as an attachment
 // (a message/rfc822 part of a multipart/mixed), or nil. A message that is
-// a report itself, or whose sender is a mail system (a bounce returning a
-// bounce), forwards nothing: its own report counts.
+// a report itself, or a mail system's bounce returning a bounce, forwards
+// nothing: its own report counts.
 func forwardedReport(root *entity) *entity {
 	if !strings.HasPrefix(root.mediaType, "multipart/") || root.mediaType == "multipart/report" ||
 		root.find(reportPartTypes...) != nil {
-		return nil
-	}
-	from := firstAddress(root.hdr.get("from"))
-	if isDaemonAddress(from) {
 		return nil
 	}
 	var found *entity
@@ -81,6 +78,31 @@ func forwardedReport(root *entity) *entity {
 			return false
 		}
 		return true
+	})
+	if found == nil || !isDaemonAddress(firstAddress(root.hdr.get("from"))) {
+		return found
+	}
+	// A bounce returning a bounce says why in its own text: its own
+	// report counts. A mail gateway that re-wraps the report it passes
+	// on (the same Message-ID outside and inside, or no text of its own
+	// beside it) only carries it.
+	id := cleanMessageID(root.hdr.get("message-id"))
+	if !hasOwnText(root) || id != "" && id == cleanMessageID(found.hdr.get("message-id")) {
+		return found
+	}
+	return nil
+}
+
+// hasOwnText reports whether a message has a text part of its own, outside
+// the messages it embeds, that says anything.
+func hasOwnText(root *entity) bool {
+	found := false
+	root.walk(func(p *entity) bool {
+		if p.children == nil && p.embedded == nil && strings.HasPrefix(p.mediaType, "text/") &&
+			len(bytes.TrimSpace(p.decoded(maxHeaderBytes))) > 0 {
+			found = true
+		}
+		return !found
 	})
 	return found
 }
@@ -154,10 +176,30 @@ func (m *message) reports() []Report {
 	return m.answerReports()
 }
 
+// suggest sets the address each bounce report suggests instead of its
+// recipient: from the recipient's own diagnostic, else, when the report
+// is about one recipient, from the report's text.
+func (m *message) suggest(reports []Report) {
+	for i := range reports {
+		r := &reports[i]
+		if r.Kind != KindDSN || r.Recipient == "" {
+			continue
+		}
+		r.SuggestedAddress = suggestedAddress(r.Diagnostic, r.Recipient)
+		if r.SuggestedAddress == "" && len(reports) == 1 {
+			r.SuggestedAddress = suggestedAddress(m.humanText(), r.Recipient)
+		}
+	}
+}
+
 // fill sets the message-level fields of r.
 func (m *message) fill(r *Report) {
 	r.ReportMessageID = m.messageID
-	r.Date = m.date
+	if r.Date.IsZero() {
+		// A time the report states inside (a TNEF receipt's reading
+		// time) is kept; otherwise the report's Date header.
+		r.Date = m.date
+	}
 	r.Subject = m.subject
 	r.InReplyTo = m.inReplyTo
 	r.References = m.references

@@ -84,6 +84,17 @@ type reasonStep func(c *reasonCase) Reason
 // evidence comes before general evidence: status codes that settle the
 // matter, then phrases that name a cause, then the status code's class,
 // the SMTP command and the reply code.
+//
+// A strict order of trust (any status code, then the reply code, then
+// wording) was measured against this one and loses: servers put loose
+// codes on specific refusals ("550 5.1.1" on a spam rejection, "5.7.1" on
+// an unknown user). On the shared corpus it agrees on 77.9 % of reasons
+// (halves 76.6 % / 79.3 %) where this order agrees on 92.4 % (91.7 % /
+// 93.1 %); on two other parsers' test suites 80.2 % and 58.8 % against
+// 84.7 % and 86.6 %, on real Exim bounces 64.3 % against 92.9 %. Moving
+// only settledStatusStep before strongTextStep gives 91.2 % (90.3 % /
+// 92.1 %), 84.7 %, 85.7 % and 92.9 %: no better anywhere, worse on both
+// halves. The README lists the figures.
 var reasonSteps = []reasonStep{
 	unixExitStep,
 	decisiveStatusStep,
@@ -129,7 +140,10 @@ func newReasonCase(in ReasonInput, text string, found textScan) reasonCase {
 	if code == "" || isClassOnlyCode(code) {
 		// Sisimai's preference: a specific code in the text beats a
 		// generic X.0.0 in the Status field.
-		if t := firstStatusCode(text); t != "" && !isClassOnlyCode(t) && (code == "" || t[0] == code[0]) {
+		// A success code in the text of a failure is no status of it
+		// (RFC 3463 section 3.1): a version number, a quoted subject.
+		failure := in.Action == ActionFailed || in.Action == ActionDelayed
+		if t := firstStatusCode(text); t != "" && !isClassOnlyCode(t) && (code == "" || t[0] == code[0]) && !(failure && t[0] == '2') {
 			code = t
 		}
 	}

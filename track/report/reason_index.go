@@ -22,7 +22,7 @@ var phraseRules = []*phraseRule{
 	&sendingLimitRule, &mailboxFullRule, &exceedLimitRule, &mesgTooBigRule,
 	&suspendRule, &hasMovedRule, &noRelayingRule, &notCompliantRule,
 	&authFailureRule, &badReputationRule, &speedingRule, &tooManyConnRule,
-	&requirePTRRule, &virusRule, &spamRule, &policyRule, &contentErrorRule,
+	&requirePTRRule, &virusRule, &spamRule, &spamWordRule, &policyRule, &contentErrorRule,
 	&failedSTARTTLSRule, &noValidRecipientsRule, &userUnknownStrong, &userUnknownWeak, &filteredPhrases,
 	&rejectedRule, &greetingRule, &notAcceptRule, &dnsErrorRule,
 	&hostUnknownRule, &blockedRule, &systemFullRule, &networkErrorRule,

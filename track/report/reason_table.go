@@ -179,6 +179,11 @@ var commandMarkers = []commandMarker{
 	{"did not like our mail from", "MAIL"},
 	{"did not like our ehlo", "EHLO"},
 	{"did not like our helo", "HELO"},
+	// 1&1, GMX and T-Online's bounce template: "SMTP error from remote
+	// server after RCPT command:"
+	{"after rcpt command", "RCPT"},
+	{"after mail command", "MAIL"},
+	{"after data command", "DATA"},
 	// 1&1, Yahoo, others
 	{"for text command", "DATA"},
 	{"for data command", "DATA"},
@@ -226,6 +231,7 @@ var strongRules = []reasonStep{
 	noValidRecipientsRule.apply,
 	userUnknownStep,
 	blockedRule.apply,
+	spamWordRule.apply,
 }
 
 // The rules trusted only when the status code is missing or vague.
@@ -258,6 +264,7 @@ var mailboxFullRule = phraseRule{reason: ReasonMailboxFull, phrases: []string{
 	"over the allowed quota", "diskspace quota", "buzón lleno", "buzon lleno", "casella piena",
 	"caixa postal cheia",
 	"would exceed the quota", "exceeded its quota", "exceeded the quota",
+	"exceeding their quota", "exceeding its quota", "exceeding the quota", "reached disk quota",
 	"mailbox would exceed", "has exceeded his/her disk space limit",
 	"boite pleine", "boîte pleine", "postfach voll", "speicherplatz",
 	"メールボックスが一杯", "メールボックスがいっぱい", "メールボックスが満杯",
@@ -273,10 +280,10 @@ var mesgTooBigRule = phraseRule{reason: ReasonMesgTooBig, phrases: []string{
 	"message is too large", "message size exceeds", "message size limit",
 	"mail size limit", "size limit exceeded", "message exceeds maximum",
 	"exceeds the maximum message size", "exceeds maximum message size",
-	"maximum message size", "exceeded the maximum message size",
+	"maximum message size", "exceeded the maximum message size", "max message size",
 	"message length exceeds", "email is too large", "mail is too large",
 	"message file too big", "too big for system", "message larger than",
-	"exceeds size limit", "size too big", "message size limits",
+	"exceeds size limit", "size too big", "message size limits", "incoming message size",
 	"メールサイズが大き", "サイズが大きすぎ", "サイズ制限", "サイズが制限を超え", "サイズ超過",
 }}
 
@@ -287,7 +294,8 @@ var suspendRule = phraseRule{reason: ReasonSuspend, phrases: []string{
 	"temporarily locked", "temporary locked", "account suspended",
 	"account has been suspended", "account is suspended", "suspended account",
 	"mailbox disabled", "mailbox is disabled", "mailbox has been disabled",
-	"mailbox is inactive", "user suspended", "recipient suspended",
+	"mailbox is inactive", "user suspended", "recipient suspended", "deactivated mailbox",
+	"mailbox is deactivated", "mailbox has been deactivated",
 	"account has expired", "account is frozen", "mailbox is frozen", "mailbox frozen", "boite du destinataire archivee",
 	"利用停止", "アカウントが停止", "一時停止",
 }}
@@ -370,6 +378,18 @@ var spamRule = phraseRule{reason: ReasonSpamDetected, phrases: []string{
 	"unsolicited mail", "due to spam", "spam filter", "content filter", "mail rejete", "mail rejeté", "迷惑メール", "スパム",
 }}
 
+// spamWordRule is the word itself: whatever the filter's product or
+// wording ("554 Spam email", "spam-like header contents", "Probable
+// Spam", "scored 8.4 spam points", "Mail appears to be unsolicited",
+// "classification as Bulk mail"), a refusal that calls the message spam,
+// unsolicited or bulk mail is a content
+// filter's (Sisimai's spamdetected, libsisimai.org/en/reason). It is tried
+// after every other wording, so that the block lists named after spam
+// (Spamhaus, SpamCop) stay blocked.
+var spamWordRule = phraseRule{reason: ReasonSpamDetected, phrases: []string{
+	"spam", "unsolicited", "bulk mail", "bulk email", "mass mailer",
+}}
+
 var policyRule = phraseRule{reason: ReasonPolicyViolation, phrases: []string{
 	"local policy violation", "denied by policy", "policy reasons", "message not allowed",
 	"host network not allowed", "illegal attachment", "prohibited attachment",
@@ -411,6 +431,10 @@ var userUnknownStrong = phraseRule{reason: ReasonUserUnknown, phrases: []string{
 	"not listed in domino directory", "not listed in public name & address book",
 	"and other recipients in the same domain", "unknown user:", "this user doesn't have a",
 	"recipient address rejected: access denied", "mailbox not found", "no such mailbox",
+	"no mailbox found", "no mail box available",
+	// qmail's badrcptto patch refuses listed recipients at RCPT TO with
+	// "553 sorry, badrcptto".
+	"badrcptto",
 	"wasn't found at", "account does not exist at the organization",
 	"ディレクトリには見つかりません", "アドレスは存在しません",
 	"宛先がみつかりません", "宛先が見つかりません", "宛先不明", "存在しないメールアドレス",
@@ -428,7 +452,7 @@ var userUnknownWeak = phraseRule{reason: ReasonUserUnknown, phrases: []string{
 	"not a valid recipient", "unknown or illegal alias", "invalid address",
 	"invalid user", "invalid mailbox", "address unknown", "destinataire invalide",
 	"destinataire inconnu", "utilisateur inconnu", "empfänger unbekannt",
-	"benutzer unbekannt", "usuario desconocido",
+	"benutzer unbekannt", "usuario desconocido", "user not known", "is not a known user",
 }}
 
 // filteredPhrases is wording for a recipient-side filter.
@@ -507,7 +531,7 @@ var systemFullRule = phraseRule{reason: ReasonSystemFull, phrases: []string{
 var networkErrorRule = phraseRule{reason: ReasonNetworkError, phrases: []string{
 	"lost connection", "too many hops", "mail loop", "loop detected", "routing loop",
 	"forwarded more than the maximum", "hop count exceeded", "connection refused",
-	"loops back to myself", "forwarding loop", "message is looping", "network error on destination",
+	"loops back to myself", "forwarding loop", "message is looping", "message looping", "network error on destination",
 	"network is unreachable", "no route to host", "connection reset",
 	// Sendmail's "Deferred: Connection timed out with host" (deliver.c):
 	// the host did not answer (RFC 3463 X.4.1), it is not an expiry.
@@ -527,6 +551,9 @@ var expiredRule = phraseRule{reason: ReasonExpired, phrases: []string{
 var mailerErrorRule = phraseRule{reason: ReasonMailerError, phrases: []string{
 	"pipe to |", "unknown mailer error", "mailer error", "operating system error",
 	"command died with status", "command failed", "x-unix;",
+	// Postfix's pipe(8) and local(8) quote what a delivery command
+	// printed: "temporary failure. Command output: ...".
+	"command output:",
 }}
 
 var systemErrorRule = phraseRule{reason: ReasonSystemError, phrases: []string{

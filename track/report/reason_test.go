@@ -55,6 +55,22 @@ func TestClassifyReason(t *testing.T) {
 		{"domino directory", failed("5.1.1", "User neko (neko@example.jp) not listed in Domino Directory"), ReasonUserUnknown},
 		{"japanese address not found", failed("", "宛先のメールアドレスが見つかりませんでした。"), ReasonUserUnknown},
 
+		{"qmail badrcptto", failed("", "553 sorry, badrcptto(user mail-box not found) (#5.7.1)"), ReasonUserUnknown},
+		{"gmx template after RCPT command", failed("", "SMTP error from remote server after RCPT command: host mx.example.de[192.0.2.9]: 550 user unknown"), ReasonUserUnknown},
+
+		// The word spam, whatever the product, after the other wordings.
+		{"spam email", failed("", "554 Spam email. Email Session ID: {0000}"), ReasonSpamDetected},
+		{"spam-like header", failed("5.7.1", "550 5.7.1 Your email had spam-like header contents."), ReasonSpamDetected},
+		{"appears to be unsolicited", failed("", "500 Mail appears to be unsolicited -- report errors by telephone"), ReasonSpamDetected},
+		{"spamhaus stays blocked", failed("5.7.1", "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org"), ReasonBlocked},
+
+		// Size, quota and mailer wordings.
+		{"max message size", failed("", "552 max message size exceeded"), ReasonMesgTooBig},
+		{"incoming message size", failed("5.0.0", "This mail message has exceeded the maximum incoming message size."), ReasonMesgTooBig},
+		{"reached disk quota", failed("5.0.0", "Reason: recipient reached disk quota"), ReasonMailboxFull},
+		{"postfix pipe command output", ReasonInput{Action: ActionFailed, Status: "4.3.0", Diagnostic: "X-Postfix; temporary failure. Command output: filter: unable to connect"}, ReasonMailerError},
+		{"message looping", failed("", "554 Message looping (received 6 times)"), ReasonNetworkError},
+
 		// The same words after DATA mean a filter refused the message.
 		{"unknown user at end of DATA", failed("5.0.0", "host mx.example.jp[192.0.2.1] said: 550 Unknown user neko@example.jp (in reply to end of DATA command)"), ReasonFiltered},
 		{"unknown user at RCPT TO", failed("5.0.0", "host mx.example.jp[192.0.2.1] said: 550 Unknown user neko@example.jp (in reply to RCPT TO command)"), ReasonUserUnknown},

@@ -77,6 +77,11 @@ type Report struct {
 	Recipient string
 	// OriginalRecipient is the Original-Recipient address when it differs.
 	OriginalRecipient string
+	// SuggestedAddress is an address a bounce suggests instead of the
+	// failed one, lower-cased: "551 User not local; please try <x>" (RFC
+	// 5321 section 3.4), "has moved to x", "did you mean x". Empty when
+	// the bounce suggests none.
+	SuggestedAddress string
 
 	// DSN fields.
 	Action      Action
@@ -103,7 +108,9 @@ type Report struct {
 
 	// ReportMessageID is the report's own Message-ID, without angle brackets.
 	ReportMessageID string
-	// Date is the report's own Date header (zero when absent or unreadable).
+	// Date is the report's own Date header (zero when absent or
+	// unreadable); for an Outlook receipt wrapped in TNEF, the time the
+	// TNEF says the receipt was generated, when it says one.
 	Date time.Time
 	// Subject is the report's decoded subject.
 	Subject string
