@@ -204,11 +204,11 @@ func (f *folderWatch) catchUp(ctx context.Context, c *imapclient.Client, cp Chec
 		if openEnded {
 			set = imap.UIDSet{{Start: imap.UID(start), Stop: 0}}
 		}
-		heads, err := f.fetchHeads(c, set, start)
+		heads, covered, err := f.heads(c, set, start, uidNext)
 		if err != nil {
 			return cp, err
 		}
-		last := cp.LastUID
+		last := max(cp.LastUID, covered)
 		for _, h := range heads {
 			if ctx.Err() != nil {
 				return cp, ctx.Err()
@@ -217,7 +217,7 @@ func (f *folderWatch) catchUp(ctx context.Context, c *imapclient.Client, cp Chec
 			if err != nil {
 				return cp, err
 			}
-			last = h.uid
+			last = max(last, h.uid)
 			if it.Reports == nil && it.Sent == nil && it.Quarantine == nil {
 				continue
 			}

@@ -112,6 +112,7 @@ type Watcher struct {
 	loginCount atomic.Int64
 	watching   atomic.Int64                          // folders connected and caught up
 	parse      func([]byte) ([]report.Report, error) // report.Parse; tests may replace it
+	noSearch   bool                                  // never narrow catch-up windows by SEARCH; tests compare with it
 	logins     semaphore                             // Options.MaxConcurrentLogins
 	perAccount map[string]semaphore                  // Account.MaxConnections by account name
 
