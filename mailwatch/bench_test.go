@@ -120,11 +120,19 @@ func (s *benchSink) await(timeout time.Duration, cond func() bool) bool {
 // runBenchWatcher runs a watcher of acct until the returned stop is called.
 func runBenchWatcher(tb testing.TB, sink Sink, acct Account) (*Watcher, func()) {
 	tb.Helper()
+	return runBenchWatcherSearching(tb, sink, acct, true)
+}
+
+// runBenchWatcherSearching is runBenchWatcher with the windows narrowed by
+// SEARCH or not.
+func runBenchWatcherSearching(tb testing.TB, sink Sink, acct Account, search bool) (*Watcher, func()) {
+	tb.Helper()
 	log := slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	w, err := New([]Account{acct}, Options{Sink: sink, Logger: log, DontRecover: true})
 	if err != nil {
 		tb.Fatal(err)
 	}
+	w.noSearch = !search
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -285,8 +293,8 @@ func BenchmarkCatchUp(b *testing.B) {
 	small := loadMailbox(b, s, "bob", 5000, 125, 2)
 	large := loadMailbox(b, s, "alice", 20000, 500, 1)
 	for b.Loop() {
-		fs := measureCatchUp(b, s, small)
-		fl := measureCatchUp(b, s, large)
+		fs := measureCatchUp(b, s, small, true)
+		fl := measureCatchUp(b, s, large, true)
 		nv := naiveCatchUp(b, s, large)
 		bl := measureBacklog(b, s, large)
 
@@ -566,8 +574,9 @@ type catchUpFigures struct {
 }
 
 // measureCatchUp runs a watcher on the mailbox from an empty checkpoint
-// until the checkpoint reaches its last message.
-func measureCatchUp(b *testing.B, s *mailstack.Stack, mb *benchMailbox) catchUpFigures {
+// until the checkpoint reaches its last message; search narrows its
+// windows by SEARCH where the server allows.
+func measureCatchUp(b *testing.B, s *mailstack.Stack, mb *benchMailbox, search bool) catchUpFigures {
 	b.Helper()
 	acct := account(s, mb.user)
 	// Plaintext, as the naive client: both byte counts are IMAP alone.
@@ -575,7 +584,7 @@ func measureCatchUp(b *testing.B, s *mailstack.Stack, mb *benchMailbox) catchUpF
 	sink := newBenchSink()
 	heap := startHeapSampler()
 	start := time.Now()
-	w, stop := runBenchWatcher(b, sink, acct)
+	w, stop := runBenchWatcherSearching(b, sink, acct, search)
 	key := acct.Name + "/INBOX"
 	done := sink.await(3*time.Minute, func() bool { return sink.cps[key].LastUID >= uint32(mb.n) })
 	f := catchUpFigures{wall: time.Since(start), bytes: w.BytesRead()}
