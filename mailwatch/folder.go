@@ -27,6 +27,10 @@ type folderWatch struct {
 	role   Role
 	folder string // as configured; "" for a Sent folder found by special use
 	log    *slog.Logger
+	// liveFrom is the first UID that arrived while watched: the folder's
+	// UIDNEXT when it was first read from an empty checkpoint, else 0.
+	// Owned by the folder's one session at a time.
+	liveFrom uint32
 }
 
 // sentHeaderFields are fetched for every new sent mail.
@@ -135,6 +139,11 @@ func (f *folderWatch) open(ctx context.Context, c *imapclient.Client, name strin
 			f.log.Info("uidvalidity changed: rescanning folder", "folder", name, "old", cp.UIDValidity, "new", sel.UIDValidity)
 		}
 		cp = Checkpoint{Account: f.acct.Name, Folder: name, UIDValidity: sel.UIDValidity}
+	}
+	f.liveFrom = 0
+	if cp.LastUID == 0 {
+		// What is there already is a backlog; see readAnswer.
+		f.liveFrom = uint32(sel.UIDNext)
 	}
 	if cp.LastUID == 0 && f.acct.Since > 0 {
 		if cp, err = f.startSince(ctx, c, cp, uint32(sel.UIDNext)); err != nil {

@@ -44,6 +44,10 @@ func SearchTerms(answers bool) []SearchTerm {
 	for _, d := range daemonLocalParts {
 		add("From", d+"@")
 	}
+	// Short words that cover many of the phrases below: a server tests
+	// each term on its own, so fewer terms cost it less, and a subject
+	// they let through in excess costs one header fetch.
+	add("Subject", subjectCover...)
 	add("Subject", bounceSubjectPhrases...)
 	add("Subject", "receipt", "notification", "notice", "read:", "gelesen", "lu :", "開封", "受領", "aws notification")
 	for _, s := range receiptSubjects {
@@ -65,10 +69,12 @@ func SearchTerms(answers bool) []SearchTerm {
 	add("References", "")
 	for _, p := range replyPrefixes {
 		// HasReplyPrefix: the prefix, an optional counter ([2], (2), ^2),
-		// optional spaces, a colon (ASCII or full-width).
-		add("Subject", p+":", p+"：", p+"[", p+"(", p+"^")
+		// optional spaces, a colon (ASCII or full-width). The counters
+		// and the spaces are covered by the terms after the loop.
+		add("Subject", p+":", p+"：")
 	}
-	add("Subject", " :", " ：", " is out of the office", "は不在です")
+	add("Subject", "]:", "]：", "):", ")：", "^", " :", " ：", " is out of the office", "は不在です")
+	add("Subject", "auto")
 	add("Subject", autoReplySubjects...)
 	return dedupeTerms(out)
 }
@@ -95,3 +101,7 @@ func dedupeTerms(ts []SearchTerm) []SearchTerm {
 	}
 	return out
 }
+
+// subjectCover are words each found in several phrases of Likely's subject
+// lists (likelySubjects, receiptSubjects).
+var subjectCover = []string{"deliver", "return", "fail", "notif", "delay", "reject", "bounce", "error", "status"}
