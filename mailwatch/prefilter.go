@@ -50,8 +50,11 @@ func (f *folderWatch) heads(c *imapclient.Client, set imap.UIDSet, start, uidNex
 // canPrefilter reports whether the server declares that its SEARCH
 // compares with i;unicode-casemap (RFC 5255 section 4: I18NLEVEL=1 or 2),
 // a case-insensitive substring match on decoded header values, which
-// report.SearchTerms needs. Servers whose search matches whole words
-// (Gmail) declare neither, and every message's header fields are fetched.
+// report.SearchTerms needs. Dovecot declares I18NLEVEL=1. Gmail's search
+// matches whole words only (JavaMail's Gmail notes,
+// https://javaee.github.io/javamail/Gmail) and its CAPABILITY declares
+// neither, so there, as on every server that does not declare it, every
+// message's header fields are fetched.
 func canPrefilter(caps imap.CapSet) bool {
 	return caps.Has("I18NLEVEL=1") || caps.Has("I18NLEVEL=2")
 }
