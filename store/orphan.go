@@ -168,7 +168,7 @@ func (s *Store) adoptOrphans(tx kvTx, m track.Mail, now time.Time) (RegisterResu
 	if err != nil || len(cands) == 0 {
 		return res, err
 	}
-	r, adopted := track.AdoptOrphans(m, cands, now, w)
+	r, adopted := track.AdoptOrphansIn(m, cands, s.opts.Calendar, now, w)
 	for _, o := range cands {
 		if !slices.Contains(adopted, o.Evidence.ID) {
 			continue

@@ -73,6 +73,12 @@ func ExpiredOrphan(o Orphan, now time.Time, maxAge time.Duration) bool {
 // of m, or were read from a mailbox that may not report on m's sender
 // (Orphan.Scope), and should stay until they expire.
 func AdoptOrphans(m Mail, orphans []Orphan, now time.Time, window time.Duration) (res Result, adopted []string) {
+	return AdoptOrphansIn(m, orphans, nil, now, window)
+}
+
+// AdoptOrphansIn is AdoptOrphans with the working calendar that moves a
+// deadline after an out-of-office notice (see ApplyIn).
+func AdoptOrphansIn(m Mail, orphans []Orphan, cal *Calendar, now time.Time, window time.Duration) (res Result, adopted []string) {
 	ordered := slices.Clone(orphans)
 	slices.SortStableFunc(ordered, func(a, b Orphan) int {
 		return cmp.Or(a.Evidence.At.Compare(b.Evidence.At), cmp.Compare(a.Evidence.ID, b.Evidence.ID))
@@ -91,7 +97,7 @@ func AdoptOrphans(m Mail, orphans []Orphan, now time.Time, window time.Duration)
 			for _, ev := range evs {
 				// An answer from nobody on m is kept unapplied, as
 				// when it is read after its mail.
-				if next, changed, err := absorbInto(cur, ev, nil); err == nil && changed {
+				if next, changed, err := absorbInto(cur, ev, cal); err == nil && changed {
 					cur, res.Changed = next, true
 				}
 			}
@@ -101,7 +107,7 @@ func AdoptOrphans(m Mail, orphans []Orphan, now time.Time, window time.Duration)
 		if !ok {
 			continue
 		}
-		next, changed, err := absorbInto(cur, ev, nil)
+		next, changed, err := absorbInto(cur, ev, cal)
 		if err != nil {
 			continue
 		}

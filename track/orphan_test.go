@@ -239,3 +239,36 @@ func TestExpiredAnswerOrphan(t *testing.T) {
 		})
 	}
 }
+
+// TestAdoptAwayOrphanInCalendar: an out-of-office notice read before its
+// mail moves the deadline in the working calendar, as when read after it.
+func TestAdoptAwayOrphanInCalendar(t *testing.T) {
+	c := mustCalendar(t, CalendarConfig{Location: tokyo, DayStart: 9 * time.Hour, DayEnd: 18 * time.Hour})
+	until := time.Date(2026, time.March, 6, 0, 0, 0, 0, time.UTC) // a Friday
+	away := report.Report{Kind: report.KindAutoReply, AutoReply: report.AutoReplyAway, AwayUntil: until, Recipient: bob,
+		ReportMessageID: "oof@example.org", OriginalMessageID: "orig-1@example.com", Date: t0.Add(time.Minute)}
+	o, ok := AnswerOrphan(away, t0.Add(time.Minute))
+	if !ok {
+		t.Fatal("AnswerOrphan() = false")
+	}
+	m := newMail(t, receipts, bob)
+	m.Span = 8 * time.Hour
+	res, _ := AdoptOrphansIn(m, []Orphan{o}, c, t0.Add(time.Hour), 0)
+	live, err := ApplyIn(m, mustAnswerEvidence(t, away, m), c, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := recipient(t, res.Mail, bob).DueAt, recipient(t, live.Mail, bob).DueAt
+	if want.IsZero() || !got.Equal(want) {
+		t.Errorf("adopted away notice: bob due %v, want %v as when read after the mail", got, want)
+	}
+}
+
+func mustAnswerEvidence(t *testing.T, r report.Report, m Mail) Evidence {
+	t.Helper()
+	evs, err := AnswerEvidence(r, Match{Mail: m, Via: ViaMessageID, Confidence: ConfidenceExact}, t0.Add(time.Hour))
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("AnswerEvidence() = %v, %v", evs, err)
+	}
+	return evs[0]
+}
