@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+
 	"github.com/mailack/mailack/mailwatch/mailstack"
 	"github.com/mailack/mailack/track"
 	"github.com/mailack/mailack/track/report"
@@ -257,7 +259,9 @@ func measureAnswerCatchUp(b *testing.B, s *mailstack.Stack, mb *answerMailbox, a
 	if err != nil {
 		b.Fatal(err)
 	}
-	w.noSearch = !search
+	if !search {
+		w.searchable = func(imap.CapSet) bool { return false }
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	start := time.Now()

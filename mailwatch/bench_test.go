@@ -132,7 +132,9 @@ func runBenchWatcherSearching(tb testing.TB, sink Sink, acct Account, search boo
 	if err != nil {
 		tb.Fatal(err)
 	}
-	w.noSearch = !search
+	if !search {
+		w.searchable = func(imap.CapSet) bool { return false }
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

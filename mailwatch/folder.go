@@ -31,6 +31,9 @@ type folderWatch struct {
 	// UIDNEXT when it was first read from an empty checkpoint, else 0.
 	// Owned by the folder's one session at a time.
 	liveFrom uint32
+	// searchRefused is set once the server refused a candidate search
+	// (see heads); owned like liveFrom.
+	searchRefused bool
 }
 
 // sentHeaderFields are fetched for every new sent mail.

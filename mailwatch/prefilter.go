@@ -1,6 +1,7 @@
 package mailwatch
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -28,7 +29,7 @@ const prefilterMin = 64
 // beyond the heads returned: every message up to it was searched. It is 0
 // when the heads are all there is to know.
 func (f *folderWatch) heads(c *imapclient.Client, set imap.UIDSet, start, uidNext uint32) (hs []head, covered uint32, err error) {
-	if f.role != RoleReports || uidNext == 0 || min(uidNext-start, catchUpWindow) < prefilterMin || f.w.noSearch || !canPrefilter(c.Caps()) {
+	if f.role != RoleReports || uidNext == 0 || min(uidNext-start, catchUpWindow) < prefilterMin || f.searchRefused || !f.w.searchable(c.Caps()) {
 		hs, err = f.fetchHeads(c, set, start)
 		return hs, 0, err
 	}
@@ -40,6 +41,16 @@ func (f *folderWatch) heads(c *imapclient.Client, set imap.UIDSet, start, uidNex
 		covered = stop
 	}
 	uids, err := f.candidates(c, set, start)
+	var refused *imap.Error
+	if errors.As(err, &refused) {
+		// A server that declares I18NLEVEL yet answers NO or BAD to the
+		// search: every message's fields are read instead, from now on,
+		// rather than retrying a search it will refuse again.
+		f.log.Warn("server refused the search for candidates: reading every message's header fields", "folder", f.folder, "err", err)
+		f.searchRefused = true
+		hs, err = f.fetchHeads(c, set, start)
+		return hs, 0, err
+	}
 	if err != nil || len(uids) == 0 {
 		return nil, covered, err
 	}

@@ -2,15 +2,22 @@ package mailwatch
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
 	"github.com/mailack/mailack/mailwatch/mailstack"
 	"github.com/mailack/mailack/track"
@@ -191,4 +198,89 @@ func appendRaw(c *imapclient.Client, folder string, raw []byte) error {
 	}
 	_, err := cmd.Wait()
 	return err
+}
+
+// searchSession is an in-memory IMAP session that counts SEARCH commands
+// and refuses them when refuse is set, as a server might that declares
+// I18NLEVEL yet rejects a criterion.
+type searchSession struct {
+	imapserver.Session
+	refuse   bool
+	searches *atomic.Int32
+}
+
+func (s *searchSession) Search(kind imapserver.NumKind, c *imap.SearchCriteria, o *imap.SearchOptions) (*imap.SearchData, error) {
+	s.searches.Add(1)
+	if s.refuse {
+		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "search too complex"}
+	}
+	return s.Session.Search(kind, c, o)
+}
+
+// TestPrefilterRefused: a server that declares I18NLEVEL=1 but refuses the
+// search for candidates is read message by message instead, and no report
+// is lost; one that accepts it is searched.
+func TestPrefilterRefused(t *testing.T) {
+	for _, refuse := range []bool{true, false} {
+		t.Run(fmt.Sprintf("refuse=%v", refuse), func(t *testing.T) {
+			mem := imapmemserver.New()
+			u := imapmemserver.NewUser("alice", "pass")
+			for _, f := range []string{"INBOX", "Sent"} {
+				if err := u.Create(f, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mem.AddUser(u)
+			g := newMailGen(11, "alice@test.example")
+			for i := range 99 {
+				m := g.message(false)
+				if _, err := u.Append("INBOX", bytes.NewReader(m.raw), &imap.AppendOptions{}); err != nil {
+					t.Fatalf("append %d: %v", i, err)
+				}
+			}
+			mdn := mailstack.MDN("sent-1@test.example", "bob@partner.example", "alice@test.example", 1)
+			if _, err := u.Append("INBOX", strings.NewReader(mdn), &imap.AppendOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			var searches atomic.Int32
+			srv := imapserver.New(&imapserver.Options{
+				NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+					return &searchSession{Session: mem.NewSession(), refuse: refuse, searches: &searches}, nil, nil
+				},
+				Caps:         imap.CapSet{imap.CapIMAP4rev1: {}},
+				InsecureAuth: true,
+			})
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			go srv.Serve(ln)
+			defer srv.Close()
+			acct := Account{Name: "alice", Addr: ln.Addr().String(), TLS: TLSInsecure, Username: "alice", Password: "pass", Owner: "alice@test.example",
+				SentFolder: "Sent", PollInterval: time.Hour}
+			sink := newMemSink()
+			opts := Options{Sink: sink, Logger: slog.New(slog.NewTextHandler(t.Output(), nil)), DontRecover: true}
+			w, err := New([]Account{acct}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The in-memory server cannot declare I18NLEVEL; its search
+			// matches substrings in any case, as RFC 9051 asks.
+			w.searchable = func(imap.CapSet) bool { return true }
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { w.Run(ctx); close(done) }()
+			defer func() { cancel(); <-done }()
+			sink.waitFor(t, "the inbox read to its last message", 30*time.Second, func([]Item) bool {
+				return sink.cps["alice/INBOX"].LastUID >= 100
+			})
+			rs := reportsOf(sink.snapshot())
+			if len(rs) != 1 || rs[0].Kind != report.KindMDN || rs[0].OriginalMessageID != "sent-1@test.example" {
+				t.Errorf("reports = %+v, want the read receipt for sent-1@test.example", rs)
+			}
+			if n := searches.Load(); n != 1 {
+				t.Errorf("%d searches, want 1 (the first window; refused, never asked again)", n)
+			}
+		})
+	}
 }
