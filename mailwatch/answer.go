@@ -16,6 +16,14 @@ import (
 // Answers tells whether a reply or an automatic reply refers to a tracked
 // mail: by its In-Reply-To and References, or, when it has neither, by its
 // subject, sender and date. The store implements it (store.AnswersTracked).
+//
+// An answer that arrives while the folder is watched is handed over even
+// when its threading fields name no tracked mail: its mail may be in a
+// Sent folder not read yet, and the sink keeps it for a while as an
+// orphan (store: track.AnswerOrphan). The answers already in a folder
+// read from an empty checkpoint are not: the account's Sent folder is
+// read first (awaitSent), so a mail they answer that is not tracked by
+// then never will be.
 type Answers interface {
 	AnswersTracked(ctx context.Context, r report.Report, now time.Time) (bool, error)
 }
@@ -33,7 +41,8 @@ var threadFields = []string{"In-Reply-To", "References"}
 var answerFields = append(append([]string{}, report.LikelyFields...), report.ReplyFields...)
 
 // readAnswer decides, from the fields fetched for every message, whether
-// a message that is no likely report may answer a tracked mail, and only
+// a message that is no likely report may answer a tracked mail (or, having
+// arrived while watched, a mail not registered yet: see Answers), and only
 // then reads the fields that say what it is. A reply needs nothing more:
 // its header says who answered what, and when. An automatic reply is
 // fetched whole (within MaxMessageBytes) for the date its text gives.
@@ -47,7 +56,7 @@ func (f *folderWatch) readAnswer(ctx context.Context, c *imapclient.Client, it I
 	if err != nil {
 		return it, fmt.Errorf("look up answered mail of uid %d: %w", h.uid, err)
 	}
-	if !ok {
+	if !ok && (h.uid < f.liveFrom || len(track.AnswerRefs(rs[0])) == 0) {
 		return it, nil
 	}
 	hdr, err := f.fetchFields(c, h.uid, answerFields)

@@ -3,6 +3,7 @@ package mailwatch
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -138,5 +139,43 @@ func TestWatcherAnswerHeaderPanic(t *testing.T) {
 	rs := reportsOf(sink.snapshot())
 	if len(rs) != 1 || rs[0].ReportMessageID != "after@partner.example" {
 		t.Errorf("answers handed over = %+v, want only the reply after the poison one", rs)
+	}
+}
+
+// TestWatcherHandsOverLiveUntrackedReplies: a reply naming a mail that is
+// not tracked is handed over when it arrives while the folder is watched
+// (its mail may not be registered yet), and not when it was in the folder
+// before the first read, nor when it names no Message-ID at all.
+func TestWatcherHandsOverLiveUntrackedReplies(t *testing.T) {
+	s := mailstack.Start(t)
+	c := s.Login(t, "alice")
+	defer c.Close()
+	reply := func(id, inReplyTo, subject string) string {
+		m := "From: Bob <bob@partner.example>\r\nTo: alice@test.example\r\nSubject: " + subject + "\r\nDate: Wed, 2 Dec 2026 10:00:00 +0900\r\n" +
+			"Message-ID: <" + id + "@partner.example>\r\n"
+		if inReplyTo != "" {
+			m += "In-Reply-To: <" + inReplyTo + ">\r\n"
+		}
+		return m + "\r\nOK.\r\n"
+	}
+	mailstack.Append(t, c, "INBOX", reply("old", "q-old@test.example", "Re: Old quote"))
+	sink := newMemSink()
+	idx := &trackedIDs{ids: map[string]bool{}, subjects: map[string]bool{}}
+	_, stop := startWatcher(t, sink, Options{Answers: idx}, account(s, "alice"))
+	defer stop()
+	sink.waitFor(t, "the message already there read", 30*time.Second, func([]Item) bool {
+		return sink.cps["alice/INBOX"].LastUID >= 1
+	})
+	mailstack.Append(t, c, "INBOX", reply("live", "q-new@test.example", "Re: New quote"))
+	mailstack.Append(t, c, "INBOX", reply("nothread", "", "Re: New quote"))
+	sink.waitFor(t, "the inbox read to its third message", 30*time.Second, func([]Item) bool {
+		return sink.cps["alice/INBOX"].LastUID >= 3
+	})
+	var got []string
+	for _, r := range reportsOf(sink.snapshot()) {
+		got = append(got, string(r.Kind)+" "+r.ReportMessageID+" "+r.OriginalMessageID)
+	}
+	if want := []string{"reply live@partner.example q-new@test.example"}; !slices.Equal(got, want) {
+		t.Errorf("answers handed over = %q, want %q", got, want)
 	}
 }

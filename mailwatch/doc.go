@@ -6,7 +6,12 @@
 // Every new message is first read by a few header fields. A message is
 // fetched whole only when those fields say it may be a report
 // (report.Likely) or it is an automatic reply to a tracked mail (Options.
-// Answers); a reply to a tracked mail is read from its header alone.
+// Answers); a reply to a tracked mail is read from its header alone. When
+// a report folder is read in windows of many messages (a catch-up) and the
+// server declares RFC 5255 searching (I18NLEVEL), the server first finds
+// the messages whose header may matter (report.SearchTerms, a superset),
+// and only their fields are fetched: the framing of a FETCH answer for
+// each message otherwise outweighs the fields.
 //
 // Authentication is by password or by OAuth 2.0 over SASL XOAUTH2, the only
 // mechanism Microsoft 365 and Gmail accept for IMAP; tokens come from a

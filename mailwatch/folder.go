@@ -27,6 +27,13 @@ type folderWatch struct {
 	role   Role
 	folder string // as configured; "" for a Sent folder found by special use
 	log    *slog.Logger
+	// liveFrom is the first UID that arrived while watched: the folder's
+	// UIDNEXT when it was first read from an empty checkpoint, else 0.
+	// Owned by the folder's one session at a time.
+	liveFrom uint32
+	// searchRefused is set once the server refused a candidate search
+	// (see heads); owned like liveFrom.
+	searchRefused bool
 }
 
 // sentHeaderFields are fetched for every new sent mail.
@@ -136,6 +143,11 @@ func (f *folderWatch) open(ctx context.Context, c *imapclient.Client, name strin
 		}
 		cp = Checkpoint{Account: f.acct.Name, Folder: name, UIDValidity: sel.UIDValidity}
 	}
+	f.liveFrom = 0
+	if cp.LastUID == 0 {
+		// What is there already is a backlog; see readAnswer.
+		f.liveFrom = uint32(sel.UIDNext)
+	}
 	if cp.LastUID == 0 && f.acct.Since > 0 {
 		if cp, err = f.startSince(ctx, c, cp, uint32(sel.UIDNext)); err != nil {
 			return cp, 0, err
@@ -204,11 +216,11 @@ func (f *folderWatch) catchUp(ctx context.Context, c *imapclient.Client, cp Chec
 		if openEnded {
 			set = imap.UIDSet{{Start: imap.UID(start), Stop: 0}}
 		}
-		heads, err := f.fetchHeads(c, set, start)
+		heads, covered, err := f.heads(c, set, start, uidNext)
 		if err != nil {
 			return cp, err
 		}
-		last := cp.LastUID
+		last := max(cp.LastUID, covered)
 		for _, h := range heads {
 			if ctx.Err() != nil {
 				return cp, ctx.Err()
@@ -217,7 +229,7 @@ func (f *folderWatch) catchUp(ctx context.Context, c *imapclient.Client, cp Chec
 			if err != nil {
 				return cp, err
 			}
-			last = h.uid
+			last = max(last, h.uid)
 			if it.Reports == nil && it.Sent == nil && it.Quarantine == nil {
 				continue
 			}

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+
 	"github.com/mailack/mailack/track/report"
 )
 
@@ -112,6 +114,7 @@ type Watcher struct {
 	loginCount atomic.Int64
 	watching   atomic.Int64                          // folders connected and caught up
 	parse      func([]byte) ([]report.Report, error) // report.Parse; tests may replace it
+	searchable func(imap.CapSet) bool                // canPrefilter; tests replace it
 	logins     semaphore                             // Options.MaxConcurrentLogins
 	perAccount map[string]semaphore                  // Account.MaxConnections by account name
 
@@ -160,7 +163,7 @@ func New(accounts []Account, opts Options) (*Watcher, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	w := &Watcher{accounts: withColleagues(accounts), opts: opts, parse: report.Parse, status: map[string]*AccountStatus{},
+	w := &Watcher{accounts: withColleagues(accounts), opts: opts, parse: report.Parse, searchable: canPrefilter, status: map[string]*AccountStatus{},
 		sentRead: map[string]chan struct{}{}, sentOnce: map[string]*sync.Once{},
 		logins: newSemaphore(opts.MaxConcurrentLogins), perAccount: map[string]semaphore{}}
 	for _, a := range accounts {

@@ -14,10 +14,13 @@ import (
 // (track.IsAnswer). An answer stands for one recipient or, from a
 // colleague, for several (track.AnswerEvidence); each piece of evidence is
 // stored and applied once, so the same answer read twice changes nothing.
-// An answer to no tracked mail is not kept: the watcher hands over only
-// answers whose threading headers or subject name a tracked mail, so one
-// that matches nothing is someone else's conversation. The input gets one
-// item, whatever the number of recipients the answer stands for.
+// An answer whose threading fields name no tracked mail is kept as an
+// orphan (track.AnswerOrphan), scoped to the mailbox it was read from, for
+// at most track.AnswerOrphanMaxAge: the inbox may be read before the Sent
+// folder that registers its mail, and RegisterMail adopts it then. An
+// answer matched by nothing, without threading fields, is not kept. The
+// input gets one item, whatever the number of recipients the answer
+// stands for.
 func (a *applier) answer(r report.Report) error {
 	id := track.EvidenceID(r)
 	mt, err := track.CorrelateAnswer(r, txLookup{a.tx}, a.now, window(a.s.opts))
@@ -25,8 +28,7 @@ func (a *applier) answer(r report.Report) error {
 		return fmt.Errorf("correlate answer %s: %w", id, err)
 	}
 	if !mt.Found() {
-		a.add(id, "", OutcomeIgnored)
-		return nil
+		return a.answerOrphan(r, id)
 	}
 	evs, err := track.AnswerEvidence(r, mt, a.now)
 	if errors.Is(err, track.ErrUnknownRecipient) {
@@ -70,6 +72,27 @@ func (a *applier) answer(r report.Report) error {
 	}
 	a.add(id, m.MessageID, outcome)
 	return nil
+}
+
+// answerOrphan keeps answer r, which matched no tracked mail, as an orphan;
+// read again, the orphan keeps its age and may now be adopted by mail of
+// this mailbox too.
+func (a *applier) answerOrphan(r report.Report, id string) error {
+	o, ok := track.AnswerOrphan(r, a.now)
+	if !ok {
+		a.add(id, "", OutcomeIgnored)
+		return nil
+	}
+	if _, ok, err := getOrphan(a.tx, id); err != nil || ok {
+		if err == nil {
+			a.add(id, "", OutcomeDuplicate)
+			err = widenOrphan(a.tx, id, a.scope)
+		}
+		return err
+	}
+	o.Scope = a.scope
+	a.add(id, "", OutcomeOrphaned)
+	return putOrphan(a.tx, &o)
 }
 
 // seen reports whether evidence id is stored already, with mail messageID

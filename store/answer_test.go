@@ -22,8 +22,9 @@ func away(mid, from, replyID string, until, at time.Time) report.Report {
 
 // TestApplyAnswers stores replies and automatic replies: a colleague's
 // reply answers for the domain, the same reply read twice changes
-// nothing, the sender's own follow-up and an answer to untracked mail are
-// not applied, and the evidence keeps who answered and when.
+// nothing, the sender's own follow-up is not applied, an answer to
+// untracked mail waits as an orphan, and the evidence keeps who answered
+// and when.
 func TestApplyAnswers(t *testing.T) {
 	s := openTest(t, Options{})
 	m := newMail(t, "a1@example.com", "alice@example.com", t0, "suzuki@partner.example", "yamada@partner.example", "lee@other.example")
@@ -33,7 +34,7 @@ func TestApplyAnswers(t *testing.T) {
 	res := apply(t, s, now, colleague,
 		reply("a1@example.com", "alice@example.com", "own@example.com", now),
 		reply("other@example.com", "lee@other.example", "re2@other.example", now))
-	if got, want := outcomes(res), []Outcome{OutcomeApplied, OutcomeIgnored, OutcomeIgnored}; !slices.Equal(got, want) {
+	if got, want := outcomes(res), []Outcome{OutcomeApplied, OutcomeIgnored, OutcomeOrphaned}; !slices.Equal(got, want) {
 		t.Fatalf("outcomes = %v, want %v", got, want)
 	}
 	got := mustMail(t, s, "a1@example.com")
@@ -125,4 +126,73 @@ func TestApplyAnswerFromStranger(t *testing.T) {
 	if n := countEvidence(t, s); n != 1 {
 		t.Errorf("evidence = %d, want the answer kept once", n)
 	}
+}
+
+// TestAnswerBeforeItsMail: a reply read before its mail is registered (the
+// inbox read before the Sent folder) waits as an orphan scoped to the
+// mailbox it was read from; registering the mail applies it as if read
+// after. A reply read from another sender's mailbox is never adopted, a
+// reply by subject alone is not kept, and answer orphans expire after
+// track.AnswerOrphanMaxAge while report orphans stay for the store's age.
+func TestAnswerBeforeItsMail(t *testing.T) {
+	s := openTest(t, Options{})
+	alice := &track.ReportScope{Senders: []string{"alice@example.com"}}
+	bobs := &track.ReportScope{Senders: []string{"bob@example.com"}}
+	now := t0.Add(time.Hour)
+	applyScoped := func(scope *track.ReportScope, at time.Time, rs ...report.Report) ApplyResult {
+		t.Helper()
+		res, err := s.ApplyReport(t.Context(), ApplyInput{Reports: rs, Scope: scope, Now: at})
+		if err != nil {
+			t.Fatalf("ApplyReport() = %v", err)
+		}
+		return res
+	}
+	early := reply("b1@example.com", "suzuki@partner.example", "re1@partner.example", now)
+	noThread := early
+	noThread.OriginalMessageID, noThread.InReplyTo, noThread.ReportMessageID = "", "", "re0@partner.example"
+	res := applyScoped(alice, now, early, noThread)
+	if got, want := outcomes(res), []Outcome{OutcomeOrphaned, OutcomeIgnored}; !slices.Equal(got, want) {
+		t.Fatalf("outcomes = %v, want %v", got, want)
+	}
+	again := applyScoped(alice, now.Add(time.Minute), early)
+	if got := outcomes(again); !slices.Equal(got, []Outcome{OutcomeDuplicate}) {
+		t.Errorf("the same early reply again: outcomes %v, want duplicate", got)
+	}
+	// Bob's mailbox holds a reply naming a mail of Alice's.
+	applyScoped(bobs, now, reply("b2@example.com", "lee@other.example", "re2@other.example", now))
+
+	reg := register(t, s, newMail(t, "b1@example.com", "alice@example.com", t0, "suzuki@partner.example"), now.Add(time.Hour))
+	if !slices.Equal(reg.Adopted, []string{track.EvidenceID(early)}) || len(reg.Notices) != 1 || reg.Notices[0].Kind != track.NoticeReplied {
+		t.Errorf("RegisterMail() adopted %v with notices %+v, want the early reply and one replied notice", reg.Adopted, reg.Notices)
+	}
+	if r := recipient(t, mustMail(t, s, "b1@example.com"), "suzuki@partner.example"); r.Status != track.StatusReplied {
+		t.Errorf("suzuki status after registration = %s, want %s", r.Status, track.StatusReplied)
+	}
+	evs, err := s.Evidence(t.Context(), "b1@example.com")
+	if err != nil || len(evs) != 1 || evs[0].ReplyID != "re1@partner.example" || evs[0].Via != track.ViaMessageID {
+		t.Errorf("Evidence() = %+v, %v; want the reply re1@partner.example bound by its Message-ID", evs, err)
+	}
+	if got := outcomes(applyScoped(alice, now.Add(2*time.Hour), early)); !slices.Equal(got, []Outcome{OutcomeDuplicate}) {
+		t.Errorf("the adopted reply read again: outcomes %v, want duplicate", got)
+	}
+
+	reg = register(t, s, newMail(t, "b2@example.com", "alice@example.com", t0, "lee@other.example"), now.Add(time.Hour))
+	if len(reg.Adopted) != 0 {
+		t.Errorf("RegisterMail(b2) adopted %v from Bob's mailbox, want nothing", reg.Adopted)
+	}
+
+	// A report orphan and the answer orphan left: only the answer goes
+	// after a day, though orphans are kept 30 days.
+	apply(t, s, now, dsn("never@example.com", "x@partner.example", report.ActionDelivered, "dsn1@mx", now))
+	if n, err := s.ExpireOrphans(t.Context(), now.Add(track.AnswerOrphanMaxAge-time.Minute), 30*24*time.Hour); err != nil || n != 0 {
+		t.Errorf("ExpireOrphans(before a day) = %d, %v; want 0", n, err)
+	}
+	if n, err := s.ExpireOrphans(t.Context(), now.Add(track.AnswerOrphanMaxAge+time.Minute), 30*24*time.Hour); err != nil || n != 1 {
+		t.Errorf("ExpireOrphans(after a day) = %d, %v; want 1, the answer", n, err)
+	}
+	left, err := s.Orphans(t.Context(), 0)
+	if err != nil || len(left) != 1 || left[0].Evidence.Source != track.SourceDSN {
+		t.Errorf("Orphans() = %+v, %v; want the report orphan alone", left, err)
+	}
+	mustCheck(t, s)
 }

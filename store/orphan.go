@@ -168,7 +168,7 @@ func (s *Store) adoptOrphans(tx kvTx, m track.Mail, now time.Time) (RegisterResu
 	if err != nil || len(cands) == 0 {
 		return res, err
 	}
-	r, adopted := track.AdoptOrphans(m, cands, now, w)
+	r, adopted := track.AdoptOrphansIn(m, cands, s.opts.Calendar, now, w)
 	for _, o := range cands {
 		if !slices.Contains(adopted, o.Evidence.ID) {
 			continue
@@ -176,9 +176,14 @@ func (s *Store) adoptOrphans(tx kvTx, m track.Mail, now time.Time) (RegisterResu
 		if err := removeOrphan(tx, &o); err != nil {
 			return res, err
 		}
-		ev := bindOrphan(&m, &o)
-		if err := putEvidence(tx, &ev); err != nil {
-			return res, err
+		evs := []track.Evidence{bindOrphan(&m, &o)}
+		if track.IsAnswerOrphan(o) {
+			evs, _ = track.AdoptedAnswer(m, o)
+		}
+		for _, ev := range evs {
+			if err := putEvidence(tx, &ev); err != nil {
+				return res, err
+			}
 		}
 	}
 	res.Adopted = adopted
@@ -220,13 +225,16 @@ func bindOrphan(m *track.Mail, o *track.Orphan) track.Evidence {
 	return ev
 }
 
-// ExpireOrphans deletes the orphans received more than maxAge before now
-// and returns how many it deleted; maxAge of zero or less deletes none.
+// ExpireOrphans deletes the orphans received more than maxAge before now,
+// and the answer orphans received more than track.AnswerOrphanMaxAge
+// before now (track.ExpiredOrphan), and returns how many it deleted;
+// maxAge of zero or less keeps report orphans.
 func (s *Store) ExpireOrphans(ctx context.Context, now time.Time, maxAge time.Duration) (int, error) {
-	if maxAge <= 0 {
-		return 0, nil
+	scan := track.AnswerOrphanMaxAge // the shortest age that expires any orphan
+	if maxAge > 0 {
+		scan = min(scan, maxAge)
 	}
-	end := appendTime(nil, now.Add(-maxAge))
+	end := appendTime(nil, now.Add(-scan))
 	total := 0
 	for {
 		n := 0
@@ -239,7 +247,9 @@ func (s *Store) ExpireOrphans(ctx context.Context, now time.Time, maxAge time.Du
 				if err != nil || !ok {
 					return orDanglingOrphan(err, k)
 				}
-				expired = append(expired, o)
+				if track.ExpiredOrphan(o, now, maxAge) {
+					expired = append(expired, o)
+				}
 			}
 			for _, o := range expired {
 				if err := removeOrphan(tx, &o); err != nil {

@@ -177,11 +177,18 @@ func domainOf(addr string) string {
 // stands for no recipient.
 func AnswerEvidence(r report.Report, mt Match, seen time.Time) ([]Evidence, error) {
 	base := EvidenceFrom(r, Match{Mail: mt.Mail, Via: mt.Via, Confidence: mt.Confidence}, seen)
-	addrs, err := Answerers(mt.Mail, r.Recipient, r.Kind)
+	return spreadAnswer(base, mt.Mail, r.Recipient, r.Kind)
+}
+
+// spreadAnswer turns base, an answer from the address from bound to m,
+// into one piece of evidence for each recipient it stands for (see
+// AnswerEvidence).
+func spreadAnswer(base Evidence, m Mail, from string, kind report.Kind) ([]Evidence, error) {
+	addrs, err := Answerers(m, from, kind)
 	if err != nil {
 		return []Evidence{base}, err
 	}
-	from := NormalizeAddress(r.Recipient)
+	from = NormalizeAddress(from)
 	out := make([]Evidence, 0, len(addrs))
 	for i, a := range addrs {
 		ev := base

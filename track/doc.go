@@ -95,7 +95,9 @@
 // envelope ID, then the report's own threading headers, and only when the
 // report quotes no ID, by subject, recipient and a window of time, marked
 // ConfidenceLow. A report whose mail is not found becomes an Orphan; when
-// the mail is registered later, AdoptOrphans applies it.
+// the mail is registered later, AdoptOrphans applies it. An answer whose
+// threading fields name no tracked mail becomes one too (AnswerOrphan), for
+// at most AnswerOrphanMaxAge, and is adopted as an answer (AdoptedAnswer).
 //
 // # Ownership
 //

@@ -146,3 +146,129 @@ func sameSet(a, b []string) bool {
 	slices.Sort(b)
 	return slices.Equal(a, b)
 }
+
+// TestAdoptAnswerOrphans: replies and automatic replies read before their
+// mail was registered are adopted as if read after it: a recipient's reply
+// ends their wait, a colleague's stands for the recipients of its domain,
+// the sender's own is consumed without effect, and a reply in another
+// conversation or from another mailbox's scope stays.
+func TestAdoptAnswerOrphans(t *testing.T) {
+	reply := func(id, from string, refs ...string) report.Report {
+		r := report.Report{Kind: report.KindReply, Recipient: from, ReportMessageID: id, Date: t0.Add(time.Hour)}
+		if len(refs) > 0 {
+			r.OriginalMessageID, r.References = refs[len(refs)-1], refs
+		}
+		return r
+	}
+	byBob := reply("re1@partner", bob, "<orig-1@example.com>")
+	byColleague := reply("re2@corp", "erin@example.org", "<root@example.com>", "<orig-1@example.com>")
+	own := reply("re3@example.com", "alice@example.com", "<orig-1@example.com>")
+	elsewhere := reply("re4@partner", bob, "<other@example.com>")
+	away := report.Report{Kind: report.KindAutoReply, AutoReply: report.AutoReplyAway, Recipient: "dave@example.net",
+		ReportMessageID: "oof@example.net", OriginalMessageID: "orig-1@example.com", Date: t0.Add(time.Minute)}
+	var orphans []Orphan
+	for _, r := range []report.Report{byBob, byColleague, own, elsewhere, away} {
+		o, ok := AnswerOrphan(r, t0.Add(2*time.Hour))
+		if !ok {
+			t.Fatalf("AnswerOrphan(%s) = false, want an orphan", r.ReportMessageID)
+		}
+		orphans = append(orphans, o)
+	}
+	scoped := orphans[0]
+	scoped.Evidence.ID = "scoped"
+	scoped.Scope = &ReportScope{Senders: []string{"someone@example.com"}}
+	orphans = append(orphans, scoped)
+
+	m := newMail(t, receipts, bob, "carol@example.org", "frank@example.org", "dave@example.net")
+	res, adopted := AdoptOrphans(m, orphans, t0.Add(3*time.Hour), 72*time.Hour)
+	want := []string{EvidenceID(byBob), EvidenceID(byColleague), EvidenceID(own), EvidenceID(away)}
+	if !sameSet(adopted, want) {
+		t.Errorf("AdoptOrphans() adopted %v, want %v", adopted, want)
+	}
+	for addr, want := range map[string]Status{bob: StatusReplied, "carol@example.org": StatusReplied, "frank@example.org": StatusReplied, "dave@example.net": StatusAway} {
+		if got := recipient(t, res.Mail, addr).Status; got != want {
+			t.Errorf("AdoptOrphans() %s = %v, want %v", addr, got, want)
+		}
+	}
+	if got := recipient(t, res.Mail, "carol@example.org").AnsweredBy; got != "erin@example.org" {
+		t.Errorf("AdoptOrphans() carol answered by %q, want erin@example.org", got)
+	}
+	if !res.Changed || len(res.Notices) == 0 {
+		t.Errorf("AdoptOrphans() changed %v with %d notices, want a change and notices", res.Changed, len(res.Notices))
+	}
+}
+
+func TestAnswerOrphan(t *testing.T) {
+	bySubject := report.Report{Kind: report.KindReply, Recipient: bob, Subject: "Re: Quote for March"}
+	if _, ok := AnswerOrphan(bySubject, t0); ok {
+		t.Errorf("AnswerOrphan(reply without threading fields) = true, want false: kept by subject it would match any mail")
+	}
+	dsnReport := report.Report{Kind: report.KindDSN, Recipient: bob, OriginalMessageID: "orig-1@example.com", Action: report.ActionFailed}
+	if _, ok := AnswerOrphan(dsnReport, t0); ok {
+		t.Errorf("AnswerOrphan(DSN) = true, want false")
+	}
+	r := report.Report{Kind: report.KindReply, Recipient: "Bob@Example.org", ReportMessageID: "re@x", InReplyTo: "<A@Example.com>", References: []string{"<root@example.com>", "<A@Example.com>"}}
+	o, ok := AnswerOrphan(r, t0)
+	if !ok || !IsAnswerOrphan(o) || !slices.Equal(o.Keys.Thread, []string{"A@example.com", "root@example.com"}) || o.Keys.MessageID != "" || o.Keys.Subject != "" {
+		t.Errorf("AnswerOrphan() = %+v, %v; want an answer orphan keyed by its thread alone", o.Keys, ok)
+	}
+}
+
+func TestExpiredAnswerOrphan(t *testing.T) {
+	o, ok := AnswerOrphan(report.Report{Kind: report.KindReply, Recipient: bob, InReplyTo: "a@example.com"}, t0)
+	if !ok {
+		t.Fatal("AnswerOrphan() = false")
+	}
+	tests := []struct {
+		name   string
+		now    time.Time
+		maxAge time.Duration
+		want   bool
+	}{
+		{"fresh", t0.Add(time.Hour), 30 * 24 * time.Hour, false},
+		{"a day", t0.Add(AnswerOrphanMaxAge), 30 * 24 * time.Hour, false},
+		{"over a day, reports kept 30 days", t0.Add(AnswerOrphanMaxAge + time.Minute), 30 * 24 * time.Hour, true},
+		{"over a day, reports kept for ever", t0.Add(AnswerOrphanMaxAge + time.Minute), 0, true},
+		{"reports kept an hour", t0.Add(2 * time.Hour), time.Hour, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ExpiredOrphan(o, tt.now, tt.maxAge); got != tt.want {
+				t.Errorf("ExpiredOrphan(answer, %v, %v) = %v, want %v", tt.now.Sub(t0), tt.maxAge, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestAdoptAwayOrphanInCalendar: an out-of-office notice read before its
+// mail moves the deadline in the working calendar, as when read after it.
+func TestAdoptAwayOrphanInCalendar(t *testing.T) {
+	c := mustCalendar(t, CalendarConfig{Location: tokyo, DayStart: 9 * time.Hour, DayEnd: 18 * time.Hour})
+	until := time.Date(2026, time.March, 6, 0, 0, 0, 0, time.UTC) // a Friday
+	away := report.Report{Kind: report.KindAutoReply, AutoReply: report.AutoReplyAway, AwayUntil: until, Recipient: bob,
+		ReportMessageID: "oof@example.org", OriginalMessageID: "orig-1@example.com", Date: t0.Add(time.Minute)}
+	o, ok := AnswerOrphan(away, t0.Add(time.Minute))
+	if !ok {
+		t.Fatal("AnswerOrphan() = false")
+	}
+	m := newMail(t, receipts, bob)
+	m.Span = 8 * time.Hour
+	res, _ := AdoptOrphansIn(m, []Orphan{o}, c, t0.Add(time.Hour), 0)
+	live, err := ApplyIn(m, mustAnswerEvidence(t, away, m), c, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := recipient(t, res.Mail, bob).DueAt, recipient(t, live.Mail, bob).DueAt
+	if want.IsZero() || !got.Equal(want) {
+		t.Errorf("adopted away notice: bob due %v, want %v as when read after the mail", got, want)
+	}
+}
+
+func mustAnswerEvidence(t *testing.T, r report.Report, m Mail) Evidence {
+	t.Helper()
+	evs, err := AnswerEvidence(r, Match{Mail: m, Via: ViaMessageID, Confidence: ConfidenceExact}, t0.Add(time.Hour))
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("AnswerEvidence() = %v, %v", evs, err)
+	}
+	return evs[0]
+}

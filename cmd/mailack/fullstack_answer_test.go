@@ -139,3 +139,52 @@ func exportAnswers(t *testing.T, bin, db string) exportedAnswers {
 	exportInto(t, bin, db, &ex)
 	return ex
 }
+
+// TestDaemonReplyBeforeSent runs the built binary against Dovecot: a reply
+// is delivered to the sender's inbox before the mail it answers is stored
+// in her Sent folder (a client that uploads its sent copy late). The reply
+// waits as an orphan, and once the mail is registered its card and the
+// store show it replied.
+func TestDaemonReplyBeforeSent(t *testing.T) {
+	s := mailstack.Start(t)
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	fake := slackfake.New(slackfake.User{ID: "UALICE", Name: "Alice", Email: "alice@test.example", Locale: "en-US", TZ: "UTC"})
+	slackAPI := fake.Serve(t)
+	cfg := writeDaemonConfig(t, s, dir, `slack:
+  enabled: true
+  mode: http
+  bot_token: ${SLACK_BOT_TOKEN}
+  signing_secret: ${SLACK_SIGNING_SECRET}
+  api_url: `+slackAPI.URL+`/
+`)
+	env := []string{"MAILACK_TEST_PASSWORD=" + s.Password("alice"), "SLACK_BOT_TOKEN=xoxb-test", "SLACK_SIGNING_SECRET=8f742231b10e8888abcd99yyyzzz85a5"}
+	p := startDaemon(t, bin, cfg, env)
+	logs := func() { t.Logf("daemon log:\n%s", p.log()) }
+	waitUntil(t, "Inbox and Sent Items watched", 15*time.Second, func() bool { return p.metric("mailack_imap_folders_watching") == 2 }, logs)
+
+	date := time.Now().UTC().Format(time.RFC1123Z)
+	id := "quote-88@test.example"
+	s.DeliverLMTP(t, "alice", []byte("From: Bob <bob@partner.example>\r\nTo: alice@test.example\r\nSubject: RE: Quote for January\r\nDate: "+date+"\r\n"+
+		"Message-ID: <re-88@partner.example>\r\nIn-Reply-To: <"+id+">\r\nReferences: <"+id+">\r\n"+
+		"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nReceived, thanks.\r\n"))
+	waitUntil(t, "the reply kept as an orphan", 20*time.Second, func() bool {
+		return p.metric(`mailack_report_outcomes_total{outcome="orphaned"}`) == 1
+	}, logs)
+
+	c := s.Login(t, "alice")
+	mailstack.Append(t, c, "Sent Items", "From: alice@test.example\r\nTo: bob@partner.example\r\nSubject: Quote for January\r\n"+
+		"Date: "+date+"\r\nMessage-ID: <"+id+">\r\nDisposition-Notification-To: alice@test.example\r\n\r\nPlease find the quote.\r\n")
+	waitUntil(t, "the card showing the reply", 20*time.Second, func() bool {
+		return len(fake.All(slackfake.Method("*", "*bob@partner.example* — replied at"))) > 0
+	}, func() { t.Logf("slack saw: %s", fake.Summary()); logs() })
+	p.stop(t)
+
+	ex := exportAnswers(t, bin, filepath.Join(dir, "mailack.db"))
+	if len(ex.Mails) != 1 || len(ex.Mails[0].Evidence) != 1 || ex.Mails[0].Evidence[0].ReplyID != "re-88@partner.example" {
+		t.Fatalf("export = %+v, want one mail with the reply as evidence", ex)
+	}
+	if rs := ex.Mails[0].Mail.Recipients; len(rs) != 1 || rs[0].Status != "replied" {
+		t.Errorf("recipients = %+v, want bob replied", rs)
+	}
+}
