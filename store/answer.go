@@ -14,6 +14,8 @@ import (
 // (track.IsAnswer). An answer stands for one recipient or, from a
 // colleague, for several (track.AnswerEvidence); each piece of evidence is
 // stored and applied once, so the same answer read twice changes nothing.
+// An answer read from a mailbox applies only to mail of the senders the
+// mailbox reports on (ApplyInput.Scope), as a report does.
 // An answer whose threading fields name no tracked mail is kept as an
 // orphan (track.AnswerOrphan), scoped to the mailbox it was read from, for
 // at most track.AnswerOrphanMaxAge: the inbox may be read before the Sent
@@ -23,12 +25,19 @@ import (
 // stands for.
 func (a *applier) answer(r report.Report) error {
 	id := track.EvidenceID(r)
-	mt, err := track.CorrelateAnswer(r, txLookup{a.tx}, a.now, window(a.s.opts))
+	mt, err := track.CorrelateAnswer(r, scopedLookup{txLookup{a.tx}, a.scope}, a.now, window(a.s.opts))
 	if err != nil {
 		return fmt.Errorf("correlate answer %s: %w", id, err)
 	}
 	if !mt.Found() {
 		return a.answerOrphan(r, id)
+	}
+	// As for reports: an answer read from a mailbox may only update the
+	// mail of the senders that mailbox reports on, so a reply planted in
+	// one person's inbox cannot end the wait on another person's mail.
+	if a.scope != nil && !a.scope.Covers(mt.Mail.Sender) {
+		a.add(id, "", OutcomeUnauthorized)
+		return nil
 	}
 	evs, err := track.AnswerEvidence(r, mt, a.now)
 	if errors.Is(err, track.ErrUnknownRecipient) {

@@ -171,3 +171,31 @@ func TestSubjectMatchWithinScope(t *testing.T) {
 	}
 	mustCheck(t, s)
 }
+
+// An answer read from a mailbox that may not report on the mail's sender
+// (a reply planted in Alice's inbox naming Bob's mail, or a reply-all
+// copy there) is refused like a report: Bob's wait goes on until the
+// answer is read from his own mailbox.
+func TestApplyAnswerRefusedFromAnotherMailbox(t *testing.T) {
+	s := openTest(t, Options{})
+	register(t, s, newMail(t, "b1@example.com", "bob@example.com", t0, "carol@example.org"), t0)
+	now := t0.Add(time.Hour)
+	answered := reply("b1@example.com", "carol@example.org", "re1@example.org", now)
+	res := applyFrom(t, s, aliceBox, now, answered, away("b1@example.com", "carol@example.org", "oof1@example.org", t0.AddDate(0, 0, 7), now))
+	if got, want := outcomes(res), []Outcome{OutcomeUnauthorized, OutcomeUnauthorized}; !slices.Equal(got, want) {
+		t.Fatalf("answers from alice's inbox = %v, want %v", got, want)
+	}
+	if r := recipient(t, mustMail(t, s, "b1@example.com"), "carol@example.org"); r.Status != track.StatusPending || len(res.Notices) != 0 {
+		t.Errorf("carol after answers in alice's inbox = %s with %d notices, want pending and none", r.Status, len(res.Notices))
+	}
+	if n := countEvidence(t, s); n != 0 || countKeys(t, s, bucketOrphans) != 0 {
+		t.Errorf("refused answers left %d evidence and %d orphans, want none", n, countKeys(t, s, bucketOrphans))
+	}
+	if got := outcomes(applyFrom(t, s, bobBox, now, answered)); !slices.Equal(got, []Outcome{OutcomeApplied}) {
+		t.Fatalf("the reply from bob's inbox = %v, want applied", got)
+	}
+	if r := recipient(t, mustMail(t, s, "b1@example.com"), "carol@example.org"); r.Status != track.StatusReplied {
+		t.Errorf("carol after the reply in bob's inbox = %s, want replied", r.Status)
+	}
+	mustCheck(t, s)
+}
