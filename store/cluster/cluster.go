@@ -94,21 +94,54 @@ func Join(ctx context.Context, cli *clientv3.Client, o Options) (*Node, error) {
 	}()
 	n := &Node{cli: cli, session: s, prefix: o.Prefix, id: o.ID, lost: lost, log: o.Logger.With("component", "cluster", "node", o.ID),
 		changed: make(chan struct{}), owned: map[string]bool{}, onOwnership: o.OnOwnership}
-	resp, err := cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(n.nodeKey(o.ID)), "=", 0)).
-		Then(clientv3.OpPut(n.nodeKey(o.ID), o.ID, clientv3.WithLease(s.Lease()))).Commit()
-	if err != nil {
+	if err := n.register(ctx, time.Duration(o.TTL)*time.Second); err != nil {
 		_ = s.Close()
-		return nil, fmt.Errorf("cluster: register: %w", err)
-	}
-	if !resp.Succeeded {
-		_ = s.Close()
-		return nil, fmt.Errorf("cluster: a node named %s is already registered", o.ID)
+		return nil, err
 	}
 	if err := n.follow(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
 	}
 	return n, nil
+}
+
+// register puts the node's key under its lease. A key of the same name
+// left by a previous run of the node that stopped without leaving (it
+// crashed and was restarted at once) goes with its lease within the TTL:
+// register waits that long for it, then gives up, as the name is then
+// another live node's.
+func (n *Node) register(ctx context.Context, ttl time.Duration) error {
+	k := n.nodeKey(n.id)
+	ctx, cancel := context.WithTimeout(ctx, ttl+ttl/2)
+	defer cancel()
+	for {
+		resp, err := n.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0)).
+			Then(clientv3.OpPut(k, n.id, clientv3.WithLease(n.session.Lease()))).Commit()
+		if err != nil {
+			return fmt.Errorf("cluster: register: %w", err)
+		}
+		if resp.Succeeded {
+			return nil
+		}
+		n.log.Info("a node of this name is registered: waiting for its lease to expire")
+		wch := n.cli.Watch(ctx, k, clientv3.WithRev(resp.Header.Revision+1), clientv3.WithFilterPut())
+		deleted := false
+		for wr := range wch {
+			if len(wr.Events) > 0 {
+				deleted = true
+				break
+			}
+		}
+		if !deleted {
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return ctx.Err()
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("cluster: a node named %s is already registered", n.id)
+			}
+			continue // the watch ended early: look again
+		}
+	}
 }
 
 func (n *Node) nodeKey(id string) string       { return n.prefix + "nodes/" + id }
