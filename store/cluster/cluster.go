@@ -423,11 +423,13 @@ func (o *owning) settle(ctx context.Context, mb string, mine bool) {
 		}()
 	case !mine && isRunning:
 		o.stop(mb)
+		// Logged before the release, after which the next owner may
+		// start: the node's run of the mailbox has ended.
+		n.log.Info("handed over", "mailbox", mb)
 		if err := n.Release(ctx, mb); err != nil {
 			// The key goes with the lease at the latest.
 			n.log.Warn("release", "mailbox", mb, "err", err)
 		}
-		n.log.Info("handed over", "mailbox", mb)
 	}
 }
 
