@@ -224,6 +224,25 @@ func TestClusterKillNodes(t *testing.T) {
 	waitUntil(t, "every card posted", 2*time.Minute, func() bool { return allCarded() && outboxEmpty() },
 		func() { t.Logf("Slack calls: %s", fake.Summary()) })
 	for _, name := range names {
+		// The ownership metric counts what the node logged.
+		p := nodes[name].cur.p
+		acquired, released := 0.0, 0.0
+		for _, m := range ownershipLine.FindAllStringSubmatch(p.log(), -1) {
+			if m[2] == "owning" {
+				acquired++
+			} else {
+				released++
+			}
+		}
+		// A label never counted is not exposed (-1).
+		changes := func(change string) float64 {
+			return max(p.metric(`mailack_cluster_ownership_changes_total{change="`+change+`"}`), 0)
+		}
+		if a, r := changes("acquired"), changes("released"); a != acquired || r != released || a == 0 && len(share[name]) > 0 {
+			t.Errorf("%s: ownership changes acquired %v, released %v; the log has %v and %v", name, a, r, acquired, released)
+		}
+	}
+	for _, name := range names {
 		nodes[name].cur.p.stop(t)
 		nodes[name].cur.exited = time.Now()
 	}
