@@ -119,6 +119,39 @@ func (d *daemon) joinCluster(ctx context.Context, cancel context.CancelCauseFunc
 	return node, nil
 }
 
+// startCluster joins the cluster and starts, in wg, the watchers of the
+// mailboxes the node owns and the campaign for the lead, which runs
+// leadTasks once won. It returns the node, or nil when it could not join
+// (reported to fail).
+func (d *daemon) startCluster(ctx context.Context, cancel context.CancelCauseFunc, wg *sync.WaitGroup, fail func(string, error), leadTasks func([]clientv3.Cmp)) *cluster.Node {
+	node, err := d.joinCluster(ctx, cancel)
+	if err != nil {
+		fail("cluster", err)
+		return nil
+	}
+	// Every node watches the mailboxes it owns; one leads the rest. Once
+	// the lease is lost, the daemon stops with errLostLease instead.
+	if d.watcher != nil {
+		wg.Go(func() {
+			err := d.watchOwned(ctx, node)
+			if node.Lost().Err() == nil {
+				fail("mailwatch", err)
+			}
+		})
+	}
+	wg.Go(func() {
+		fence, err := d.campaign(ctx, node)
+		if err != nil {
+			if node.Lost().Err() == nil {
+				fail("cluster", err)
+			}
+			return
+		}
+		leadTasks(fence)
+	})
+	return node
+}
+
 // watchOwned watches the accounts this node owns among all the configured
 // ones, each for as long as it owns it, resuming from the account's
 // checkpoints. Every write made for an account carries the node's

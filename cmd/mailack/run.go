@@ -202,7 +202,9 @@ func (d *daemon) edges() error {
 
 // run runs every component until ctx ends, then shuts down in order: stop
 // taking work (watchers, HTTP), let the work in flight finish, close the
-// store last.
+// store last. In cluster mode the daemon watches only the mailboxes its
+// node owns, and runs the sweep, the bot and the relay only while it leads
+// (cluster.go); with the bbolt file it runs everything.
 func (d *daemon) run(ctx context.Context) error {
 	d.log.Info("mailack starting", "store", d.st.Path(), "http", d.listener.Addr().String(), "accounts", len(d.cfg.Accounts))
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -265,29 +267,8 @@ func (d *daemon) run(ctx context.Context) error {
 			wg.Go(func() { fail("mailwatch", d.watcher.Run(ctx)) })
 		}
 		leadTasks(nil)
-	} else if n, err := d.joinCluster(ctx, cancel); err != nil {
-		fail("cluster", err)
 	} else {
-		node = n
-		// Every node watches the mailboxes it owns; one leads the rest.
-		if d.watcher != nil {
-			wg.Go(func() {
-				err := d.watchOwned(ctx, node)
-				if node.Lost().Err() == nil {
-					fail("mailwatch", err)
-				}
-			})
-		}
-		wg.Go(func() {
-			fence, err := d.campaign(ctx, node)
-			if err != nil {
-				if node.Lost().Err() == nil {
-					fail("cluster", err)
-				}
-				return
-			}
-			leadTasks(fence)
-		})
+		node = d.startCluster(ctx, cancel, &wg, fail, leadTasks)
 	}
 
 	<-ctx.Done()
