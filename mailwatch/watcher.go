@@ -180,17 +180,45 @@ func New(accounts []Account, opts Options) (*Watcher, error) {
 func (w *Watcher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, a := range w.accounts {
-		log := w.opts.Logger.With("component", "mailwatch", "account", a.Name)
-		folders := []*folderWatch{{w: w, acct: a, role: RoleSent, folder: a.SentFolder, log: log}}
-		for _, name := range a.reportFolders() {
-			folders = append(folders, &folderWatch{w: w, acct: a, role: RoleReports, folder: name, log: log})
-		}
-		for _, f := range folders {
-			wg.Go(func() { w.supervise(ctx, f) })
-		}
+		w.watch(ctx, &wg, a)
 	}
 	wg.Wait()
 	return nil
+}
+
+// ErrUnknownAccount means RunAccount was given a name the watcher was not
+// built with.
+var ErrUnknownAccount = errors.New("mailwatch: unknown account")
+
+// RunAccount watches every folder of one account until ctx ends, and
+// returns once every folder goroutine of it has stopped and closed its
+// connection. It lets the caller choose which accounts this process
+// watches, and change its choice while running (in a cluster each node
+// watches the accounts it owns); the caller must not run an account twice
+// at once, nor together with Run. ctx is the context the account's items
+// are applied with (Sink.Apply).
+func (w *Watcher) RunAccount(ctx context.Context, name string) error {
+	for _, a := range w.accounts {
+		if a.Name == name {
+			var wg sync.WaitGroup
+			w.watch(ctx, &wg, a)
+			wg.Wait()
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s", ErrUnknownAccount, name)
+}
+
+// watch starts one goroutine per folder of account a in wg.
+func (w *Watcher) watch(ctx context.Context, wg *sync.WaitGroup, a Account) {
+	log := w.opts.Logger.With("component", "mailwatch", "account", a.Name)
+	folders := []*folderWatch{{w: w, acct: a, role: RoleSent, folder: a.SentFolder, log: log}}
+	for _, name := range a.reportFolders() {
+		folders = append(folders, &folderWatch{w: w, acct: a, role: RoleReports, folder: name, log: log})
+	}
+	for _, f := range folders {
+		wg.Go(func() { w.supervise(ctx, f) })
+	}
 }
 
 // supervise runs sessions of one folder until ctx ends, reconnecting after

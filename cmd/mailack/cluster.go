@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
@@ -87,22 +88,21 @@ func storePrefix(e *config.Etcd) string {
 	return e.Prefix
 }
 
-// errLostLead stops a daemon that lost the lead.
-var errLostLead = errors.New("lost the cluster lead (the etcd lease expired): stopping, so that only the new leader works; restart this daemon to make it a standby")
+// errLostLease stops a daemon that lost its lease.
+var errLostLease = errors.New("lost the cluster lease (it expired before this daemon could renew it): stopping, so that other nodes take over its mailboxes and tasks; restart this daemon to make it join again")
 
-// lead registers the daemon as a node of the cluster and waits until it
-// leads: only the leader watches mailboxes, sweeps deadlines, delivers
-// notices and runs the relay; every node serves HTTP. It returns a context
-// carrying the leader's fence, so that once the lead is lost no write made
-// for it commits, and cancels the daemon with errLostLead then. When ctx
-// ends while waiting, it returns ctx and no error.
-func (d *daemon) lead(ctx context.Context, cancel context.CancelCauseFunc) (*cluster.Node, context.Context, error) {
+// joinCluster registers the daemon as a node of the cluster. Each node
+// watches the mailboxes it owns (watchOwned); one of them, elected, leads
+// the singleton tasks (leadTasks); every node serves HTTP. When the lease
+// is lost, cancel stops the daemon with errLostLease: its mailboxes and
+// lead have already moved or are about to.
+func (d *daemon) joinCluster(ctx context.Context, cancel context.CancelCauseFunc) (*cluster.Node, error) {
 	e := d.cfg.Store.Etcd
 	name := e.Node
 	if name == "" {
 		h, err := os.Hostname()
 		if err != nil {
-			return nil, ctx, fmt.Errorf("store.etcd.node is not set and the host name is unknown: %w", err)
+			return nil, fmt.Errorf("store.etcd.node is not set and the host name is unknown: %w", err)
 		}
 		name = h
 	}
@@ -110,35 +110,140 @@ func (d *daemon) lead(ctx context.Context, cancel context.CancelCauseFunc) (*clu
 	if ttl == 0 {
 		ttl = 10
 	}
-	node, err := cluster.Join(ctx, d.etcd, cluster.Options{Prefix: storePrefix(e) + "cluster/", ID: name, TTL: ttl, Logger: d.log})
+	node, err := cluster.Join(ctx, d.etcd, cluster.Options{Prefix: storePrefix(e) + "cluster/", ID: name, TTL: ttl, Logger: d.log, OnOwnership: d.ownership.changed})
 	if err != nil {
-		return nil, ctx, err
+		return nil, err
 	}
-	d.log.Info("standby: waiting for the lead", "node", name)
+	context.AfterFunc(node.Lost(), func() { cancel(errLostLease) })
+	d.node.Store(node)
+	return node, nil
+}
+
+// startCluster joins the cluster and starts, in wg, the watchers of the
+// mailboxes the node owns and the campaign for the lead, which runs
+// leadTasks once won. It returns the node, or nil when it could not join
+// (reported to fail).
+func (d *daemon) startCluster(ctx context.Context, cancel context.CancelCauseFunc, wg *sync.WaitGroup, fail func(string, error), leadTasks func([]clientv3.Cmp)) *cluster.Node {
+	node, err := d.joinCluster(ctx, cancel)
+	if err != nil {
+		fail("cluster", err)
+		return nil
+	}
+	// Every node watches the mailboxes it owns; one leads the rest. Once
+	// the lease is lost, the daemon stops with errLostLease instead.
+	if d.watcher != nil {
+		wg.Go(func() {
+			err := d.watchOwned(ctx, node)
+			if node.Lost().Err() == nil {
+				fail("mailwatch", err)
+			}
+		})
+	}
+	wg.Go(func() {
+		fence, err := d.campaign(ctx, node)
+		if err != nil {
+			if node.Lost().Err() == nil {
+				fail("cluster", err)
+			}
+			return
+		}
+		leadTasks(fence)
+	})
+	return node
+}
+
+// watchOwned watches the accounts this node owns among all the configured
+// ones, each for as long as it owns it, resuming from the account's
+// checkpoints. Every write made for an account carries the node's
+// ownership of it as a fence: once another node may have taken it over,
+// none commits.
+func (d *daemon) watchOwned(ctx context.Context, node *cluster.Node) error {
+	names := make([]string, 0, len(d.cfg.Accounts))
+	for _, a := range d.cfg.Accounts {
+		names = append(names, a.Name)
+	}
+	return node.Own(ctx, names, ownRetry, func(ctx context.Context, account string) {
+		if err := d.watcher.RunAccount(store.WithFence(ctx, node.Fence(account)...), account); err != nil {
+			d.log.Error("cannot watch an owned account", "account", account, "err", err)
+		}
+	})
+}
+
+// ownRetry is how often a claim that failed because the cluster could not
+// be reached is tried again.
+const ownRetry = 2 * time.Second
+
+// campaign waits until the node leads the singleton tasks and returns the
+// leader's fence. When ctx ends while waiting, it returns ctx's error.
+func (d *daemon) campaign(ctx context.Context, node *cluster.Node) ([]clientv3.Cmp, error) {
+	d.log.Info("standby: waiting for the lead", "node", node.ID())
 	fence, _, err := node.Campaign(ctx, "daemon")
 	if err != nil {
-		if ctx.Err() != nil {
-			return node, ctx, nil
-		}
-		return node, ctx, err
+		return nil, err
 	}
-	context.AfterFunc(node.Lost(), func() { cancel(errLostLead) })
 	d.active.Store(true)
-	d.log.Info("leading: watching mailboxes, sweeping deadlines, delivering notices", "node", name)
-	return node, store.WithFence(ctx, fence...), nil
+	d.log.Info("leading: sweeping deadlines, delivering notices, running the relay", "node", node.ID())
+	return fence, nil
+}
+
+// ownership counts the changes of the mailboxes a node owns, and when it
+// took each over.
+type ownership struct {
+	changes *prometheus.CounterVec
+
+	mu    sync.Mutex           // guards since
+	since map[string]time.Time // owned account → when it was taken over
+}
+
+func newOwnership() *ownership {
+	return &ownership{
+		changes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailack_cluster_ownership_changes_total",
+			Help: "Mailboxes this node took over (change=acquired) or gave up (change=released)."}, []string{"change"}),
+		since: map[string]time.Time{},
+	}
+}
+
+func (o *ownership) changed(account string, owned bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if owned {
+		o.since[account] = time.Now()
+		o.changes.WithLabelValues("acquired").Inc()
+		return
+	}
+	delete(o.since, account)
+	o.changes.WithLabelValues("released").Inc()
+}
+
+// ownedSince returns when the node took account over, and whether it owns
+// it.
+func (o *ownership) ownedSince(account string) (time.Time, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	t, ok := o.since[account]
+	return t, ok
 }
 
 // clusterMetrics registers the metrics of cluster mode.
 func (d *daemon) clusterMetrics() {
 	d.metrics.reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mailack_cluster_leader",
-			Help: "1 while this daemon leads the cluster (watches mailboxes, sweeps, delivers notices), 0 on a standby."},
+			Help: "1 while this daemon leads the cluster (sweeps, delivers notices, runs the relay), 0 on a standby."},
 			func() float64 {
 				if d.active.Load() {
 					return 1
 				}
 				return 0
 			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mailack_cluster_mailboxes_owned",
+			Help: "Mailboxes (configured accounts) this node owns and watches."},
+			func() float64 {
+				if n := d.node.Load(); n != nil {
+					return float64(len(n.Owned()))
+				}
+				return 0
+			}),
+		d.ownership.changes,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "mailack_store_conflicts_total",
 			Help: "Write transactions of the store on etcd run again because another node committed first."},
 			func() float64 { return float64(d.st.EtcdConflicts()) }),

@@ -108,7 +108,7 @@ func TestMigrateToEtcd(t *testing.T) {
 }
 
 // In cluster mode one daemon leads and the other waits as a standby;
-// when the leader loses the cluster it stops with errLostLead and the
+// when the leader loses the cluster it stops with errLostLease and the
 // standby leads within the lease's TTL.
 func TestClusterStandbyTakesOver(t *testing.T) {
 	c := startEtcd(t)
@@ -151,8 +151,8 @@ func TestClusterStandbyTakesOver(t *testing.T) {
 	select {
 	case err := <-a.err:
 		a.err <- err // for the cleanup
-		if !errors.Is(err, errLostLead) {
-			t.Fatalf("a stopped with %v, want errLostLead", err)
+		if !errors.Is(err, errLostLease) {
+			t.Fatalf("a stopped with %v, want errLostLease", err)
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("a did not stop after losing the cluster")

@@ -138,24 +138,35 @@ func (d *daemon) export(w http.ResponseWriter, r *http.Request) {
 }
 
 // ready answers 200 when the store reads and its last write committed and
-// every account has been read completely at least once, 503 otherwise.
-// What is not ready, with error texts that may name servers and logins, is
-// shown only to callers with the metrics or admin token.
+// every account the daemon watches (in cluster mode, those this node owns)
+// has been read completely at least once since, 503 otherwise. What is not
+// ready, with error texts that may name servers and logins, and in cluster
+// mode the node's name, role and mailboxes, are shown only to callers with
+// the metrics or admin token.
 func (d *daemon) ready(w http.ResponseWriter, r *http.Request) {
 	problems := d.readiness(r)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if len(problems) == 0 {
+	details := d.detailTokens.accept(r)
+	switch {
+	case len(problems) == 0:
 		io.WriteString(w, "ready\n")
-		return
-	}
-	w.WriteHeader(http.StatusServiceUnavailable)
-	if !d.detailTokens.accept(r) {
+	case !details:
+		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, "not ready\n")
 		return
+	default:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		for _, p := range problems {
+			fmt.Fprintln(w, p)
+		}
 	}
-	for _, p := range problems {
-		fmt.Fprintln(w, p)
+	if node := d.node.Load(); node != nil && details {
+		role := "standby"
+		if d.active.Load() {
+			role = "leader (sweep, digests, Slack deliverer, relay)"
+		}
+		fmt.Fprintf(w, "node: %s\nrole: %s\nmailboxes: %s\n", node.ID(), role, strings.Join(node.Owned(), " "))
 	}
 }
 
@@ -167,8 +178,22 @@ func (d *daemon) readiness(r *http.Request) []string {
 	if f, failed := d.st.LastWriteFailure(); failed {
 		problems = append(problems, fmt.Sprintf("store: last write failed at %s: %v", f.At.UTC().Format(time.RFC3339), f.Err))
 	}
+	if d.ownership != nil && d.node.Load() == nil {
+		problems = append(problems, "cluster: not joined yet")
+	}
 	if d.watcher != nil {
 		for _, s := range d.watcher.Status() {
+			if d.ownership != nil {
+				// In cluster mode a node answers for the mailboxes it owns,
+				// read since it took them over.
+				since, owned := d.ownership.ownedSince(s.Account)
+				if !owned {
+					continue
+				}
+				if s.LastSync.Before(since) {
+					s.LastSync = time.Time{}
+				}
+			}
 			if s.LastSync.IsZero() {
 				msg := "account " + s.Account + ": not synced yet"
 				if s.LastError != "" {

@@ -83,9 +83,13 @@ type daemon struct {
 	relay   *relay.Server
 	bot     *bot.Bot
 	// etcd is the client of the store on etcd in cluster mode, nil with
-	// the bbolt file; active tells whether this daemon leads (cluster.go).
-	etcd   *clientv3.Client
-	active atomic.Bool
+	// the bbolt file; node is this daemon's membership once it joined,
+	// ownership what it owns, and active tells whether it leads
+	// (cluster.go).
+	etcd      *clientv3.Client
+	node      atomic.Pointer[cluster.Node]
+	ownership *ownership
+	active    atomic.Bool
 	// adminTokens open /backup and /export; detailTokens (admin or
 	// metrics) open /metrics and the details of /readyz.
 	adminTokens, detailTokens tokens
@@ -109,6 +113,7 @@ func newDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 		return nil, err
 	}
 	if d.etcd != nil {
+		d.ownership = newOwnership()
 		d.clusterMetrics()
 	}
 	d.reg = &registrar{st: d.st, cal: d.cal, defaultAfter: cfg.Tracking.DefaultDeadline, now: now, metrics: d.metrics, log: log.With("component", "registrar")}
@@ -197,7 +202,9 @@ func (d *daemon) edges() error {
 
 // run runs every component until ctx ends, then shuts down in order: stop
 // taking work (watchers, HTTP), let the work in flight finish, close the
-// store last.
+// store last. In cluster mode the daemon watches only the mailboxes its
+// node owns, and runs the sweep, the bot and the relay only while it leads
+// (cluster.go); with the bbolt file it runs everything.
 func (d *daemon) run(ctx context.Context) error {
 	d.log.Info("mailack starting", "store", d.st.Path(), "http", d.listener.Addr().String(), "accounts", len(d.cfg.Accounts))
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -215,46 +222,53 @@ func (d *daemon) run(ctx context.Context) error {
 			fail("http", err)
 		}
 	})
-	// In cluster mode the work below waits for the lead; a daemon stopped
-	// while waiting (lead false) starts none of it.
-	var node *cluster.Node
-	lead := true
-	if d.etcd != nil {
-		var err error
-		if node, ctx, err = d.lead(ctx, cancel); err != nil {
-			fail("cluster", err)
-		}
-		lead = ctx.Err() == nil
-	}
-	if lead && d.watcher != nil {
-		wg.Go(func() { fail("mailwatch", d.watcher.Run(ctx)) })
-	}
-	if lead {
-		wg.Go(func() { fail("sweep", d.sweepLoop(ctx)) })
-	}
 	// The bot stops last among the producers of work, after one more
 	// attempt at the outbox: it runs on its own context, cancelled once the
 	// others have stopped.
-	botBase := context.Background()
-	if node != nil {
-		// The leader's fence goes with the bot's writes.
-		botBase = context.WithoutCancel(ctx)
-	}
-	botCtx, stopBot := context.WithCancel(botBase)
+	botCtx, stopBot := context.WithCancel(context.Background())
 	defer stopBot()
 	var botDone sync.WaitGroup
-	if d.bot != nil && lead {
-		botDone.Go(func() { fail("slack", d.bot.Run(botCtx)) })
-	}
-	if d.relay != nil && lead {
-		serve := func() error { return d.relay.Serve(d.relayLn) }
-		if d.cfg.Relay.TLS == "implicit" {
-			serve = func() error { return d.relay.ServeTLS(d.relayLn) }
+	var relayServed atomic.Bool
+	// leadTasks starts the tasks one daemon runs at a time: the deadline
+	// sweep and digests, the Slack deliverer and the relay. Their writes
+	// carry fence, the leader's (none with the bbolt file).
+	leadTasks := func(fence []clientv3.Cmp) {
+		lctx := store.WithFence(ctx, fence...)
+		wg.Go(func() { fail("sweep", d.sweepLoop(lctx)) })
+		if d.bot != nil {
+			bctx := store.WithFence(botCtx, fence...)
+			botDone.Go(func() { fail("slack", d.bot.Run(bctx)) })
+			if added := d.st.OutboxAdded(lctx); added != nil {
+				// Notices queued by the owners of other mailboxes.
+				wg.Go(func() {
+					for {
+						select {
+						case <-lctx.Done():
+							return
+						case <-added:
+							d.bot.Wake()
+						}
+					}
+				})
+			}
 		}
-		wg.Go(func() { fail("relay", serveRelay(ctx, d.log, d.relay, d.cfg.Relay, serve)) })
-	} else if d.relayLn != nil {
-		// Stopped before leading: the listener was never served.
-		d.relayLn.Close()
+		if d.relay != nil {
+			relayServed.Store(true)
+			serve := func() error { return d.relay.Serve(d.relayLn) }
+			if d.cfg.Relay.TLS == "implicit" {
+				serve = func() error { return d.relay.ServeTLS(d.relayLn) }
+			}
+			wg.Go(func() { fail("relay", serveRelay(lctx, d.log, d.relay, d.cfg.Relay, serve)) })
+		}
+	}
+	var node *cluster.Node
+	if d.etcd == nil {
+		if d.watcher != nil {
+			wg.Go(func() { fail("mailwatch", d.watcher.Run(ctx)) })
+		}
+		leadTasks(nil)
+	} else {
+		node = d.startCluster(ctx, cancel, &wg, fail, leadTasks)
 	}
 
 	<-ctx.Done()
@@ -270,6 +284,10 @@ func (d *daemon) run(ctx context.Context) error {
 	wg.Wait()
 	stopBot()
 	botDone.Wait()
+	if d.relayLn != nil && !relayServed.Load() {
+		// Never led: the listener was never served.
+		d.relayLn.Close()
+	}
 	if node != nil {
 		d.active.Store(false)
 		// Revoking the lease hands the lead over at once.

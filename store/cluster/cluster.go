@@ -42,6 +42,9 @@ type Options struct {
 	// replaced within it; default 10.
 	TTL    int
 	Logger *slog.Logger
+	// OnOwnership, when set, is called each time the node starts (owned
+	// true) or stops (false) running a mailbox in Own.
+	OnOwnership func(mailbox string, owned bool)
 }
 
 // Node is this process's membership of the cluster.
@@ -54,9 +57,12 @@ type Node struct {
 
 	lost context.Context // ended when the lease is lost
 
+	onOwnership func(mailbox string, owned bool)
+
 	mu      sync.Mutex
-	live    []string      // registered nodes, sorted
-	changed chan struct{} // closed and replaced when live changes
+	live    []string        // registered nodes, sorted
+	changed chan struct{}   // closed and replaced when live changes
+	owned   map[string]bool // mailboxes Own runs
 }
 
 // ErrNotOwner means a mailbox is owned by another node.
@@ -86,22 +92,56 @@ func Join(ctx context.Context, cli *clientv3.Client, o Options) (*Node, error) {
 		<-s.Done()
 		cancel()
 	}()
-	n := &Node{cli: cli, session: s, prefix: o.Prefix, id: o.ID, lost: lost, log: o.Logger.With("component", "cluster", "node", o.ID), changed: make(chan struct{})}
-	resp, err := cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(n.nodeKey(o.ID)), "=", 0)).
-		Then(clientv3.OpPut(n.nodeKey(o.ID), o.ID, clientv3.WithLease(s.Lease()))).Commit()
-	if err != nil {
+	n := &Node{cli: cli, session: s, prefix: o.Prefix, id: o.ID, lost: lost, log: o.Logger.With("component", "cluster", "node", o.ID),
+		changed: make(chan struct{}), owned: map[string]bool{}, onOwnership: o.OnOwnership}
+	if err := n.register(ctx, time.Duration(o.TTL)*time.Second); err != nil {
 		_ = s.Close()
-		return nil, fmt.Errorf("cluster: register: %w", err)
-	}
-	if !resp.Succeeded {
-		_ = s.Close()
-		return nil, fmt.Errorf("cluster: a node named %s is already registered", o.ID)
+		return nil, err
 	}
 	if err := n.follow(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
 	}
 	return n, nil
+}
+
+// register puts the node's key under its lease. A key of the same name
+// left by a previous run of the node that stopped without leaving (it
+// crashed and was restarted at once) goes with its lease within the TTL:
+// register waits that long for it, then gives up, as the name is then
+// another live node's.
+func (n *Node) register(ctx context.Context, ttl time.Duration) error {
+	k := n.nodeKey(n.id)
+	ctx, cancel := context.WithTimeout(ctx, ttl+ttl/2)
+	defer cancel()
+	for {
+		resp, err := n.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0)).
+			Then(clientv3.OpPut(k, n.id, clientv3.WithLease(n.session.Lease()))).Commit()
+		if err != nil {
+			return fmt.Errorf("cluster: register: %w", err)
+		}
+		if resp.Succeeded {
+			return nil
+		}
+		n.log.Info("a node of this name is registered: waiting for its lease to expire")
+		wch := n.cli.Watch(ctx, k, clientv3.WithRev(resp.Header.Revision+1), clientv3.WithFilterPut())
+		deleted := false
+		for wr := range wch {
+			if len(wr.Events) > 0 {
+				deleted = true
+				break
+			}
+		}
+		if !deleted {
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return ctx.Err()
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("cluster: a node named %s is already registered", n.id)
+			}
+			continue // the watch ended early: look again
+		}
+	}
 }
 
 func (n *Node) nodeKey(id string) string       { return n.prefix + "nodes/" + id }
@@ -118,35 +158,77 @@ func (n *Node) Done() <-chan struct{} { return n.session.Done() }
 // once instead of after the TTL.
 func (n *Node) Leave() error { return n.session.Close() }
 
-// follow reads the registered nodes and watches them for changes.
+// follow reads the registered nodes and watches them for changes, until
+// ctx ends or the lease is lost. A watch that ends early (its revision was
+// compacted away) is started again from a fresh read.
 func (n *Node) follow(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	rev, err := n.readLive(ctx)
+	if err != nil {
+		cancel()
+		return err
+	}
+	go func() {
+		defer cancel()
+		defer context.AfterFunc(n.lost, cancel)()
+		for ctx.Err() == nil {
+			n.watchLive(ctx, rev)
+			for ctx.Err() == nil {
+				if rev, err = n.readLive(ctx); err == nil {
+					break
+				}
+				n.log.Warn("cannot read the nodes", "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// readLive reads the registered nodes and returns the revision read.
+func (n *Node) readLive(ctx context.Context) (int64, error) {
 	resp, err := n.cli.Get(ctx, n.prefix+"nodes/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
 	if err != nil {
-		return fmt.Errorf("cluster: nodes: %w", err)
+		return 0, fmt.Errorf("cluster: nodes: %w", err)
 	}
 	live := map[string]bool{}
 	for _, kv := range resp.Kvs {
 		live[strings.TrimPrefix(string(kv.Key), n.prefix+"nodes/")] = true
 	}
 	n.setLive(live)
-	wch := n.cli.Watch(ctx, n.prefix+"nodes/", clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1))
-	go func() {
-		for wr := range wch {
-			if wr.Err() != nil {
-				n.log.Warn("watch of the nodes failed", "err", wr.Err())
-				continue
-			}
-			for _, ev := range wr.Events {
-				id := strings.TrimPrefix(string(ev.Kv.Key), n.prefix+"nodes/")
-				live[id] = ev.Type == clientv3.EventTypePut
-				if !live[id] {
-					delete(live, id)
-				}
-			}
-			n.setLive(live)
+	return resp.Header.Revision, nil
+}
+
+// watchLive follows the nodes from revision rev on, until the watch ends.
+func (n *Node) watchLive(ctx context.Context, rev int64) {
+	live := map[string]bool{}
+	for _, id := range n.liveNow() {
+		live[id] = true
+	}
+	for wr := range n.cli.Watch(clientv3.WithRequireLeader(ctx), n.prefix+"nodes/", clientv3.WithPrefix(), clientv3.WithRev(rev+1)) {
+		if wr.Err() != nil {
+			n.log.Warn("watch of the nodes failed", "err", wr.Err())
+			continue
 		}
-	}()
-	return nil
+		for _, ev := range wr.Events {
+			id := strings.TrimPrefix(string(ev.Kv.Key), n.prefix+"nodes/")
+			if ev.Type == clientv3.EventTypePut {
+				live[id] = true
+			} else {
+				delete(live, id)
+			}
+		}
+		n.setLive(live)
+	}
+}
+
+func (n *Node) liveNow() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.live)
 }
 
 func (n *Node) setLive(live map[string]bool) {
@@ -272,67 +354,148 @@ func (n *Node) Lead(ctx context.Context, task string, fn func(ctx context.Contex
 // own goroutine, for as long as it owns it: when the live nodes change, a
 // mailbox that now belongs to another node is stopped (run's context ends,
 // and Own waits for run to return) and released, and one that now belongs
-// to this node is claimed, once its previous owner has released it or
-// lost its lease. Claims are retried every retry. Own returns when ctx
-// ends or the lease is lost, after every run has returned.
+// to this node is claimed as soon as its previous owner has released it or
+// lost its lease (Own watches the ownership keys for that). A claim that
+// failed (the cluster could not be reached) is tried again every retry.
+// Own returns when ctx ends or the lease is lost, after every run has
+// returned.
 func (n *Node) Own(ctx context.Context, mailboxes []string, retry time.Duration, run func(ctx context.Context, mailbox string)) error {
-	type running struct {
-		cancel context.CancelFunc
-		done   chan struct{}
-	}
-	owned := map[string]*running{}
-	stop := func(mb string) {
-		r := owned[mb]
-		r.cancel()
-		<-r.done
-		delete(owned, mb)
-	}
-	defer func() {
-		for mb := range owned {
-			stop(mb)
-		}
-	}()
+	o := &owning{n: n, run: run, running: map[string]*running{}}
+	defer o.stopAll()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(n.lost, cancel)()
+	released := n.watchReleases(ctx)
 	t := time.NewTicker(retry)
 	defer t.Stop()
 	for {
 		live, changed := n.Live()
 		for _, mb := range mailboxes {
-			mine := Owner(mb, live) == n.id
-			_, isRunning := owned[mb]
-			switch {
-			case mine && !isRunning:
-				err := n.Claim(ctx, mb)
-				if errors.Is(err, ErrNotOwner) {
-					continue // the previous owner still holds it
-				}
-				if err != nil {
-					n.log.Warn("claim", "mailbox", mb, "err", err)
-					continue
-				}
-				rctx, rcancel := context.WithCancel(ctx)
-				r := &running{cancel: rcancel, done: make(chan struct{})}
-				owned[mb] = r
-				n.log.Info("owning", "mailbox", mb)
-				go func() {
-					defer close(r.done)
-					run(rctx, mb)
-				}()
-			case !mine && isRunning:
-				stop(mb)
-				if err := n.Release(ctx, mb); err != nil {
-					n.log.Warn("release", "mailbox", mb, "err", err)
-				}
-				n.log.Info("handed over", "mailbox", mb)
-			}
+			o.settle(ctx, mb, Owner(mb, live) == n.id)
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-changed:
+		case <-released:
 		case <-t.C:
 		}
 	}
+}
+
+// running is a mailbox Own runs.
+type running struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// owning is the state of one Own call, owned by its goroutine.
+type owning struct {
+	n       *Node
+	run     func(ctx context.Context, mailbox string)
+	running map[string]*running
+}
+
+// settle starts or stops mailbox mb so that it runs exactly when mine.
+func (o *owning) settle(ctx context.Context, mb string, mine bool) {
+	n := o.n
+	_, isRunning := o.running[mb]
+	switch {
+	case mine && !isRunning:
+		err := n.Claim(ctx, mb)
+		if errors.Is(err, ErrNotOwner) {
+			return // the previous owner still holds it
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				n.log.Warn("claim", "mailbox", mb, "err", err)
+			}
+			return
+		}
+		rctx, rcancel := context.WithCancel(ctx)
+		r := &running{cancel: rcancel, done: make(chan struct{})}
+		o.running[mb] = r
+		n.setOwned(mb, true)
+		n.log.Info("owning", "mailbox", mb)
+		go func() {
+			defer close(r.done)
+			o.run(rctx, mb)
+		}()
+	case !mine && isRunning:
+		o.stop(mb)
+		// Logged before the release, after which the next owner may
+		// start: the node's run of the mailbox has ended.
+		n.log.Info("handed over", "mailbox", mb)
+		if err := n.Release(ctx, mb); err != nil {
+			// The key goes with the lease at the latest.
+			n.log.Warn("release", "mailbox", mb, "err", err)
+		}
+	}
+}
+
+// stop ends mb's run and waits for it.
+func (o *owning) stop(mb string) {
+	r := o.running[mb]
+	r.cancel()
+	<-r.done
+	delete(o.running, mb)
+	o.n.setOwned(mb, false)
+}
+
+func (o *owning) stopAll() {
+	for mb := range o.running {
+		o.stop(mb)
+	}
+}
+
+// watchReleases returns a channel that receives when an ownership key is
+// deleted (released, or gone with its owner's lease), until ctx ends.
+func (n *Node) watchReleases(ctx context.Context) <-chan struct{} {
+	out := make(chan struct{}, 1)
+	go func() {
+		for ctx.Err() == nil {
+			// A watch that ends early (a compacted revision, a member
+			// without a leader) is started again; the ticker of Own
+			// covers what happened in between.
+			for wr := range n.cli.Watch(clientv3.WithRequireLeader(ctx), n.prefix+"owners/", clientv3.WithPrefix(), clientv3.WithFilterPut()) {
+				if len(wr.Events) == 0 {
+					continue
+				}
+				select {
+				case out <- struct{}{}:
+				default:
+				}
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	return out
+}
+
+func (n *Node) setOwned(mb string, owned bool) {
+	n.mu.Lock()
+	if owned {
+		n.owned[mb] = true
+	} else {
+		delete(n.owned, mb)
+	}
+	n.mu.Unlock()
+	if n.onOwnership != nil {
+		n.onOwnership(mb, owned)
+	}
+}
+
+// Owned returns the mailboxes Own runs on this node, sorted.
+func (n *Node) Owned() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]string, 0, len(n.owned))
+	for mb := range n.owned {
+		out = append(out, mb)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -243,5 +244,49 @@ func TestFailover(t *testing.T) {
 	defer tr.mu.Unlock()
 	if len(tr.overlaps) > 0 || tr.maxLead > 1 {
 		t.Errorf("ran twice at once: %v; most leaders at once %d", tr.overlaps, tr.maxLead)
+	}
+}
+
+// A node restarted at once after a crash joins under its name as soon as
+// its previous registration has expired with its lease; a name a live node
+// holds is refused.
+func TestRejoinSameName(t *testing.T) {
+	c, err := etcdtest.Start(t.TempDir(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	prefix := fmt.Sprintf("rejoin-%d/", time.Now().UnixNano())
+	join := func(ctx context.Context) (*Node, *clientv3.Client, error) {
+		cli, err := c.Client()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := Join(ctx, cli, Options{Prefix: prefix, ID: "a", TTL: 2})
+		return n, cli, err
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	first, cli1, err := join(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second process of the same name while the first lives.
+	if _, cli, err := join(t.Context()); err == nil || !strings.Contains(err.Error(), "already registered") {
+		t.Fatalf("join under a live node's name = %v, want already registered", err)
+	} else {
+		cli.Close()
+	}
+	// The first crashes: its lease is no longer kept alive nor revoked.
+	cancel()
+	cli1.Close()
+	<-first.Done()
+	second, cli2, err := join(t.Context())
+	if err != nil {
+		t.Fatalf("join after the crash = %v", err)
+	}
+	defer cli2.Close()
+	defer second.Leave()
+	if live, _ := second.Live(); !slices.Equal(live, []string{"a"}) {
+		t.Errorf("live = %v, want [a]", live)
 	}
 }

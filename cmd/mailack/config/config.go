@@ -60,7 +60,8 @@ type Etcd struct {
 	// host name. Each must be unique.
 	Node string `yaml:"node"`
 	// LeaseTTL is how long after a daemon stopped, or lost the cluster,
-	// a standby takes over; default 10s, at least 2s, whole seconds.
+	// the other nodes take its mailboxes and its lead over; default 10s,
+	// at least 2s, whole seconds.
 	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
 
