@@ -38,6 +38,18 @@ import (
 // Each key written is one operation of the Txn, so the etcd members must
 // allow as many operations per Txn as the largest write transaction makes
 // (etcd's --max-txn-ops, 128 by default).
+//
+// Round trips: a transaction starts with one read-only Txn that returns
+// the current revision, the commit key and every bucket's meta key, so
+// that looking a bucket up costs nothing. Cursors read keys in pages that
+// grow as they walk, and loops that load many mails by key ask for them in
+// batches (prefetch). etcd serves a range in descending order by reading
+// and sorting all of it, whatever the limit, so a cursor walking backwards
+// reads from a lower bound its caller gives (boundBelow), not from the
+// bucket's first key. Reads stay linearizable: a serializable read at the
+// snapshot's revision would be as consistent, but a follower that has not
+// applied that revision yet refuses it (ErrFutureRev), as one often has
+// just after a write.
 
 // EtcdOptions tune OpenEtcd.
 type EtcdOptions struct {
@@ -73,8 +85,17 @@ func fenceFrom(ctx context.Context) []clientv3.Cmp {
 	return slices.Clip(f)
 }
 
-// etcdPageSize is how many keys a cursor reads from etcd at a time.
-const etcdPageSize = 256
+// A cursor reads etcdPageSize keys from etcd at a time, twice as many at
+// each following read up to etcdMaxPageSize, so that seeking reads little
+// and a long scan takes few round trips.
+const (
+	etcdPageSize    = 256
+	etcdMaxPageSize = 4096
+)
+
+// etcdBatchGets is how many keys prefetch asks for in one Txn; etcd's
+// default --max-txn-ops is 128.
+const etcdBatchGets = 128
 
 type etcdEngine struct {
 	cli    *clientv3.Client
@@ -143,18 +164,27 @@ func (s *Store) EtcdConflicts() int64 {
 
 func (e *etcdEngine) commitKey() string { return e.prefix + "commit" }
 
-// begin starts a transaction at the current revision.
+// begin starts a transaction at the current revision: one linearizable
+// request reads the commit key and the meta keys of every bucket.
 func (e *etcdEngine) begin(ctx context.Context) (*etcdTx, error) {
 	if e.closed.Load() {
 		return nil, ErrClosed
 	}
-	resp, err := e.cli.Get(ctx, e.commitKey())
+	metaPrefix := e.prefix + "m/"
+	resp, err := e.cli.Txn(ctx).Then(
+		clientv3.OpGet(e.commitKey()),
+		clientv3.OpGet(metaPrefix, clientv3.WithPrefix()),
+	).Commit()
 	if err != nil {
 		return nil, fmt.Errorf("etcd: %w", err)
 	}
-	tx := &etcdTx{e: e, ctx: ctx, rev: resp.Header.Revision, writes: map[string][]byte{}, reads: map[string][]byte{}}
-	if len(resp.Kvs) == 1 {
-		tx.commitRev = resp.Kvs[0].ModRevision
+	tx := &etcdTx{e: e, ctx: ctx, rev: resp.Header.Revision, writes: map[string][]byte{}, reads: map[string][]byte{},
+		metaPrefix: metaPrefix, meta: map[string][]byte{}}
+	if kvs := resp.Responses[0].GetResponseRange().GetKvs(); len(kvs) == 1 {
+		tx.commitRev = kvs[0].ModRevision
+	}
+	for _, kv := range resp.Responses[1].GetResponseRange().GetKvs() {
+		tx.meta[string(kv.Key)] = value(kv)
 	}
 	return tx, nil
 }
@@ -232,7 +262,11 @@ type etcdTx struct {
 	writes  map[string][]byte
 	written []string
 	reads   map[string][]byte // point reads, nil for a key not stored
-	err     error             // the first read or write that failed
+	// meta holds every bucket's meta key (under metaPrefix) at the
+	// snapshot, read when the transaction began.
+	metaPrefix string
+	meta       map[string][]byte
+	err        error // the first read or write that failed
 }
 
 func (tx *etcdTx) fail(err error) {
@@ -246,13 +280,16 @@ func (tx *etcdTx) get(key string) []byte {
 	if v, ok := tx.writes[key]; ok {
 		return v
 	}
+	if strings.HasPrefix(key, tx.metaPrefix) {
+		return tx.meta[key]
+	}
 	if v, ok := tx.reads[key]; ok {
 		return v
 	}
 	if tx.err != nil {
 		return nil
 	}
-	resp, err := tx.e.cli.Get(tx.ctx, key, clientv3.WithRev(tx.rev))
+	resp, err := tx.rangeAt(key)
 	if err != nil {
 		tx.fail(err)
 		return nil
@@ -263,6 +300,81 @@ func (tx *etcdTx) get(key string) []byte {
 	}
 	tx.reads[key] = v
 	return v
+}
+
+// rangeAt reads key with opts at the snapshot.
+func (tx *etcdTx) rangeAt(key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+	return tx.e.cli.Get(tx.ctx, key, append(opts, clientv3.WithRev(tx.rev))...)
+}
+
+// prefetch reads the keys the transaction has neither read nor written
+// yet, a batch of them per request, so that the Gets that follow make no
+// round trip.
+func (tx *etcdTx) prefetch(keys []keyIn) {
+	var batch []string
+	for _, k := range keys {
+		full := tx.dataPrefix(k.bucket) + string(k.key)
+		if _, ok := tx.writes[full]; ok {
+			continue
+		}
+		if _, ok := tx.reads[full]; ok || slices.Contains(batch, full) {
+			continue
+		}
+		batch = append(batch, full)
+		if len(batch) == etcdBatchGets {
+			tx.getBatch(batch)
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		tx.getBatch(batch)
+	}
+}
+
+func (tx *etcdTx) getBatch(keys []string) {
+	if tx.err != nil {
+		return
+	}
+	ops := make([]clientv3.Op, len(keys))
+	for i, k := range keys {
+		ops[i] = clientv3.OpGet(k, clientv3.WithRev(tx.rev))
+	}
+	resp, err := tx.e.cli.Txn(tx.ctx).Then(ops...).Commit()
+	if err != nil {
+		tx.fail(err)
+		return
+	}
+	for i, r := range resp.Responses {
+		var v []byte
+		if kvs := r.GetResponseRange().GetKvs(); len(kvs) == 1 {
+			v = value(kvs[0])
+		}
+		tx.reads[keys[i]] = v
+	}
+}
+
+// keyIn names a key of a bucket.
+type keyIn struct{ bucket, key []byte }
+
+// prefetch tells tx that the keys are about to be read, so that an engine
+// with round trips reads them together; a key that turns out not to be
+// read costs nothing else.
+func prefetch(tx kvTx, keys []keyIn) {
+	if et, ok := tx.(*etcdTx); ok {
+		et.prefetch(keys)
+	}
+}
+
+// prefetchMails is prefetch for the mails with the Message-IDs ids.
+func prefetchMails(tx kvTx, ids []string) {
+	if _, ok := tx.(*etcdTx); !ok {
+		return
+	}
+	keys := make([]keyIn, len(ids))
+	for i, id := range ids {
+		keys[i] = keyIn{bucketMails, []byte(id)}
+	}
+	prefetch(tx, keys)
 }
 
 // value returns a stored value, never nil: an empty value is not a
@@ -463,14 +575,34 @@ func (p *etcdPage) covers(q string) bool {
 type etcdCursor struct {
 	tx        *etcdTx
 	prefix    string
+	low       string // the lowest key a backward walk reads; see boundBelow
 	end       string // the first key after the prefix's range
 	cur       string // the key the cursor is on, with the prefix
 	on        bool
 	asc, desc *etcdPage
+	page      int64 // keys to read next time
 }
 
 func newEtcdCursor(tx *etcdTx, prefix string) *etcdCursor {
-	return &etcdCursor{tx: tx, prefix: prefix, end: clientv3.GetPrefixRangeEnd(prefix)}
+	return &etcdCursor{tx: tx, prefix: prefix, low: prefix, end: clientv3.GetPrefixRangeEnd(prefix), page: etcdPageSize}
+}
+
+// boundBelow tells c that its caller walks backwards no further than key
+// low: Last and Prev may then behave as if the bucket held no key below
+// it. On etcd, whose descending reads cost the whole range they cover,
+// this bounds what a backward walk reads.
+func boundBelow(c cursor, low []byte) {
+	if ec, ok := c.(*etcdCursor); ok {
+		ec.low = max(ec.low, ec.prefix+string(low))
+	}
+}
+
+// pageSize returns how many keys to read now and doubles it for the next
+// read.
+func (c *etcdCursor) pageSize() int64 {
+	n := c.page
+	c.page = min(2*c.page, etcdMaxPageSize)
+	return n
 }
 
 // remoteAsc returns the first stored key at or after q, nil at the end.
@@ -479,8 +611,8 @@ func (c *etcdCursor) remoteAsc(q string) *mvccpb.KeyValue {
 		if c.tx.err != nil {
 			return nil
 		}
-		resp, err := c.tx.e.cli.Get(c.tx.ctx, q, clientv3.WithRange(c.end), clientv3.WithRev(c.tx.rev),
-			clientv3.WithLimit(etcdPageSize), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+		resp, err := c.tx.rangeAt(q, clientv3.WithRange(c.end),
+			clientv3.WithLimit(c.pageSize()), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
 		if err != nil {
 			c.tx.fail(err)
 			return nil
@@ -495,17 +627,18 @@ func (c *etcdCursor) remoteAsc(q string) *mvccpb.KeyValue {
 	return nil
 }
 
-// remoteDesc returns the last stored key before q, nil at the start.
+// remoteDesc returns the last stored key before q and at or after c.low,
+// nil at the start.
 func (c *etcdCursor) remoteDesc(q string) *mvccpb.KeyValue {
-	if q <= c.prefix {
+	if q <= c.low {
 		return nil
 	}
 	if !c.desc.covers(q) {
 		if c.tx.err != nil {
 			return nil
 		}
-		resp, err := c.tx.e.cli.Get(c.tx.ctx, c.prefix, clientv3.WithRange(q), clientv3.WithRev(c.tx.rev),
-			clientv3.WithLimit(etcdPageSize), clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))
+		resp, err := c.tx.rangeAt(c.low, clientv3.WithRange(q),
+			clientv3.WithLimit(c.pageSize()), clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))
 		if err != nil {
 			c.tx.fail(err)
 			return nil
@@ -566,7 +699,7 @@ func (c *etcdCursor) floor(q string) ([]byte, []byte) {
 	var w string
 	wok := false
 	i, _ := slices.BinarySearch(c.tx.written, q)
-	for i--; i >= 0 && c.tx.written[i] >= c.prefix; i-- {
+	for i--; i >= 0 && c.tx.written[i] >= c.low; i-- {
 		if k := c.tx.written[i]; c.tx.writes[k] != nil {
 			w, wok = k, true
 			break
