@@ -102,7 +102,14 @@ type etcdEngine struct {
 	prefix string
 	// mu serialises this process's write transactions: they would only
 	// conflict with each other.
-	mu          sync.Mutex
+	mu sync.Mutex
+	// maxBatch caps the calls of update that share a transaction; halved
+	// when the members refuse a Txn with too many operations. Guarded by
+	// mu.
+	maxBatch int
+	// pmu guards pending, the calls of update waiting for a transaction.
+	pmu         sync.Mutex
+	pending     []*etcdCall
 	readOnly    bool
 	closeClient bool
 	closed      atomic.Bool
@@ -135,7 +142,7 @@ func OpenEtcd(cli *clientv3.Client, eo EtcdOptions, opts Options) (*Store, error
 	if prefix == "" {
 		prefix = "mailack/"
 	}
-	e := &etcdEngine{cli: cli, prefix: prefix, closeClient: eo.CloseClient}
+	e := &etcdEngine{cli: cli, prefix: prefix, closeClient: eo.CloseClient, maxBatch: etcdMaxBatch}
 	s := &Store{etcd: e, path: "etcd:" + prefix, opts: opts}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -206,36 +213,162 @@ func (e *etcdEngine) view(ctx context.Context, fn func(kvTx) error) error {
 	}
 }
 
+// etcdMaxBatch is how many concurrent calls of update share one
+// transaction at most.
+const etcdMaxBatch = 32
+
+// etcdCall is a call of update waiting for its transaction.
+type etcdCall struct {
+	ctx  context.Context
+	fn   func(kvTx) error
+	done chan error // the call's result, once
+}
+
+// update runs fn in a write transaction. Concurrent calls share one, as
+// DB.Batch does on bbolt: while a transaction is being committed the
+// calls that arrive wait, and the next transaction runs them all, one
+// after the other, and commits their writes together, with the fences of
+// all of them. A call whose fn fails is run again alone, and the others
+// again without it; when the shared transaction fails otherwise (a lost
+// fence, too many operations for the members, a cancelled context), each
+// call runs alone, so that every caller gets what it would have got
+// alone. fn may thus run more than once and must set its results afresh
+// on every run.
 func (e *etcdEngine) update(ctx context.Context, fn func(kvTx) error) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.readOnly {
 		return ErrReadOnly
 	}
+	c := &etcdCall{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	e.pmu.Lock()
+	e.pending = append(e.pending, c)
+	e.pmu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for {
+		select {
+		case err := <-c.done:
+			return err
+		default:
+		}
+		// The calls are taken in order, so c's turn comes.
+		e.pmu.Lock()
+		n := min(len(e.pending), e.maxBatch)
+		batch := slices.Clone(e.pending[:n])
+		e.pending = slices.Delete(e.pending, 0, n)
+		e.pmu.Unlock()
+		e.runBatch(batch)
+	}
+}
+
+// runBatch runs calls and sends each its result. Its caller holds mu.
+func (e *etcdEngine) runBatch(calls []*etcdCall) {
+	for len(calls) > 1 {
+		ctx, cancel := batchContext(calls)
+		failed := -1
+		refused, err := e.run(ctx, func(tx kvTx) error {
+			failed = -1
+			for i, c := range calls {
+				if err := c.fn(tx); err != nil {
+					failed = i
+					return err
+				}
+			}
+			return nil
+		})
+		cancel()
+		switch {
+		case err == nil:
+			for _, c := range calls {
+				c.done <- nil
+			}
+			return
+		case refused && failed >= 0:
+			c := calls[failed]
+			c.done <- e.runAlone(c)
+			calls = slices.Delete(calls, failed, failed+1)
+			continue
+		case errors.Is(err, rpctypes.ErrTooManyOps) || errors.Is(err, rpctypes.ErrRequestTooLarge):
+			e.maxBatch = max(1, len(calls)/2)
+		}
+		for _, c := range calls {
+			c.done <- e.runAlone(c)
+		}
+		return
+	}
+	for _, c := range calls {
+		c.done <- e.runAlone(c)
+	}
+}
+
+func (e *etcdEngine) runAlone(c *etcdCall) error {
+	_, err := e.run(c.ctx, c.fn)
+	return err
+}
+
+// batchContext returns the context of a transaction shared by calls: it
+// carries the fences of all of them and is cancelled once every call's
+// context is.
+func batchContext(calls []*etcdCall) (context.Context, context.CancelFunc) {
+	var fence []clientv3.Cmp
+	var seen [][]clientv3.Cmp
+	for _, c := range calls {
+		f := fenceFrom(c.ctx)
+		// Calls made with one fenced context share its fence: add it once.
+		if len(f) == 0 || slices.ContainsFunc(seen, func(g []clientv3.Cmp) bool { return len(g) == len(f) && &g[0] == &f[0] }) {
+			continue
+		}
+		seen = append(seen, f)
+		fence = append(fence, f...)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if len(fence) > 0 {
+		ctx = WithFence(ctx, fence...)
+	}
+	var left atomic.Int64
+	left.Store(int64(len(calls)))
+	stops := make([]func() bool, len(calls))
+	for i, c := range calls {
+		stops[i] = context.AfterFunc(c.ctx, func() {
+			if left.Add(-1) == 0 {
+				cancel()
+			}
+		})
+	}
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancel()
+	}
+}
+
+// run runs fn in a transaction, again after each conflict, and commits it.
+// refused reports that the error is fn's own.
+func (e *etcdEngine) run(ctx context.Context, fn func(kvTx) error) (refused bool, err error) {
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
-			return err
+			return false, err
 		}
 		tx, err := e.begin(ctx)
 		if err != nil {
-			return err
+			return false, err
 		}
 		fnErr := fn(tx)
 		if tx.err != nil {
 			if errors.Is(tx.err, rpctypes.ErrCompacted) {
 				continue
 			}
-			return tx.err
+			return false, tx.err
 		}
 		if fnErr != nil {
-			return fnErr
+			return true, fnErr
 		}
 		ok, err := tx.commit()
 		if err != nil {
-			return err
+			return false, err
 		}
 		if ok {
-			return nil
+			return false, nil
 		}
 		e.conflicts.Add(1)
 		// Another node committed since the snapshot: wait a little, more
@@ -244,7 +377,7 @@ func (e *etcdEngine) update(ctx context.Context, fn func(kvTx) error) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return false, ctx.Err()
 		case <-t.C:
 		}
 	}
