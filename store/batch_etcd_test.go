@@ -15,9 +15,10 @@ import (
 
 // batchCall is one call of update in TestEtcdBatch.
 type batchCall struct {
-	ctx  context.Context
-	key  string
-	fail bool // fn writes its key, then refuses
+	ctx   context.Context
+	key   string
+	fail  bool // fn writes its key, then refuses
+	panic bool // fn writes its key, then panics
 }
 
 // runBatched holds the store's write lock while the calls queue up, so
@@ -41,6 +42,11 @@ func runBatched(t *testing.T, s *Store, calls []batchCall) ([]error, int64) {
 	e.mu.Lock()
 	for i, c := range calls {
 		wg.Go(func() {
+			defer func() {
+				if v := recover(); v != nil {
+					errs[i] = fmt.Errorf("panicked: %v", v)
+				}
+			}()
 			errs[i] = s.update(c.ctx, func(tx kvTx) error {
 				b, err := tx.CreateBucketIfNotExists(name)
 				if err != nil {
@@ -48,6 +54,9 @@ func runBatched(t *testing.T, s *Store, calls []batchCall) ([]error, int64) {
 				}
 				if err := b.Put([]byte(c.key), []byte("v")); err != nil {
 					return err
+				}
+				if c.panic {
+					panic("boom")
 				}
 				if c.fail {
 					return errBoom
@@ -77,8 +86,9 @@ func runBatched(t *testing.T, s *Store, calls []batchCall) ([]error, int64) {
 }
 
 // TestEtcdBatch: concurrent writes share one etcd transaction; a write
-// that fails leaves nothing and does not fail the others; a write whose
-// fence no longer holds is refused alone.
+// that fails leaves nothing and does not fail the others; one that panics
+// panics in its caller's goroutine; a write whose fence no longer holds is
+// refused alone.
 func TestEtcdBatch(t *testing.T) {
 	if testEtcd == nil {
 		t.Skip("the batching of the etcd engine")
@@ -105,19 +115,24 @@ func TestEtcdBatch(t *testing.T) {
 
 	var calls []batchCall
 	for i := range 6 {
-		calls = append(calls, batchCall{ctx: ctx, key: fmt.Sprintf("k%d", i), fail: i == 2 || i == 4})
+		calls = append(calls, batchCall{ctx: ctx, key: fmt.Sprintf("k%d", i), fail: i == 2 || i == 4, panic: i == 5})
 	}
 	errs, revs := runBatched(t, s, calls)
 	for i, c := range calls {
-		if c.fail != errors.Is(errs[i], errBoom) || !c.fail && errs[i] != nil {
+		switch {
+		case c.panic:
+			if errs[i] == nil || errs[i].Error() != "panicked: boom" {
+				t.Errorf("call %d (panics) = %v, want a panic in its goroutine", i, errs[i])
+			}
+		case c.fail != errors.Is(errs[i], errBoom) || !c.fail && errs[i] != nil:
 			t.Errorf("call %d (fails: %t) = %v", i, c.fail, errs[i])
 		}
-		if stored(c.key) == c.fail {
-			t.Errorf("call %d (fails: %t): key stored %t", i, c.fail, !c.fail)
+		if bad := c.fail || c.panic; stored(c.key) == bad {
+			t.Errorf("call %d (fails: %t, panics: %t): key stored %t", i, c.fail, c.panic, !bad)
 		}
 	}
 	if revs != 1 {
-		t.Errorf("the 4 writes that succeeded made %d commits, want 1", revs)
+		t.Errorf("the 3 writes that succeeded made %d commits, want 1", revs)
 	}
 
 	owner := prefix + "owner"

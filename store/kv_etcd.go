@@ -233,7 +233,7 @@ type etcdCall struct {
 // fence, too many operations for the members, a cancelled context), each
 // call runs alone, so that every caller gets what it would have got
 // alone. fn may thus run more than once and must set its results afresh
-// on every run.
+// on every run. A panic of fn is raised again in the caller's goroutine.
 func (e *etcdEngine) update(ctx context.Context, fn func(kvTx) error) error {
 	if e.readOnly {
 		return ErrReadOnly
@@ -247,6 +247,9 @@ func (e *etcdEngine) update(ctx context.Context, fn func(kvTx) error) error {
 	for {
 		select {
 		case err := <-c.done:
+			if p, ok := err.(fnPanic); ok {
+				panic(p.v) // fn's panic, raised where fn was called
+			}
 			return err
 		default:
 		}
@@ -268,7 +271,7 @@ func (e *etcdEngine) runBatch(calls []*etcdCall) {
 		refused, err := e.run(ctx, func(tx kvTx) error {
 			failed = -1
 			for i, c := range calls {
-				if err := c.fn(tx); err != nil {
+				if err := safely(c.fn, tx); err != nil {
 					failed = i
 					return err
 				}
@@ -284,7 +287,11 @@ func (e *etcdEngine) runBatch(calls []*etcdCall) {
 			return
 		case refused && failed >= 0:
 			c := calls[failed]
-			c.done <- e.runAlone(c)
+			if _, ok := err.(fnPanic); ok {
+				c.done <- err
+			} else {
+				c.done <- e.runAlone(c)
+			}
 			calls = slices.Delete(calls, failed, failed+1)
 			continue
 		case errors.Is(err, rpctypes.ErrTooManyOps) || errors.Is(err, rpctypes.ErrRequestTooLarge):
@@ -301,8 +308,24 @@ func (e *etcdEngine) runBatch(calls []*etcdCall) {
 }
 
 func (e *etcdEngine) runAlone(c *etcdCall) error {
-	_, err := e.run(c.ctx, c.fn)
+	_, err := e.run(c.ctx, func(tx kvTx) error { return safely(c.fn, tx) })
 	return err
+}
+
+// fnPanic is a panic of a call's fn, recovered in the goroutine that ran
+// the transaction, to be raised again in the caller's.
+type fnPanic struct{ v any }
+
+func (p fnPanic) Error() string { return fmt.Sprintf("panic: %v", p.v) }
+
+// safely calls fn, returning a panic as an fnPanic.
+func safely(fn func(kvTx) error, tx kvTx) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fnPanic{v}
+		}
+	}()
+	return fn(tx)
 }
 
 // batchContext returns the context of a transaction shared by calls: it
