@@ -732,7 +732,7 @@ type etcdCursor struct {
 	tx        *etcdTx
 	prefix    string
 	low       string // the lowest key a backward walk reads; see boundBelow
-	end       string // the first key after the prefix's range
+	high      string // the first key a forward walk does not read; see boundAbove
 	cur       string // the key the cursor is on, with the prefix
 	on        bool
 	asc, desc *etcdPage
@@ -740,7 +740,7 @@ type etcdCursor struct {
 }
 
 func newEtcdCursor(tx *etcdTx, prefix string) *etcdCursor {
-	return &etcdCursor{tx: tx, prefix: prefix, low: prefix, end: clientv3.GetPrefixRangeEnd(prefix), page: etcdPageSize}
+	return &etcdCursor{tx: tx, prefix: prefix, low: prefix, high: clientv3.GetPrefixRangeEnd(prefix), page: etcdPageSize}
 }
 
 // boundBelow tells c that its caller walks backwards no further than key
@@ -753,6 +753,15 @@ func boundBelow(c cursor, low []byte) {
 	}
 }
 
+// boundAbove tells c that its caller reads no key at or after high: Seek,
+// Next and Last may then behave as if the bucket held none. On etcd this
+// keeps a forward walk from reading pages past what its caller wants.
+func boundAbove(c cursor, high []byte) {
+	if ec, ok := c.(*etcdCursor); ok {
+		ec.high = min(ec.high, ec.prefix+string(high))
+	}
+}
+
 // pageSize returns how many keys to read now and doubles it for the next
 // read.
 func (c *etcdCursor) pageSize() int64 {
@@ -761,13 +770,17 @@ func (c *etcdCursor) pageSize() int64 {
 	return n
 }
 
-// remoteAsc returns the first stored key at or after q, nil at the end.
+// remoteAsc returns the first stored key at or after q and before c.high,
+// nil at the end.
 func (c *etcdCursor) remoteAsc(q string) *mvccpb.KeyValue {
+	if q >= c.high {
+		return nil
+	}
 	if !c.asc.covers(q) {
 		if c.tx.err != nil {
 			return nil
 		}
-		resp, err := c.tx.rangeAt(q, clientv3.WithRange(c.end),
+		resp, err := c.tx.rangeAt(q, clientv3.WithRange(c.high),
 			clientv3.WithLimit(c.pageSize()), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
 		if err != nil {
 			c.tx.fail(err)
@@ -827,7 +840,7 @@ func (c *etcdCursor) ceil(q string) ([]byte, []byte) {
 	// The first written key at or after q that is not deleted.
 	var w string
 	wok := false
-	for i, _ := slices.BinarySearch(c.tx.written, q); i < len(c.tx.written) && c.tx.written[i] < c.end; i++ {
+	for i, _ := slices.BinarySearch(c.tx.written, q); i < len(c.tx.written) && c.tx.written[i] < c.high; i++ {
 		if k := c.tx.written[i]; c.tx.writes[k] != nil {
 			w, wok = k, true
 			break
@@ -877,7 +890,7 @@ func (c *etcdCursor) move(k string, v []byte) ([]byte, []byte) {
 }
 
 func (c *etcdCursor) First() ([]byte, []byte) { return c.ceil(c.prefix) }
-func (c *etcdCursor) Last() ([]byte, []byte)  { return c.floor(c.end) }
+func (c *etcdCursor) Last() ([]byte, []byte)  { return c.floor(c.high) }
 
 func (c *etcdCursor) Seek(seek []byte) ([]byte, []byte) { return c.ceil(c.prefix + string(seek)) }
 

@@ -61,6 +61,10 @@ func TestKVModel(t *testing.T) {
 					if err := backStep(b, next, key()); err != nil {
 						return err
 					}
+					lo, hi := key(), key()
+					if err := boundedStep(b, next, min(lo, hi), max(lo, hi)); err != nil {
+						return err
+					}
 				}
 			}
 			if fail {
@@ -126,6 +130,42 @@ func backStep(b bucket, m model, low string) error {
 	}
 	if !slices.Equal(got, want) {
 		return fmt.Errorf("backwards to %s: %d keys, want %d", low, len(got), len(want))
+	}
+	return nil
+}
+
+// boundedStep walks b forwards and backwards between low and high with
+// cursors bounded there, and checks the keys against m.
+func boundedStep(b bucket, m model, low, high string) error {
+	var want, fwd, back []string
+	for _, k := range m.keys() {
+		if k >= low && k < high {
+			want = append(want, k)
+		}
+	}
+	c := b.Cursor()
+	boundBelow(c, []byte(low))
+	boundAbove(c, []byte(high))
+	for k, _ := c.Seek([]byte(low)); k != nil && string(k) < high; k, _ = c.Next() {
+		fwd = append(fwd, string(k))
+	}
+	// Backwards from high as ListBySender does: a cursor bounded above
+	// may say there is no key at or after high.
+	c = b.Cursor()
+	boundBelow(c, []byte(low))
+	boundAbove(c, []byte(high))
+	k, _ := c.Seek([]byte(high))
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	for ; k != nil && string(k) >= low; k, _ = c.Prev() {
+		back = append(back, string(k))
+	}
+	slices.Reverse(back)
+	if !slices.Equal(fwd, want) || !slices.Equal(back, want) {
+		return fmt.Errorf("between %s and %s: %d keys forwards, %d backwards, want %d", low, high, len(fwd), len(back), len(want))
 	}
 	return nil
 }

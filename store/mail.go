@@ -314,7 +314,7 @@ func (s *Store) ListBySender(ctx context.Context, sender string, f ListFilter, l
 }
 
 // seekBefore positions c on the last key below prefix+before, or the last
-// key with prefix when before is zero.
+// key with prefix when before is zero, and bounds c above there.
 func seekBefore(c cursor, prefix []byte, before time.Time) ([]byte, []byte) {
 	var bound []byte
 	if before.IsZero() {
@@ -322,6 +322,7 @@ func seekBefore(c cursor, prefix []byte, before time.Time) ([]byte, []byte) {
 	} else {
 		bound = appendTime(bytes.Clone(prefix), before)
 	}
+	boundAbove(c, bound)
 	if k, _ := c.Seek(bound); k == nil {
 		return c.Last()
 	}
