@@ -94,6 +94,7 @@ func (s *Store) ApplyReport(ctx context.Context, in ApplyInput) (ApplyResult, er
 	var res ApplyResult
 	err := s.update(ctx, func(tx kvTx) error {
 		res = ApplyResult{}
+		prefetch(tx, applyKeys(in))
 		a := applier{tx: tx, s: s, now: in.Now, res: &res, scope: in.Scope}
 		for _, r := range in.Reports {
 			if err := a.report(r); err != nil {
@@ -111,6 +112,34 @@ func (s *Store) ApplyReport(ctx context.Context, in ApplyInput) (ApplyResult, er
 		return ApplyResult{}, fmt.Errorf("apply: %w", err)
 	}
 	return res, nil
+}
+
+// applyKeys lists the keys applying in will most likely read, for an
+// engine with round trips to read them at once: the checkpoint, and for
+// each report or evidence its ID's records, its mail and the mail's copy
+// of the evidence.
+func applyKeys(in ApplyInput) []keyIn {
+	var keys []keyIn
+	if in.Checkpoint != nil {
+		if k, err := checkpointKey(in.Checkpoint.Account, in.Checkpoint.Folder); err == nil {
+			keys = append(keys, keyIn{bucketCheckpoints, k})
+		}
+	}
+	add := func(id, messageID string) {
+		keys = append(keys, keyIn{bucketEvidenceIDs, []byte(id)}, keyIn{bucketOrphans, []byte(id)})
+		if messageID != "" && !hasNUL(messageID, id) {
+			keys = append(keys, keyIn{bucketMails, []byte(messageID)}, keyIn{bucketMails, join(messageID, id)})
+		}
+	}
+	for _, r := range in.Reports {
+		if !track.IsAnswer(r) {
+			add(track.EvidenceID(r), track.NormalizeMessageID(r.OriginalMessageID))
+		}
+	}
+	for _, ev := range in.Evidence {
+		add(ev.ID, track.NormalizeMessageID(ev.MessageID))
+	}
+	return keys
 }
 
 // applier applies items within one transaction.

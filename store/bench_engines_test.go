@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/mailack/mailack/store/etcdtest"
 	"github.com/mailack/mailack/track/report"
 )
@@ -89,8 +91,9 @@ func BenchmarkApplyEngines(b *testing.B) {
 
 // BenchmarkEtcdScale copies the data set of BenchmarkStoreScale
 // (MAILACK_BENCH_SCALE mails, default 10,000 here) from a bbolt file into
-// the etcd member of the test run with CopyToEtcd, and prints the listing,
-// the digest and the deadline sweep on both stores.
+// the etcd member of the test run and into a three-member etcd cluster
+// with CopyToEtcd, and prints the listing and the digest on the three
+// stores.
 func BenchmarkEtcdScale(b *testing.B) {
 	if testEtcd == nil {
 		b.Skip("runs in the pass on etcd, next to a bbolt file")
@@ -108,30 +111,47 @@ func BenchmarkEtcdScale(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer file.Close()
+	three, err := etcdtest.Start(filepath.Join(b.TempDir(), "etcd3"), 3)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer three.Close()
+	cli3, err := three.Client()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cli3.Close()
 	ctx := context.Background()
-	prefix := fmt.Sprintf("bench/scale-%d/", time.Now().UnixNano())
-	start := time.Now()
-	keys, _, err := file.CopyToEtcd(ctx, testEtcd, prefix)
-	if err != nil {
-		b.Fatal(err)
+	type engine struct {
+		name string
+		s    *Store
 	}
-	copied := time.Since(start)
-	cluster, err := OpenEtcd(testEtcd, EtcdOptions{Prefix: prefix}, Options{})
-	if err != nil {
-		b.Fatal(err)
+	engines := []engine{{"bbolt file", file}}
+	for _, c := range []struct {
+		name string
+		cli  *clientv3.Client
+	}{{"etcd, 1 member", testEtcd}, {"etcd, 3 members", cli3}} {
+		prefix := fmt.Sprintf("bench/scale-%d/", time.Now().UnixNano())
+		start := time.Now()
+		keys, _, err := file.CopyToEtcd(ctx, c.cli, prefix)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fmt.Printf("%d mails (%d keys) copied into %s and checked in %v\n", n, keys, c.name, time.Since(start).Round(time.Millisecond))
+		s, err := OpenEtcd(c.cli, EtcdOptions{Prefix: prefix}, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		engines = append(engines, engine{c.name, s})
 	}
-	defer cluster.Close()
 	for b.Loop() {
-		fmt.Printf("%d mails (%d keys) copied into etcd and checked in %v\n", n, keys, copied.Round(time.Millisecond))
-		for _, eng := range []struct {
-			name string
-			s    *Store
-		}{{"bbolt file", file}, {"etcd, 1 member", cluster}} {
+		for _, eng := range engines {
 			f := benchFigures{mails: n}
 			f.list(b, ctx, eng.s)
 			f.digest(b, ctx, eng.s)
 			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-			fmt.Printf("  %-15s ListBySender p50 %.2f ms, max %.2f ms (%d mails); digest of the week %.2f ms (%d mails), whole backlog %.2f ms (%d mails)\n",
+			fmt.Printf("  %-16s ListBySender p50 %.2f ms, max %.2f ms (%d mails); digest of the week %.2f ms (%d mails), whole backlog %.2f ms (%d mails)\n",
 				eng.name+":", ms(f.listP50), ms(f.listMax), f.listed, ms(f.digestWeek), f.digestWeekMails, ms(f.digestAll), f.digestAllMails)
 		}
 	}

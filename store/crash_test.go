@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/mailack/mailack/track"
 	"github.com/mailack/mailack/track/report"
 )
@@ -26,13 +28,24 @@ import (
 // equal that of a run without crashes. The stream's position is the UID
 // of the checkpoint, stored with each operation, so the child resumes where
 // the last committed operation left off.
+//
+// On etcd the child writes through the etcd engine to the etcd member the
+// parent test process runs, which outlives every child.
 
 const (
 	crashEnvDB   = "MAILACK_CRASH_DB"
 	crashEnvSeed = "MAILACK_CRASH_SEED"
-	crashAccount = "crash"
-	crashFolder  = "INBOX"
-	minKills     = 100
+	// crashEnvEtcd holds the client URLs of the etcd the child writes to,
+	// under the prefix in crashEnvDB.
+	crashEnvEtcd = "MAILACK_CRASH_ETCD"
+	// crashEnvKills sets how many kills the test on etcd makes.
+	crashEnvKills = "MAILACK_CRASH_KILLS"
+	crashAccount  = "crash"
+	crashFolder   = "INBOX"
+	minKills      = 100
+	// minEtcdKills keeps the default run on etcd, whose transactions take
+	// round trips to the member, to a minute or so.
+	minEtcdKills = 20
 )
 
 type crashKind int
@@ -250,7 +263,16 @@ func TestCrashChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	ops := crashStream(seed)
-	s, err := Open(path, Options{LockTimeout: 10 * time.Second})
+	var s *Store
+	if eps := os.Getenv(crashEnvEtcd); eps != "" {
+		cli, cerr := clientv3.New(clientv3.Config{Endpoints: strings.Split(eps, ","), DialTimeout: 10 * time.Second})
+		if cerr != nil {
+			t.Fatal(cerr)
+		}
+		s, err = OpenEtcd(cli, EtcdOptions{Prefix: path, CloseClient: true}, Options{})
+	} else {
+		s, err = Open(path, Options{LockTimeout: 10 * time.Second})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,12 +311,29 @@ func (w *readyWriter) String() string {
 	return w.buf.String()
 }
 
+// crashTarget is where a crash test writes: a bbolt file, or a prefix of
+// the test run's etcd.
+type crashTarget struct {
+	path string // the file, or the etcd prefix
+	etcd bool
+}
+
+func (c crashTarget) open() (*Store, error) {
+	if c.etcd {
+		return OpenEtcd(testEtcd, EtcdOptions{Prefix: c.path}, Options{})
+	}
+	return Open(c.path, Options{})
+}
+
 // runChild runs the child once and kills it kill after it is ready, unless
 // it is done by then. It reports whether the child was killed.
-func runChild(t *testing.T, path string, seed uint64, kill time.Duration) bool {
+func runChild(t *testing.T, target crashTarget, seed uint64, kill time.Duration) bool {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashEnvDB+"="+path, crashEnvSeed+"="+strconv.FormatUint(seed, 10))
+	cmd.Env = append(os.Environ(), crashEnvDB+"="+target.path, crashEnvSeed+"="+strconv.FormatUint(seed, 10))
+	if target.etcd {
+		cmd.Env = append(cmd.Env, crashEnvEtcd+"="+strings.Join(testEtcd.Endpoints(), ","))
+	}
 	out := &readyWriter{ready: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -348,9 +387,9 @@ type crashState struct {
 	cp       Checkpoint
 }
 
-func readCrashState(t *testing.T, path string) crashState {
+func readCrashState(t *testing.T, target crashTarget) crashState {
 	t.Helper()
-	s, err := Open(path, Options{})
+	s, err := target.open()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,9 +417,9 @@ func readCrashState(t *testing.T, path string) crashState {
 
 // checkAfterKill opens the database the child left, checks it and returns
 // the stream position it reached.
-func checkAfterKill(t *testing.T, path string) int {
+func checkAfterKill(t *testing.T, target crashTarget) int {
 	t.Helper()
-	s, err := Open(path, Options{})
+	s, err := target.open()
 	if err != nil {
 		t.Fatalf("open after kill: %v", err)
 	}
@@ -400,6 +439,38 @@ func checkAfterKill(t *testing.T, path string) int {
 
 func TestCrashConsistency(t *testing.T) {
 	bboltOnly(t)
+	dir := t.TempDir()
+	crashConsistency(t, minKills, 30*time.Millisecond, func(round uint64, name string) crashTarget {
+		return crashTarget{path: filepath.Join(dir, fmt.Sprintf("%s-%d.db", name, round))}
+	})
+}
+
+// TestCrashConsistencyEtcd is the crash test on etcd: the children write
+// through the etcd engine to the member this process runs.
+// MAILACK_CRASH_KILLS raises the number of kills from its default of 20.
+func TestCrashConsistencyEtcd(t *testing.T) {
+	if testEtcd == nil {
+		t.Skip("runs in the pass on etcd")
+	}
+	kills := minEtcdKills
+	if v := os.Getenv(crashEnvKills); v != "" {
+		var err error
+		if kills, err = strconv.Atoi(v); err != nil || kills < 1 {
+			t.Fatalf("%s=%q: want a number of kills", crashEnvKills, v)
+		}
+	}
+	// A fresh prefix for each run, so that -count=2 starts afresh.
+	base := fmt.Sprintf("test/crash-%d/", time.Now().UnixNano())
+	crashConsistency(t, kills, 300*time.Millisecond, func(round uint64, name string) crashTarget {
+		return crashTarget{path: fmt.Sprintf("%s%s-%d/", base, name, round), etcd: true}
+	})
+}
+
+// crashConsistency runs rounds of the crash test until the children were
+// killed minKills times, each kill at a random point up to maxDelay after
+// the child is ready. target names where a round's reference run and its
+// crashing run write.
+func crashConsistency(t *testing.T, minKills int, maxDelay time.Duration, target func(round uint64, name string) crashTarget) {
 	rng := rand.New(rand.NewPCG(20250602, 1))
 	var kills, runs, ops, reports int
 	var evidence, notices, orphans, replies, autoReplies int
@@ -411,26 +482,29 @@ func TestCrashConsistency(t *testing.T) {
 			reports += len(op.reports)
 		}
 
-		refPath := filepath.Join(t.TempDir(), "reference.db")
-		ref := openAt(t, refPath, Options{})
+		refTarget := target(round, "reference")
+		ref, err := refTarget.open()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := runCrashStream(t.Context(), ref, stream); err != nil {
 			t.Fatalf("reference run: %v", err)
 		}
 		if err := ref.Close(); err != nil {
 			t.Fatal(err)
 		}
-		want := readCrashState(t, refPath)
+		want := readCrashState(t, refTarget)
 
-		path := filepath.Join(t.TempDir(), "crash.db")
+		crashTarget := target(round, "crash")
 		for pos := -1; pos < len(stream); {
-			delay := time.Duration(rng.Int64N(int64(30 * time.Millisecond)))
+			delay := time.Duration(rng.Int64N(int64(maxDelay)))
 			runs++
-			if runChild(t, path, round, delay) {
+			if runChild(t, crashTarget, round, delay) {
 				kills++
 			}
-			pos = checkAfterKill(t, path)
+			pos = checkAfterKill(t, crashTarget)
 		}
-		got := readCrashState(t, path)
+		got := readCrashState(t, crashTarget)
 		compareCrashStates(t, round, got, want)
 		evidence += want.evidence
 		replies += bytes.Count(want.export, []byte(`"Source":"reply"`))

@@ -110,6 +110,9 @@ func (s *Store) Digest(ctx context.Context, now time.Time, q DigestQuery) ([]Sen
 		clear(bySender)
 		n := 0
 		c := tx.Bucket(bucketAwaiting).Cursor()
+		if hi := prefixEnd(end); hi != nil {
+			boundAbove(c, hi)
+		}
 		k, v := c.First()
 		if start != nil {
 			k, v = c.Seek(start)

@@ -124,6 +124,19 @@ func scanPrefix(b bucket, prefix []byte, fn func(k, v []byte) (bool, error)) err
 	return nil
 }
 
+// prefixEnd returns the first key after every key starting with p, or
+// nil when there is none (p is empty or all 0xff).
+func prefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
 // full reports whether a list of n items has reached limit; a limit of zero
 // or less is no limit.
 func full(n, limit int) bool { return limit > 0 && n >= limit }

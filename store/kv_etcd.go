@@ -38,6 +38,18 @@ import (
 // Each key written is one operation of the Txn, so the etcd members must
 // allow as many operations per Txn as the largest write transaction makes
 // (etcd's --max-txn-ops, 128 by default).
+//
+// Round trips: a transaction starts with one read-only Txn that returns
+// the current revision, the commit key and every bucket's meta key, so
+// that looking a bucket up costs nothing. Cursors read keys in pages that
+// grow as they walk, and loops that load many mails by key ask for them in
+// batches (prefetch). etcd serves a range in descending order by reading
+// and sorting all of it, whatever the limit, so a cursor walking backwards
+// reads from a lower bound its caller gives (boundBelow), not from the
+// bucket's first key. Reads stay linearizable: a serializable read at the
+// snapshot's revision would be as consistent, but a follower that has not
+// applied that revision yet refuses it (ErrFutureRev), as one often has
+// just after a write.
 
 // EtcdOptions tune OpenEtcd.
 type EtcdOptions struct {
@@ -73,15 +85,31 @@ func fenceFrom(ctx context.Context) []clientv3.Cmp {
 	return slices.Clip(f)
 }
 
-// etcdPageSize is how many keys a cursor reads from etcd at a time.
-const etcdPageSize = 256
+// A cursor reads etcdPageSize keys from etcd at a time, twice as many at
+// each following read up to etcdMaxPageSize, so that seeking reads little
+// and a long scan takes few round trips.
+const (
+	etcdPageSize    = 256
+	etcdMaxPageSize = 4096
+)
+
+// etcdBatchGets is how many keys prefetch asks for in one Txn; etcd's
+// default --max-txn-ops is 128.
+const etcdBatchGets = 128
 
 type etcdEngine struct {
 	cli    *clientv3.Client
 	prefix string
 	// mu serialises this process's write transactions: they would only
 	// conflict with each other.
-	mu          sync.Mutex
+	mu sync.Mutex
+	// maxBatch caps the calls of update that share a transaction; halved
+	// when the members refuse a Txn with too many operations. Guarded by
+	// mu.
+	maxBatch int
+	// pmu guards pending, the calls of update waiting for a transaction.
+	pmu         sync.Mutex
+	pending     []*etcdCall
 	readOnly    bool
 	closeClient bool
 	closed      atomic.Bool
@@ -114,7 +142,7 @@ func OpenEtcd(cli *clientv3.Client, eo EtcdOptions, opts Options) (*Store, error
 	if prefix == "" {
 		prefix = "mailack/"
 	}
-	e := &etcdEngine{cli: cli, prefix: prefix, closeClient: eo.CloseClient}
+	e := &etcdEngine{cli: cli, prefix: prefix, closeClient: eo.CloseClient, maxBatch: etcdMaxBatch}
 	s := &Store{etcd: e, path: "etcd:" + prefix, opts: opts}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -143,18 +171,27 @@ func (s *Store) EtcdConflicts() int64 {
 
 func (e *etcdEngine) commitKey() string { return e.prefix + "commit" }
 
-// begin starts a transaction at the current revision.
+// begin starts a transaction at the current revision: one linearizable
+// request reads the commit key and the meta keys of every bucket.
 func (e *etcdEngine) begin(ctx context.Context) (*etcdTx, error) {
 	if e.closed.Load() {
 		return nil, ErrClosed
 	}
-	resp, err := e.cli.Get(ctx, e.commitKey())
+	metaPrefix := e.prefix + "m/"
+	resp, err := e.cli.Txn(ctx).Then(
+		clientv3.OpGet(e.commitKey()),
+		clientv3.OpGet(metaPrefix, clientv3.WithPrefix()),
+	).Commit()
 	if err != nil {
 		return nil, fmt.Errorf("etcd: %w", err)
 	}
-	tx := &etcdTx{e: e, ctx: ctx, rev: resp.Header.Revision, writes: map[string][]byte{}, reads: map[string][]byte{}}
-	if len(resp.Kvs) == 1 {
-		tx.commitRev = resp.Kvs[0].ModRevision
+	tx := &etcdTx{e: e, ctx: ctx, rev: resp.Header.Revision, writes: map[string][]byte{}, reads: map[string][]byte{},
+		metaPrefix: metaPrefix, meta: map[string][]byte{}}
+	if kvs := resp.Responses[0].GetResponseRange().GetKvs(); len(kvs) == 1 {
+		tx.commitRev = kvs[0].ModRevision
+	}
+	for _, kv := range resp.Responses[1].GetResponseRange().GetKvs() {
+		tx.meta[string(kv.Key)] = value(kv)
 	}
 	return tx, nil
 }
@@ -176,36 +213,185 @@ func (e *etcdEngine) view(ctx context.Context, fn func(kvTx) error) error {
 	}
 }
 
+// etcdMaxBatch is how many concurrent calls of update share one
+// transaction at most.
+const etcdMaxBatch = 32
+
+// etcdCall is a call of update waiting for its transaction.
+type etcdCall struct {
+	ctx  context.Context
+	fn   func(kvTx) error
+	done chan error // the call's result, once
+}
+
+// update runs fn in a write transaction. Concurrent calls share one, as
+// DB.Batch does on bbolt: while a transaction is being committed the
+// calls that arrive wait, and the next transaction runs them all, one
+// after the other, and commits their writes together, with the fences of
+// all of them. A call whose fn fails is run again alone, and the others
+// again without it; when the shared transaction fails otherwise (a lost
+// fence, too many operations for the members, a cancelled context), each
+// call runs alone, so that every caller gets what it would have got
+// alone. fn may thus run more than once and must set its results afresh
+// on every run. A panic of fn is raised again in the caller's goroutine.
 func (e *etcdEngine) update(ctx context.Context, fn func(kvTx) error) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.readOnly {
 		return ErrReadOnly
 	}
+	c := &etcdCall{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	e.pmu.Lock()
+	e.pending = append(e.pending, c)
+	e.pmu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for {
+		select {
+		case err := <-c.done:
+			if p, ok := err.(fnPanic); ok {
+				panic(p.v) // fn's panic, raised where fn was called
+			}
+			return err
+		default:
+		}
+		// The calls are taken in order, so c's turn comes.
+		e.pmu.Lock()
+		n := min(len(e.pending), e.maxBatch)
+		batch := slices.Clone(e.pending[:n])
+		e.pending = slices.Delete(e.pending, 0, n)
+		e.pmu.Unlock()
+		e.runBatch(batch)
+	}
+}
+
+// runBatch runs calls and sends each its result. Its caller holds mu.
+func (e *etcdEngine) runBatch(calls []*etcdCall) {
+	for len(calls) > 1 {
+		ctx, cancel := batchContext(calls)
+		failed := -1
+		refused, err := e.run(ctx, func(tx kvTx) error {
+			failed = -1
+			for i, c := range calls {
+				if err := safely(c.fn, tx); err != nil {
+					failed = i
+					return err
+				}
+			}
+			return nil
+		})
+		cancel()
+		switch {
+		case err == nil:
+			for _, c := range calls {
+				c.done <- nil
+			}
+			return
+		case refused && failed >= 0:
+			c := calls[failed]
+			if _, ok := err.(fnPanic); ok {
+				c.done <- err
+			} else {
+				c.done <- e.runAlone(c)
+			}
+			calls = slices.Delete(calls, failed, failed+1)
+			continue
+		case errors.Is(err, rpctypes.ErrTooManyOps) || errors.Is(err, rpctypes.ErrRequestTooLarge):
+			e.maxBatch = max(1, len(calls)/2)
+		}
+		for _, c := range calls {
+			c.done <- e.runAlone(c)
+		}
+		return
+	}
+	for _, c := range calls {
+		c.done <- e.runAlone(c)
+	}
+}
+
+func (e *etcdEngine) runAlone(c *etcdCall) error {
+	_, err := e.run(c.ctx, func(tx kvTx) error { return safely(c.fn, tx) })
+	return err
+}
+
+// fnPanic is a panic of a call's fn, recovered in the goroutine that ran
+// the transaction, to be raised again in the caller's.
+type fnPanic struct{ v any }
+
+func (p fnPanic) Error() string { return fmt.Sprintf("panic: %v", p.v) }
+
+// safely calls fn, returning a panic as an fnPanic.
+func safely(fn func(kvTx) error, tx kvTx) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fnPanic{v}
+		}
+	}()
+	return fn(tx)
+}
+
+// batchContext returns the context of a transaction shared by calls: it
+// carries the fences of all of them and is cancelled once every call's
+// context is.
+func batchContext(calls []*etcdCall) (context.Context, context.CancelFunc) {
+	var fence []clientv3.Cmp
+	var seen [][]clientv3.Cmp
+	for _, c := range calls {
+		f := fenceFrom(c.ctx)
+		// Calls made with one fenced context share its fence: add it once.
+		if len(f) == 0 || slices.ContainsFunc(seen, func(g []clientv3.Cmp) bool { return len(g) == len(f) && &g[0] == &f[0] }) {
+			continue
+		}
+		seen = append(seen, f)
+		fence = append(fence, f...)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if len(fence) > 0 {
+		ctx = WithFence(ctx, fence...)
+	}
+	var left atomic.Int64
+	left.Store(int64(len(calls)))
+	stops := make([]func() bool, len(calls))
+	for i, c := range calls {
+		stops[i] = context.AfterFunc(c.ctx, func() {
+			if left.Add(-1) == 0 {
+				cancel()
+			}
+		})
+	}
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancel()
+	}
+}
+
+// run runs fn in a transaction, again after each conflict, and commits it.
+// refused reports that the error is fn's own.
+func (e *etcdEngine) run(ctx context.Context, fn func(kvTx) error) (refused bool, err error) {
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
-			return err
+			return false, err
 		}
 		tx, err := e.begin(ctx)
 		if err != nil {
-			return err
+			return false, err
 		}
 		fnErr := fn(tx)
 		if tx.err != nil {
 			if errors.Is(tx.err, rpctypes.ErrCompacted) {
 				continue
 			}
-			return tx.err
+			return false, tx.err
 		}
 		if fnErr != nil {
-			return fnErr
+			return true, fnErr
 		}
 		ok, err := tx.commit()
 		if err != nil {
-			return err
+			return false, err
 		}
 		if ok {
-			return nil
+			return false, nil
 		}
 		e.conflicts.Add(1)
 		// Another node committed since the snapshot: wait a little, more
@@ -214,7 +400,7 @@ func (e *etcdEngine) update(ctx context.Context, fn func(kvTx) error) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return false, ctx.Err()
 		case <-t.C:
 		}
 	}
@@ -232,7 +418,11 @@ type etcdTx struct {
 	writes  map[string][]byte
 	written []string
 	reads   map[string][]byte // point reads, nil for a key not stored
-	err     error             // the first read or write that failed
+	// meta holds every bucket's meta key (under metaPrefix) at the
+	// snapshot, read when the transaction began.
+	metaPrefix string
+	meta       map[string][]byte
+	err        error // the first read or write that failed
 }
 
 func (tx *etcdTx) fail(err error) {
@@ -246,13 +436,16 @@ func (tx *etcdTx) get(key string) []byte {
 	if v, ok := tx.writes[key]; ok {
 		return v
 	}
+	if strings.HasPrefix(key, tx.metaPrefix) {
+		return tx.meta[key]
+	}
 	if v, ok := tx.reads[key]; ok {
 		return v
 	}
 	if tx.err != nil {
 		return nil
 	}
-	resp, err := tx.e.cli.Get(tx.ctx, key, clientv3.WithRev(tx.rev))
+	resp, err := tx.rangeAt(key)
 	if err != nil {
 		tx.fail(err)
 		return nil
@@ -263,6 +456,81 @@ func (tx *etcdTx) get(key string) []byte {
 	}
 	tx.reads[key] = v
 	return v
+}
+
+// rangeAt reads key with opts at the snapshot.
+func (tx *etcdTx) rangeAt(key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+	return tx.e.cli.Get(tx.ctx, key, append(opts, clientv3.WithRev(tx.rev))...)
+}
+
+// prefetch reads the keys the transaction has neither read nor written
+// yet, a batch of them per request, so that the Gets that follow make no
+// round trip.
+func (tx *etcdTx) prefetch(keys []keyIn) {
+	var batch []string
+	for _, k := range keys {
+		full := tx.dataPrefix(k.bucket) + string(k.key)
+		if _, ok := tx.writes[full]; ok {
+			continue
+		}
+		if _, ok := tx.reads[full]; ok || slices.Contains(batch, full) {
+			continue
+		}
+		batch = append(batch, full)
+		if len(batch) == etcdBatchGets {
+			tx.getBatch(batch)
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		tx.getBatch(batch)
+	}
+}
+
+func (tx *etcdTx) getBatch(keys []string) {
+	if tx.err != nil {
+		return
+	}
+	ops := make([]clientv3.Op, len(keys))
+	for i, k := range keys {
+		ops[i] = clientv3.OpGet(k, clientv3.WithRev(tx.rev))
+	}
+	resp, err := tx.e.cli.Txn(tx.ctx).Then(ops...).Commit()
+	if err != nil {
+		tx.fail(err)
+		return
+	}
+	for i, r := range resp.Responses {
+		var v []byte
+		if kvs := r.GetResponseRange().GetKvs(); len(kvs) == 1 {
+			v = value(kvs[0])
+		}
+		tx.reads[keys[i]] = v
+	}
+}
+
+// keyIn names a key of a bucket.
+type keyIn struct{ bucket, key []byte }
+
+// prefetch tells tx that the keys are about to be read, so that an engine
+// with round trips reads them together; a key that turns out not to be
+// read costs nothing else.
+func prefetch(tx kvTx, keys []keyIn) {
+	if et, ok := tx.(*etcdTx); ok {
+		et.prefetch(keys)
+	}
+}
+
+// prefetchMails is prefetch for the mails with the Message-IDs ids.
+func prefetchMails(tx kvTx, ids []string) {
+	if _, ok := tx.(*etcdTx); !ok {
+		return
+	}
+	keys := make([]keyIn, len(ids))
+	for i, id := range ids {
+		keys[i] = keyIn{bucketMails, []byte(id)}
+	}
+	prefetch(tx, keys)
 }
 
 // value returns a stored value, never nil: an empty value is not a
@@ -463,24 +731,57 @@ func (p *etcdPage) covers(q string) bool {
 type etcdCursor struct {
 	tx        *etcdTx
 	prefix    string
-	end       string // the first key after the prefix's range
+	low       string // the lowest key a backward walk reads; see boundBelow
+	high      string // the first key a forward walk does not read; see boundAbove
 	cur       string // the key the cursor is on, with the prefix
 	on        bool
 	asc, desc *etcdPage
+	page      int64 // keys to read next time
 }
 
 func newEtcdCursor(tx *etcdTx, prefix string) *etcdCursor {
-	return &etcdCursor{tx: tx, prefix: prefix, end: clientv3.GetPrefixRangeEnd(prefix)}
+	return &etcdCursor{tx: tx, prefix: prefix, low: prefix, high: clientv3.GetPrefixRangeEnd(prefix), page: etcdPageSize}
 }
 
-// remoteAsc returns the first stored key at or after q, nil at the end.
+// boundBelow tells c that its caller walks backwards no further than key
+// low: Last and Prev may then behave as if the bucket held no key below
+// it. On etcd, whose descending reads cost the whole range they cover,
+// this bounds what a backward walk reads.
+func boundBelow(c cursor, low []byte) {
+	if ec, ok := c.(*etcdCursor); ok {
+		ec.low = max(ec.low, ec.prefix+string(low))
+	}
+}
+
+// boundAbove tells c that its caller reads no key at or after high: Seek,
+// Next and Last may then behave as if the bucket held none. On etcd this
+// keeps a forward walk from reading pages past what its caller wants.
+func boundAbove(c cursor, high []byte) {
+	if ec, ok := c.(*etcdCursor); ok {
+		ec.high = min(ec.high, ec.prefix+string(high))
+	}
+}
+
+// pageSize returns how many keys to read now and doubles it for the next
+// read.
+func (c *etcdCursor) pageSize() int64 {
+	n := c.page
+	c.page = min(2*c.page, etcdMaxPageSize)
+	return n
+}
+
+// remoteAsc returns the first stored key at or after q and before c.high,
+// nil at the end.
 func (c *etcdCursor) remoteAsc(q string) *mvccpb.KeyValue {
+	if q >= c.high {
+		return nil
+	}
 	if !c.asc.covers(q) {
 		if c.tx.err != nil {
 			return nil
 		}
-		resp, err := c.tx.e.cli.Get(c.tx.ctx, q, clientv3.WithRange(c.end), clientv3.WithRev(c.tx.rev),
-			clientv3.WithLimit(etcdPageSize), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+		resp, err := c.tx.rangeAt(q, clientv3.WithRange(c.high),
+			clientv3.WithLimit(c.pageSize()), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
 		if err != nil {
 			c.tx.fail(err)
 			return nil
@@ -495,17 +796,18 @@ func (c *etcdCursor) remoteAsc(q string) *mvccpb.KeyValue {
 	return nil
 }
 
-// remoteDesc returns the last stored key before q, nil at the start.
+// remoteDesc returns the last stored key before q and at or after c.low,
+// nil at the start.
 func (c *etcdCursor) remoteDesc(q string) *mvccpb.KeyValue {
-	if q <= c.prefix {
+	if q <= c.low {
 		return nil
 	}
 	if !c.desc.covers(q) {
 		if c.tx.err != nil {
 			return nil
 		}
-		resp, err := c.tx.e.cli.Get(c.tx.ctx, c.prefix, clientv3.WithRange(q), clientv3.WithRev(c.tx.rev),
-			clientv3.WithLimit(etcdPageSize), clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))
+		resp, err := c.tx.rangeAt(c.low, clientv3.WithRange(q),
+			clientv3.WithLimit(c.pageSize()), clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend))
 		if err != nil {
 			c.tx.fail(err)
 			return nil
@@ -538,7 +840,7 @@ func (c *etcdCursor) ceil(q string) ([]byte, []byte) {
 	// The first written key at or after q that is not deleted.
 	var w string
 	wok := false
-	for i, _ := slices.BinarySearch(c.tx.written, q); i < len(c.tx.written) && c.tx.written[i] < c.end; i++ {
+	for i, _ := slices.BinarySearch(c.tx.written, q); i < len(c.tx.written) && c.tx.written[i] < c.high; i++ {
 		if k := c.tx.written[i]; c.tx.writes[k] != nil {
 			w, wok = k, true
 			break
@@ -566,7 +868,7 @@ func (c *etcdCursor) floor(q string) ([]byte, []byte) {
 	var w string
 	wok := false
 	i, _ := slices.BinarySearch(c.tx.written, q)
-	for i--; i >= 0 && c.tx.written[i] >= c.prefix; i-- {
+	for i--; i >= 0 && c.tx.written[i] >= c.low; i-- {
 		if k := c.tx.written[i]; c.tx.writes[k] != nil {
 			w, wok = k, true
 			break
@@ -588,7 +890,7 @@ func (c *etcdCursor) move(k string, v []byte) ([]byte, []byte) {
 }
 
 func (c *etcdCursor) First() ([]byte, []byte) { return c.ceil(c.prefix) }
-func (c *etcdCursor) Last() ([]byte, []byte)  { return c.floor(c.end) }
+func (c *etcdCursor) Last() ([]byte, []byte)  { return c.floor(c.high) }
 
 func (c *etcdCursor) Seek(seek []byte) ([]byte, []byte) { return c.ceil(c.prefix + string(seek)) }
 

@@ -29,9 +29,9 @@ func (m model) keys() []string {
 	return ks
 }
 
-// TestKVModel runs random reads, writes and cursor moves on a bucket,
-// within transactions and across them, more keys than a cursor reads at a
-// time, and compares every answer with a map.
+// TestKVModel runs random reads, batched reads, writes and cursor moves on
+// a bucket, within transactions and across them, more keys than a cursor
+// reads in its first two pages, and compares every answer with a map.
 func TestKVModel(t *testing.T) {
 	s := openTest(t, Options{})
 	name := []byte("model")
@@ -40,7 +40,7 @@ func TestKVModel(t *testing.T) {
 	}
 	want := model{}
 	rng := rand.New(rand.NewPCG(7, 11))
-	key := func() string { return fmt.Sprintf("k%04d", rng.IntN(700)) }
+	key := func() string { return fmt.Sprintf("k%04d", rng.IntN(3000)) }
 	for round := range 12 {
 		next := maps(want)
 		// Odd rounds fail at the end: nothing they wrote may stay.
@@ -48,9 +48,23 @@ func TestKVModel(t *testing.T) {
 		err := s.update(t.Context(), func(tx kvTx) error {
 			next = maps(want)
 			b := tx.Bucket(name)
-			for range 300 {
+			for i := range 700 {
 				if err := step(rng, b, next, key); err != nil {
 					return err
+				}
+				if i%40 == 0 {
+					if err := batchStep(tx, name, next, key); err != nil {
+						return err
+					}
+				}
+				if i%100 == 0 {
+					if err := backStep(b, next, key()); err != nil {
+						return err
+					}
+					lo, hi := key(), key()
+					if err := boundedStep(b, next, min(lo, hi), max(lo, hi)); err != nil {
+						return err
+					}
 				}
 			}
 			if fail {
@@ -91,9 +105,90 @@ func TestKVModel(t *testing.T) {
 			t.Fatalf("round %d: %v", round, err)
 		}
 	}
-	if len(want) < etcdPageSize {
-		t.Fatalf("only %d keys: the cursors never read a second page", len(want))
+	if len(want) < 3*etcdPageSize {
+		t.Fatalf("only %d keys: the cursors never read a third page", len(want))
 	}
+}
+
+// backStep walks b backwards from its last key down to low with a cursor
+// bounded below at low, and checks the keys against m.
+func backStep(b bucket, m model, low string) error {
+	var want, got []string
+	for _, k := range m.keys() {
+		if k >= low {
+			want = append(want, k)
+		}
+	}
+	slices.Reverse(want)
+	c := b.Cursor()
+	boundBelow(c, []byte(low))
+	for k, v := c.Last(); k != nil && string(k) >= low; k, v = c.Prev() {
+		if m[string(k)] != string(v) {
+			return fmt.Errorf("backwards to %s: %s = %q, want %q", low, k, v, m[string(k)])
+		}
+		got = append(got, string(k))
+	}
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("backwards to %s: %d keys, want %d", low, len(got), len(want))
+	}
+	return nil
+}
+
+// boundedStep walks b forwards and backwards between low and high with
+// cursors bounded there, and checks the keys against m.
+func boundedStep(b bucket, m model, low, high string) error {
+	var want, fwd, back []string
+	for _, k := range m.keys() {
+		if k >= low && k < high {
+			want = append(want, k)
+		}
+	}
+	c := b.Cursor()
+	boundBelow(c, []byte(low))
+	boundAbove(c, []byte(high))
+	for k, _ := c.Seek([]byte(low)); k != nil && string(k) < high; k, _ = c.Next() {
+		fwd = append(fwd, string(k))
+	}
+	// Backwards from high as ListBySender does: a cursor bounded above
+	// may say there is no key at or after high.
+	c = b.Cursor()
+	boundBelow(c, []byte(low))
+	boundAbove(c, []byte(high))
+	k, _ := c.Seek([]byte(high))
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	for ; k != nil && string(k) >= low; k, _ = c.Prev() {
+		back = append(back, string(k))
+	}
+	slices.Reverse(back)
+	if !slices.Equal(fwd, want) || !slices.Equal(back, want) {
+		return fmt.Errorf("between %s and %s: %d keys forwards, %d backwards, want %d", low, high, len(fwd), len(back), len(want))
+	}
+	return nil
+}
+
+// batchStep prefetches a few keys of bucket name, some of them twice, and
+// checks that reading them then gives what m holds.
+func batchStep(tx kvTx, name []byte, m model, key func() string) error {
+	b := tx.Bucket(name)
+	var ks []string
+	var in []keyIn
+	for range 10 {
+		ks = append(ks, key())
+		in = append(in, keyIn{name, []byte(ks[len(ks)-1])})
+	}
+	ks = append(ks, ks[0])
+	prefetch(tx, append(in, in[0]))
+	for _, k := range ks {
+		got := b.Get([]byte(k))
+		if w, ok := m[k]; ok != (got != nil) || string(got) != w {
+			return fmt.Errorf("Get(%s) after prefetch = %q (nil %t), want %q (stored %t)", k, got, got == nil, w, ok)
+		}
+	}
+	return nil
 }
 
 var errBoom = errors.New("boom")

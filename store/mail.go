@@ -272,7 +272,15 @@ func (s *Store) ListBySender(ctx context.Context, sender string, f ListFilter, l
 	var out []track.Mail
 	err := s.view(ctx, func(tx kvTx) error {
 		out = nil
+		// The index first, then the mails it names, read together.
+		var keys [][]byte
+		var ids []string
 		c := tx.Bucket(bucketBySender).Cursor()
+		low := prefix
+		if !f.SentAfter.IsZero() {
+			low = appendTime(bytes.Clone(prefix), f.SentAfter)
+		}
+		boundBelow(c, low)
 		for k, v := seekBefore(c, prefix, f.SentBefore); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
 			if len(k) <= len(prefix)+timeLen {
 				return orDangling(nil, bucketBySender, k)
@@ -283,14 +291,19 @@ func (s *Store) ListBySender(ctx context.Context, sender string, f ListFilter, l
 			if !f.wants(v) {
 				continue
 			}
-			m, ok, err := getMail(tx, string(k[len(prefix)+timeLen:]))
-			if err != nil || !ok {
-				return orDangling(err, bucketBySender, k)
-			}
-			out = append(out, m)
-			if full(len(out), limit) {
+			keys = append(keys, bytes.Clone(k))
+			ids = append(ids, string(k[len(prefix)+timeLen:]))
+			if full(len(ids), limit) {
 				break
 			}
+		}
+		prefetchMails(tx, ids)
+		for i, id := range ids {
+			m, ok, err := getMail(tx, id)
+			if err != nil || !ok {
+				return orDangling(err, bucketBySender, keys[i])
+			}
+			out = append(out, m)
 		}
 		return nil
 	})
@@ -301,7 +314,7 @@ func (s *Store) ListBySender(ctx context.Context, sender string, f ListFilter, l
 }
 
 // seekBefore positions c on the last key below prefix+before, or the last
-// key with prefix when before is zero.
+// key with prefix when before is zero, and bounds c above there.
 func seekBefore(c cursor, prefix []byte, before time.Time) ([]byte, []byte) {
 	var bound []byte
 	if before.IsZero() {
@@ -309,6 +322,7 @@ func seekBefore(c cursor, prefix []byte, before time.Time) ([]byte, []byte) {
 	} else {
 		bound = appendTime(bytes.Clone(prefix), before)
 	}
+	boundAbove(c, bound)
 	if k, _ := c.Seek(bound); k == nil {
 		return c.Last()
 	}

@@ -201,8 +201,8 @@ func (s *Store) Path() string { return s.path }
 
 // update runs fn in a write transaction. A write with no other write in
 // flight gets its own transaction at once; concurrent writes share one
-// through DB.Batch, which may run fn more than once, so fn must set its
-// results afresh on every run. ctx is checked before the transaction
+// through DB.Batch (on etcd, etcdEngine.update), which may run fn more
+// than once, so fn must set its results afresh on every run. ctx is checked before the transaction
 // starts; a transaction once started runs to its end. Afterwards the file
 // is unmapped if too much of it is mapped (Options.MappedLimit).
 func (s *Store) update(ctx context.Context, fn func(tx kvTx) error) error {

@@ -91,6 +91,7 @@ func (s *Store) sweepChunk(tx kvTx, now time.Time, after []byte) (SweepResult, [
 		ids = append(ids, string(k[timeLen:]))
 		last = bytes.Clone(k)
 	}
+	prefetchMails(tx, ids)
 	for _, id := range ids {
 		m, ok, err := getMail(tx, id)
 		if err != nil || !ok {
