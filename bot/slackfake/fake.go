@@ -332,7 +332,13 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(c.Method, "response/") {
 		c.Method = "response"
 	}
-	body, _ := io.ReadAll(r.Body) // an in-memory body reads whole
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		// The client went away before sending the whole request (its
+		// context was cancelled at shutdown): Slack never saw a call, so
+		// none is recorded or judged.
+		return
+	}
 	c.Raw = string(body)
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") && len(body) > 0 {
 		if err := json.Unmarshal(body, &c.JSON); err != nil {

@@ -2,6 +2,9 @@ package slackfake
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -430,5 +433,28 @@ func TestTokens(t *testing.T) {
 	a, _ := c.post("auth.test", url.Values{"token": {"xoxb-right"}})
 	if got := errorOf(a); got != "" {
 		t.Errorf("auth.test with the token as a form field = %q, want ok", got)
+	}
+}
+
+// A request cut off mid-body (the client's context cancelled at shutdown)
+// never reached Slack: it is neither recorded nor judged invalid.
+func TestCutOffRequestIsNotACall(t *testing.T) {
+	f := New()
+	srv := f.Serve(t)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"user_id":"U1","view":{"type":"home","blocks":[`
+	fmt.Fprintf(conn, "POST /views.publish HTTP/1.1\r\nHost: slack.test\r\nAuthorization: Bearer xoxb-test\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body)+100, body)
+	conn.(*net.TCPConn).CloseWrite()
+	// The server answers nothing for a cut-off request; wait until it
+	// has closed the connection, so the handler has returned.
+	if _, err := io.ReadAll(conn); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	if calls := f.All(nil); len(calls) != 0 {
+		t.Errorf("a cut-off request was recorded: %+v", calls)
 	}
 }
