@@ -66,6 +66,9 @@ type envOptions struct {
 	// testing/synctest.
 	inProcess bool
 	config    func(*bot.Config)
+	// calendar counts the store's working time (out-of-office deadlines,
+	// when an away recipient is back); nil counts plain time.
+	calendar *track.Calendar
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -90,7 +93,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		e.base, hc = srv.URL, srv.Client()
 	}
 	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "mailack.db"), store.Options{NoSync: true})
+	st, err := store.Open(filepath.Join(dir, "mailack.db"), store.Options{NoSync: true, Calendar: o.calendar})
 	if err != nil {
 		t.Fatal(err)
 	}
