@@ -327,18 +327,16 @@ const maxNotifyPrefs = 200
 
 // setNotify keeps which good news about a mail its sender wants.
 func (b *Bot) setNotify(ctx context.Context, user, id string, n Notify) error {
-	set, err := b.deps.Settings.Settings(ctx, user)
-	if err != nil {
-		return err
-	}
-	set.Notify = slices.DeleteFunc(set.Notify, func(p NotifyPref) bool { return p.MessageID == id })
-	if n != NotifyAll {
-		set.Notify = append(set.Notify, NotifyPref{MessageID: id, On: n})
-	}
-	if len(set.Notify) > maxNotifyPrefs {
-		set.Notify = set.Notify[len(set.Notify)-maxNotifyPrefs:]
-	}
-	return b.deps.Settings.PutSettings(ctx, user, set)
+	_, err := b.editSettings(ctx, user, func(set *UserSettings) {
+		set.Notify = slices.DeleteFunc(set.Notify, func(p NotifyPref) bool { return p.MessageID == id })
+		if n != NotifyAll {
+			set.Notify = append(set.Notify, NotifyPref{MessageID: id, On: n})
+		}
+		if len(set.Notify) > maxNotifyPrefs {
+			set.Notify = set.Notify[len(set.Notify)-maxNotifyPrefs:]
+		}
+	})
+	return err
 }
 
 // wantsReply reports whether a notice is one the sender wants a thread
