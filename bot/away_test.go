@@ -85,4 +85,7 @@ func TestAwayNudgeReturnsNextWorkingDay(t *testing.T) {
 	if res, err := e.store.SweepDue(t.Context(), back.Add(time.Hour)); err != nil || len(res.Redraws) != 0 {
 		t.Errorf("SweepDue(again) = %d redraws, %v; want none", len(res.Redraws), err)
 	}
+	if err := e.store.Check(t.Context()); err != nil {
+		t.Errorf("store Check() after the redraw = %v", err)
+	}
 }
