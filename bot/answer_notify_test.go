@@ -80,7 +80,7 @@ func TestAnswerThreadRepliesByLevel(t *testing.T) {
 				}{
 					{carol.Email, track.StatusReplied, "replied at"},
 					{bob.Email, track.StatusAway, "away until " + calendarDay(time.Now(), 5).Format("Mon 2 Jan")},
-					{"desk@vendor.example", track.StatusAutoAck, "automatic acknowledgement — no person yet"},
+					{"desk@vendor.example", track.StatusAutoAck, "automatic acknowledgement — no reply from a person yet"},
 				}
 				for i, s := range steps {
 					e.answerFrom(t, id, s.rcpt, s.sig, calendarDay(time.Now(), 5), time.Now())

@@ -34,6 +34,11 @@ type Bot struct {
 
 	work sync.WaitGroup // handlers still running after their ack
 
+	// settingsMu serialises every change of a user's settings, each read
+	// afresh under it (editSettings), so that two changes at once both
+	// stay.
+	settingsMu sync.Mutex
+
 	// cardLocks serialise loading, rendering and sending one mail's card,
 	// so that the writer and a button press cannot leave an older
 	// rendering last. Mails share locks by hash.

@@ -37,15 +37,17 @@ func (b *Bot) call(ctx context.Context, pace pacer, method, channel string, f fu
 	return err
 }
 
-// userLocale returns how to speak to a user, and their settings.
+// userLocale returns how to speak to a user, and their settings. When
+// only the Slack profile cannot be read, the error comes with the
+// settings as stored, never with empty ones in their place.
 func (b *Bot) userLocale(ctx context.Context, user string) (locale, UserSettings, error) {
-	p, err := b.dir.profile(ctx, user)
-	if err != nil {
-		return locale{}, UserSettings{}, err
-	}
 	set, err := b.deps.Settings.Settings(ctx, user)
 	if err != nil {
 		return locale{}, UserSettings{}, fmt.Errorf("settings of %s: %w", user, err)
+	}
+	p, err := b.dir.profile(ctx, user)
+	if err != nil {
+		return locale{}, set, err
 	}
 	lang := set.Language
 	if !lang.valid() {
@@ -58,12 +60,18 @@ func (b *Bot) userLocale(ctx context.Context, user string) (locale, UserSettings
 }
 
 // localeOf is userLocale for answering a person: when Slack cannot be
-// asked, the default language and UTC still make an answer.
+// asked, the language they chose (else the default) and UTC still make an
+// answer. The settings it returns are for reading only: every change is
+// made with editSettings.
 func (b *Bot) localeOf(ctx context.Context, user string) (locale, UserSettings) {
 	l, set, err := b.userLocale(ctx, user)
 	if err != nil {
 		b.log.Warn("cannot read user's locale", "user", user, "err", err)
-		return locale{lang: b.cfg.Language, tz: time.UTC, now: b.now()}, set
+		lang := set.Language
+		if !lang.valid() {
+			lang = b.cfg.Language
+		}
+		return locale{lang: lang, tz: time.UTC, now: b.now()}, set
 	}
 	return l, set
 }

@@ -118,11 +118,12 @@ func canNudge(m track.Mail, r track.Recipient, now time.Time) bool {
 }
 
 // awayAt reports whether r's automatic reply says they are away at now:
-// until the end of the date they gave (a calendar date, midnight UTC, as
-// the reader and the core keep it; the day is taken to end at the next
-// midnight UTC, 09:00 in Japan), or, without a date, as long as their
-// status is the out-of-office notice: once the unchanged deadline passes
-// (no response), a nudge may help again.
+// until they are back at work after the date they gave (Recipient.BackAt:
+// the start of the next working day in the working calendar deadlines are
+// counted in, such as 09:00 in Tokyo), or, without a date, as long as
+// their status is the out-of-office notice: once the unchanged deadline
+// passes (no response), a nudge may help again. A recipient stored
+// without BackAt is back at the next midnight UTC after the date.
 func awayAt(r track.Recipient, now time.Time) bool {
 	if r.AutoReply != report.AutoReplyAway {
 		return false
@@ -130,8 +131,11 @@ func awayAt(r track.Recipient, now time.Time) bool {
 	if r.AwayUntil.IsZero() {
 		return r.Status == track.StatusAway
 	}
-	y, mo, d := r.AwayUntil.UTC().Date()
-	return now.Before(time.Date(y, mo, d+1, 0, 0, 0, 0, time.UTC))
+	back := r.BackAt
+	if back.IsZero() {
+		back = track.BackAt(r.AwayUntil, nil)
+	}
+	return now.Before(back)
 }
 
 // actionsBlock holds the mail's buttons, with a nudge button for each

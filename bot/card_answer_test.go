@@ -53,7 +53,7 @@ func TestCardAnswerLines(t *testing.T) {
 			":speech_balloon: *yamada@partner.example* — answered by kato@partner.example at Tue 1 Dec 20:30",
 			":beach_with_umbrella: *lee@other.example* — away until Mon 7 Dec (automatic reply)",
 			":beach_with_umbrella: *ito@other.example* — away (automatic reply)",
-			":robot_face: *support@vendor.example* — automatic acknowledgement — no person yet",
+			":robot_face: *support@vendor.example* — automatic acknowledgement — no reply from a person yet",
 			":white_check_mark: *sato@third.example* — read at Tue 1 Dec 20:30\n:beach_with_umbrella: _also sent an automatic reply: away until Fri 4 Dec_",
 			"waiting for confirmation until",
 		}},
@@ -62,7 +62,7 @@ func TestCardAnswerLines(t *testing.T) {
 			":speech_balloon: *yamada@partner.example* — kato@partner.example さんが返信（12月2日(水) 10:30）",
 			":beach_with_umbrella: *lee@other.example* — 不在（12月7日まで・自動応答）",
 			":beach_with_umbrella: *ito@other.example* — 不在（自動応答）",
-			":robot_face: *support@vendor.example* — 自動受付の返信（担当者からの返信はまだなし）",
+			":robot_face: *support@vendor.example* — 受付の自動応答（担当者からの返信はまだなし）",
 			"まで確認待ち",
 		}},
 	}
@@ -113,7 +113,7 @@ func TestReplyTextAnswers(t *testing.T) {
 		{locale{lang: Japanese}, track.Notice{Recipient: "lee@other.example", To: track.StatusAway, At: m.Recipients[2].StatusAt, Kind: track.NoticeAway},
 			":beach_with_umbrella: *lee@other.example*: 不在（12月7日まで・自動応答）"},
 		{locale{lang: English}, track.Notice{Recipient: "support@vendor.example", To: track.StatusAutoAck, At: m.Recipients[4].StatusAt, Kind: track.NoticeAway},
-			":robot_face: *support@vendor.example*: automatic acknowledgement — no person yet"},
+			":robot_face: *support@vendor.example*: automatic acknowledgement — no reply from a person yet"},
 	}
 	for _, tt := range tests {
 		if got := replyText(m, tt.n, tt.l); got != tt.want {

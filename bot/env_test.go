@@ -66,6 +66,11 @@ type envOptions struct {
 	// testing/synctest.
 	inProcess bool
 	config    func(*bot.Config)
+	// calendar counts the store's working time (out-of-office deadlines,
+	// when an away recipient is back); nil counts plain time.
+	calendar *track.Calendar
+	// settings wraps the settings store the bot is given.
+	settings func(bot.Settings) bot.Settings
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -90,7 +95,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		e.base, hc = srv.URL, srv.Client()
 	}
 	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "mailack.db"), store.Options{NoSync: true})
+	st, err := store.Open(filepath.Join(dir, "mailack.db"), store.Options{NoSync: true, Calendar: o.calendar})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +125,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	log := slog.New(slog.NewTextHandler(&syncWriter{mu: e.logMu, w: e.logs, t: t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.cfg, e.log = cfg, log
-	e.bot, err = bot.New(cfg, botstore.New(st).Deps(e.settings, e.sent), log)
+	deps := botstore.New(st).Deps(e.settings, e.sent)
+	if o.settings != nil {
+		deps.Settings = o.settings(deps.Settings)
+	}
+	e.bot, err = bot.New(cfg, deps, log)
 	if err != nil {
 		t.Fatal(err)
 	}

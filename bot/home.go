@@ -80,13 +80,11 @@ func homeStateOf(set UserSettings) homeState {
 // setHomeState keeps where a user is in App Home in their settings, read
 // afresh so that nothing else of them is changed.
 func (b *Bot) setHomeState(ctx context.Context, user string, st homeState) error {
-	set, err := b.deps.Settings.Settings(ctx, user)
+	_, err := b.editSettings(ctx, user, func(set *UserSettings) {
+		set.Home = HomeView{Tab: string(st.tab), Page: st.page}
+	})
 	if err != nil {
-		return fmt.Errorf("settings of %s: %w", user, err)
-	}
-	set.Home = HomeView{Tab: string(st.tab), Page: st.page}
-	if err := b.deps.Settings.PutSettings(ctx, user, set); err != nil {
-		return fmt.Errorf("keep app home of %s: %w", user, err)
+		return fmt.Errorf("keep app home: %w", err)
 	}
 	return nil
 }

@@ -132,22 +132,20 @@ func clock(min int) string { return fmt.Sprintf("%02d:%02d", min/60, min%60) }
 // /track settings checks it.
 func actSetting(key string) action {
 	return func(b *Bot, ctx context.Context, r *request, a *slack.BlockAction, _ *slack.InteractionCallback) {
-		set := r.set
-		if parse := settingKeys[key]; parse == nil || !parse(&set, a.SelectedOption.Value) {
+		parse := settingKeys[key]
+		if parse == nil || !parse(&UserSettings{}, a.SelectedOption.Value) {
 			b.respond(ctx, r, r.loc.t(msgSettingsBad, escClip(a.SelectedOption.Value, maxSubjectShown)))
 			return
 		}
-		b.saveSettings(ctx, r, set)
+		b.saveSettings(ctx, r, func(set *UserSettings) { parse(set, a.SelectedOption.Value) })
 	}
 }
 
 // actQuiet sets one end of the quiet hours from a time picker; the other
 // end keeps its value, or a usual one when there were none.
 func actQuiet(b *Bot, ctx context.Context, r *request, a *slack.BlockAction, _ *slack.InteractionCallback) {
-	set := r.set
 	if actionKey(a.ActionID) == actSetQuietOff {
-		set.Quiet = QuietHours{}
-		b.saveSettings(ctx, r, set)
+		b.saveSettings(ctx, r, func(set *UserSettings) { set.Quiet = QuietHours{} })
 		return
 	}
 	at, err := parseClock(a.SelectedTime)
@@ -155,23 +153,25 @@ func actQuiet(b *Bot, ctx context.Context, r *request, a *slack.BlockAction, _ *
 		b.respond(ctx, r, r.loc.t(msgSettingsBad, escClip(a.SelectedTime, maxSubjectShown)))
 		return
 	}
-	q := set.Quiet
-	if q.Off() {
-		q = QuietHours{Start: defaultQuietStart, End: defaultQuietEnd}
-	}
-	if a.ActionID == actSetQuietFrom {
-		q.Start = at
-	} else {
-		q.End = at
-	}
-	set.Quiet = q
-	b.saveSettings(ctx, r, set)
+	b.saveSettings(ctx, r, func(set *UserSettings) {
+		q := set.Quiet
+		if q.Off() {
+			q = QuietHours{Start: defaultQuietStart, End: defaultQuietEnd}
+		}
+		if a.ActionID == actSetQuietFrom {
+			q.Start = at
+		} else {
+			q.End = at
+		}
+		set.Quiet = q
+	})
 }
 
-// saveSettings stores a user's settings and shows App Home again in the
-// language they now have.
-func (b *Bot) saveSettings(ctx context.Context, r *request, set UserSettings) {
-	if err := b.deps.Settings.PutSettings(ctx, r.user, set); err != nil {
+// saveSettings makes one change to a user's settings (editSettings) and
+// shows App Home again in the language they now have.
+func (b *Bot) saveSettings(ctx context.Context, r *request, change func(*UserSettings)) {
+	set, err := b.editSettings(ctx, r.user, change)
+	if err != nil {
 		b.trouble(ctx, r, "settings", err)
 		return
 	}
@@ -203,14 +203,11 @@ func (b *Bot) actHomePage(ctx context.Context, r *request, a *slack.BlockAction,
 	if err != nil || page < 0 {
 		return
 	}
-	set, err := b.deps.Settings.Settings(ctx, r.user)
+	// The page of the tab the user is on as stored, not as pressed.
+	_, err = b.editSettings(ctx, r.user, func(set *UserSettings) {
+		set.Home = HomeView{Tab: string(homeStateOf(*set).tab), Page: page}
+	})
 	if err != nil {
-		b.trouble(ctx, r, "app home page", err)
-		return
-	}
-	st := homeStateOf(set)
-	st.page = page
-	if err := b.setHomeState(ctx, r.user, st); err != nil {
 		b.trouble(ctx, r, "app home page", err)
 		return
 	}
@@ -219,9 +216,7 @@ func (b *Bot) actHomePage(ctx context.Context, r *request, a *slack.BlockAction,
 
 // actWelcome hides the welcome section for good.
 func (b *Bot) actWelcome(ctx context.Context, r *request, _ *slack.BlockAction, _ *slack.InteractionCallback) {
-	set := r.set
-	set.Welcomed = true
-	if err := b.deps.Settings.PutSettings(ctx, r.user, set); err != nil {
+	if _, err := b.editSettings(ctx, r.user, func(set *UserSettings) { set.Welcomed = true }); err != nil {
 		b.trouble(ctx, r, "settings", err)
 		return
 	}

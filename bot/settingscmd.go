@@ -65,15 +65,21 @@ func (b *Bot) cmdSettings(ctx context.Context, r *request, args []string) {
 		b.usage(ctx, r, "settings")
 		return
 	}
-	set := r.set
+	// Every pair is checked before anything is written, then applied to
+	// the settings as stored (editSettings).
 	for i := 0; i < len(args); i += 2 {
 		parse, ok := settingKeys[strings.ToLower(args[i])]
-		if !ok || !parse(&set, strings.ToLower(args[i+1])) {
+		if !ok || !parse(&UserSettings{}, strings.ToLower(args[i+1])) {
 			b.respond(ctx, r, r.loc.t(msgSettingsBad, escClip(args[i]+" "+args[i+1], maxSubjectShown)))
 			return
 		}
 	}
-	if err := b.deps.Settings.PutSettings(ctx, r.user, set); err != nil {
+	set, err := b.editSettings(ctx, r.user, func(set *UserSettings) {
+		for i := 0; i < len(args); i += 2 {
+			settingKeys[strings.ToLower(args[i])](set, strings.ToLower(args[i+1]))
+		}
+	})
+	if err != nil {
 		b.trouble(ctx, r, "settings", err)
 		return
 	}

@@ -327,23 +327,22 @@ const maxNotifyPrefs = 200
 
 // setNotify keeps which good news about a mail its sender wants.
 func (b *Bot) setNotify(ctx context.Context, user, id string, n Notify) error {
-	set, err := b.deps.Settings.Settings(ctx, user)
-	if err != nil {
-		return err
-	}
-	set.Notify = slices.DeleteFunc(set.Notify, func(p NotifyPref) bool { return p.MessageID == id })
-	if n != NotifyAll {
-		set.Notify = append(set.Notify, NotifyPref{MessageID: id, On: n})
-	}
-	if len(set.Notify) > maxNotifyPrefs {
-		set.Notify = set.Notify[len(set.Notify)-maxNotifyPrefs:]
-	}
-	return b.deps.Settings.PutSettings(ctx, user, set)
+	_, err := b.editSettings(ctx, user, func(set *UserSettings) {
+		set.Notify = slices.DeleteFunc(set.Notify, func(p NotifyPref) bool { return p.MessageID == id })
+		if n != NotifyAll {
+			set.Notify = append(set.Notify, NotifyPref{MessageID: id, On: n})
+		}
+		if len(set.Notify) > maxNotifyPrefs {
+			set.Notify = set.Notify[len(set.Notify)-maxNotifyPrefs:]
+		}
+	})
+	return err
 }
 
 // wantsReply reports whether a notice is one the sender wants a thread
 // reply for, by their level and what they chose for the mail. The card is
-// kept current whatever they chose.
+// kept current whatever they chose; a redraw (a recipient back from being
+// away) only redraws it.
 //
 // Problems (a bounce, a delay, a missed deadline) are always told. Good
 // news is an answer: a read receipt, an open, a confirmation in Slack or
@@ -353,6 +352,9 @@ func (b *Bot) setNotify(ctx context.Context, user, id string, n Notify) error {
 // miss is then told as usual), so only those told of every change get a
 // reply for it.
 func wantsReply(set UserSettings, m track.Mail, kind track.NoticeKind) bool {
+	if kind == track.NoticeRedraw {
+		return false // nothing new to tell: only the card is drawn again
+	}
 	if problemKinds[kind] {
 		return true
 	}

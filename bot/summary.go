@@ -96,8 +96,7 @@ func (b *Bot) summaryFor(ctx context.Context, user string, now time.Time) {
 		b.log.Warn("cannot send morning summary", "user", user, "err", err)
 		return
 	}
-	set.SummarySent = day
-	if err := b.deps.Settings.PutSettings(ctx, user, set); err != nil {
+	if _, err := b.editSettings(ctx, user, func(set *UserSettings) { set.SummarySent = day }); err != nil {
 		b.log.Warn("cannot remember the morning summary was sent", "user", user, "err", err)
 	}
 	b.log.Info("morning summary sent", "user", user)

@@ -18,6 +18,8 @@ func TestJapaneseWording(t *testing.T) {
 		"配送": "配信", "転送済み": "中継済み", "既読": "開封済み", "本人が開封": "開封あり",
 		"返答を待って": "確認待ち", `"`: "「」", "“": "「」", "(": "（", ")": "）",
 		"あなた": "（主語を省く）", "再送中": "再試行中", "既定の期限": "既定",
+		// 返信 is a person's answer; an automatic one is a 自動応答.
+		"自動受付": "受付の自動応答", "自動返信": "自動応答", "：": ": か（）",
 	}
 	spaced := regexp.MustCompile(`%\[\d\][sd] (件|名|以上|時間|日)`)
 	var all []string
@@ -115,6 +117,48 @@ func TestJapaneseFollowUpCourteous(t *testing.T) {
 	for _, bad := range []string{"」の件", "ご連絡いたしました", "ご一報ください"} {
 		if strings.Contains(got, bad) {
 			t.Errorf("follow-up has %q:\n%s", bad, got)
+		}
+	}
+}
+
+// Answers are said with one term each, in both languages: a person's
+// reply (返信), an automatic reply (自動応答) with the absence it tells of
+// (不在), and the welcome names both among what mailack reads and the
+// same settings as the tab list. A recipient named by address is
+// addressed as さん in every nudge answer.
+func TestAnswerTerms(t *testing.T) {
+	en, ja := catalogs[English], catalogs[Japanese]
+	away := []msg{msgAwayUntil, msgAwayNoDate, msgAwayAlso, msgNudgeAwayUntil, msgNudgeAway}
+	for _, k := range away {
+		if !strings.Contains(en[k], "automatic reply") {
+			t.Errorf("English %s = %q, want it to say “automatic reply”", k, en[k])
+		}
+		if !strings.Contains(ja[k], "自動応答") || !strings.Contains(ja[k], "不在") {
+			t.Errorf("Japanese %s = %q, want 不在 and 自動応答", k, ja[k])
+		}
+	}
+	for _, st := range []track.Status{track.StatusAway, track.StatusAutoAck} {
+		if w := statusWords[Japanese][st]; !strings.Contains(w, "自動応答") {
+			t.Errorf("Japanese status %s = %q, want 自動応答", st, w)
+		}
+	}
+	if w := statusWords[English][track.StatusAway]; !strings.Contains(w, "automatic reply") {
+		t.Errorf("English status away = %q, want “automatic reply”", w)
+	}
+	if a := reasonAdvice[Japanese][report.ReasonVacation]; !strings.Contains(a.Plain, "自動応答") {
+		t.Errorf("Japanese vacation reason = %q, want 自動応答", a.Plain)
+	}
+	for _, k := range []msg{msgWelcome, msgWelcomeIntro} {
+		if !strings.Contains(en[k], "replies and automatic replies") || !strings.Contains(ja[k], "返信・自動応答") {
+			t.Errorf("welcome %s does not name both replies and automatic replies:\n%s\n%s", k, en[k], ja[k])
+		}
+	}
+	if !strings.Contains(en[msgWelcome], "language, notifications, deadline") || !strings.Contains(ja[msgWelcome], "言語、通知、期限") {
+		t.Errorf("welcome lists other settings than the tabs do:\n%s\n%s", en[msgWelcome], ja[msgWelcome])
+	}
+	for _, k := range []msg{msgNudged, msgNudgeNoUser, msgNudgeTooSoon, msgNudgeAnswered, msgNudgeAwayUntil, msgNudgeAway} {
+		if !strings.HasPrefix(ja[k], "%[1]s さん") {
+			t.Errorf("Japanese %s = %q, want the recipient as “%%[1]s さん”", k, ja[k])
 		}
 	}
 }

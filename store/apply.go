@@ -238,7 +238,7 @@ func (a *applier) evidence(ev track.Evidence) error {
 
 // apply stores ev and applies it to m.
 func (a *applier) apply(m track.Mail, ev track.Evidence) error {
-	r, err := track.Apply(m, ev, a.now)
+	r, err := track.ApplyIn(m, ev, a.s.opts.Calendar, a.now)
 	if errors.Is(err, track.ErrUnknownRecipient) {
 		return a.keepUnmatched(ev)
 	}

@@ -47,6 +47,7 @@ type mailRec struct {
 	CreatedAt    int64     `json:"created,omitempty"`
 	UpdatedAt    int64     `json:"updated,omitempty"`
 	ClosedAt     int64     `json:"closed,omitempty"`
+	RedrawnFor   int64     `json:"redrawn,omitempty"`
 }
 
 type rcptRec struct {
@@ -64,6 +65,7 @@ type rcptRec struct {
 	AnsweredBy    string   `json:"by,omitempty"`
 	AutoReply     string   `json:"auto,omitempty"`
 	AwayUntil     int64    `json:"away,omitempty"`
+	BackAt        int64    `json:"back,omitempty"`
 	DueAt         int64    `json:"due,omitempty"`
 }
 
@@ -105,6 +107,7 @@ func encodeMail(m *track.Mail) ([]byte, error) {
 		CreatedAt:    nanos(m.CreatedAt),
 		UpdatedAt:    nanos(m.UpdatedAt),
 		ClosedAt:     nanos(m.ClosedAt),
+		RedrawnFor:   nanos(m.RedrawnFor),
 		Recipients:   make([]rcptRec, len(m.Recipients)),
 	}
 	for i, x := range m.Recipients {
@@ -122,6 +125,7 @@ func encodeMail(m *track.Mail) ([]byte, error) {
 			AnsweredBy:    x.AnsweredBy,
 			AutoReply:     string(x.AutoReply),
 			AwayUntil:     nanos(x.AwayUntil),
+			BackAt:        nanos(x.BackAt),
 			DueAt:         nanos(x.DueAt),
 		}
 		for _, s := range x.Notified {
@@ -155,6 +159,7 @@ func decodeMail(id string, b []byte) (track.Mail, error) {
 		CreatedAt:    fromNanos(r.CreatedAt),
 		UpdatedAt:    fromNanos(r.UpdatedAt),
 		ClosedAt:     fromNanos(r.ClosedAt),
+		RedrawnFor:   fromNanos(r.RedrawnFor),
 		Recipients:   make([]track.Recipient, len(r.Recipients)),
 	}
 	for i, x := range r.Recipients {
@@ -172,6 +177,7 @@ func decodeMail(id string, b []byte) (track.Mail, error) {
 			AnsweredBy:    x.AnsweredBy,
 			AutoReply:     report.AutoReply(x.AutoReply),
 			AwayUntil:     fromNanos(x.AwayUntil),
+			BackAt:        fromNanos(x.BackAt),
 			DueAt:         fromNanos(x.DueAt),
 		}
 		for _, s := range x.Notified {

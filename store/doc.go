@@ -70,7 +70,9 @@
 //	evidence_ids    evidenceID → messageID, for evidence not tied to its
 //	                mail by Message-ID
 //	by_sender       sender \x00 SentAt messageID → state
-//	by_due          DueAt messageID → (mails with an armed deadline)
+//	by_due          wake-up messageID → (mails with an armed deadline or
+//	                a card to draw again when an away recipient is back:
+//	                the earlier of track.NextDue and track.NextRedraw)
 //	by_closed       ClosedAt messageID → (done and stopped mails)
 //	by_envelope     envelopeID \x00 messageID →
 //	by_subject      address \x00 subject-hash SentAt messageID →
@@ -92,7 +94,7 @@
 // A mail's evidence follows its record in the mails bucket, so that
 // applying a report rewrites one leaf page for both; keys without a NUL
 // byte are mails. by_sender lists a sender's mails newest first and filters them by state
-// without loading them; by_due makes the deadline sweep, by_closed the
+// without loading them; by_due makes the deadline sweep (and its redraws), by_closed the
 // retention purge, by_subject the last-resort correlation and awaiting the
 // digest range scans; awaiting's entries carry what a digest shows, so the
 // digest loads no mail. by_subject holds every recipient address and its plus-address base; the

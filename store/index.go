@@ -59,10 +59,15 @@ func bySenderEntries(m *track.Mail) []entry {
 	return []entry{{append(k, m.MessageID...), []byte(m.State)}}
 }
 
-// byDueEntries: track.NextDue messageID, for mails with a deadline still
-// to fire (the mail's own or a recipient's moved one).
+// byDueEntries: the mail's next wake-up messageID, for mails with a
+// deadline still to fire (track.NextDue: the mail's own or a recipient's
+// moved one) or a card to draw again when a recipient is back from being
+// away (track.NextRedraw), whichever comes first.
 func byDueEntries(m *track.Mail) []entry {
 	due := track.NextDue(*m)
+	if r := track.NextRedraw(*m); !r.IsZero() && (due.IsZero() || r.Before(due)) {
+		due = r
+	}
 	if due.IsZero() {
 		return nil
 	}

@@ -20,11 +20,15 @@ type SweepResult struct {
 	Swept int
 	// Notices are the no-response notices put in the outbox.
 	Notices []track.Notice
+	// Redraws are the notices put in the outbox to have cards drawn again
+	// because a recipient is back from being away (track.Redraw), one per
+	// card.
+	Redraws []track.Notice
 }
 
 // SweepDue fires every deadline due at now: it scans the by_due index up
-// to now, applies track.Sweep to each mail and puts the notices in the
-// outbox, a chunk of mails per transaction. A sweep interrupted by a crash
+// to now, applies track.Sweep and track.Redraw to each mail and puts the
+// notices in the outbox, a chunk of mails per transaction. A sweep interrupted by a crash
 // is simply run again: a spent deadline is no longer in the index.
 func (s *Store) SweepDue(ctx context.Context, now time.Time) (SweepResult, error) {
 	var total SweepResult
@@ -46,6 +50,7 @@ func (s *Store) SweepDue(ctx context.Context, now time.Time) (SweepResult, error
 		after = last
 		total.Swept += part.Swept
 		total.Notices = append(total.Notices, part.Notices...)
+		total.Redraws = append(total.Redraws, part.Redraws...)
 	}
 	return total, nil
 }
@@ -98,10 +103,14 @@ func (s *Store) sweepChunk(tx kvTx, now time.Time, after []byte) (SweepResult, [
 			return res, nil, false, orDangling(err, bucketByDue, []byte(id))
 		}
 		next, notices := track.Sweep(m, now)
-		if next.DueAt.Equal(m.DueAt) && track.NextDue(next).Equal(track.NextDue(m)) && len(notices) == 0 {
+		swept := !next.DueAt.Equal(m.DueAt) || !track.NextDue(next).Equal(track.NextDue(m)) || len(notices) > 0
+		next, redraw, redrawn := track.Redraw(next, now)
+		if !swept && !redrawn {
 			continue
 		}
-		res.Swept++
+		if swept {
+			res.Swept++
+		}
 		if err := putMail(tx, &m, &next); err != nil {
 			return res, nil, false, err
 		}
@@ -110,6 +119,12 @@ func (s *Store) sweepChunk(tx kvTx, now time.Time, after []byte) (SweepResult, [
 			return res, nil, false, err
 		}
 		res.Notices = append(res.Notices, added...)
+		if redrawn {
+			if added, err = s.enqueueNotices(tx, []track.Notice{redraw}, now); err != nil {
+				return res, nil, false, err
+			}
+			res.Redraws = append(res.Redraws, added...)
+		}
 	}
 	return res, last, len(ids) == chunk, nil
 }

@@ -221,6 +221,7 @@ func absorbAway(m *Mail, i int, ev Evidence, cal *Calendar) bool {
 		return changed
 	}
 	r.AwayUntil = ev.AwayUntil
+	r.BackAt = BackAt(ev.AwayUntil, cal)
 	if due := AnswerDeadline(*m, ev.AwayUntil, cal); !m.Closed() && !due.IsZero() && due.After(m.DueAt) && due.After(r.DueAt) {
 		r.DueAt = due
 	}
@@ -242,12 +243,24 @@ func AnswerDeadline(m Mail, back time.Time, cal *Calendar) time.Time {
 	if span <= 0 || back.IsZero() {
 		return time.Time{}
 	}
+	return cal.Add(BackAt(back, cal), span)
+}
+
+// BackAt returns when a recipient away until the date back (midnight UTC
+// of that day) is back at work: the start of the first working time after
+// the end of that day in cal's zone, such as 09:00 in Tokyo on the next
+// working day. A nil Calendar counts plain days in UTC: the next midnight
+// UTC. It is zero when back is.
+func BackAt(back time.Time, cal *Calendar) time.Time {
+	if back.IsZero() {
+		return time.Time{}
+	}
 	loc := time.UTC
 	if cal != nil {
 		loc = cal.loc
 	}
-	y, mo, d := back.Date()
-	return cal.Add(time.Date(y, mo, d+1, 0, 0, 0, 0, loc), span)
+	y, mo, d := back.UTC().Date()
+	return cal.Next(time.Date(y, mo, d+1, 0, 0, 0, 0, loc))
 }
 
 // NextDue returns when m's next deadline falls for a recipient who still

@@ -286,3 +286,80 @@ func TestCorrelateAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestBackAt says when someone away until a date is back at work: the
+// start of the next working day in the working calendar, not midnight UTC
+// (09:00 on Saturday in Tokyo).
+func TestBackAt(t *testing.T) {
+	office := mustCalendar(t, CalendarConfig{Location: tokyo, DayStart: 9 * time.Hour, DayEnd: 18 * time.Hour, Holidays: mustHolidays(t, "jp")})
+	wholeDays := mustCalendar(t, CalendarConfig{Location: tokyo, Holidays: mustHolidays(t, "jp")})
+	for _, tt := range []struct {
+		name string
+		back time.Time
+		cal  *Calendar
+		want time.Time
+	}{
+		{"friday, tokyo office", day(2026, 12, 4), office, time.Date(2026, 12, 7, 9, 0, 0, 0, tokyo)},
+		{"before a holiday", day(2026, 11, 20), office, time.Date(2026, 11, 24, 9, 0, 0, 0, tokyo)},
+		{"midweek", day(2026, 12, 8), office, time.Date(2026, 12, 9, 9, 0, 0, 0, tokyo)},
+		{"whole working days", day(2026, 12, 4), wholeDays, time.Date(2026, 12, 7, 0, 0, 0, 0, tokyo)},
+		{"no calendar", day(2026, 12, 4), nil, time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)},
+		{"no date", time.Time{}, office, time.Time{}},
+	} {
+		if got := BackAt(tt.back, tt.cal); !got.Equal(tt.want) {
+			t.Errorf("%s: BackAt(%s) = %v, want %v", tt.name, tt.back.Format(time.DateOnly), got, tt.want)
+		}
+	}
+}
+
+// TestRedraw issues one redraw when away recipients are back, whatever
+// their number, and none before, twice, for an answered recipient or on a
+// closed mail.
+func TestRedraw(t *testing.T) {
+	cal := mustCalendar(t, CalendarConfig{Location: tokyo, DayStart: 9 * time.Hour, DayEnd: 18 * time.Hour, Holidays: mustHolidays(t, "jp")})
+	sent := time.Date(2026, 12, 1, 10, 0, 0, 0, tokyo)
+	m, err := Register(Mail{MessageID: "orig-1@example.com", Sender: "alice@example.com", SentAt: sent, Requested: receipts,
+		Recipients: []Recipient{{Address: "suzuki@partner.example.co.jp"}, {Address: "lee@other.example"}, {Address: "kim@third.example"}}}, 8*time.Hour, cal, sent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := NextRedraw(m); !got.IsZero() {
+		t.Fatalf("NextRedraw(nobody away) = %v, want none", got)
+	}
+	var evs []Evidence
+	evs = append(evs, answer(t, m, "suzuki@partner.example.co.jp", sent.Add(time.Minute), report.AutoReplyAway, day(2026, 12, 4))...)
+	evs = append(evs, answer(t, m, "lee@other.example", sent.Add(time.Minute), report.AutoReplyAway, day(2026, 12, 4))...)
+	evs = append(evs, answer(t, m, "kim@third.example", sent.Add(time.Minute), report.AutoReplyAway, day(2026, 12, 8))...)
+	m, _ = applyAll(t, m, cal, evs...)
+	monday := time.Date(2026, 12, 7, 9, 0, 0, 0, tokyo)
+	if r := recipient(t, m, "lee@other.example"); !r.BackAt.Equal(monday) {
+		t.Fatalf("BackAt = %v, want %v", r.BackAt, monday)
+	}
+	if got := NextRedraw(m); !got.Equal(monday) {
+		t.Fatalf("NextRedraw() = %v, want %v", got, monday)
+	}
+	if _, _, ok := Redraw(m, monday.Add(-time.Second)); ok {
+		t.Fatal("Redraw(before anyone is back) issued a notice")
+	}
+	m, n, ok := Redraw(m, monday.Add(time.Hour))
+	if !ok || n.Kind != NoticeRedraw || n.MessageID != m.MessageID || n.Sender != "alice@example.com" || !n.At.Equal(monday) || n.Key == "" {
+		t.Fatalf("Redraw(two back) = %+v, %v; want one redraw notice at %v", n, ok, monday)
+	}
+	if _, n, ok := Redraw(m, monday.Add(2*time.Hour)); ok {
+		t.Fatalf("Redraw(again) = %+v, want none", n)
+	}
+	wednesday := time.Date(2026, 12, 9, 9, 0, 0, 0, tokyo)
+	if got := NextRedraw(m); !got.Equal(wednesday) {
+		t.Fatalf("NextRedraw() after Monday = %v, want %v", got, wednesday)
+	}
+	// kim answers before being back: nothing to redraw for.
+	replied, _ := applyAll(t, m, cal, answer(t, m, "kim@third.example", sent.Add(time.Hour), "", time.Time{})...)
+	if got := NextRedraw(replied); !got.IsZero() {
+		t.Errorf("NextRedraw(the last one answered) = %v, want none", got)
+	}
+	closed := m.Clone()
+	closed.State = StateDone
+	if _, _, ok := Redraw(closed, wednesday); ok {
+		t.Error("Redraw(closed mail) issued a notice")
+	}
+}

@@ -151,6 +151,29 @@ func (c *Calendar) Add(start time.Time, d time.Duration) time.Time {
 	return start.Add(d)
 }
 
+// Next returns the first instant of working time at or after t: t itself
+// within working hours, else the start of the next working hours. A nil
+// Calendar returns t.
+func (c *Calendar) Next(t time.Time) time.Time {
+	if c == nil {
+		return t
+	}
+	t = t.In(c.loc)
+	for range maxCalendarDays {
+		if from, to, ok := c.window(t); ok {
+			if t.Before(from) {
+				return from
+			}
+			if t.Before(to) {
+				return t
+			}
+		}
+		y, m, day := t.Date()
+		t = time.Date(y, m, day+1, 0, 0, 0, 0, c.loc)
+	}
+	return t
+}
+
 // window returns the working hours of t's day, and false on a day off.
 func (c *Calendar) window(t time.Time) (from, to time.Time, ok bool) {
 	if !c.Working(t) {

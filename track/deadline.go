@@ -192,3 +192,56 @@ func Reopen(m Mail, due, now time.Time) (Mail, error) {
 	m.UpdatedAt = now
 	return m, nil
 }
+
+// NextRedraw returns when m's card must next be drawn again although
+// nothing was reported: the earliest instant a recipient who still owes
+// an answer is back from being away (Recipient.BackAt) and no redraw was
+// issued for yet. It is zero when there is none or m is closed.
+func NextRedraw(m Mail) time.Time {
+	if m.Closed() {
+		return time.Time{}
+	}
+	var next time.Time
+	for _, r := range m.Recipients {
+		if r.BackAt.IsZero() || !r.BackAt.After(m.RedrawnFor) || r.Status == StatusFailed || m.Conclusive(r) {
+			continue
+		}
+		if next.IsZero() || r.BackAt.Before(next) {
+			next = r.BackAt
+		}
+	}
+	return next
+}
+
+// Redraw issues the one notice that has m's card drawn again once now
+// reached NextRedraw, whatever the number of recipients back by now, and
+// marks their return as handled. Before that, or with nothing to redraw,
+// it returns m and false, so it can be called as often as wanted.
+func Redraw(m Mail, now time.Time) (Mail, Notice, bool) {
+	at := NextRedraw(m)
+	if at.IsZero() || now.Before(at) {
+		return m, Notice{}, false
+	}
+	next := m.Clone()
+	who := ""
+	for _, r := range m.Recipients {
+		if r.BackAt.After(m.RedrawnFor) && !r.BackAt.After(now) {
+			if r.BackAt.After(next.RedrawnFor) {
+				next.RedrawnFor = r.BackAt
+			}
+			if who == "" {
+				who = r.Address
+			}
+		}
+	}
+	next.UpdatedAt = now
+	n := Notice{
+		Key:       m.MessageID + " " + string(NoticeRedraw) + " " + next.RedrawnFor.UTC().Format(time.RFC3339),
+		Kind:      NoticeRedraw,
+		MessageID: m.MessageID,
+		Sender:    m.Sender,
+		Recipient: who,
+		At:        next.RedrawnFor,
+	}
+	return next, n, true
+}

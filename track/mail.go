@@ -87,6 +87,10 @@ type Mail struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	ClosedAt  time.Time
+	// RedrawnFor is the latest instant a recipient came back from being
+	// away (Recipient.BackAt) that a NoticeRedraw was issued for; see
+	// Redraw.
+	RedrawnFor time.Time
 }
 
 // Closed reports whether the mail is done or stopped.
@@ -140,6 +144,9 @@ type Recipient struct {
 	// an out-of-office notice gave (midnight UTC), zero when none did.
 	AutoReply report.AutoReply
 	AwayUntil time.Time
+	// BackAt is when the recipient is back at work by AwayUntil (see
+	// BackAt), counted in the working calendar; zero when AwayUntil is.
+	BackAt time.Time
 	// DueAt is the recipient's own deadline, later than the mail's, set
 	// when an out-of-office notice moved it; zero otherwise.
 	DueAt time.Time
@@ -286,6 +293,9 @@ const (
 	NoticeReplied    NoticeKind = "replied"     // answered by e-mail
 	NoticeAway       NoticeKind = "away"        // an automatic reply: away, or a system acknowledged
 	NoticeStatus     NoticeKind = "status"      // any other status change
+	// NoticeRedraw tells nothing new: the card is to be drawn again,
+	// because a recipient who was away is back (and may be nudged again).
+	NoticeRedraw NoticeKind = "redraw"
 )
 
 // Notice is a decision to tell the sender something. The chat side renders

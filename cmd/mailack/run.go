@@ -318,7 +318,7 @@ func (d *daemon) sweepLoop(ctx context.Context) error {
 			d.log.Error("deadline sweep failed", "err", err)
 		}
 		d.metrics.deadlines.Add(float64(len(res.Notices)))
-		if len(res.Notices) > 0 && d.bot != nil {
+		if len(res.Notices)+len(res.Redraws) > 0 && d.bot != nil {
 			d.bot.Wake()
 		}
 		if now.Sub(lastHousekeeping) >= time.Hour {
