@@ -42,14 +42,15 @@ func (e *IntegrityError) Unwrap() error { return ErrCorrupt }
 // could not read. It reads the whole file.
 func (s *Store) Check(ctx context.Context) error {
 	var ie IntegrityError
-	err := s.view(ctx, func(tx kvTx) error {
-		ie = IntegrityError{}
-		c := &checker{tx: tx, ie: &ie, want: map[string]int{}}
-		if bt, ok := tx.(boltTx); ok {
-			for err := range bt.tx.Check() {
-				c.add("bbolt: %v", err)
-			}
+	if s.db != nil {
+		if err := s.checkPages(ctx, &ie); err != nil {
+			return fmt.Errorf("check %s: %w", s.path, err)
 		}
+	}
+	pages := ie
+	err := s.view(ctx, func(tx kvTx) error {
+		ie = pages
+		c := &checker{tx: tx, ie: &ie, want: map[string]int{}}
 		for _, step := range []func(context.Context) error{c.mails, c.indexes, c.evidenceIDs, c.orphans, c.outbox, c.slackRefs} {
 			if err := step(ctx); err != nil {
 				return err
@@ -62,6 +63,31 @@ func (s *Store) Check(ctx context.Context) error {
 	}
 	if len(ie.Problems) > 0 {
 		return &ie
+	}
+	return nil
+}
+
+// checkPages runs bbolt's own page check (every reachable page once, none
+// also on the freelist). bbolt's Tx.Check "is not safe to use
+// concurrently on a read-only transaction" (boltdb/bolt pull request 174):
+// a write committed meanwhile changes the freelist it compares with, and
+// pages the read transaction still sees are reported "reachable freed".
+// So it runs in a write transaction, which holds writers off while it
+// runs, and is rolled back. It runs before, not inside, the read
+// transaction of the other checks: one goroutine holding a read
+// transaction while it opens a write transaction may deadlock on a remap.
+func (s *Store) checkPages(ctx context.Context, ie *IntegrityError) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	c := &checker{ie: ie}
+	for err := range tx.Check() {
+		c.add("bbolt: %v", err)
 	}
 	return nil
 }
