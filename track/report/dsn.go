@@ -237,16 +237,20 @@ func (m *message) fromNullmailer() bool {
 
 // saysExpired reports whether a diagnostic or the report's text says the
 // message expired.
+//
+// The recipient's own line decides first: OpenSMTPD 6.8 writes the line
+// "<rcpt>: Envelope expired" (the error its queue sets when an envelope
+// outlives its "queue ttl", smtpd.conf(5)) into its delay-warning
+// template, "this is only a temporary failure report", and a line that
+// says the envelope expired outweighs the template around it.
 func (m *message) saysExpired(diagnostic string) bool {
+	if indexFold(diagnostic, 0, "expired") >= 0 {
+		return true
+	}
 	if low := m.humanLower(); strings.Contains(low, "temporary failure") || strings.Contains(low, " is delayed") || saysDelayed(low) {
 		return false
 	}
-	for _, t := range []string{diagnostic, m.humanText()} {
-		if indexFold(t, 0, "expired") >= 0 {
-			return true
-		}
-	}
-	return false
+	return indexFold(m.humanText(), 0, "expired") >= 0
 }
 
 // dsnFieldStart returns the offset of the first line of t that starts a
