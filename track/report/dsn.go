@@ -211,24 +211,46 @@ func (m *message) dsnReports() []Report {
 			// unless the text calls itself a delay warning.
 			rs[i].Action = ActionFailed
 		}
+		gaveUp := rs[i].Action == ActionDelayed && m.fromNullmailer()
+		if gaveUp {
+			rs[i].Action = ActionFailed
+		}
 		rs[i].Reason = classify(rs[i], m.diagnosticFor(rs[i].Recipient, mt))
 		rs[i].Reason = m.ownDomainReason(rs[i])
+		if gaveUp {
+			rs[i].Reason = ReasonExpired
+		}
 	}
 	return rs
 }
 
+// fromNullmailer reports whether the report was written by nullmailer-dsn,
+// whose text begins "This is the nullmailer delivery system". nullmailer
+// sends no delay warnings: nullmailer-send(8) writes a report only when a
+// message fails permanently or has been queued longer than its
+// queuelifetime, and then moves it to the failed queue for good. A report
+// of its own with "Action: delayed" (the last attempt failed with a 4xx
+// reply) is therefore a message given up when it expired.
+func (m *message) fromNullmailer() bool {
+	return strings.Contains(m.humanLower(), "this is the nullmailer delivery system")
+}
+
 // saysExpired reports whether a diagnostic or the report's text says the
 // message expired.
+//
+// The recipient's own line decides first: OpenSMTPD 6.8 writes the line
+// "<rcpt>: Envelope expired" (the error its queue sets when an envelope
+// outlives its "queue ttl", smtpd.conf(5)) into its delay-warning
+// template, "this is only a temporary failure report", and a line that
+// says the envelope expired outweighs the template around it.
 func (m *message) saysExpired(diagnostic string) bool {
+	if indexFold(diagnostic, 0, "expired") >= 0 {
+		return true
+	}
 	if low := m.humanLower(); strings.Contains(low, "temporary failure") || strings.Contains(low, " is delayed") || saysDelayed(low) {
 		return false
 	}
-	for _, t := range []string{diagnostic, m.humanText()} {
-		if indexFold(t, 0, "expired") >= 0 {
-			return true
-		}
-	}
-	return false
+	return indexFold(m.humanText(), 0, "expired") >= 0
 }
 
 // dsnFieldStart returns the offset of the first line of t that starts a

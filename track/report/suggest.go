@@ -40,7 +40,132 @@ func suggestedAddresses(text string) []string {
 	for _, marker := range exampleIntros {
 		out, seen = addressesAfter(text, marker, 12, true, out, seen)
 	}
+	out, seen = templateAddresses(text, out, seen)
+	out, _ = contactLineAddresses(text, out, seen)
 	return out
+}
+
+// templateWords are the words a help text builds a template address from,
+// such as "NAME@example.edu", "lastnameNumber@example.gov" or
+// "Firstname.Lastname@example.com": it describes the form of an address
+// and names no mailbox.
+var templateWords = map[string]bool{
+	"name": true, "firstname": true, "lastname": true, "surname": true, "first": true, "last": true,
+	"given": true, "family": true, "middle": true, "initial": true, "initials": true, "number": true,
+	"user": true, "username": true, "userid": true, "login": true, "nickname": true, "alias": true,
+	"your": true, "yourname": true, "account": true, "mailbox": true,
+}
+
+// templateAddresses appends to out the addresses in text whose local part
+// is a template: made only of templateWords and written the way help texts
+// and manual pages set a placeholder apart from literal text, either all
+// in capitals ("finger NAME@directory.example.edu") or as several words
+// joined by ".", "_", "-" or a capital with at least one capital ("the
+// standard form of address is lastnameNumber@example.gov",
+// "Firstname.Lastname@example.com"). A real mailbox named "user@" or
+// "User@" is kept.
+func templateAddresses(text string, out []string, seen map[string]bool) ([]string, map[string]bool) {
+	for from, n := 0, 0; n < 256; n++ {
+		start, end := nextAddress(text, from)
+		if start < 0 {
+			break
+		}
+		from = end
+		local, _, _ := strings.Cut(text[start:end], "@")
+		if isTemplateLocal(local) {
+			out, seen = appendAddress(out, seen, text[start:end])
+		}
+	}
+	return out, seen
+}
+
+// isTemplateLocal reports whether local is a template local part (see
+// templateAddresses).
+func isTemplateLocal(local string) bool {
+	if strings.ToLower(local) == local {
+		return false
+	}
+	words := 0
+	word := 0 // start of the current word
+	for i := 0; i <= len(local); i++ {
+		boundary := i == len(local) || strings.IndexByte("._-", local[i]) >= 0 ||
+			i > word && local[i] >= 'A' && local[i] <= 'Z' && local[i-1] >= 'a' && local[i-1] <= 'z'
+		if !boundary {
+			continue
+		}
+		if i == word || !templateWords[strings.ToLower(local[word:i])] {
+			return false
+		}
+		words++
+		word = i
+		if i < len(local) && strings.IndexByte("._-", local[i]) >= 0 {
+			word = i + 1
+		}
+	}
+	return words > 1 || strings.ToUpper(local) == local
+}
+
+// contactLineAddresses appends to out the addresses on lines that also
+// carry a telephone number: a directory entry ("Judy User  +1 925-555-0100
+// judy@example.gov") or a signature ("Tel. +81 3-5555-0100 /
+// helpdesk@example.jp"). Such a line gives a way to reach someone; a bounce
+// names its failed recipient without one.
+func contactLineAddresses(text string, out []string, seen map[string]bool) ([]string, map[string]bool) {
+	for rest, n := text, 0; rest != "" && n < 4096; n++ {
+		line := rest
+		if i := strings.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
+		if strings.IndexByte(line, '@') < 0 || !hasPhoneNumber(line) {
+			continue
+		}
+		for _, a := range findAddresses(line) {
+			out, seen = appendAddress(out, seen, a)
+		}
+	}
+	return out, seen
+}
+
+// phoneMarkers label a telephone number in signatures and directory
+// entries.
+var phoneMarkers = []string{"tel:", "tel.", "phone:", "telephone:", "fax:", "mobile:", "電話", "ＴＥＬ"}
+
+// hasPhoneNumber reports whether line carries a telephone number: one of
+// phoneMarkers, or a number in the international form of ITU-T E.123
+// section 2.5 ("+" and the country code, then a space or hyphen and more
+// digits; directories mask digits as "x").
+func hasPhoneNumber(line string) bool {
+	lower := strings.ToLower(line)
+	for _, m := range phoneMarkers {
+		if strings.Contains(lower, m) {
+			return true
+		}
+	}
+	for i := 0; i < len(line); i++ {
+		if line[i] != '+' || i > 0 && line[i-1] != ' ' && line[i-1] != '\t' && line[i-1] != '(' {
+			continue
+		}
+		j := i + 1
+		for j < len(line) && j-i <= 3 && line[j] >= '0' && line[j] <= '9' {
+			j++
+		}
+		if j == i+1 || j >= len(line) || (line[j] != ' ' && line[j] != '-') {
+			continue
+		}
+		k, digits := j+1, 0
+		for k < len(line) && (line[k] >= '0' && line[k] <= '9' || line[k] == 'x' || line[k] == '-' || line[k] == ' ' || line[k] == '(' || line[k] == ')') {
+			if line[k] != '-' && line[k] != ' ' && line[k] != '(' && line[k] != ')' {
+				digits++
+			}
+			k++
+		}
+		if digits >= 6 {
+			return true
+		}
+	}
+	return false
 }
 
 // suggestedAddress returns the address text suggests instead of rcpt, or
