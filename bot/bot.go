@@ -68,7 +68,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Bot, error) {
 		api:     api,
 		http:    hc,
 		admins:  map[string]bool{},
-		pace:    newPacing(),
+		pace:    newPacing(log),
 		events:  newDedupe(time.Hour),
 		replays: newReplayGuard(maxRemembered),
 		kick:    make(chan struct{}, 1),

@@ -1,8 +1,11 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -14,7 +17,7 @@ import (
 // call. A turn within the deadline is waited for and given.
 func TestPacingWaitsUntilDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := newPacing()
+		p := newPacing(slog.New(slog.NewTextHandler(t.Output(), nil)))
 		for range perChannelPost.burst {
 			if err := p.wait(t.Context(), paced, postMessage, "D1"); err != nil {
 				t.Fatal(err)
@@ -46,7 +49,7 @@ func TestPacingWaitsUntilDeadline(t *testing.T) {
 // and no other method's.
 func TestPacingPauseHoldsOnlyItsMethod(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := newPacing()
+		p := newPacing(slog.New(slog.NewTextHandler(t.Output(), nil)))
 		p.pause("chat.update", 30*time.Second)
 		start := time.Now()
 		if err := p.wait(t.Context(), paced, "views.publish", ""); err != nil || time.Since(start) != 0 {
@@ -60,6 +63,41 @@ func TestPacingPauseHoldsOnlyItsMethod(t *testing.T) {
 		}
 		if err := p.wait(t.Context(), paced, "chat.update", ""); err != nil || time.Since(start) != 30*time.Second {
 			t.Errorf("chat.update waited %v (%v), want the Retry-After, 30s", time.Since(start), err)
+		}
+	})
+}
+
+// A call that waits for its turn says so at debug level, with how long it
+// waited and why; a call that goes at once logs nothing.
+func TestPacingLogsWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var buf bytes.Buffer
+		p := newPacing(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+		for range tier3.burst {
+			if err := p.wait(t.Context(), paced, "chat.update", ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if buf.Len() != 0 {
+			t.Errorf("calls within the burst logged %q, want nothing", buf.String())
+		}
+		if err := p.wait(t.Context(), paced, "chat.update", ""); err != nil {
+			t.Fatal(err)
+		}
+		got := buf.String()
+		// 50 a minute: the next token is 1.2 s away.
+		for _, want := range []string{`msg="slack call waited for its turn"`, "method=chat.update", "paused_ms=0", "paced_ms=1200"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("log after a paced wait = %q, want %s in it", got, want)
+			}
+		}
+		buf.Reset()
+		p.pause("chat.update", 3*time.Second)
+		if err := p.wait(t.Context(), paced, "chat.update", ""); err != nil {
+			t.Fatal(err)
+		}
+		if got := buf.String(); !strings.Contains(got, "paused_ms=3000") {
+			t.Errorf("log after a 429 pause = %q, want paused_ms=3000", got)
 		}
 	})
 }
