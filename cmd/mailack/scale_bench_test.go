@@ -367,13 +367,17 @@ func BenchmarkStoreUnderLoad(b *testing.B) {
 	}
 	s := mailstack.Start(b, mailstack.WithUsers(users...), mailstack.WithIMAPClients(2*n+100))
 	log := slog.New(slog.DiscardHandler)
-	receipt := func(j int) []byte {
-		return []byte(mailstack.MDN(benchMailID(j), "buyer@partner.example", users[j%n]+"@test.example", 1))
+	// Receipt r is about a mail spread over all those tracked, as real
+	// Message-IDs are spread over the whole index, and sent from mailbox
+	// r%n, which owns it.
+	step := tracked / (2 * total)
+	receipt := func(r int) []byte {
+		return []byte(mailstack.MDN(benchMailID(r/n*step*n+r%n), "buyer@partner.example", users[r%n]+"@test.example", 1))
 	}
 	for b.Loop() {
 		st := openTracked(b, filepath.Join(b.TempDir(), "tracked.db"), tracked, users)
 		reg := &registrar{st: st, defaultAfter: 48 * time.Hour, now: time.Now, metrics: newMetrics()}
-		// Straight to the store: mails 0 to total-1, checkpoints in a
+		// Straight to the store: receipts 0 to total-1, checkpoints in a
 		// folder of their own so that the watcher's stay untouched.
 		sink := &countingSink{storeSink: &storeSink{registrar: reg, log: log, scopes: scopes}}
 		var wg sync.WaitGroup
@@ -396,9 +400,9 @@ func BenchmarkStoreUnderLoad(b *testing.B) {
 		}
 		wg.Wait()
 		direct := float64(sink.reports.Load()) / time.Since(start).Seconds()
-		checkRead(b, st, 0, total)
+		checkRead(b, st, 0, total, step, n)
 
-		// Through IMAP: mails total to 2*total-1, every mailbox watched,
+		// Through IMAP: receipts total to 2*total-1, every mailbox watched,
 		// then all deliver at once.
 		sink = &countingSink{storeSink: &storeSink{registrar: reg, log: log, scopes: scopes}}
 		var accts []mailwatch.Account
@@ -431,7 +435,7 @@ func BenchmarkStoreUnderLoad(b *testing.B) {
 		all := time.Since(deliverStart)
 		cancel()
 		wg.Wait()
-		checkRead(b, st, total, 2*total)
+		checkRead(b, st, total, 2*total, step, n)
 		if err := st.Close(); err != nil {
 			b.Fatal(err)
 		}
@@ -484,14 +488,15 @@ func openTracked(b *testing.B, path string, tracked int, users []string) *store.
 	return st
 }
 
-// checkRead fails b unless mails lo to hi-1 are all read by their
-// recipient: every receipt was applied.
-func checkRead(b *testing.B, st *store.Store, lo, hi int) {
+// checkRead fails b unless the mails of receipts lo to hi-1 are all read
+// by their recipient: every receipt was applied.
+func checkRead(b *testing.B, st *store.Store, lo, hi, step, n int) {
 	unread := 0
-	for j := lo; j < hi; j++ {
-		m, err := st.Mail(context.Background(), benchMailID(j))
+	for r := lo; r < hi; r++ {
+		id := benchMailID(r/n*step*n + r%n)
+		m, err := st.Mail(context.Background(), id)
 		if err != nil {
-			b.Fatalf("mail %s: %v", benchMailID(j), err)
+			b.Fatalf("mail %s: %v", id, err)
 		}
 		if m.Recipients[0].Status != track.StatusRead {
 			unread++
