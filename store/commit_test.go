@@ -30,14 +30,21 @@ func openCommitter(t *testing.T) *committer {
 // its caller's goroutine, and every other write of the group is stored.
 func TestCommitterGroupsWritesAndIsolatesFailures(t *testing.T) {
 	c := openCommitter(t)
-	release := make(chan struct{})
+	release, started := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	defer unblock()
 	first := make(chan error, 1)
 	go func() {
 		first <- c.do(func(tx *bbolt.Tx) error {
+			if tx.Bucket([]byte("b")).Get([]byte("first")) == nil {
+				close(started) // once: a rerun finds nothing else to do
+			}
 			<-release
 			return tx.Bucket([]byte("b")).Put([]byte("first"), []byte("v"))
 		})
 	}()
+	<-started
 	// While the first holds its transaction open, ten more queue up.
 	const queued = 10
 	refused := errors.New("refused")
@@ -79,7 +86,7 @@ func TestCommitterGroupsWritesAndIsolatesFailures(t *testing.T) {
 		}
 		runtime.Gosched()
 	}
-	close(release)
+	unblock()
 	wg.Wait()
 	if err := <-first; err != nil {
 		t.Fatalf("first write = %v", err)
