@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -100,4 +101,49 @@ func TestPacingLogsWaits(t *testing.T) {
 			t.Errorf("log after a 429 pause = %q, want paused_ms=3000", got)
 		}
 	})
+}
+
+// A card's lock holds back the same mail's card and no other; once
+// nobody holds or waits for it, it is gone.
+func TestCardLocksPerMail(t *testing.T) {
+	var c cardLocks
+	unlockA := c.lock("a@example.com")
+	unlockB := c.lock("b@example.com") // another mail: at once
+	got := make(chan struct{})
+	go func() {
+		defer c.lock("a@example.com")()
+		close(got)
+	}()
+	// Wait until the second holder of a@example.com's lock waits for it.
+	deadline := time.Now().Add(10 * time.Second)
+	for waiting := false; !waiting; {
+		c.mu.Lock()
+		waiting = c.held["a@example.com"].refs == 2
+		c.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatal("the second holder never asked for a@example.com's lock")
+		}
+		runtime.Gosched()
+	}
+	select {
+	case <-got:
+		t.Fatal("a second holder of a@example.com's lock got it while the first held it")
+	default:
+	}
+	unlockA()
+	select {
+	case <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiter did not get a@example.com's lock once it was released")
+	}
+	unlockB()
+	for n := -1; n != 0; {
+		c.mu.Lock()
+		n = len(c.held)
+		c.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("%d locks kept after every holder left, want 0", n)
+		}
+		runtime.Gosched()
+	}
 }
