@@ -372,7 +372,7 @@ func BenchmarkStoreUnderLoad(b *testing.B) {
 	// r%n, which owns it.
 	step := tracked / (2 * total)
 	receipt := func(r int) []byte {
-		return []byte(mailstack.MDN(benchMailID(r/n*step*n+r%n), "buyer@partner.example", users[r%n]+"@test.example", 1))
+		return []byte(mailstack.MDN(benchMailID(spread(r, step, n)), "buyer@partner.example", users[r%n]+"@test.example", 1))
 	}
 	for b.Loop() {
 		st := openTracked(b, filepath.Join(b.TempDir(), "tracked.db"), tracked, users)
@@ -488,12 +488,19 @@ func openTracked(b *testing.B, path string, tracked int, users []string) *store.
 	return st
 }
 
+// spread is the tracked mail receipt r is about: step apart from the
+// one before, among those sent from mailbox r%n.
+func spread(r, step, n int) int {
+	j := r * step
+	return j - j%n + r%n
+}
+
 // checkRead fails b unless the mails of receipts lo to hi-1 are all read
 // by their recipient: every receipt was applied.
 func checkRead(b *testing.B, st *store.Store, lo, hi, step, n int) {
 	unread := 0
 	for r := lo; r < hi; r++ {
-		id := benchMailID(r/n*step*n + r%n)
+		id := benchMailID(spread(r, step, n))
 		m, err := st.Mail(context.Background(), id)
 		if err != nil {
 			b.Fatalf("mail %s: %v", id, err)
