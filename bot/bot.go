@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -39,10 +38,11 @@ type Bot struct {
 	// stay.
 	settingsMu sync.Mutex
 
-	// cardLocks serialise loading, rendering and sending one mail's card,
-	// so that the writer and a button press cannot leave an older
-	// rendering last. Mails share locks by hash.
-	cardLocks [64]sync.Mutex
+	// cards serialise loading, rendering and sending one mail's card, so
+	// that the writer and a button press cannot leave an older rendering
+	// last. Each mail has a lock of its own: a card waiting for its turn
+	// within Slack's limits holds back no other mail's card.
+	cards cardLocks
 
 	mu     sync.Mutex           // guards the fields below
 	dms    map[string]string    // user ID → direct message channel ID
@@ -72,7 +72,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Bot, error) {
 		api:     api,
 		http:    hc,
 		admins:  map[string]bool{},
-		pace:    newPacing(),
+		pace:    newPacing(log),
 		events:  newDedupe(time.Hour),
 		replays: newReplayGuard(maxRemembered),
 		kick:    make(chan struct{}, 1),
@@ -149,12 +149,42 @@ func (b *Bot) recoverPanic(what string) {
 }
 
 // lockCard locks the card of mail id and returns the unlock.
-func (b *Bot) lockCard(id string) func() {
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	mu := &b.cardLocks[h.Sum32()%uint32(len(b.cardLocks))]
-	mu.Lock()
-	return mu.Unlock
+func (b *Bot) lockCard(id string) func() { return b.cards.lock(id) }
+
+// cardLocks holds a lock for each mail whose card someone holds or waits
+// for; the zero value is ready to use.
+type cardLocks struct {
+	mu   sync.Mutex           // guards held
+	held map[string]*cardLock // Message-ID → its lock, while in use
+}
+
+type cardLock struct {
+	mu   sync.Mutex
+	refs int // holders and waiters; guarded by cardLocks.mu
+}
+
+// lock locks mail id's card and returns the unlock.
+func (c *cardLocks) lock(id string) func() {
+	c.mu.Lock()
+	if c.held == nil {
+		c.held = map[string]*cardLock{}
+	}
+	l := c.held[id]
+	if l == nil {
+		l = &cardLock{}
+		c.held[id] = l
+	}
+	l.refs++
+	c.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		c.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(c.held, id)
+		}
+		c.mu.Unlock()
+	}
 }
 
 // now is the time of a person's action.

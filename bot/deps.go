@@ -25,8 +25,9 @@ type OutboxItem struct {
 
 // Outbox is the queue of notices owed to senders.
 type Outbox interface {
-	// Pending returns up to limit items due at now, oldest first.
-	Pending(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error)
+	// Pending returns up to limit items due at now, oldest first, of
+	// those queued after the item numbered after (0 for all).
+	Pending(ctx context.Context, now time.Time, after uint64, limit int) ([]OutboxItem, error)
 	// Ack removes a delivered item.
 	Ack(ctx context.Context, seq uint64) error
 	// Retry keeps an item that could not be delivered until next.

@@ -22,3 +22,6 @@ func (b *Bot) SocketEvent(ctx context.Context, ack AckFunc, evt socketmode.Event
 // PerChannelBurst is how many messages the bot posts to one channel at
 // once before its one-a-second pace.
 var PerChannelBurst = perChannelPost.burst
+
+// OutboxBatch is how many due items the writer reads at a time.
+const OutboxBatch = outboxBatch

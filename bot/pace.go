@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -76,14 +77,17 @@ const (
 // pacing holds the buckets of every method and channel. It is safe for
 // concurrent use.
 type pacing struct {
+	log *slog.Logger // hears of every wait for a turn, at debug level
+
 	mu       sync.Mutex // guards the fields below
 	methods  map[string]*rate.Limiter
 	channels map[string]*rate.Limiter // chat.postMessage, by channel
 	paused   map[string]time.Time     // method → no calls before, after a 429
 }
 
-func newPacing() *pacing {
+func newPacing(log *slog.Logger) *pacing {
 	p := &pacing{
+		log:      log,
 		methods:  map[string]*rate.Limiter{},
 		channels: map[string]*rate.Limiter{},
 		paused:   map[string]time.Time{},
@@ -137,18 +141,32 @@ func (p *pacing) wait(ctx context.Context, pace pacer, method, channel string) e
 		}
 		return nil
 	}
-	if err := sleep(ctx, time.Until(until)); err != nil {
+	paused := time.Until(until)
+	if err := sleep(ctx, paused); err != nil {
 		return err
 	}
 	if lim == nil {
+		p.waited(method, channel, paused, 0)
 		return nil
 	}
 	r := lim.Reserve()
-	if err := sleep(ctx, r.Delay()); err != nil {
+	turn := r.Delay()
+	if err := sleep(ctx, turn); err != nil {
 		r.Cancel()
 		return err
 	}
+	p.waited(method, channel, paused, turn)
 	return nil
+}
+
+// waited logs a call's wait for its turn: for the end of a pause after a
+// 429, and for room in its method's (or channel's) bucket.
+func (p *pacing) waited(method, channel string, paused, turn time.Duration) {
+	if paused <= 0 && turn <= 0 {
+		return
+	}
+	p.log.Debug("slack call waited for its turn", "method", method, "channel", channel,
+		"paused_ms", max(paused, 0).Milliseconds(), "paced_ms", turn.Milliseconds())
 }
 
 // allow takes a turn for a call of method only if one is there now.

@@ -90,6 +90,43 @@ func TestWriterSendersNotSerialised(t *testing.T) {
 	})
 }
 
+// Alice has more cards due than the writer reads at a time, and Bob's
+// one card is queued after all of them: the writer looks past her items,
+// whose lane is busy, and Bob's card goes out at once instead of after
+// hers have drained at her channel's pace.
+func TestWriterLooksPastBusySenders(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, envOptions{inProcess: true})
+		sent := time.Now().Add(-time.Hour)
+		many := bot.OutboxBatch + 20
+		for i := range many {
+			id := fmt.Sprintf("a%03d@example.com", i)
+			e.register(t, id, alice.Email, fmt.Sprintf("Alice's order %03d", i), sent, carol.Email)
+			e.observe(t, id, carol.Email, track.StatusDelivered, "", sent)
+		}
+		e.register(t, "b1@example.com", bob.Email, "Bob's quote", sent, carol.Email)
+		e.observe(t, "b1@example.com", carol.Email, track.StatusDelivered, "", sent)
+		defer e.run(t)()
+		settle(10 * time.Second)
+
+		var bobs, hers []call
+		for _, c := range cards(e.fake) {
+			switch {
+			case strings.Contains(c.Text(), "Bob's quote"):
+				bobs = append(bobs, c)
+			case strings.Contains(c.Text(), "Alice's order"):
+				hers = append(hers, c)
+			}
+		}
+		if len(bobs) != 1 {
+			t.Fatalf("bob's cards after 10 s = %d, want 1 (alice's %d cards posted so far, of %d); calls: %s", len(bobs), len(hers), many, e.fake.Summary())
+		}
+		if len(hers) >= many/2 {
+			t.Fatalf("alice's cards after 10 s = %d, want her channel's pace (about 10)", len(hers))
+		}
+	})
+}
+
 // The bot stops while Alice's cards wait for her channel's turn, and its
 // last attempt runs out of time waiting too: the notices left are still
 // due, none counted as a failed delivery, and nothing says one failed.

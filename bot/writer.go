@@ -12,10 +12,14 @@ import (
 )
 
 const (
-	// outboxBatch is how many due outbox items one pass reads, and
-	// laterBatch how many not yet due it looks through for the same mails.
+	// outboxBatch is how many due outbox items one pass reads at a time,
+	// and laterBatch how many not yet due it looks through for the same
+	// mails.
 	outboxBatch = 100
 	laterBatch  = 10 * outboxBatch
+	// maxScanned bounds the due items one pass looks through for senders
+	// without a lane.
+	maxScanned = 100 * outboxBatch
 	// permanentRetry is how long an item Slack refused waits before it is
 	// tried again.
 	permanentRetry = 24 * time.Hour
@@ -91,27 +95,53 @@ func (w *writer) lastPass() {
 }
 
 // pass starts a lane for each sender with items due now and no lane
-// running, up to maxLanes. It reports whether a full batch was due and
-// a lane started, so more may be due at once.
+// running, up to maxLanes. It pages through the due items, outboxBatch at
+// a time, until every lane is taken or it has seen them all (at most
+// maxScanned), so that the items of senders whose lanes are busy cannot
+// hide another sender's items behind them. It reports whether it
+// started a lane and stopped before the end, so more may be due at once.
 func (w *writer) pass(ctx context.Context) bool {
-	items, err := w.due(ctx, time.Now())
-	if err != nil {
-		w.b.log.Error("cannot read outbox", "err", err)
-		return false
-	}
+	now := time.Now()
+	var later []OutboxItem // read once a pass, when first needed
+	var after uint64
 	started := false
-	for _, lane := range bySender(byMail(items)) {
-		if ctx.Err() != nil || !w.start(lane.sender) {
-			continue
+	for scanned := 0; scanned < maxScanned; {
+		page, err := w.b.deps.Outbox.Pending(ctx, now, after, outboxBatch)
+		if err == nil && len(page) > 0 && later == nil {
+			later, err = w.b.deps.Outbox.Pending(ctx, now.Add(w.b.cfg.MaxBackoff), 0, laterBatch)
 		}
-		started = true
-		w.lanes.Go(func() {
-			defer w.b.wake() // what this lane skipped can go now
-			defer w.done(lane.sender)
-			w.run(ctx, lane.mails)
-		})
+		if err != nil {
+			w.b.log.Error("cannot read outbox", "err", err)
+			return false
+		}
+		if len(page) == 0 {
+			return false
+		}
+		scanned += len(page)
+		after = page[len(page)-1].Seq
+		for _, lane := range bySender(byMail(withLater(page, later))) {
+			if ctx.Err() != nil || !w.start(lane.sender) {
+				continue
+			}
+			started = true
+			w.lanes.Go(func() {
+				defer w.b.wake() // what this lane skipped can go now
+				defer w.done(lane.sender)
+				w.run(ctx, lane.mails)
+			})
+		}
+		if len(page) < outboxBatch || w.full() {
+			return started && len(page) == outboxBatch
+		}
 	}
-	return started && len(items) >= outboxBatch
+	return started
+}
+
+// full reports whether every lane is taken.
+func (w *writer) full() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.busy) >= maxLanes
 }
 
 // start claims a lane for sender: false when theirs is running or every
@@ -190,31 +220,24 @@ func (w *writer) refreshHomes(ctx context.Context) {
 	}
 }
 
-// due returns the items due at now and, so that one card update covers
-// them all, the items of the same mails that would fall due within the
-// longest backoff.
-func (w *writer) due(ctx context.Context, now time.Time) ([]OutboxItem, error) {
-	items, err := w.b.deps.Outbox.Pending(ctx, now, outboxBatch)
-	if err != nil || len(items) == 0 {
-		return items, err
-	}
+// withLater adds to the items due the items of the same mails that fall
+// due within the longest backoff (later), so that one card update covers
+// them all, and returns them in outbox order.
+func withLater(items, later []OutboxItem) []OutboxItem {
 	mails := map[string]bool{}
 	seqs := map[uint64]bool{}
 	for _, it := range items {
 		mails[it.Notice.MessageID] = true
 		seqs[it.Seq] = true
 	}
-	later, err := w.b.deps.Outbox.Pending(ctx, now.Add(w.b.cfg.MaxBackoff), laterBatch)
-	if err != nil {
-		return nil, err
-	}
+	out := slices.Clone(items)
 	for _, it := range later {
 		if mails[it.Notice.MessageID] && !seqs[it.Seq] {
-			items = append(items, it)
+			out = append(out, it)
 		}
 	}
-	slices.SortFunc(items, func(a, b OutboxItem) int { return cmp.Compare(a.Seq, b.Seq) })
-	return items, nil
+	slices.SortFunc(out, func(a, b OutboxItem) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out
 }
 
 // lane is one sender's mails, each with its items, in outbox order.

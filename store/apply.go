@@ -83,8 +83,8 @@ type ApplyResult struct {
 // (by its ID, which derives from the report itself) is skipped, so applying
 // the same input twice changes nothing the second time.
 //
-// Concurrent calls share transactions (DB.Batch); an error fails the whole
-// input, and none of it is stored.
+// Concurrent calls share transactions (group commit); an error fails the
+// whole input, and none of it is stored.
 func (s *Store) ApplyReport(ctx context.Context, in ApplyInput) (ApplyResult, error) {
 	for _, ev := range in.Evidence {
 		if ev.ID == "" || hasNUL(ev.ID) || track.NormalizeMessageID(ev.MessageID) == "" {

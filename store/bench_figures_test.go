@@ -187,7 +187,7 @@ func (f *benchFigures) report(b *testing.B) {
 	}
 	fmt.Printf(`store figures at %d mails, %d evidence (scale set by MAILACK_BENCH_SCALE)
   apply one report (own transaction, fsync): p50 %.2f ms, p99 %.2f ms
-  sustained, %d concurrent appliers (DB.Batch): %.0f reports/s over %d reports
+  sustained, %d concurrent appliers (group commit): %.0f reports/s over %d reports
     (%.1f pages written per report; %.0f%% of the time spent writing and syncing them)
   ListBySender, one sender's open mails: p50 %.2f ms, max %.2f ms (%d mails on average)
   Digest, unanswered after 24 h, sent in the last 7 days: %.2f ms (%d mails)

@@ -46,11 +46,13 @@
 // again, which is harmless because a spent deadline, a purged mail or an
 // expired orphan is no longer in the index that found it.
 //
-// Concurrent writers share transactions through DB.Batch: a write with no
-// other in flight commits alone and at once, and concurrent ones are
-// grouped, which multiplies throughput. A function Batch runs may run again
-// if another in its group fails, so every write function computes its
-// results afresh from the transaction.
+// Concurrent writers share transactions (group commit): a write with no
+// other in flight commits alone and at once, and the writes that arrive
+// while a transaction commits share the next one, which multiplies
+// throughput, since a commit's fsyncs cost the same for one write as for
+// a hundred. Each write still commits whole or not at all: a write
+// function may run again if another in its group fails, so every write
+// function computes its results afresh from the transaction.
 //
 // Notices leave the outbox when Ack is called after delivery. A crash
 // between delivery and Ack delivers the notice again: delivery is at least

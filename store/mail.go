@@ -53,24 +53,8 @@ func (s *Store) RegisterMail(ctx context.Context, in RegisterInput) (RegisterRes
 	var res RegisterResult
 	var other bool
 	err := s.update(ctx, func(tx kvTx) error {
-		res, other = RegisterResult{}, false
-		if err := advanceCheckpoint(tx, in.Checkpoint, in.Now); err != nil {
-			return err
-		}
-		old, ok, err := getMail(tx, m.MessageID)
-		if ok && err == nil && !track.OwnedBy(old, m.Sender) {
-			other = true
-			return nil
-		}
-		if err != nil || ok {
-			res = RegisterResult{Mail: old, Existed: ok}
-			return err
-		}
-		if err := putMail(tx, nil, &m); err != nil {
-			return err
-		}
-		r, err := s.adoptOrphans(tx, m, in.Now)
-		res = r
+		var err error
+		res, other, err = s.register(tx, m, in)
 		return err
 	})
 	if err == nil && other {
@@ -80,6 +64,62 @@ func (s *Store) RegisterMail(ctx context.Context, in RegisterInput) (RegisterRes
 		return RegisterResult{}, fmt.Errorf("register %s: %w", m.MessageID, err)
 	}
 	return res, nil
+}
+
+// register is RegisterMail within tx, for m validated; other reports a
+// Message-ID tracked for another sender, with nothing changed but the
+// checkpoint.
+func (s *Store) register(tx kvTx, m track.Mail, in RegisterInput) (res RegisterResult, other bool, err error) {
+	if err := advanceCheckpoint(tx, in.Checkpoint, in.Now); err != nil {
+		return res, false, err
+	}
+	old, ok, err := getMail(tx, m.MessageID)
+	if ok && err == nil && !track.OwnedBy(old, m.Sender) {
+		return res, true, nil
+	}
+	if err != nil || ok {
+		return RegisterResult{Mail: old, Existed: ok}, false, err
+	}
+	if err := putMail(tx, nil, &m); err != nil {
+		return res, false, err
+	}
+	res, err = s.adoptOrphans(tx, m, in.Now)
+	return res, false, err
+}
+
+// RegisterMails registers many mails in one transaction, each as
+// RegisterMail does (orphans adopted, notices queued, checkpoints
+// advanced), for bulk loads such as an import or a benchmark's data set,
+// where a transaction per mail would take hours for a million. It returns
+// how many mails it newly tracked. A Message-ID tracked for another
+// sender is skipped, as RegisterMail refuses it; any invalid mail fails
+// the whole batch with track.ErrInvalidMail and nothing is written. On
+// etcd a transaction holds a bounded number of writes (the server's
+// --max-txn-ops), so batches there must stay small.
+func (s *Store) RegisterMails(ctx context.Context, ins []RegisterInput) (int, error) {
+	for i := range ins {
+		if err := validateMail(&ins[i].Mail); err != nil {
+			return 0, err
+		}
+	}
+	var added int
+	err := s.update(ctx, func(tx kvTx) error {
+		added = 0
+		for _, in := range ins {
+			res, other, err := s.register(tx, in.Mail, in)
+			if err != nil {
+				return fmt.Errorf("register %s: %w", in.Mail.MessageID, err)
+			}
+			if !other && !res.Existed {
+				added++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return added, nil
 }
 
 func validateMail(m *track.Mail) error {

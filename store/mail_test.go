@@ -230,3 +230,50 @@ func TestReopenMail(t *testing.T) {
 		t.Errorf("Reopen(unknown) = %v, want ErrNotFound", err)
 	}
 }
+
+// RegisterMails registers a batch as RegisterMail registers each mail:
+// orphans adopted with their notices queued, checkpoints advanced, a
+// mail already tracked left as it is, another sender's Message-ID
+// skipped. One invalid mail fails the batch and writes nothing.
+func TestRegisterMails(t *testing.T) {
+	s := openTest(t, Options{})
+	now := t0.Add(time.Hour)
+	apply(t, s, now, mdn(id(2), "bob@example.net", report.DispositionDisplayed, "r2@example.net", now))
+	register(t, s, newMail(t, id(3), "carol@example.com", t0, "bob@example.net"), now)
+	register(t, s, newMail(t, id(4), "alice@example.com", t0, "bob@example.net"), now)
+
+	var batch []RegisterInput
+	for i := range 5 {
+		m := newMail(t, id(i), "alice@example.com", t0, "bob@example.net")
+		batch = append(batch, RegisterInput{Mail: m, Now: now, Checkpoint: &Checkpoint{Account: "work", Folder: "Sent", UIDValidity: 1, UID: uint32(10 + i)}})
+	}
+	bad := batch[1].Mail.Clone()
+	bad.Recipients = nil
+	invalid := slices.Concat(batch, []RegisterInput{{Mail: bad, Now: now}})
+	if n, err := s.RegisterMails(t.Context(), invalid); !errors.Is(err, track.ErrInvalidMail) || n != 0 {
+		t.Fatalf("RegisterMails(with an invalid mail) = %d, %v; want 0, track.ErrInvalidMail", n, err)
+	}
+	if n := countMails(t, s); n != 2 {
+		t.Fatalf("%d mails stored after the refused batch, want the 2 registered before", n)
+	}
+
+	n, err := s.RegisterMails(t.Context(), batch)
+	if err != nil || n != 3 {
+		t.Fatalf("RegisterMails() = %d, %v; want 3 new (one another sender's, one already tracked)", n, err)
+	}
+	for i, want := range []string{"alice@example.com", "alice@example.com", "alice@example.com", "carol@example.com", "alice@example.com"} {
+		if got := mustMail(t, s, id(i)); got.Sender != want {
+			t.Errorf("mail %s sender = %s, want %s", id(i), got.Sender, want)
+		}
+	}
+	if r := recipient(t, mustMail(t, s, id(2)), "bob@example.net"); r.Status != track.StatusRead {
+		t.Errorf("mail %s: bob = %s, want read (the orphaned receipt adopted)", id(2), r.Status)
+	}
+	if items := pending(t, s); len(items) != 1 || items[0].Notice.MessageID != id(2) {
+		t.Errorf("outbox = %+v, want one notice, for %s", items, id(2))
+	}
+	if c, err := s.Checkpoint(t.Context(), "work", "Sent"); err != nil || c.UID != 14 {
+		t.Errorf("Checkpoint() = %+v, %v; want UID 14", c, err)
+	}
+	mustCheck(t, s)
+}

@@ -86,11 +86,22 @@ func (s *Store) enqueueNotices(tx kvTx, ns []track.Notice, now time.Time) ([]tra
 // Pending returns up to limit outbox items due at now (NextTry not after
 // now), oldest first; limit 0 means all.
 func (s *Store) Pending(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error) {
+	return s.PendingAfter(ctx, now, 0, limit)
+}
+
+// PendingAfter is Pending for the items queued after the one numbered
+// after (OutboxItem.Seq): a reader pages through the outbox by passing the
+// last Seq it got.
+func (s *Store) PendingAfter(ctx context.Context, now time.Time, after uint64, limit int) ([]OutboxItem, error) {
 	var out []OutboxItem
 	err := s.view(ctx, func(tx kvTx) error {
 		out = nil
 		c := tx.Bucket(bucketOutbox).Cursor()
-		for k, v := c.First(); k != nil && !full(len(out), limit); k, v = c.Next() {
+		k, v := c.First()
+		if after > 0 {
+			k, v = c.Seek(seqKey(after + 1))
+		}
+		for ; k != nil && !full(len(out), limit); k, v = c.Next() {
 			var r outboxRec
 			if err := json.Unmarshal(v, &r); err != nil {
 				return fmt.Errorf("decode outbox item %x: %w", k, err)

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -215,5 +216,47 @@ func TestNoOutbox(t *testing.T) {
 	apply(t, s, t0, dsn("n4@example.com", "bob@example.net", report.ActionFailed, "f4@mx", t0))
 	if items := pending(t, s); len(items) != 1 {
 		t.Errorf("outbox holds %d without NoOutbox, want 1", len(items))
+	}
+}
+
+// PendingAfter pages through the due items: each page starts after the
+// last Seq of the one before, skips what is not due, and the pages
+// together are Pending's list.
+func TestOutboxPendingAfterPages(t *testing.T) {
+	s := openTest(t, Options{})
+	for i := range 7 {
+		register(t, s, newMail(t, id(i), "alice@example.com", t0, "bob@example.net"), t0)
+		apply(t, s, t0, mdn(id(i), "bob@example.net", report.DispositionDisplayed, fmt.Sprintf("r%d@mx", i), t0))
+	}
+	all := pending(t, s)
+	if len(all) != 7 {
+		t.Fatalf("outbox holds %d, want 7", len(all))
+	}
+	if err := s.Retry(t.Context(), all[3].Seq, t0.Add(time.Hour), "later"); err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	var after uint64
+	for {
+		page, err := s.PendingAfter(t.Context(), t0, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, it := range page {
+			got = append(got, it.Seq)
+		}
+		after = page[len(page)-1].Seq
+	}
+	var want []uint64
+	for i, it := range all {
+		if i != 3 {
+			want = append(want, it.Seq)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("pages of 2 = %v, want %v (every due item once, in order)", got, want)
 	}
 }

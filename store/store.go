@@ -55,11 +55,11 @@ type Options struct {
 	// when the file outgrows the mapping, so a generous size keeps them
 	// moving; it costs address space, not memory.
 	InitialMmapSize int
-	// MaxBatchSize and MaxBatchDelay bound how many concurrent writes share
-	// one transaction and how long the first waits for company; defaults 64
-	// and 2 ms. A write with no other write in flight does not wait.
-	MaxBatchSize  int
-	MaxBatchDelay time.Duration
+	// MaxBatchSize bounds how many concurrent writes share one
+	// transaction; default 256. A write with no other write in flight
+	// commits alone at once; writes that arrive while a transaction
+	// commits share the next one (see committer).
+	MaxBatchSize int
 	// NoSync skips fsync on commit: a crash of the machine, not only of the
 	// process, may then lose or corrupt data. For tests and benchmarks.
 	NoSync bool
@@ -101,10 +101,7 @@ func (o Options) withDefaults() Options {
 		o.InitialMmapSize = 1 << 30
 	}
 	if o.MaxBatchSize <= 0 {
-		o.MaxBatchSize = 64
-	}
-	if o.MaxBatchDelay <= 0 {
-		o.MaxBatchDelay = 2 * time.Millisecond
+		o.MaxBatchSize = 256
 	}
 	if o.CorrelationWindow == 0 {
 		o.CorrelationWindow = 14 * 24 * time.Hour
@@ -126,6 +123,7 @@ type Store struct {
 	opts Options
 
 	writers atomic.Int32 // write calls in flight; see update
+	commit  *committer   // groups concurrent writes; nil on etcd
 	mapped  *mapping     // nil when the mapping is not kept small
 	// writeFailure is the last write that failed to commit, nil once a
 	// write has committed since (see WriteFailure).
@@ -167,9 +165,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db.MaxBatchSize = opts.MaxBatchSize
-	db.MaxBatchDelay = opts.MaxBatchDelay
-	s := &Store{db: db, path: path, opts: opts}
+	s := &Store{db: db, path: path, opts: opts, commit: &committer{db: db, max: opts.MaxBatchSize}}
 	if err := db.Update(func(tx *bbolt.Tx) error { return migrate(boltTx{tx}, path) }); err != nil {
 		// The migration error is what matters; closing a file we only read
 		// cannot lose anything.
@@ -201,8 +197,8 @@ func (s *Store) Path() string { return s.path }
 
 // update runs fn in a write transaction. A write with no other write in
 // flight gets its own transaction at once; concurrent writes share one
-// through DB.Batch (on etcd, etcdEngine.update), which may run fn more
-// than once, so fn must set its results afresh on every run. ctx is checked before the transaction
+// through the committer (on etcd, etcdEngine.update), which may run fn
+// more than once, so fn must set its results afresh on every run. ctx is checked before the transaction
 // starts; a transaction once started runs to its end. Afterwards the file
 // is unmapped if too much of it is mapped (Options.MappedLimit).
 func (s *Store) update(ctx context.Context, fn func(tx kvTx) error) error {
@@ -215,15 +211,16 @@ func (s *Store) update(ctx context.Context, fn func(tx kvTx) error) error {
 	defer s.mapped.settle(s.db)
 	n := s.writers.Add(1)
 	defer s.writers.Add(-1)
-	// fnErr tells fn's own refusals from failures to commit. Batch runs fn
-	// on another goroutine but returns only after it has finished.
+	// fnErr tells fn's own refusals from failures to commit. The
+	// committer runs fn on another goroutine but returns only after it
+	// has finished.
 	var fnErr error
 	run := func(tx *bbolt.Tx) error { fnErr = fn(boltTx{tx}); return fnErr }
 	var err error
 	if n == 1 {
 		err = s.db.Update(run)
 	} else {
-		err = s.db.Batch(run)
+		err = s.commit.do(run)
 	}
 	switch {
 	case err == nil:

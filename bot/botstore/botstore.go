@@ -54,8 +54,8 @@ func notFound(err error) error {
 }
 
 // Pending implements bot.Outbox.
-func (st *Store) Pending(ctx context.Context, now time.Time, limit int) ([]bot.OutboxItem, error) {
-	items, err := st.s.Pending(ctx, now, limit)
+func (st *Store) Pending(ctx context.Context, now time.Time, after uint64, limit int) ([]bot.OutboxItem, error) {
+	items, err := st.s.PendingAfter(ctx, now, after, limit)
 	if err != nil {
 		return nil, err
 	}

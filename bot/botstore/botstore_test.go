@@ -87,7 +87,7 @@ func TestAdapter(t *testing.T) {
 	if err != nil || got.Recipients[0].Status != track.StatusAcknowledged {
 		t.Errorf("recipient after Acknowledge = %+v, %v", got.Recipients, err)
 	}
-	items, err := a.Pending(ctx, now.Add(2*time.Hour), 0)
+	items, err := a.Pending(ctx, now.Add(2*time.Hour), 0, 0)
 	if err != nil || len(items) != 1 || items[0].Notice.To != track.StatusAcknowledged {
 		t.Fatalf("outbox = %+v, %v; want one acknowledged notice", items, err)
 	}
