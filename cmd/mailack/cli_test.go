@@ -201,10 +201,10 @@ func TestCheckConfigExample(t *testing.T) {
 	}
 	vars := map[string]string{}
 	for _, m := range regexp.MustCompile(`(?m)^#   ([A-Z][A-Z0-9_]+) `).FindAllStringSubmatch(string(data), -1) {
-		vars[m[1]] = "value"
+		vars[m[1]] = "value-of-" + m[1] // long enough for a token
 	}
 	code, out, errOut := runCmdEnv(t, vars, "check-config", path)
-	if code != exitOK || !strings.Contains(out, "ok (2 account(s); slack on; pixel off; relay off)") {
+	if code != exitOK || !strings.Contains(out, "ok (3 account(s); slack on; pixel off; relay off)") {
 		t.Errorf("check-config %s with %v = %d, %q, %q; want 0 problems", path, vars, code, out, errOut)
 	}
 	code, _, errOut = runCmd(t, "check-config", path)

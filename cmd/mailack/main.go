@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	// Time zones (Asia/Tokyo, America/New_York...) work on hosts and in
 	// containers without a zoneinfo database.
@@ -120,8 +121,13 @@ func newFlags(e *env, c string, usage, summary string) *flag.FlagSet {
 	fs := flag.NewFlagSet("mailack "+c, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: mailack %s %s\n\n%s\n\nOptions:\n", c, usage, summary)
-		fs.PrintDefaults()
+		fmt.Fprintf(e.stderr, "Usage: %s\n\n%s\n", strings.TrimSpace("mailack "+c+" "+usage), summary)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprint(e.stderr, "\nOptions:\n")
+			fs.PrintDefaults()
+		}
 	}
 	return fs
 }

@@ -27,6 +27,10 @@ func TestHelp(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "--json") || !strings.Contains(errOut, "Maildir") {
 		t.Errorf("mailack scan --help = %d, %q; want 0 and the scan options", code, errOut)
 	}
+	code, _, errOut = runCmd(t, "version", "--help")
+	if code != 0 || !strings.HasPrefix(errOut, "Usage: mailack version\n") || strings.Contains(errOut, "Options:") {
+		t.Errorf("mailack version --help = %d, %q; want 0, the usage line and no empty option list", code, errOut)
+	}
 	code, _, errOut = runCmd(t, "frobnicate")
 	if code != 2 || !strings.Contains(errOut, `unknown command "frobnicate"`) {
 		t.Errorf("mailack frobnicate = %d, %q; want 2 and an unknown command error", code, errOut)

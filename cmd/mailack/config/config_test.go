@@ -31,8 +31,8 @@ func TestExampleConfig(t *testing.T) {
 	data = []byte(strings.ReplaceAll(string(data), "/run/secrets/mailack-relay-connector", keyFile))
 	cfg, err := Parse("mailack.yaml", data, env(map[string]string{
 		"MAILACK_M365_CLIENT_SECRET": "m365-secret", "MAILACK_GOOGLE_CLIENT_SECRET": "g-secret",
-		"MAILACK_TANAKA_REFRESH_TOKEN": "1//refresh-token",
-		"SLACK_BOT_TOKEN":              "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "MAILACK_PIXEL_KEY": strings.Repeat("k", 32),
+		"MAILACK_TANAKA_REFRESH_TOKEN": "1//refresh-token", "MAILACK_SUPPORT_PASSWORD": "imap-password",
+		"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "MAILACK_PIXEL_KEY": strings.Repeat("k", 32),
 		"MAILACK_RELAY_SALES_PASSWORD": "p", "MAILACK_UPSTREAM_PASSWORD": "u",
 		"MAILACK_ADMIN_TOKEN": strings.Repeat("a", 32), "MAILACK_METRICS_TOKEN": strings.Repeat("m", 32),
 	}))
@@ -54,6 +54,11 @@ func TestExampleConfig(t *testing.T) {
 	}
 	if u := cfg.Relay.Users[1]; u.Name != "m365-connector" || u.Senders[0] != "@example.co.jp" || !u.Password.IsSet() {
 		t.Errorf("relay connector user = %+v", u)
+	}
+	if sp := cfg.Accounts[2]; sp.Port != 143 || sp.Owner != "support@example.co.jp" || sp.Password.Value() != "imap-password" ||
+		sp.TrackingAddress != "track@example.co.jp" || !sp.FlagReports || sp.PollInterval != 0 {
+		t.Errorf("password account = port %d owner %q tracking_address %q flag_reports %v poll_interval %v",
+			sp.Port, sp.Owner, sp.TrackingAddress, sp.FlagReports, sp.PollInterval)
 	}
 	if cfg.Tracking.BusinessHours.Timezone != "Asia/Tokyo" || cfg.Slack.Digests[0].After != 24*time.Hour {
 		t.Errorf("values not read: %+v", cfg.Tracking.BusinessHours)
@@ -109,8 +114,8 @@ func TestExampleConfigAsShipped(t *testing.T) {
 	if err != nil {
 		t.Fatalf("example config with %v set: %v", vars, err)
 	}
-	if len(cfg.Accounts) != 2 || !cfg.Slack.Enabled || cfg.Pixel.Enabled || cfg.Relay.Enabled {
-		t.Errorf("example: %d accounts, slack %v, pixel %v, relay %v; want 2 accounts and only slack on",
+	if len(cfg.Accounts) != 3 || !cfg.Slack.Enabled || cfg.Pixel.Enabled || cfg.Relay.Enabled {
+		t.Errorf("example: %d accounts, slack %v, pixel %v, relay %v; want 3 accounts and only slack on",
 			len(cfg.Accounts), cfg.Slack.Enabled, cfg.Pixel.Enabled, cfg.Relay.Enabled)
 	}
 	for feature, want := range map[string]string{
