@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -32,6 +33,7 @@ type Bot struct {
 	kick    chan struct{} // wakes the writer early; capacity 1
 
 	work sync.WaitGroup // handlers still running after their ack
+	busy atomic.Int64   // the same, counted for Settle
 
 	// settingsMu serialises every change of a user's settings, each read
 	// afresh under it (editSettings), so that two changes at once both
@@ -130,8 +132,10 @@ func (b *Bot) Run(ctx context.Context) error {
 // request's context but bounded by handlerTimeout. Run waits for it.
 func (b *Bot) spawn(ctx context.Context, what string, f func(ctx context.Context)) {
 	b.work.Add(1)
+	b.busy.Add(1)
 	go func() {
 		defer b.work.Done()
+		defer b.busy.Add(-1)
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), handlerTimeout)
 		defer cancel()
 		if !b.cfg.DontRecover {
@@ -140,6 +144,23 @@ func (b *Bot) spawn(ctx context.Context, what string, f func(ctx context.Context
 		f(ctx)
 	}()
 }
+
+// Settle waits until every request handler started so far (the work
+// after a command, button or view was acknowledged) has finished, or ctx
+// ends. A handler's notices are in the outbox when it returns.
+func (b *Bot) Settle(ctx context.Context) error {
+	for b.busy.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// Idle says whether no request handler is running.
+func (b *Bot) Idle() bool { return b.busy.Load() == 0 }
 
 // recoverPanic keeps one bad request from taking the bot down.
 func (b *Bot) recoverPanic(what string) {

@@ -330,8 +330,14 @@ func (d *demo) settle(folder string, uid int) error {
 // printed it.
 func (d *demo) drain(ctx context.Context) error {
 	for {
+		// A button pressed or a command typed is handled after Slack's
+		// acknowledgement: its notices are queued only when the handler
+		// has finished.
+		if err := d.bot.Settle(ctx); err != nil {
+			return errors.New("demo: the bot did not finish handling a request in time")
+		}
 		items, err := d.st.Pending(ctx, d.clock.Now().Add(1000*time.Hour), 0)
-		if err == nil && len(items) == 0 {
+		if err == nil && len(items) == 0 && d.bot.Idle() {
 			return d.term.quiet(ctx)
 		}
 		if ctx.Err() != nil {
