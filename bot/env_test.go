@@ -66,6 +66,9 @@ type envOptions struct {
 	// testing/synctest.
 	inProcess bool
 	config    func(*bot.Config)
+	// openStore opens the store instead of a bbolt file; the test closes
+	// it.
+	openStore func(t *testing.T) *store.Store
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -90,8 +93,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 		e.base, hc = srv.URL, srv.Client()
 	}
 	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "mailack.db"), store.Options{NoSync: true})
-	if err != nil {
+	var st *store.Store
+	var err error
+	if o.openStore != nil {
+		st = o.openStore(t)
+	} else if st, err = store.Open(filepath.Join(dir, "mailack.db"), store.Options{NoSync: true}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
