@@ -269,6 +269,32 @@ func TestClusterKillNodes(t *testing.T) {
 			t.Errorf("%s: ownership changes acquired %v, released %v; the log has %v and %v", name, a, r, acquired, released)
 		}
 	}
+	// Any node answers Slack's requests: /track stop typed to a standby
+	// stops the mail, answers, and updates its card once.
+	fake.AddChannel(slackfake.Channel{ID: "C0GENERAL", Name: "general", Member: true})
+	l := leader()
+	for i, name := range names {
+		if name == l {
+			continue
+		}
+		u := users[i]
+		id := fmt.Sprintf("q-%s-%03d@%s", u, 0, s.Domain())
+		card := cards(fmt.Sprintf("Quote %s-%03d", u, 0))[0]
+		answers := func() int { return len(fake.All(slackfake.Method("chat.postEphemeral", "Stopped tracking"))) }
+		before := answers()
+		if code := nodes[name].cur.p.post(t, newSlashCommand("U"+strings.ToUpper(u), "stop "+id, fake.ResponseURL(api.URL), time.Now())); code != http.StatusOK {
+			t.Fatalf("/track stop on %s = %d", name, code)
+		}
+		stopped := func(c slackfake.Call) bool {
+			return c.Method == "chat.update" && c.OK() && c.Param("ts") == card.TS && strings.Contains(c.Text(), "tracking stopped")
+		}
+		waitUntil(t, "/track stop answered by "+name, time.Minute, func() bool {
+			return answers() > before && len(fake.All(stopped)) > 0
+		}, func() { t.Logf("Slack calls: %s", fake.Summary()) })
+		if n := len(fake.All(stopped)); n != 1 {
+			t.Errorf("card of %s updated %d times by /track stop on %s, want 1", id, n, name)
+		}
+	}
 	for _, name := range names {
 		nodes[name].cur.p.stop(t)
 		nodes[name].cur.exited = time.Now()
