@@ -76,34 +76,51 @@ func (b *Bot) showCard(ctx context.Context, pace pacer, m track.Mail, user strin
 }
 
 // showCardMarked is showCard that, when a card is to be posted, first
-// calls mark (when set) and posts nothing if it fails. The card carries
-// the mail's Message-ID in its metadata (cardMetadata), so that it can be
-// found again (findCard).
-func (b *Bot) showCardMarked(ctx context.Context, pace pacer, m track.Mail, user string, l locale, mark func(ctx context.Context) error) (c Card, fresh bool, err error) {
+// calls before (when set): it may return a card posted earlier that the
+// store does not remember, which is then updated and remembered instead,
+// or fail, and then nothing is posted. The card carries the mail's
+// Message-ID in its metadata (cardMetadata), so that it can be found again
+// (findCard).
+func (b *Bot) showCardMarked(ctx context.Context, pace pacer, m track.Mail, user string, l locale, before func(ctx context.Context) (Card, bool, error)) (c Card, fresh bool, err error) {
 	blocks := cardBlocks(m, l, b.nudgeable(ctx, m, true), b.webmail(m))
 	text := cardFallback(m, l)
 	c, ok, err := b.deps.Cards.Card(ctx, m.MessageID)
 	if err != nil {
 		return Card{}, false, err
 	}
-	if ok {
+	update := func(c Card) (bool, error) {
 		err := b.call(ctx, pace, "chat.update", c.Channel, func(ctx context.Context) error {
 			_, _, _, err := b.api.UpdateMessageContext(ctx, c.Channel, c.TS, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
 			return err
 		})
 		if err == nil || !lostCard[slackCode(err)] {
-			return c, false, wrap(err, "chat.update")
+			return true, wrap(err, "chat.update")
 		}
 		b.log.Info("status card gone; posting a new one", "message_id", m.MessageID, "err", err)
+		return false, nil
+	}
+	if ok {
+		if done, err := update(c); done {
+			return c, false, err
+		}
+	}
+	if before != nil {
+		found, ok, err := before(ctx)
+		if err != nil {
+			return Card{}, false, err
+		}
+		if ok {
+			if done, err := update(found); done {
+				if err == nil {
+					err = b.deps.Cards.PutCard(ctx, m.MessageID, found)
+				}
+				return found, false, err
+			}
+		}
 	}
 	ch, err := b.dmChannel(ctx, pace, user)
 	if err != nil {
 		return Card{}, false, err
-	}
-	if mark != nil {
-		if err := mark(ctx); err != nil {
-			return Card{}, false, err
-		}
 	}
 	err = b.call(ctx, pace, postMessage, ch, func(ctx context.Context) error {
 		_, ts, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false),

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -146,36 +145,27 @@ func inFlight(items []OutboxItem, what string) (time.Time, bool) {
 }
 
 // showOnce brings the card of the items' mail up to date without posting
-// a second card for it: when a card was being posted for the items and
-// none is remembered, it first looks for that card in Slack and remembers
-// it; before posting a card it marks the items in flight.
+// a second card for it: before posting one, when a card was being posted
+// for the items already, it looks for that card in Slack and takes it if
+// there; else it marks the items in flight, and posts.
 func (w *writer) showOnce(ctx context.Context, s shown, items []OutboxItem) (Card, bool, error) {
 	b := w.b
 	id := s.mail.MessageID
-	if since, ok := inFlight(items, flightCard); ok {
-		_, known, err := b.deps.Cards.Card(ctx, id)
-		if err != nil {
-			return Card{}, false, err
-		}
-		if !known {
-			c, found, err := b.findCard(ctx, s.user, id, since)
-			if err != nil {
-				return Card{}, false, err
-			}
-			if found {
-				b.log.Info("status card found in slack; not posted again", "message_id", id, "ts", c.TS)
-				if err := b.deps.Cards.PutCard(ctx, id, c); err != nil {
-					return Card{}, false, fmt.Errorf("remember status card: %w", err)
-				}
-			}
-		}
-	}
 	seqs := make([]uint64, len(items))
 	for i, it := range items {
 		seqs[i] = it.Seq
 	}
-	return b.showCardMarked(ctx, paced, s.mail, s.user, s.loc, func(ctx context.Context) error {
-		return b.deps.Outbox.MarkInFlight(ctx, seqs, flightCard, time.Now())
+	return b.showCardMarked(ctx, paced, s.mail, s.user, s.loc, func(ctx context.Context) (Card, bool, error) {
+		if since, ok := inFlight(items, flightCard); ok {
+			c, found, err := b.findCard(ctx, s.user, id, since)
+			if err != nil || found {
+				if found {
+					b.log.Info("status card found in slack; not posted again", "message_id", id, "ts", c.TS)
+				}
+				return c, found, err
+			}
+		}
+		return Card{}, false, b.deps.Outbox.MarkInFlight(ctx, seqs, flightCard, time.Now())
 	})
 }
 
