@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -26,7 +27,29 @@ type Cluster struct {
 // Start starts an n-member cluster with its data under dir and waits until
 // it serves. Members skip fsync: a test cluster never outlives its
 // machine.
+// The ports are picked free and bound again by the members: when another
+// process took one in between, Start tries again with new ports.
 func Start(dir string, n int) (*Cluster, error) {
+	var err error
+	for attempt := range 5 {
+		d := dir
+		if attempt > 0 {
+			d = filepath.Join(dir, fmt.Sprintf("retry%d", attempt))
+		}
+		var c *Cluster
+		if c, err = start(d, n); err == nil || !inUse(err) {
+			return c, err
+		}
+	}
+	return nil, err
+}
+
+// inUse reports whether err is a listener's port taken by another process.
+func inUse(err error) bool {
+	return errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use")
+}
+
+func start(dir string, n int) (*Cluster, error) {
 	c := &Cluster{dir: dir}
 	var peers []string
 	for i := range n {
