@@ -88,43 +88,81 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Bot, error) {
 	return b, nil
 }
 
-// Run delivers the outbox, posts the digests on their schedules and, in
-// Socket Mode, receives Slack's requests, until ctx is cancelled. It then
-// waits for the handlers still running and returns nil, or the error that
-// stopped a part early. In HTTP mode, shut the HTTP server down before
-// cancelling ctx, so that no handler starts after Run has returned.
+// Run runs the whole bot on one node: Serve and Deliver together, until
+// ctx is cancelled. It then waits for the handlers still running and
+// returns nil, or the error that stopped a part early. In HTTP mode, shut
+// the HTTP server down before cancelling ctx, so that no handler starts
+// after Run has returned.
 func (b *Bot) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	parts := map[string]func(context.Context) error{
+	return b.runParts(ctx, "slack bot", b.deliverParts(), b.serveParts())
+}
+
+// Serve answers people, until ctx is cancelled: in Socket Mode it keeps
+// the connection to Slack (in HTTP mode Handler answers, and Serve only
+// waits). In cluster mode every node serves, and any of them may answer
+// any request; the notices a request causes go to the outbox, which the
+// leader delivers (Deliver). Serve then waits for the handlers still
+// running and returns nil, or the error that stopped it.
+func (b *Bot) Serve(ctx context.Context) error {
+	return b.runParts(ctx, "slack requests", b.serveParts())
+}
+
+// Deliver delivers the outbox, posts the digests and the morning
+// summaries on their schedules, until ctx is cancelled. In cluster mode
+// only the leader delivers, with its fence in ctx (store.WithFence).
+func (b *Bot) Deliver(ctx context.Context) error {
+	return b.runParts(ctx, "slack deliverer", b.deliverParts())
+}
+
+func (b *Bot) deliverParts() map[string]func(context.Context) error {
+	return map[string]func(context.Context) error{
 		"outbox":    b.runWriter,
 		"digests":   b.runDigests,
 		"summaries": b.runSummaries,
 	}
+}
+
+func (b *Bot) serveParts() map[string]func(context.Context) error {
+	parts := map[string]func(context.Context) error{}
 	if b.cfg.Mode == ModeSocket {
 		parts["socket mode"] = b.runSocket
+	} else {
+		parts["http"] = func(ctx context.Context) error {
+			<-ctx.Done()
+			return nil
+		}
 	}
+	return parts
+}
+
+// runParts runs every part of every group until ctx is cancelled or one
+// fails, then waits for the request handlers still running.
+func (b *Bot) runParts(ctx context.Context, what string, groups ...map[string]func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
 	var mu sync.Mutex // guards first
 	var first error
-	for name, run := range parts {
-		wg.Go(func() {
-			err := run(ctx)
-			if err == nil || ctx.Err() != nil && errors.Is(err, context.Canceled) {
-				return
-			}
-			mu.Lock()
-			if first == nil {
-				first = fmt.Errorf("%s: %w", name, err)
-			}
-			mu.Unlock()
-			cancel()
-		})
+	for _, parts := range groups {
+		for name, run := range parts {
+			wg.Go(func() {
+				err := run(ctx)
+				if err == nil || ctx.Err() != nil && errors.Is(err, context.Canceled) {
+					return
+				}
+				mu.Lock()
+				if first == nil {
+					first = fmt.Errorf("%s: %w", name, err)
+				}
+				mu.Unlock()
+				cancel()
+			})
+		}
 	}
-	b.log.Info("slack bot running", "mode", b.cfg.Mode)
+	b.log.Info(what+" running", "mode", b.cfg.Mode)
 	wg.Wait()
 	b.work.Wait()
-	b.log.Info("slack bot stopped")
+	b.log.Info(what + " stopped")
 	return first
 }
 

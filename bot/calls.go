@@ -80,28 +80,59 @@ func (b *Bot) localeOf(ctx context.Context, user string) (locale, UserSettings) 
 // card the store remembers, or a new direct message to user when there is
 // none (or it is gone). fresh reports a new card.
 func (b *Bot) showCard(ctx context.Context, pace pacer, m track.Mail, user string, l locale) (c Card, fresh bool, err error) {
+	return b.showCardMarked(ctx, pace, m, user, l, nil)
+}
+
+// showCardMarked is showCard that, when a card is to be posted, first
+// calls before (when set): it may return a card posted earlier that the
+// store does not remember, which is then updated and remembered instead,
+// or fail, and then nothing is posted. The card carries the mail's
+// Message-ID in its metadata (cardMetadata), so that it can be found again
+// (findCard).
+func (b *Bot) showCardMarked(ctx context.Context, pace pacer, m track.Mail, user string, l locale, before func(ctx context.Context) (Card, bool, error)) (c Card, fresh bool, err error) {
 	blocks := cardBlocks(m, l, b.nudgeable(ctx, m, true), b.webmail(m))
 	text := cardFallback(m, l)
 	c, ok, err := b.deps.Cards.Card(ctx, m.MessageID)
 	if err != nil {
 		return Card{}, false, err
 	}
-	if ok {
+	update := func(c Card) (bool, error) {
 		err := b.call(ctx, pace, "chat.update", c.Channel, func(ctx context.Context) error {
 			_, _, _, err := b.api.UpdateMessageContext(ctx, c.Channel, c.TS, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
 			return err
 		})
 		if err == nil || !lostCard[slackCode(err)] {
-			return c, false, wrap(err, "chat.update")
+			return true, wrap(err, "chat.update")
 		}
 		b.log.Info("status card gone; posting a new one", "message_id", m.MessageID, "err", err)
+		return false, nil
+	}
+	if ok {
+		if done, err := update(c); done {
+			return c, false, err
+		}
+	}
+	if before != nil {
+		found, ok, err := before(ctx)
+		if err != nil {
+			return Card{}, false, err
+		}
+		if ok {
+			if done, err := update(found); done {
+				if err == nil {
+					err = b.deps.Cards.PutCard(ctx, m.MessageID, found)
+				}
+				return found, false, err
+			}
+		}
 	}
 	ch, err := b.dmChannel(ctx, pace, user)
 	if err != nil {
 		return Card{}, false, err
 	}
 	err = b.call(ctx, pace, postMessage, ch, func(ctx context.Context) error {
-		_, ts, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
+		_, ts, err := b.api.PostMessageContext(ctx, ch, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false),
+			slack.MsgOptionMetadata(cardMetadata(m.MessageID)))
 		c = Card{Channel: ch, TS: ts}
 		return err
 	})
@@ -115,10 +146,12 @@ func (b *Bot) showCard(ctx context.Context, pace pacer, m track.Mail, user strin
 	return c, true, nil
 }
 
-// reply posts a notice's short reply in the card's thread.
+// reply posts a notice's short reply in the card's thread, with the
+// notice's key in its metadata (noticeMetadata).
 func (b *Bot) reply(ctx context.Context, pace pacer, c Card, m track.Mail, n track.Notice, l locale) error {
 	return b.call(ctx, pace, postMessage, c.Channel, func(ctx context.Context) error {
-		_, _, err := b.api.PostMessageContext(ctx, c.Channel, slack.MsgOptionTS(c.TS), slack.MsgOptionText(replyText(m, n, l), false))
+		_, _, err := b.api.PostMessageContext(ctx, c.Channel, slack.MsgOptionTS(c.TS), slack.MsgOptionText(replyText(m, n, l), false),
+			slack.MsgOptionMetadata(noticeMetadata(n.Key)))
 		return wrap(err, "chat.postMessage reply")
 	})
 }

@@ -12,6 +12,11 @@ import (
 // outbox item that does not exist.
 var ErrNotFound = errors.New("bot: not found")
 
+// ErrFenced is what Outbox returns once the deliverer no longer leads (in
+// cluster mode another node delivers): it must not send or acknowledge
+// anything more.
+var ErrFenced = errors.New("bot: no longer the deliverer")
+
 // OutboxItem is a notice waiting to be delivered to Slack.
 type OutboxItem struct {
 	// Seq names the item for Ack and Retry.
@@ -21,6 +26,11 @@ type OutboxItem struct {
 	// item is due.
 	Attempts int
 	NextTry  time.Time
+	// InFlight is what was about to be sent for the item when a deliverer
+	// last marked it (flightCard, flightReply), at InFlightAt; empty when
+	// nothing was.
+	InFlight   string
+	InFlightAt time.Time
 }
 
 // Outbox is the queue of notices owed to senders.
@@ -32,6 +42,13 @@ type Outbox interface {
 	Ack(ctx context.Context, seq uint64) error
 	// Retry keeps an item that could not be delivered until next.
 	Retry(ctx context.Context, seq uint64, next time.Time, cause string) error
+	// MarkInFlight records that what is about to be sent for the items,
+	// at now, before it is sent: the next deliverer, if this one stops
+	// before Ack, looks for it in Slack instead of sending it again. It
+	// fails with ErrFenced once this deliverer no longer leads.
+	MarkInFlight(ctx context.Context, seqs []uint64, what string, now time.Time) error
+	// CheckFence returns ErrFenced once this deliverer no longer leads.
+	CheckFence(ctx context.Context) error
 }
 
 // Mails reads and changes tracked mails.

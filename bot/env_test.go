@@ -71,6 +71,9 @@ type envOptions struct {
 	calendar *track.Calendar
 	// settings wraps the settings store the bot is given.
 	settings func(bot.Settings) bot.Settings
+	// openStore opens the store instead of a bbolt file; the test closes
+	// it.
+	openStore func(t *testing.T) *store.Store
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -95,8 +98,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 		e.base, hc = srv.URL, srv.Client()
 	}
 	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "mailack.db"), store.Options{NoSync: true, Calendar: o.calendar})
-	if err != nil {
+	var st *store.Store
+	var err error
+	if o.openStore != nil {
+		st = o.openStore(t)
+	} else if st, err = store.Open(filepath.Join(dir, "mailack.db"), store.Options{NoSync: true, Calendar: o.calendar}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

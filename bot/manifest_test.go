@@ -38,7 +38,7 @@ func TestManifest(t *testing.T) {
 	if es := m.Settings.EventSubscriptions; es == nil || !slices.Contains(es.BotEvents, "app_home_opened") {
 		t.Errorf("event subscriptions = %+v, want app_home_opened", es)
 	}
-	for _, scope := range []string{"chat:write", "im:write", "commands", "users:read", "users:read.email", "channels:read", "channels:join", "groups:read"} {
+	for _, scope := range []string{"chat:write", "im:write", "commands", "users:read", "users:read.email", "channels:read", "channels:join", "groups:read", "im:history"} {
 		if !slices.Contains(m.OAuthConfig.Scopes.Bot, scope) {
 			t.Errorf("bot scopes %v lack %s", m.OAuthConfig.Scopes.Bot, scope)
 		}

@@ -42,16 +42,21 @@ var perChannelPost = limit{60, 3}
 // A method not listed is not paced (a response_url is not a Web API
 // method).
 var methodLimits = map[string]limit{
-	"chat.update":         tier3,
-	"chat.postEphemeral":  tier4,
-	"conversations.info":  tier3,
-	"conversations.join":  tier3,
-	"conversations.open":  tier3,
-	"users.info":          tier4,
-	"users.lookupByEmail": tier3,
-	"views.open":          tier4,
-	"views.publish":       tier4,
-	"views.update":        tier4,
+	"chat.update":        tier3,
+	"chat.postEphemeral": tier4,
+	// For internal (customer-built) apps; commercially distributed apps
+	// outside the Marketplace get 1 a minute
+	// (https://docs.slack.dev/reference/methods/conversations.history).
+	"conversations.history": tier3,
+	"conversations.replies": tier3,
+	"conversations.info":    tier3,
+	"conversations.join":    tier3,
+	"conversations.open":    tier3,
+	"users.info":            tier4,
+	"users.lookupByEmail":   tier3,
+	"views.open":            tier4,
+	"views.publish":         tier4,
+	"views.update":          tier4,
 }
 
 // postMessage is the method paced per channel.

@@ -72,7 +72,7 @@ func (b *Bot) runWriter(ctx context.Context) error {
 		case <-ctx.Done():
 			t.Stop()
 			w.lanes.Wait()
-			w.lastPass()
+			w.lastPass(ctx)
 			return nil
 		case <-t.C:
 		case <-b.kick:
@@ -86,9 +86,11 @@ const lastAttempt = 5 * time.Second
 
 // lastPass makes one more delivery attempt when the bot stops, so that
 // notices produced just before a shutdown are not held until the next
-// start. What it cannot deliver in time stays in the outbox.
-func (w *writer) lastPass() {
-	ctx, cancel := context.WithTimeout(context.Background(), lastAttempt)
+// start. What it cannot deliver in time stays in the outbox. It keeps the
+// values of ctx, the deliverer's fence among them: a deliverer that no
+// longer leads makes no last attempt (pass).
+func (w *writer) lastPass(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lastAttempt)
 	defer cancel()
 	w.pass(ctx)
 	w.lanes.Wait()
@@ -101,6 +103,12 @@ func (w *writer) lastPass() {
 // hide another sender's items behind them. It reports whether it
 // started a lane and stopped before the end, so more may be due at once.
 func (w *writer) pass(ctx context.Context) bool {
+	if err := w.b.deps.Outbox.CheckFence(ctx); err != nil {
+		// In cluster mode another node delivers now, or the cluster cannot
+		// tell: nothing is sent.
+		w.b.log.Warn("not delivering: not known to be the deliverer", "err", err)
+		return false
+	}
 	now := time.Now()
 	var later []OutboxItem // read once a pass, when first needed
 	var after uint64
@@ -302,15 +310,18 @@ func (w *writer) deliver(ctx context.Context, items []OutboxItem) string {
 		return ""
 	}
 	for i, it := range items {
-		// A card just posted notifies by itself and shows every status.
-		if !s.fresh && wantsReply(s.set, s.mail, it.Notice.Kind) {
-			if err := w.b.reply(ctx, paced, s.card, s.mail, it.Notice, s.loc); err != nil {
+		// A card just posted notifies by itself and shows every status; so
+		// did the card posted for the item before it was acknowledged.
+		if !s.fresh && it.InFlight != flightCard && wantsReply(s.set, s.mail, it.Notice.Kind) {
+			if err := w.replyOnce(ctx, s, it); err != nil {
 				w.failed(ctx, items[i:], err)
 				return s.user
 			}
 		}
 		w.b.alertBounce(ctx, s.mail, it.Notice)
-		w.ack(ctx, items[i:i+1])
+		if !w.ack(ctx, items[i:i+1]) {
+			return s.user
+		}
 	}
 	w.b.log.Debug("notices delivered", "message_id", s.mail.MessageID, "notices", len(items), "user", s.user)
 	return s.user
@@ -350,21 +361,29 @@ func (w *writer) show(ctx context.Context, items []OutboxItem) (shown, bool) {
 		w.hold(ctx, items, until)
 		return shown{}, false
 	}
-	if s.card, s.fresh, err = b.showCard(ctx, paced, m, s.user, s.loc); err != nil {
+	if s.card, s.fresh, err = w.showOnce(ctx, s, items); err != nil {
 		w.failed(ctx, items, err)
 		return shown{}, false
 	}
 	return s, true
 }
 
-func (w *writer) ack(ctx context.Context, items []OutboxItem) {
+// ack removes delivered items from the outbox. It reports false when
+// this deliverer no longer leads: it must stop.
+func (w *writer) ack(ctx context.Context, items []OutboxItem) bool {
 	for _, it := range items {
 		err := w.b.deps.Outbox.Ack(ctx, it.Seq)
+		if errors.Is(err, ErrFenced) {
+			w.b.log.Warn("not the deliverer any more; the next one acknowledges", "seq", it.Seq, "err", err)
+			return false
+		}
 		if err != nil && !errors.Is(err, ErrNotFound) {
-			// The item stays and is delivered again: at least once.
+			// The item stays, marked in flight when something was
+			// sent for it: the next attempt finds that in Slack.
 			w.b.log.Error("cannot acknowledge outbox item", "seq", it.Seq, "err", err)
 		}
 	}
+	return true
 }
 
 // hold keeps items back until the end of the sender's quiet hours.
@@ -382,6 +401,11 @@ func (w *writer) hold(ctx context.Context, items []OutboxItem, until time.Time) 
 func (w *writer) failed(ctx context.Context, items []OutboxItem, err error) {
 	if ctx.Err() != nil {
 		return // shutting down; the items stay due
+	}
+	if errors.Is(err, ErrFenced) {
+		// Another node delivers now: it finds the items as they are.
+		w.b.log.Warn("not the deliverer any more; notices left to the next one", "err", err)
+		return
 	}
 	now := time.Now()
 	kind, after := classify(err)

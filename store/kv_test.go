@@ -369,6 +369,12 @@ func TestEtcdFence(t *testing.T) {
 	if n := countEvidence(t, s); n != 0 {
 		t.Errorf("%d evidence stored by a fenced write", n)
 	}
+	if err := s.CheckFence(fenced); !errors.Is(err, ErrFenced) {
+		t.Errorf("CheckFence after losing the fence = %v, want ErrFenced", err)
+	}
+	if err := s.CheckFence(WithFence(ctx, clientv3.Compare(clientv3.Value(owner), "=", "node-b"))); err != nil {
+		t.Errorf("CheckFence of a fence that holds = %v", err)
+	}
 }
 
 // TestEtcdCompactedSnapshot compacts the history past a transaction's

@@ -21,6 +21,11 @@ type OutboxItem struct {
 	Attempts  int
 	NextTry   time.Time
 	LastError string
+	// InFlight is what the deliverer was about to send for the item when
+	// it last marked it (MarkInFlight), and InFlightAt when: what Slack
+	// may have received without the item being acknowledged.
+	InFlight   string
+	InFlightAt time.Time
 }
 
 type outboxRec struct {
@@ -29,16 +34,20 @@ type outboxRec struct {
 	Attempts  int       `json:"tries,omitempty"`
 	NextTry   int64     `json:"next,omitempty"`
 	LastError string    `json:"err,omitempty"`
+	InFlight  string    `json:"fly,omitempty"`
+	FlightAt  int64     `json:"flyat,omitempty"`
 }
 
 func (r *outboxRec) item(seq uint64) OutboxItem {
 	return OutboxItem{
-		Seq:       seq,
-		Notice:    r.Notice.notice(),
-		Enqueued:  fromNanos(r.Enqueued),
-		Attempts:  r.Attempts,
-		NextTry:   fromNanos(r.NextTry),
-		LastError: r.LastError,
+		Seq:        seq,
+		Notice:     r.Notice.notice(),
+		Enqueued:   fromNanos(r.Enqueued),
+		Attempts:   r.Attempts,
+		NextTry:    fromNanos(r.NextTry),
+		LastError:  r.LastError,
+		InFlight:   r.InFlight,
+		InFlightAt: fromNanos(r.FlightAt),
 	}
 }
 
@@ -171,4 +180,53 @@ func getOutbox(tx kvTx, seq uint64) (outboxRec, error) {
 		return outboxRec{}, fmt.Errorf("decode outbox item %d: %w", seq, err)
 	}
 	return r, nil
+}
+
+// MarkInFlight records that what is named by what (such as a card or a
+// thread reply) is about to be sent for the items: a deliverer that finds
+// the mark on an item it did not acknowledge looks for what was sent
+// before sending it again. Written with the deliverer's fence (WithFence),
+// it fails with ErrFenced once the deliverer no longer leads, and then
+// nothing may be sent. An item not there fails with ErrNotFound.
+func (s *Store) MarkInFlight(ctx context.Context, seqs []uint64, what string, now time.Time) error {
+	err := s.update(ctx, func(tx kvTx) error {
+		for _, seq := range seqs {
+			r, err := getOutbox(tx, seq)
+			if err != nil {
+				return err
+			}
+			r.InFlight, r.FlightAt = what, nanos(now)
+			v, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketOutbox).Put(seqKey(seq), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("mark outbox items %v in flight: %w", seqs, err)
+	}
+	return nil
+}
+
+// CheckFence reports ErrFenced when the fence of ctx (WithFence) no longer
+// holds on a store on etcd: the writer that holds it has lost what it
+// writes for, and must not act on the outbox any more. A context without
+// a fence, and a bbolt file, always pass.
+func (s *Store) CheckFence(ctx context.Context) error {
+	fence := fenceFrom(ctx)
+	if s.etcd == nil || len(fence) == 0 {
+		return nil
+	}
+	resp, err := s.etcd.cli.Txn(ctx).If(fence...).Commit()
+	if err != nil {
+		return fmt.Errorf("check fence: %w", err)
+	}
+	if !resp.Succeeded {
+		return ErrFenced
+	}
+	return nil
 }

@@ -260,3 +260,42 @@ func TestOutboxPendingAfterPages(t *testing.T) {
 		t.Errorf("pages of 2 = %v, want %v (every due item once, in order)", got, want)
 	}
 }
+
+// MarkInFlight records what was about to be sent for items, and when;
+// Retry keeps the mark, Ack removes the item with it.
+func TestOutboxInFlight(t *testing.T) {
+	s := openTest(t, Options{})
+	register(t, s, newMail(t, "f1@example.com", "alice@example.com", t0, "bob@example.net", "carol@example.net"), t0)
+	apply(t, s, t0,
+		dsn("f1@example.com", "bob@example.net", report.ActionFailed, "f@mx", t0),
+		mdn("f1@example.com", "carol@example.net", report.DispositionDisplayed, "m@mx", t0))
+	items := pending(t, s)
+	if len(items) != 2 || items[0].InFlight != "" || !items[0].InFlightAt.IsZero() {
+		t.Fatalf("outbox = %+v, want 2 items not in flight", items)
+	}
+	at := t0.Add(time.Minute)
+	if err := s.MarkInFlight(t.Context(), []uint64{items[0].Seq, items[1].Seq}, "card", at); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkInFlight(t.Context(), []uint64{items[1].Seq}, "reply", at.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Retry(t.Context(), items[1].Seq, t0, "slack: timeout"); err != nil {
+		t.Fatal(err)
+	}
+	got := pending(t, s)
+	if len(got) != 2 || got[0].InFlight != "card" || !got[0].InFlightAt.Equal(at) ||
+		got[1].InFlight != "reply" || !got[1].InFlightAt.Equal(at.Add(time.Second)) || got[1].Attempts != 1 {
+		t.Errorf("outbox = %+v, want the first in flight for a card, the second for a reply after one attempt", got)
+	}
+	if err := s.Ack(t.Context(), items[0].Seq); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkInFlight(t.Context(), []uint64{items[0].Seq}, "card", at); !errors.Is(err, ErrNotFound) {
+		t.Errorf("MarkInFlight(acked) = %v, want ErrNotFound", err)
+	}
+	if err := s.CheckFence(t.Context()); err != nil {
+		t.Errorf("CheckFence without a fence = %v", err)
+	}
+	mustCheck(t, s)
+}

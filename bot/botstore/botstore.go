@@ -61,17 +61,36 @@ func (st *Store) Pending(ctx context.Context, now time.Time, after uint64, limit
 	}
 	out := make([]bot.OutboxItem, len(items))
 	for i, it := range items {
-		out[i] = bot.OutboxItem{Seq: it.Seq, Notice: it.Notice, Attempts: it.Attempts, NextTry: it.NextTry}
+		out[i] = bot.OutboxItem{Seq: it.Seq, Notice: it.Notice, Attempts: it.Attempts, NextTry: it.NextTry,
+			InFlight: it.InFlight, InFlightAt: it.InFlightAt}
 	}
 	return out, nil
 }
 
 // Ack implements bot.Outbox.
-func (st *Store) Ack(ctx context.Context, seq uint64) error { return notFound(st.s.Ack(ctx, seq)) }
+func (st *Store) Ack(ctx context.Context, seq uint64) error {
+	return fenced(notFound(st.s.Ack(ctx, seq)))
+}
 
 // Retry implements bot.Outbox.
 func (st *Store) Retry(ctx context.Context, seq uint64, next time.Time, cause string) error {
 	return notFound(st.s.Retry(ctx, seq, next, cause))
+}
+
+// MarkInFlight implements bot.Outbox.
+func (st *Store) MarkInFlight(ctx context.Context, seqs []uint64, what string, now time.Time) error {
+	return fenced(notFound(st.s.MarkInFlight(ctx, seqs, what, now)))
+}
+
+// CheckFence implements bot.Outbox.
+func (st *Store) CheckFence(ctx context.Context) error { return fenced(st.s.CheckFence(ctx)) }
+
+// fenced turns store.ErrFenced into bot.ErrFenced, keeping the message.
+func fenced(err error) error {
+	if errors.Is(err, store.ErrFenced) {
+		return fmt.Errorf("%w: %w", bot.ErrFenced, err)
+	}
+	return err
 }
 
 // Mail implements bot.Mails.

@@ -34,10 +34,17 @@ type Call struct {
 	Warning string
 	// TS is the timestamp of the message a chat.postMessage posted.
 	TS string
+	// Lost is set when the call took effect but its answer was a failure
+	// (Failure.Lost).
+	Lost bool
 }
 
 // OK reports whether the call succeeded.
 func (c Call) OK() bool { return c.Status == http.StatusOK && c.Error == "" }
+
+// Posted reports whether the call took effect in the workspace: it
+// succeeded, or its answer was lost (Failure.Lost).
+func (c Call) Posted() bool { return c.OK() || c.Lost }
 
 // Param returns a form parameter or a top-level JSON string.
 func (c Call) Param(name string) string {
@@ -73,6 +80,10 @@ type Failure struct {
 	RetryAfter string // Retry-After header
 	Error      string // ok:false error code
 	Hang       bool   // answer only when the caller gives up
+	// Lost makes the call take effect as if it had succeeded (a message
+	// is posted) while its caller gets the failure: an answer lost on
+	// the way, or a caller that died before reading it.
+	Lost bool
 }
 
 // User is a workspace member.
@@ -102,6 +113,7 @@ type Server struct {
 	buckets  map[string]*bucket
 	ims      map[string]bool            // DM channels opened
 	posted   map[string]map[string]bool // channel → timestamps of messages
+	messages map[string][]message       // channel → messages posted, oldest first
 	triggers map[string]trigger
 	views    map[string]string // modal view ID → hash of its last version
 	hooks    map[string]*hook  // response_url paths handed out
@@ -142,7 +154,7 @@ const (
 func New(users ...User) *Server {
 	return &Server{
 		fail: map[string][]Failure{}, users: users, channels: map[string]*Channel{},
-		buckets: map[string]*bucket{}, ims: map[string]bool{}, posted: map[string]map[string]bool{},
+		buckets: map[string]*bucket{}, ims: map[string]bool{}, posted: map[string]map[string]bool{}, messages: map[string][]message{},
 		triggers: map[string]trigger{}, views: map[string]string{}, hooks: map[string]*hook{}, expected: map[string]bool{},
 		changed: make(chan struct{}),
 	}
@@ -388,6 +400,15 @@ func (f *Server) failure(method string) *Failure {
 }
 
 func (f *Server) answerFailure(w http.ResponseWriter, r *http.Request, c *Call, fl *Failure) {
+	if fl.Lost {
+		a := f.serve(c, r.Host)
+		if a.body["ok"] == true {
+			c.Lost = true
+			if ts, _ := a.body["ts"].(string); c.Method == "chat.postMessage" {
+				c.TS = ts
+			}
+		}
+	}
 	if fl.Hang {
 		<-r.Context().Done()
 		c.Status = 0

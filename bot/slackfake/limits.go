@@ -30,6 +30,8 @@ var methodTiers = map[string]tier{
 	"auth.test":             tier4, // "Special": the fake treats it as Tier 4
 	"chat.update":           tier3,
 	"chat.postEphemeral":    tier4,
+	"conversations.history": tier3, // for internal apps (the method's page)
+	"conversations.replies": tier3,
 	"conversations.info":    tier3,
 	"conversations.join":    tier3,
 	"conversations.open":    tier3,

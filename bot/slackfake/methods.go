@@ -56,6 +56,10 @@ func (f *Server) serve(c *Call, host string) answer {
 		return f.postMessage(c, now)
 	case "chat.update":
 		return f.update(c)
+	case "conversations.history":
+		return f.history(c, now)
+	case "conversations.replies":
+		return f.replies(c, now)
 	case "chat.postEphemeral":
 		return f.postEphemeral(c)
 	case "views.publish":
@@ -336,15 +340,22 @@ func (f *Server) postMessage(c *Call, now time.Time) answer {
 	if code != "" {
 		return invalid(code, c)
 	}
-	if ts := c.Param("thread_ts"); ts != "" && !f.posted[ch][ts] {
+	meta, code := checkMetadata(c)
+	if code != "" {
+		return invalid(code, c)
+	}
+	thread := c.Param("thread_ts")
+	if thread != "" && !f.posted[ch][thread] {
 		return refuse("thread_not_found")
 	}
 	f.posts++
-	ts := fmt.Sprintf("1700000000.%06d", f.posts)
+	// A message's ts is the time it was posted, unique in its channel.
+	ts := fmt.Sprintf("%d.%06d", now.Unix(), f.posts%1000000)
 	if f.posted[ch] == nil {
 		f.posted[ch] = map[string]bool{}
 	}
 	f.posted[ch][ts] = true
+	f.messages[ch] = append(f.messages[ch], message{TS: ts, ThreadTS: thread, Metadata: meta})
 	return withWarning(ok("channel", ch, "ts", ts), warning)
 }
 
@@ -359,6 +370,8 @@ func (f *Server) update(c *Call) answer {
 		return refuse("message_not_found")
 	}
 	if code, warning := checkMessage(c); code != "" {
+		return invalid(code, c)
+	} else if _, code := checkMetadata(c); code != "" {
 		return invalid(code, c)
 	} else {
 		return withWarning(ok("channel", ch, "ts", c.Param("ts")), warning)

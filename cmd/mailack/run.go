@@ -204,7 +204,8 @@ func (d *daemon) edges() error {
 // taking work (watchers, HTTP), let the work in flight finish, close the
 // store last. In cluster mode the daemon watches only the mailboxes its
 // node owns, and runs the sweep, the bot and the relay only while it leads
-// (cluster.go); with the bbolt file it runs everything.
+// (cluster.go), and answers Slack's requests on every node; with the
+// bbolt file it runs everything.
 func (d *daemon) run(ctx context.Context) error {
 	d.log.Info("mailack starting", "store", d.st.Path(), "http", d.listener.Addr().String(), "accounts", len(d.cfg.Accounts))
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -237,7 +238,13 @@ func (d *daemon) run(ctx context.Context) error {
 		wg.Go(func() { fail("sweep", d.sweepLoop(lctx)) })
 		if d.bot != nil {
 			bctx := store.WithFence(botCtx, fence...)
-			botDone.Go(func() { fail("slack", d.bot.Run(bctx)) })
+			if d.etcd == nil {
+				botDone.Go(func() { fail("slack", d.bot.Run(bctx)) })
+			} else {
+				// Every node answers Slack's requests (below); the leader
+				// alone delivers.
+				botDone.Go(func() { fail("slack", d.bot.Deliver(bctx)) })
+			}
 			if added := d.st.OutboxAdded(lctx); added != nil {
 				// Notices queued by the owners of other mailboxes.
 				wg.Go(func() {
@@ -268,6 +275,12 @@ func (d *daemon) run(ctx context.Context) error {
 		}
 		leadTasks(nil)
 	} else {
+		if d.bot != nil {
+			// Socket Mode connects from every node (Slack spreads the
+			// requests over an app's connections); in HTTP mode every
+			// node's listener answers.
+			botDone.Go(func() { fail("slack", d.bot.Serve(botCtx)) })
+		}
 		node = d.startCluster(ctx, cancel, &wg, fail, leadTasks)
 	}
 

@@ -202,7 +202,7 @@ type cardBreakdown struct {
 
 var (
 	inboxAppliedLine = regexp.MustCompile(`^time=(\S+) .*msg="message applied" .*account=(\S+) folder=INBOX uid=(\d+) `)
-	waitedLine  = regexp.MustCompile(`^time=(\S+) .*msg="slack call waited for its turn" .*method=(\S+) channel=(\S*) paused_ms=(\d+) paced_ms=(\d+)`)
+	waitedLine       = regexp.MustCompile(`^time=(\S+) .*msg="slack call waited for its turn" .*method=(\S+) channel=(\S*) paused_ms=(\d+) paced_ms=(\d+)`)
 )
 
 // breakdown reads the daemon's log and the fake's calls since phase:
