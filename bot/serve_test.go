@@ -120,6 +120,12 @@ func testServeOnAFollower(t *testing.T, ec *etcdtest.Cluster, mode bot.Mode) {
 		return c.Method == "chat.postMessage" && c.Posted() && c.Param("thread_ts") == card.TS && strings.Contains(c.Text(), "confirmed in Slack")
 	}
 	e.fake.WaitFor(t, "the thread reply", reply)
+	// The follower may still be finishing the press (its own refresh of
+	// the card after queueing the notice): a refresh after the stop would
+	// draw the stopped card a second time.
+	if err := follower.Settle(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 
 	// Alice stops tracking the mail with /track on the follower.
 	respURL := e.responseURL()

@@ -44,10 +44,15 @@ type writer struct {
 	lanes sync.WaitGroup // the lanes still running
 	homes chan struct{}  // wakes the App Home refresher; capacity 1
 
-	mu      sync.Mutex      // guards the fields below
-	busy    map[string]bool // senders whose lane is running
-	retryAt time.Time       // when the items held by a rate limit are due
-	stale   []string        // users whose App Home is to be refreshed, in order
+	mu   sync.Mutex      // guards the fields below
+	busy map[string]bool // senders whose lane is running
+	// finished counts lanes that ended; ended records the count when
+	// each sender's last lane ended. Items read before a sender's lane
+	// ended may have been delivered by it, so no lane starts on them.
+	finished uint64
+	ended    map[string]uint64
+	retryAt  time.Time // when the items held by a rate limit are due
+	stale    []string  // users whose App Home is to be refreshed, in order
 }
 
 // runWriter delivers the outbox until ctx is cancelled: a pass every Poll,
@@ -110,6 +115,7 @@ func (w *writer) pass(ctx context.Context) bool {
 		return false
 	}
 	now := time.Now()
+	read := w.readMark()   // before anything of this pass is read
 	var later []OutboxItem // read once a pass, when first needed
 	var after uint64
 	started := false
@@ -128,7 +134,7 @@ func (w *writer) pass(ctx context.Context) bool {
 		scanned += len(page)
 		after = page[len(page)-1].Seq
 		for _, lane := range bySender(byMail(withLater(page, later))) {
-			if ctx.Err() != nil || !w.start(lane.sender) {
+			if ctx.Err() != nil || !w.start(lane.sender, read) {
 				continue
 			}
 			started = true
@@ -152,22 +158,36 @@ func (w *writer) full() bool {
 	return len(w.busy) >= maxLanes
 }
 
-// start claims a lane for sender: false when theirs is running or every
-// lane is.
-func (w *writer) start(sender string) bool {
+// start claims a lane for sender, for items read when read (from
+// readMark): false when theirs is running or every lane is, or when a
+// lane of theirs ended after the items were read, as it may have
+// delivered them (its end wakes another pass, which reads them afresh).
+func (w *writer) start(sender string, read uint64) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.busy[sender] || len(w.busy) >= maxLanes {
+	if w.busy[sender] || len(w.busy) >= maxLanes || w.ended[sender] > read {
 		return false
 	}
 	w.busy[sender] = true
 	return true
 }
 
+// readMark is taken before reading the outbox, for start.
+func (w *writer) readMark() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.finished
+}
+
 func (w *writer) done(sender string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.busy, sender)
+	w.finished++
+	if w.ended == nil {
+		w.ended = map[string]uint64{}
+	}
+	w.ended[sender] = w.finished
 }
 
 func (w *writer) rateRetry() time.Time {
