@@ -117,12 +117,7 @@ func recreateWhileSelected(t *testing.T, s *mailstack.Stack, acct Account, opts 
 	sink.waitFor(t, "the first receipt", 10*time.Second, func(items []Item) bool { return len(items) == 1 })
 	before, _ := sink.Checkpoint(context.Background(), "alice", "Reports")
 
-	if err := c.Delete("Reports").Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Create("Reports", nil).Wait(); err != nil {
-		t.Fatal(err)
-	}
+	recreateFolder(t, c, "Reports")
 	appendRetry(t, c, "Reports", mailstack.MDN("b@test.example", "bob@test.example", "alice@test.example", 2))
 	appendRetry(t, c, "Reports", mailstack.MDN("c@test.example", "bob@test.example", "alice@test.example", 3))
 	sink.waitFor(t, "the recreated folder's two receipts", 30*time.Second, func(items []Item) bool {
@@ -153,6 +148,31 @@ func recreateWhileSelected(t *testing.T, s *mailstack.Stack, acct Account, opts 
 			t.Errorf("%s applied %d times, want once", k, n)
 		}
 	}
+}
+
+// recreateFolder deletes folder and creates it again. The watcher's
+// session that has the folder selected can write the old folder's index
+// back into its directory between the DELETE and the CREATE (Dovecot's
+// maildir keeps its index files there), so the folder exists again and
+// the CREATE fails with ALREADYEXISTS: then the folder is deleted and
+// created once more, until the CREATE makes a new one.
+func recreateFolder(t *testing.T, c *imapclient.Client, folder string) {
+	t.Helper()
+	var err error
+	for range 20 {
+		if err = c.Delete(folder).Wait(); err != nil {
+			t.Fatalf("delete %s: %v", folder, err)
+		}
+		if err = c.Create(folder, nil).Wait(); err == nil {
+			return
+		}
+		var ie *imap.Error
+		if !errors.As(err, &ie) || ie.Code != imap.ResponseCodeAlreadyExists {
+			break
+		}
+		t.Logf("create %s after deleting it: %v; again", folder, err)
+	}
+	t.Fatalf("create %s after deleting it: %v", folder, err)
 }
 
 // appendRetry appends raw to folder, again when Dovecot refuses it with
