@@ -225,7 +225,7 @@ func runSocket(t *testing.T, e *env) (stop func()) {
 	go func() { done <- e.bot.Run(ctx) }()
 	return sync.OnceFunc(func() {
 		cancel()
-		deadline := time.NewTimer(5 * time.Second)
+		deadline := time.NewTimer(20 * time.Second)
 		defer deadline.Stop()
 		select {
 		case err := <-done:
@@ -243,7 +243,7 @@ func runSocket(t *testing.T, e *env) (stop func()) {
 // code; it fails the test after a while.
 func waitSocketGone(t *testing.T) {
 	t.Helper()
-	deadline := time.NewTimer(5 * time.Second)
+	deadline := time.NewTimer(20 * time.Second)
 	defer deadline.Stop()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
@@ -433,7 +433,7 @@ func TestSocketModeOpenFails(t *testing.T) {
 			defer cancel()
 			done := make(chan error, 1)
 			go func() { done <- e.bot.Run(ctx) }()
-			deadline := time.NewTimer(5 * time.Second)
+			deadline := time.NewTimer(20 * time.Second)
 			defer deadline.Stop()
 			select {
 			case err := <-done:
