@@ -21,6 +21,9 @@ import (
 // testAppToken is the app-level token Socket Mode connects with.
 const testAppToken = "xapp-1-A0MAILACK-1-test"
 
+// linkPingInterval is how often the fake Slack end pings a connection.
+const linkPingInterval = 5 * time.Second
+
 // slackLink is Socket Mode's WebSocket end as Slack runs it: it greets
 // each connection with hello, carries the envelopes a test sends and
 // records the client's acknowledgements.
@@ -74,6 +77,27 @@ func (l *slackLink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l.update(func() { l.conns = append(l.conns, &linkConn{ws: ws, ticket: r.URL.Query().Get("ticket")}) })
+	// Slack pings every connection: the clients give up on one that has
+	// had no ping for 30 seconds (slack-go's socketmode maxPingInterval,
+	// @slack/socket-mode's serverPingTimeout) and reconnect, which a test
+	// that runs long on a busy machine must not see.
+	stopPing := make(chan struct{})
+	defer close(stopPing)
+	go func() {
+		tick := time.NewTicker(linkPingInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopPing:
+				return
+			case <-tick.C:
+				// WriteControl may run beside the test's writes.
+				if ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(10*time.Second)) != nil {
+					return
+				}
+			}
+		}
+	}()
 	for {
 		var a linkAck
 		if err := ws.ReadJSON(&a); err != nil {
