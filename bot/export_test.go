@@ -22,3 +22,7 @@ func (b *Bot) SocketEvent(ctx context.Context, ack AckFunc, evt socketmode.Event
 // PerChannelBurst is how many messages the bot posts to one channel at
 // once before its one-a-second pace.
 var PerChannelBurst = perChannelPost.burst
+
+// WaitWork waits for the work requests started after their ack, as Run
+// does before it returns.
+func (b *Bot) WaitWork() { b.work.Wait() }
