@@ -159,7 +159,7 @@ func recreateWhileSelected(t *testing.T, s *mailstack.Stack, acct Account, opts 
 func recreateFolder(t *testing.T, c *imapclient.Client, folder string) {
 	t.Helper()
 	var err error
-	for range 20 {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if err = c.Delete(folder).Wait(); err != nil {
 			t.Fatalf("delete %s: %v", folder, err)
 		}
@@ -179,11 +179,13 @@ func recreateFolder(t *testing.T, c *imapclient.Client, folder string) {
 // "Mailbox was deleted under us" (with TRYCREATE, or with no response code
 // when the APPEND meets it at its commit): the watcher's session on the
 // deleted folder can still write to the new folder's index while it
-// notices, and the APPEND that meets that fails without storing anything.
+// notices (until its next poll or IDLE restart, which on a busy machine
+// can take seconds), and the APPEND that meets that fails without storing
+// anything.
 func appendRetry(t *testing.T, c *imapclient.Client, folder, raw string) {
 	t.Helper()
 	var err error
-	for range 20 {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		cmd := c.Append(folder, int64(len(raw)), &imap.AppendOptions{})
 		if _, err = cmd.Write([]byte(raw)); err == nil {
 			if err = cmd.Close(); err == nil {
