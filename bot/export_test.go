@@ -25,3 +25,7 @@ var PerChannelBurst = perChannelPost.burst
 
 // OutboxBatch is how many due items the writer reads at a time.
 const OutboxBatch = outboxBatch
+
+// WaitWork waits for the work requests started after their ack, as Run
+// does before it returns.
+func (b *Bot) WaitWork() { b.work.Wait() }

@@ -87,7 +87,7 @@ func TestSocketModeAckWaitEndsWithContext(t *testing.T) {
 	}()
 	<-waiting
 	cancel()
-	deadline := time.NewTimer(5 * time.Second)
+	deadline := time.NewTimer(20 * time.Second)
 	defer deadline.Stop()
 	select {
 	case <-done:

@@ -21,6 +21,9 @@ import (
 // testAppToken is the app-level token Socket Mode connects with.
 const testAppToken = "xapp-1-A0MAILACK-1-test"
 
+// linkPingInterval is how often the fake Slack end pings a connection.
+const linkPingInterval = 5 * time.Second
+
 // slackLink is Socket Mode's WebSocket end as Slack runs it: it greets
 // each connection with hello, carries the envelopes a test sends and
 // records the client's acknowledgements.
@@ -74,6 +77,27 @@ func (l *slackLink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l.update(func() { l.conns = append(l.conns, &linkConn{ws: ws, ticket: r.URL.Query().Get("ticket")}) })
+	// Slack pings every connection: the clients give up on one that has
+	// had no ping for 30 seconds (slack-go's socketmode maxPingInterval,
+	// @slack/socket-mode's serverPingTimeout) and reconnect, which a test
+	// that runs long on a busy machine must not see.
+	stopPing := make(chan struct{})
+	defer close(stopPing)
+	go func() {
+		tick := time.NewTicker(linkPingInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopPing:
+				return
+			case <-tick.C:
+				// WriteControl may run beside the test's writes.
+				if ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(10*time.Second)) != nil {
+					return
+				}
+			}
+		}
+	}()
 	for {
 		var a linkAck
 		if err := ws.ReadJSON(&a); err != nil {
@@ -225,7 +249,7 @@ func runSocket(t *testing.T, e *env) (stop func()) {
 	go func() { done <- e.bot.Run(ctx) }()
 	return sync.OnceFunc(func() {
 		cancel()
-		deadline := time.NewTimer(5 * time.Second)
+		deadline := time.NewTimer(20 * time.Second)
 		defer deadline.Stop()
 		select {
 		case err := <-done:
@@ -243,7 +267,7 @@ func runSocket(t *testing.T, e *env) (stop func()) {
 // code; it fails the test after a while.
 func waitSocketGone(t *testing.T) {
 	t.Helper()
-	deadline := time.NewTimer(5 * time.Second)
+	deadline := time.NewTimer(20 * time.Second)
 	defer deadline.Stop()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
@@ -433,7 +457,7 @@ func TestSocketModeOpenFails(t *testing.T) {
 			defer cancel()
 			done := make(chan error, 1)
 			go func() { done <- e.bot.Run(ctx) }()
-			deadline := time.NewTimer(5 * time.Second)
+			deadline := time.NewTimer(20 * time.Second)
 			defer deadline.Stop()
 			select {
 			case err := <-done:

@@ -156,7 +156,7 @@ func TestWatchSentAndReports(t *testing.T) {
 			c := s.Login(t, "alice")
 			id := "sent-1@test.example"
 			mailstack.Append(t, c, "Sent Items", sentMail(id, "Bob <bob@test.example>, nosuch@test.example", "Quote"))
-			sink.waitFor(t, "the sent mail", 5*time.Second, func(items []Item) bool {
+			sink.waitFor(t, "the sent mail", 20*time.Second, func(items []Item) bool {
 				for _, it := range items {
 					if it.Sent != nil && it.Sent.MessageID == id {
 						return true
@@ -206,11 +206,11 @@ func TestWatchSkipsOrdinaryMail(t *testing.T) {
 	}
 	mailstack.Append(t, c, "INBOX", mailstack.MDN("x@test.example", "bob@test.example", "alice@test.example", 9))
 	startWatcher(t, sink, Options{}, acct)
-	sink.waitFor(t, "the receipt", 5*time.Second, func(items []Item) bool { return len(items) == 1 })
+	sink.waitFor(t, "the receipt", 20*time.Second, func(items []Item) bool { return len(items) == 1 })
 	if it := sink.snapshot()[0]; it.UID != 6 || len(it.Reports) != 1 {
 		t.Errorf("item = uid %d with %d reports, want uid 6 with one report", it.UID, len(it.Reports))
 	}
-	sink.waitFor(t, "the checkpoint", 5*time.Second, func([]Item) bool {
+	sink.waitFor(t, "the checkpoint", 20*time.Second, func([]Item) bool {
 		return sink.cps["alice/INBOX"].LastUID == 6 // waitFor holds the lock
 	})
 }
@@ -258,7 +258,7 @@ func TestWatchUIDValidityChange(t *testing.T) {
 	acct.ReportFolders = []string{"Reports"}
 	acct.PollInterval = 100 * time.Millisecond
 	w, _ := startWatcher(t, sink, Options{}, acct)
-	sink.waitFor(t, "the first receipt", 5*time.Second, func(items []Item) bool { return len(items) == 1 })
+	sink.waitFor(t, "the first receipt", 20*time.Second, func(items []Item) bool { return len(items) == 1 })
 	before, _ := sink.Checkpoint(context.Background(), "alice", "Reports")
 	reconnects := w.Status()[0].Reconnects
 
@@ -406,14 +406,14 @@ func TestWatchMovesProcessedReports(t *testing.T) {
 	acct := account(s, "alice")
 	acct.MoveReportsTo = "Receipts"
 	_, stop := startWatcher(t, sink, Options{}, acct)
-	sink.waitFor(t, "the receipt", 5*time.Second, func(items []Item) bool { return len(items) == 1 })
-	if n := s.WaitForMessages(t, "alice", "Receipts", 1, 5*time.Second); n != 1 {
+	sink.waitFor(t, "the receipt", 20*time.Second, func(items []Item) bool { return len(items) == 1 })
+	if n := s.WaitForMessages(t, "alice", "Receipts", 1, 20*time.Second); n != 1 {
 		t.Fatalf("Receipts holds %d messages, want the receipt", n)
 	}
 	// Dovecot's MOVE commits the copy before the expunge: wait for the
 	// receipt to leave the inbox too.
 	var inbox [][]byte
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		inbox = s.Messages(t, "alice", "INBOX")
 		if len(inbox) < 2 || time.Now().After(deadline) {
 			break
@@ -429,7 +429,7 @@ func TestWatchMovesProcessedReports(t *testing.T) {
 	acct.MoveReportsTo, acct.FlagReports = "", true
 	sink2 := newMemSink()
 	startWatcher(t, sink2, Options{}, acct)
-	sink2.waitFor(t, "the second receipt", 5*time.Second, func(items []Item) bool {
+	sink2.waitFor(t, "the second receipt", 20*time.Second, func(items []Item) bool {
 		for _, it := range items {
 			if len(it.Reports) == 1 && it.Reports[0].OriginalMessageID == "flagged@test.example" {
 				return true
@@ -437,7 +437,7 @@ func TestWatchMovesProcessedReports(t *testing.T) {
 		}
 		return false
 	})
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if _, err := c.Select("INBOX", nil).Wait(); err != nil {
 			t.Fatal(err)

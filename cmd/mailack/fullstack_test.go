@@ -306,7 +306,7 @@ func TestDaemonFullStack(t *testing.T) {
 	env := []string{"MAILACK_TEST_PASSWORD=" + s.Password("alice"), "SLACK_BOT_TOKEN=xoxb-test", "SLACK_SIGNING_SECRET=8f742231b10e8888abcd99yyyzzz85a5"}
 	p := startDaemon(t, bin, cfg, env)
 
-	waitUntil(t, "/healthz", 5*time.Second, func() bool { c, _ := p.get("/healthz"); return c == 200 })
+	waitUntil(t, "/healthz", 15*time.Second, func() bool { c, _ := p.get("/healthz"); return c == 200 })
 	waitUntil(t, "/readyz", 10*time.Second, func() bool { c, _ := p.get("/readyz"); return c == 200 })
 
 	c := s.Login(t, "alice")

@@ -19,7 +19,8 @@ import (
 )
 
 // ports are the loopback TCP ports of one stack. Dead has nothing
-// listening on it: mail routed there is deferred.
+// listening on it: mail routed there is deferred (Start holds it bound,
+// see deadPort).
 type ports struct {
 	IMAP, IMAPS, LMTP, SMTP, Dead int
 }

@@ -145,6 +145,7 @@ type Stack struct {
 	cfg   config
 	bin   binaries
 	ports ports // fixed once Start returns; Restart reuses them
+	dead  *deadPort
 	cert  []byte
 	roots *x509.CertPool
 }
@@ -179,6 +180,14 @@ func Start(t testing.TB, opts ...Option) *Stack {
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("mailstack logs (%s):\n%s", dir, s.logTail(60))
+		}
+	})
+	if s.dead, err = holdDeadPort(); err != nil {
+		t.Fatalf("mailstack: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.dead.release(); err != nil {
+			t.Errorf("mailstack: %v", err)
 		}
 	})
 	t.Cleanup(func() {
@@ -382,6 +391,7 @@ func (s *Stack) start() error {
 		if err != nil {
 			return err
 		}
+		p.Dead = s.dead.port
 		s.ports = p
 		if err := s.writeConfigs(p); err != nil {
 			return err

@@ -112,7 +112,10 @@ func Join(ctx context.Context, cli *clientv3.Client, o Options) (*Node, error) {
 // another live node's.
 func (n *Node) register(ctx context.Context, ttl time.Duration) error {
 	k := n.nodeKey(n.id)
-	ctx, cancel := context.WithTimeout(ctx, ttl+ttl/2)
+	// wait bounds only the wait for the old key to go: the put that
+	// follows its deletion has the caller's context, so a lease that
+	// expired late in the wait still lets the node register.
+	wait, cancel := context.WithTimeout(ctx, ttl+ttl/2)
 	defer cancel()
 	for {
 		resp, err := n.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0)).
@@ -124,7 +127,7 @@ func (n *Node) register(ctx context.Context, ttl time.Duration) error {
 			return nil
 		}
 		n.log.Info("a node of this name is registered: waiting for its lease to expire")
-		wch := n.cli.Watch(ctx, k, clientv3.WithRev(resp.Header.Revision+1), clientv3.WithFilterPut())
+		wch := n.cli.Watch(wait, k, clientv3.WithRev(resp.Header.Revision+1), clientv3.WithFilterPut())
 		deleted := false
 		for wr := range wch {
 			if len(wr.Events) > 0 {
@@ -136,7 +139,7 @@ func (n *Node) register(ctx context.Context, ttl time.Duration) error {
 			if errors.Is(ctx.Err(), context.Canceled) {
 				return ctx.Err()
 			}
-			if ctx.Err() != nil {
+			if wait.Err() != nil {
 				return fmt.Errorf("cluster: a node named %s is already registered", n.id)
 			}
 			continue // the watch ended early: look again
