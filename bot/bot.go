@@ -49,6 +49,7 @@ type Bot struct {
 	mu     sync.Mutex           // guards the fields below
 	dms    map[string]string    // user ID → direct message channel ID
 	nudged map[string]time.Time // Message-ID and address → last nudge
+	self   string               // the bot's own bot ID (auth.test), once known
 }
 
 // New builds the bot. It checks cfg (Config.Validate) and that every

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -69,6 +70,10 @@ func (b *Bot) findCard(ctx context.Context, user, messageID string, since time.T
 	if err != nil {
 		return Card{}, false, err
 	}
+	self, err := b.selfBotID(ctx)
+	if err != nil {
+		return Card{}, false, err
+	}
 	p := slack.GetConversationHistoryParameters{ChannelID: ch, Oldest: slackTS(since.Add(-flightMargin)), Limit: historyPage, IncludeAllMetadata: true}
 	for {
 		var resp *slack.GetConversationHistoryResponse
@@ -81,7 +86,7 @@ func (b *Bot) findCard(ctx context.Context, user, messageID string, since time.T
 			return Card{}, false, wrap(err, "conversations.history")
 		}
 		for _, msg := range resp.Messages {
-			if carries(msg, metaCardPosted, "message_id", messageID) {
+			if carries(msg, self, metaCardPosted, "message_id", messageID) {
 				return Card{Channel: ch, TS: msg.Timestamp}, true, nil
 			}
 		}
@@ -95,6 +100,10 @@ func (b *Bot) findCard(ctx context.Context, user, messageID string, since time.T
 // findReply looks in the thread of card c, among the replies posted since
 // a little before since, for the reply telling of the notice with key.
 func (b *Bot) findReply(ctx context.Context, c Card, key string, since time.Time) (bool, error) {
+	self, err := b.selfBotID(ctx)
+	if err != nil {
+		return false, err
+	}
 	p := slack.GetConversationRepliesParameters{ChannelID: c.Channel, Timestamp: c.TS, Oldest: slackTS(since.Add(-flightMargin)),
 		Limit: historyPage, IncludeAllMetadata: true}
 	for {
@@ -110,7 +119,7 @@ func (b *Bot) findReply(ctx context.Context, c Card, key string, since time.Time
 			return false, wrap(err, "conversations.replies")
 		}
 		for _, msg := range msgs {
-			if msg.ThreadTimestamp == c.TS && carries(msg, metaNoticePosted, "key", key) {
+			if msg.ThreadTimestamp == c.TS && carries(msg, self, metaNoticePosted, "key", key) {
 				return true, nil
 			}
 		}
@@ -121,10 +130,13 @@ func (b *Bot) findReply(ctx context.Context, c Card, key string, since time.Time
 	}
 }
 
-// carries reports whether msg, posted by a bot, has metadata of the event
-// type whose payload has field set to value.
-func carries(msg slack.Message, eventType, field, value string) bool {
-	if msg.BotID == "" || msg.Metadata.EventType != eventType {
+// carries reports whether msg, posted by this bot (bot ID self), has
+// metadata of the event type whose payload has field set to value. Any
+// app can attach any metadata to what it posts, and an app a user
+// installed can post as that user in their direct message with the bot,
+// threads included: such a message is never taken for one of ours.
+func carries(msg slack.Message, self, eventType, field, value string) bool {
+	if self == "" || msg.BotID != self || msg.Metadata.EventType != eventType {
 		return false
 	}
 	v, ok := msg.Metadata.EventPayload[field].(string)
@@ -188,4 +200,33 @@ func (w *writer) replyOnce(ctx context.Context, s shown, it OutboxItem) error {
 		return err
 	}
 	return b.reply(ctx, paced, s.card, s.mail, it.Notice, s.loc)
+}
+
+// selfBotID returns the bot ID of this bot's token, asked of Slack once
+// (auth.test returns it as bot_id,
+// https://docs.slack.dev/reference/methods/auth.test).
+func (b *Bot) selfBotID(ctx context.Context) (string, error) {
+	b.mu.Lock()
+	self := b.self
+	b.mu.Unlock()
+	if self != "" {
+		return self, nil
+	}
+	err := b.call(ctx, paced, "auth.test", "", func(ctx context.Context) error {
+		who, err := b.api.AuthTestContext(ctx)
+		if err == nil {
+			self = who.BotID
+		}
+		return err
+	})
+	if err != nil {
+		return "", wrap(err, "auth.test")
+	}
+	if self == "" {
+		return "", errors.New("auth.test: the token names no bot: slack.bot_token must be a bot token (xoxb-)")
+	}
+	b.mu.Lock()
+	b.self = self
+	b.mu.Unlock()
+	return self, nil
 }

@@ -125,3 +125,65 @@ func TestWriterTagsPostsWithMetadata(t *testing.T) {
 		}
 	})
 }
+
+// A message another app posted in the user's direct message with the bot
+// (with a token of that user), carrying the metadata of a card, is not
+// taken for mailack's card: the card is posted, and no notice is lost.
+func TestWriterIgnoresOtherAppsMetadata(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, envOptions{inProcess: true})
+		defer e.run(t)()
+		e.fake.FailNext("chat.postMessage", failure{Status: http.StatusServiceUnavailable})
+		sent := time.Now().Add(-time.Hour)
+		e.register(t, "m-forged@example.com", alice.Email, "Forged card", sent, carol.Email)
+		e.fake.PostByOther("D"+alice.ID, "", "BOTHER", alice.ID, map[string]any{"event_type": "mailack_card_posted",
+			"event_payload": map[string]any{"message_id": "m-forged@example.com"}})
+		e.observe(t, "m-forged@example.com", carol.Email, track.StatusDelivered, "", sent.Add(time.Minute))
+		settle(10 * time.Minute)
+		cs := postedCards(e.fake, "Forged card")
+		if len(cs) != 1 || !cs[0].OK() {
+			t.Fatalf("cards posted = %d, want one: another app's message is not the card; calls: %s", len(cs), e.fake.Summary())
+		}
+		if h := e.fake.Succeeded("conversations.history"); len(h) != 1 {
+			t.Errorf("conversations.history = %d calls, want 1 (looking before posting again)", len(h))
+		}
+		if p := e.pending(t); len(p) != 0 {
+			t.Errorf("outbox = %v, want empty", p)
+		}
+	})
+}
+
+// A thread reply whose post failed is posted again even when another app,
+// posting on the user's behalf in the card's thread, left a message with
+// the notice's metadata: only the bot's own messages count as posted.
+func TestWriterIgnoresOtherAppsReplyMetadata(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, envOptions{inProcess: true})
+		defer e.run(t)()
+		sent := time.Now().Add(-time.Hour)
+		e.register(t, "m-forged2@example.com", alice.Email, "Forged reply", sent, carol.Email, outsider)
+		e.observe(t, "m-forged2@example.com", carol.Email, track.StatusDelivered, "", sent.Add(time.Minute))
+		settle(time.Minute)
+		cs := postedCards(e.fake, "Forged reply")
+		if len(cs) != 1 {
+			t.Fatalf("cards = %d, want 1; calls: %s", len(cs), e.fake.Summary())
+		}
+		ts := cs[0].TS
+		e.fake.FailNext("chat.postMessage", failure{Status: http.StatusServiceUnavailable})
+		e.observe(t, "m-forged2@example.com", outsider, track.StatusFailed, report.ReasonMailboxFull, time.Now())
+		settle(time.Second)
+		p := e.pending(t)
+		if len(p) != 1 || p[0].InFlight == "" {
+			t.Fatalf("outbox = %+v, want the reply in flight", p)
+		}
+		e.fake.PostByOther("D"+alice.ID, ts, "BOTHER", alice.ID, map[string]any{"event_type": "mailack_notice_posted",
+			"event_payload": map[string]any{"key": p[0].Notice.Key}})
+		settle(10 * time.Minute)
+		if rs := postedReplies(e.fake, ts); len(rs) != 1 || !rs[0].OK() {
+			t.Fatalf("replies posted = %d, want one: another app's message is not the reply; calls: %s", len(rs), e.fake.Summary())
+		}
+		if p := e.pending(t); len(p) != 0 {
+			t.Errorf("outbox = %v, want empty", p)
+		}
+	})
+}

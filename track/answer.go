@@ -99,8 +99,18 @@ func answerSubject(s string) string {
 	}
 }
 
+// MaxAnswerRefs is the most Message-IDs AnswerRefs returns. A References
+// field is the mail's ancestors, and a mail reader may shorten it keeping
+// the first and the nearest ones (RFC 5322 section 3.6.4 leaves its length
+// open; RFC 5537 section 3.4.4 has news readers trim it so, keeping the
+// first and the last three). A hostile answer can name a hundred thousand
+// IDs within the reader's header limit; each would cost a lookup and,
+// while the answer waits as an orphan, an index entry.
+const MaxAnswerRefs = 50
+
 // AnswerRefs returns the Message-IDs an answer refers to, normalised,
-// nearest first: the one answered, then References from last to first.
+// nearest first: the one answered, then References from last to first;
+// of a longer list, the nearest MaxAnswerRefs-1 and the thread's first.
 func AnswerRefs(r report.Report) []string {
 	var ids []string
 	add := func(id string) {
@@ -110,8 +120,11 @@ func AnswerRefs(r report.Report) []string {
 	}
 	add(r.OriginalMessageID)
 	add(r.InReplyTo)
-	for i := len(r.References) - 1; i >= 0; i-- {
+	for i := len(r.References) - 1; i >= 0 && len(ids) < MaxAnswerRefs-1; i-- {
 		add(r.References[i])
+	}
+	if n := len(r.References); n > 0 {
+		add(r.References[0])
 	}
 	return ids
 }

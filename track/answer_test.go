@@ -2,6 +2,7 @@ package track
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -361,5 +362,29 @@ func TestRedraw(t *testing.T) {
 	closed.State = StateDone
 	if _, _, ok := Redraw(closed, wednesday); ok {
 		t.Error("Redraw(closed mail) issued a notice")
+	}
+}
+
+// TestAnswerRefsBounded: a reply whose References names a hundred thousand
+// Message-IDs (a header of well under the reader's 1 MiB) is looked up,
+// and kept as an orphan, by a bounded number of them: the answered one,
+// the nearest References and the thread's first.
+func TestAnswerRefsBounded(t *testing.T) {
+	r := report.Report{Kind: report.KindReply, InReplyTo: "parent@x", Recipient: "a@partner.example", ReportMessageID: "re@partner.example"}
+	for i := range 100_000 {
+		r.References = append(r.References, fmt.Sprintf("r%d@x", i))
+	}
+	refs := AnswerRefs(r)
+	if len(refs) > MaxAnswerRefs {
+		t.Fatalf("AnswerRefs() kept %d IDs, want at most %d", len(refs), MaxAnswerRefs)
+	}
+	for _, want := range []string{"parent@x", "r99999@x", "r99998@x", "r0@x"} {
+		if !slices.Contains(refs, want) {
+			t.Errorf("AnswerRefs() lacks %s: %v", want, refs[:min(len(refs), 5)])
+		}
+	}
+	o, ok := AnswerOrphan(r, time.Now())
+	if !ok || len(o.Keys.Thread) > MaxAnswerRefs {
+		t.Errorf("AnswerOrphan() = %d thread keys, %v; want at most %d", len(o.Keys.Thread), ok, MaxAnswerRefs)
 	}
 }

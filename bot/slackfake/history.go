@@ -11,6 +11,7 @@ import (
 type message struct {
 	TS, ThreadTS string
 	Metadata     map[string]any // nil when posted without
+	BotID, User  string         // another app's message (PostByOther); empty for the bot's
 }
 
 // MaxMetadataSize bounds the metadata of a message, in bytes of JSON. Slack
@@ -157,6 +158,9 @@ func bounds(c *Call, now time.Time) (func(ts string) bool, string) {
 // with include_all_metadata.
 func (m message) render(c *Call) map[string]any {
 	out := map[string]any{"type": "message", "ts": m.TS, "bot_id": "BBOT", "user": "UBOT"}
+	if m.BotID != "" {
+		out["bot_id"], out["user"] = m.BotID, m.User
+	}
 	if m.ThreadTS != "" {
 		out["thread_ts"] = m.ThreadTS
 	}
@@ -219,4 +223,20 @@ func (f *Server) replies(c *Call, now time.Time) answer {
 	}
 	a, _ := page(c, msgs)
 	return a
+}
+
+// PostByOther adds to channel (in the thread of threadTS, when set) a
+// message that another app, bot botID, posted on behalf of user with
+// metadata, and returns its ts: any app a user installed with chat:write
+// can post so in the conversations that user is in, their direct message
+// with the bot included, and attach any metadata
+// (https://docs.slack.dev/messaging/message-metadata). The bot can neither
+// update it (cant_update_message) nor is it among the bot's posts.
+func (f *Server) PostByOther(channel, threadTS, botID, user string, metadata map[string]any) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.posts++
+	ts := fmt.Sprintf("%d.%06d", time.Now().Unix(), f.posts%1000000)
+	f.messages[channel] = append(f.messages[channel], message{TS: ts, ThreadTS: threadTS, Metadata: metadata, BotID: botID, User: user})
+	return ts
 }

@@ -367,6 +367,13 @@ func (f *Server) update(c *Call) answer {
 		return refuse(code)
 	}
 	if !f.posted[ch][c.Param("ts")] {
+		// "cant_update_message: Authenticated user does not have
+		// permission to update this message" (chat.update's errors).
+		for _, m := range f.messages[ch] {
+			if m.TS == c.Param("ts") {
+				return refuse("cant_update_message")
+			}
+		}
 		return refuse("message_not_found")
 	}
 	if code, warning := checkMessage(c); code != "" {
