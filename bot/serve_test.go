@@ -142,6 +142,16 @@ func testServeOnAFollower(t *testing.T, ec *etcdtest.Cluster, mode bot.Mode) {
 		return c.Method == "chat.update" && c.OK() && c.Param("ts") == card.TS && strings.Contains(c.Text(), "tracking stopped")
 	}
 	e.fake.WaitFor(t, "the card stopped", stopped)
+	// Stop only once the leader has acknowledged every notice: an item
+	// whose acknowledgement the stop cuts off is delivered again by the
+	// last attempt (the card drawn again, the reply found in Slack).
+	deadline := time.Now().Add(30 * time.Second)
+	for len(e.pending(t)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox not empty after 30 s: %v", e.pending(t))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 
 	cancel()
 	wg.Wait()
