@@ -83,7 +83,7 @@ func TestActionsDoneAndSnooze(t *testing.T) {
 	if want := time.Date(2099, 3, 4, 9, 0, 0, 0, tokyo); err != nil || m.State != track.StateSnoozed || !m.SnoozedUntil.Equal(want) {
 		t.Errorf("after snooze: state %q until %v (%v); want snoozed until %v", m.State, m.SnoozedUntil, err, want)
 	}
-	if got := e.answer(t, e.press(t, hanako, blockAction{ActionID: "snooze_date", BlockID: "h1@example.jp", Type: "datepicker", SelectedDate: "2001-01-01"})); !strings.Contains(got, "これから先の日付") {
+	if got := e.answer(t, e.press(t, hanako, blockAction{ActionID: "snooze_date", BlockID: "h1@example.jp", Type: "datepicker", SelectedDate: "2001-01-01"})); !strings.Contains(got, "未来の日付") {
 		t.Errorf("snooze into the past = %s, want refused", got)
 	}
 

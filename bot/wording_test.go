@@ -20,6 +20,9 @@ func TestJapaneseWording(t *testing.T) {
 		"あなた": "（主語を省く）", "再送中": "再試行中", "既定の期限": "既定",
 		// 返信 is a person's answer; an automatic one is a 自動応答.
 		"自動受付": "受付の自動応答", "自動返信": "自動応答", "：": ": か（）",
+		// Outlook's options are [配信確認の要求] and [開封確認の要求]
+		// (support.office.com, ja-JP article 69cd1b39-2300-482d-96c6-22e2f4a96848).
+		"配信通知": "配信確認",
 	}
 	spaced := regexp.MustCompile(`%\[\d\][sd] (件|名|以上|時間|日)`)
 	var all []string
