@@ -133,15 +133,7 @@ func recreateWhileSelected(t *testing.T, s *mailstack.Stack, acct Account, opts 
 	// up a UID: the last one is the highest in the folder, not always 2.
 	// The test's first session may still hold the spoilt view: a new one
 	// looks.
-	v := s.Login(t, "alice")
-	if _, err := v.Select("Reports", nil).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	all, err := v.UIDSearch(&imap.SearchCriteria{}, nil).Wait()
-	if err != nil {
-		t.Fatal(err)
-	}
-	uids := all.AllUIDs()
+	uids := folderUIDs(t, s, "Reports")
 	if len(uids) != 2 || after.UIDValidity == before.UIDValidity || after.LastUID != uint32(uids[len(uids)-1]) {
 		t.Errorf("checkpoint after recreate = %+v, before %+v, folder holds UIDs %v: want a new UIDVALIDITY read up to the last of two", after, before, uids)
 	}
@@ -186,6 +178,21 @@ func recreateFolder(t *testing.T, c *imapclient.Client, folder string) {
 		t.Logf("create %s after deleting it: %v; again", folder, err)
 	}
 	t.Fatalf("create %s after deleting it: %v", folder, err)
+}
+
+// folderUIDs lists the UIDs in alice's folder, seen from a new session (a
+// session that met a spoilt folder may keep a stale view of it).
+func folderUIDs(t *testing.T, s *mailstack.Stack, folder string) []imap.UID {
+	t.Helper()
+	v := s.Login(t, "alice")
+	if _, err := v.Select(folder, nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	all, err := v.UIDSearch(&imap.SearchCriteria{}, nil).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all.AllUIDs()
 }
 
 // appendRetry appends raw to folder, again when Dovecot refuses it with

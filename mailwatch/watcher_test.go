@@ -287,15 +287,7 @@ func TestWatchUIDValidityChange(t *testing.T) {
 	after, _ := sink.Checkpoint(context.Background(), "alice", "Reports")
 	// A refused APPEND can use up a UID (appendRetry): the checkpoint is
 	// the highest UID in the folder, seen from a new session.
-	v := s.Login(t, "alice")
-	if _, err := v.Select("Reports", nil).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	all, err := v.UIDSearch(&imap.SearchCriteria{}, nil).Wait()
-	if err != nil {
-		t.Fatal(err)
-	}
-	uids := all.AllUIDs()
+	uids := folderUIDs(t, s, "Reports")
 	if len(uids) != 2 || after.UIDValidity == before.UIDValidity || after.LastUID != uint32(uids[len(uids)-1]) {
 		t.Errorf("checkpoint after recreate = %+v, before %+v, folder holds UIDs %v: want a new UIDVALIDITY read up to the last of two", after, before, uids)
 	}

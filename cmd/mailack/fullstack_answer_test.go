@@ -24,13 +24,7 @@ func TestDaemonAnswers(t *testing.T) {
 	slackAPI := fake.Serve(t)
 	showSlack := func() { t.Logf("slack saw: %s", fake.Summary()) }
 	updates := func() int { return len(fake.All(slackfake.Method("chat.update"))) }
-	cfg := writeDaemonConfig(t, s, dir, `slack:
-  enabled: true
-  mode: http
-  bot_token: ${SLACK_BOT_TOKEN}
-  signing_secret: ${SLACK_SIGNING_SECRET}
-  api_url: `+slackAPI.URL+`/
-`)
+	cfg := writeDaemonConfig(t, s, dir, slackSection(slackAPI.URL))
 	b, err := os.ReadFile(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +33,7 @@ func TestDaemonAnswers(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(strings.Replace(string(b), "tracking:\n", "tracking:\n  default_deadline: 48h\n", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"MAILACK_TEST_PASSWORD=" + s.Password("alice"), "SLACK_BOT_TOKEN=xoxb-test", "SLACK_SIGNING_SECRET=8f742231b10e8888abcd99yyyzzz85a5"}
+	env := slackDaemonEnv(s.Password("alice"))
 	p := startDaemon(t, bin, cfgPath, env)
 	waitUntil(t, "/readyz", 15*time.Second, func() bool { c, _ := p.get("/readyz"); return c == 200 })
 
@@ -151,14 +145,8 @@ func TestDaemonReplyBeforeSent(t *testing.T) {
 	dir := t.TempDir()
 	fake := slackfake.New(slackfake.User{ID: "UALICE", Name: "Alice", Email: "alice@test.example", Locale: "en-US", TZ: "UTC"})
 	slackAPI := fake.Serve(t)
-	cfg := writeDaemonConfig(t, s, dir, `slack:
-  enabled: true
-  mode: http
-  bot_token: ${SLACK_BOT_TOKEN}
-  signing_secret: ${SLACK_SIGNING_SECRET}
-  api_url: `+slackAPI.URL+`/
-`)
-	env := []string{"MAILACK_TEST_PASSWORD=" + s.Password("alice"), "SLACK_BOT_TOKEN=xoxb-test", "SLACK_SIGNING_SECRET=8f742231b10e8888abcd99yyyzzz85a5"}
+	cfg := writeDaemonConfig(t, s, dir, slackSection(slackAPI.URL))
+	env := slackDaemonEnv(s.Password("alice"))
 	p := startDaemon(t, bin, cfg, env)
 	logs := func() { t.Logf("daemon log:\n%s", p.log()) }
 	waitUntil(t, "Inbox and Sent Items watched", 15*time.Second, func() bool { return p.metric("mailack_imap_folders_watching") == 2 }, logs)

@@ -61,6 +61,19 @@ const (
 
 var listenLine = regexp.MustCompile(`msg="mailack starting".* http=(\S+)`)
 
+// slackSection is the configuration's slack section for a daemon that
+// talks to the Slack fake at apiURL in HTTP mode, with the secrets of
+// slackDaemonEnv.
+func slackSection(apiURL string) string {
+	return "slack:\n  enabled: true\n  mode: http\n  bot_token: ${SLACK_BOT_TOKEN}\n  signing_secret: ${SLACK_SIGNING_SECRET}\n  api_url: " + apiURL + "/\n"
+}
+
+// slackDaemonEnv is the environment of a daemon configured by
+// writeDaemonConfig and slackSection: the IMAP password and Slack's secrets.
+func slackDaemonEnv(imapPassword string) []string {
+	return []string{"MAILACK_TEST_PASSWORD=" + imapPassword, "SLACK_BOT_TOKEN=xoxb-test", "SLACK_SIGNING_SECRET=8f742231b10e8888abcd99yyyzzz85a5"}
+}
+
 func startDaemon(t testing.TB, bin, cfgPath string, env []string) *daemonProc {
 	t.Helper()
 	p, err := tryStartDaemon(t, bin, cfgPath, env)
@@ -296,14 +309,8 @@ func TestDaemonFullStack(t *testing.T) {
 	// test; the daemon's calls pass its rate limits, as real Slack's.
 	fake := slackfake.New(slackfake.User{ID: "UALICE", Name: "Alice", Email: "alice@test.example", Locale: "en-US", TZ: "UTC"})
 	slackAPI := fake.Serve(t)
-	cfg := writeDaemonConfig(t, s, dir, `slack:
-  enabled: true
-  mode: http
-  bot_token: ${SLACK_BOT_TOKEN}
-  signing_secret: ${SLACK_SIGNING_SECRET}
-  api_url: `+slackAPI.URL+`/
-`)
-	env := []string{"MAILACK_TEST_PASSWORD=" + s.Password("alice"), "SLACK_BOT_TOKEN=xoxb-test", "SLACK_SIGNING_SECRET=8f742231b10e8888abcd99yyyzzz85a5"}
+	cfg := writeDaemonConfig(t, s, dir, slackSection(slackAPI.URL))
+	env := slackDaemonEnv(s.Password("alice"))
 	p := startDaemon(t, bin, cfg, env)
 
 	waitUntil(t, "/healthz", 15*time.Second, func() bool { c, _ := p.get("/healthz"); return c == 200 })
