@@ -210,7 +210,7 @@ func benchDatabase(b *testing.B, n int) string {
 		loadBench(b, path, n)
 		return path
 	}
-	cached := filepath.Join(cache, fmt.Sprintf("bench-%d-v%d.db", n, currentSchema))
+	cached := filepath.Join(cache, fmt.Sprintf("bench-%d-v%d-p%d.db", n, currentSchema, defaultPageSize))
 	if _, err := os.Stat(cached); err != nil {
 		loadBench(b, cached, n)
 	}
@@ -280,7 +280,7 @@ func loadBench(b *testing.B, path string, n int) {
 // copyDatabase copies every top-level bucket of src, key by key, into a
 // new database at path, filling pages to fill.
 func copyDatabase(src *bbolt.DB, path string, fill float64) error {
-	dst, err := bbolt.Open(path, 0o600, &bbolt.Options{NoSync: true, FreelistType: bbolt.FreelistMapType})
+	dst, err := bbolt.Open(path, 0o600, &bbolt.Options{NoSync: true, FreelistType: bbolt.FreelistMapType, PageSize: defaultPageSize})
 	if err != nil {
 		return err
 	}

@@ -918,7 +918,7 @@ func (s *Store) etcdBackup(ctx context.Context, w io.Writer) (int64, error) {
 	}
 	// The directory holds only the copy made here.
 	defer func() { _ = os.RemoveAll(dir) }()
-	db, err := bbolt.Open(filepath.Join(dir, "backup.db"), 0o600, &bbolt.Options{NoSync: true, FreelistType: bbolt.FreelistMapType})
+	db, err := bbolt.Open(filepath.Join(dir, "backup.db"), 0o600, &bbolt.Options{NoSync: true, FreelistType: bbolt.FreelistMapType, PageSize: defaultPageSize})
 	if err != nil {
 		return 0, fmt.Errorf("backup %s: %w", s.path, err)
 	}

@@ -293,3 +293,19 @@ func TestOpenLocked(t *testing.T) {
 		t.Errorf("second Open() = %v, want ErrLocked", err)
 	}
 }
+
+// TestPageSize checks that a new file gets Options.PageSize's default and
+// a file of another page size keeps its own: bbolt reads it from the file.
+func TestPageSize(t *testing.T) {
+	bboltOnly(t)
+	s := openFileAt(t, filepath.Join(t.TempDir(), "new.db"), Options{})
+	if got := s.db.Info().PageSize; got != defaultPageSize {
+		t.Errorf("new file: page size %d, want %d", got, defaultPageSize)
+	}
+	old := openFileAt(t, copyFixture(t, "testdata/v5.db"), Options{PageSize: 1 << 20})
+	if got := old.db.Info().PageSize; got != 4096 {
+		t.Errorf("v5 fixture: page size %d, want the 4096 it was written with", got)
+	}
+	mustCheck(t, old)
+	checkFixture(t, old)
+}
