@@ -74,7 +74,8 @@
 //	by_sender       sender \x00 SentAt messageID → state
 //	by_due          wake-up messageID → (mails with an armed deadline or
 //	                a card to draw again when an away recipient is back:
-//	                the earlier of track.NextDue and track.NextRedraw)
+//	                the earlier of track.NextDue and track.NextRedraw;
+//	                lazy, see below)
 //	by_closed       ClosedAt messageID → (done and stopped mails)
 //	by_envelope     envelopeID \x00 messageID →
 //	by_subject      address \x00 subject-hash SentAt messageID →
@@ -102,9 +103,16 @@
 // digest loads no mail. by_subject holds every recipient address and its plus-address base; the
 // subject hash is of track.NormalizeSubject's result.
 //
+// by_due is lazy: a mail's old wake-up stays when a report, a close or a
+// purge moves or ends its wait, and the sweep deletes it when it gets
+// there and finds the mail waking at another time or gone. Most reports
+// end a wait, and the entry they would delete sits wherever its deadline
+// falls, so deleting it at once wrote one more page per report; the sweep
+// deletes stale entries in time order, many to a page.
+//
 // Check verifies that every index entry names an existing record and is
-// the entry that record implies, and that every record has all its
-// entries.
+// the entry that record implies (by_due may also hold stale entries), and
+// that every record has all its entries.
 //
 // # Memory
 //
@@ -133,7 +141,13 @@
 // evidence from its own bucket next to the mails, which halved the pages a
 // report rewrites; version 4 encodes awaiting's values in binary (each
 // string after its length as a uvarint), which made the digest of 37,000
-// mails three times faster than with JSON.
+// mails three times faster than with JSON; version 5 added user_settings;
+// version 6 made by_due lazy, which changes no record but keeps older
+// programs, which would take a stale entry for a corrupt one, from
+// opening the file.
+//
+// New files have 16 KiB pages (Options.PageSize); a file keeps the page
+// size it was created with.
 //
 // OpenReadOnly, for tools that only read (export, backup), never creates,
 // initialises or migrates a file: it refuses one that does not exist, one

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"time"
 
 	"github.com/mailack/mailack/track"
 )
@@ -19,16 +20,20 @@ type mailIndex struct {
 	entries func(m *track.Mail) []entry
 	// owner returns the Message-ID an entry's key names.
 	owner func(k []byte) (string, bool)
+	// lazy indexes keep the entries a mail no longer implies until a
+	// reader passes them and deletes them (see byDueEntries): the index
+	// holds every entry its mails imply, and may hold stale ones besides.
+	lazy bool
 }
 
 // mailIndexes are the mail indexes.
 var mailIndexes = []mailIndex{
-	{bucketBySender, bySenderEntries, afterNUL(timeLen)},
-	{bucketByDue, byDueEntries, afterFixed(timeLen)},
-	{bucketByClosed, byClosedEntries, afterFixed(timeLen)},
-	{bucketByEnvelope, byEnvelopeEntries, afterNUL(0)},
-	{bucketBySubject, bySubjectEntries, afterNUL(16 + timeLen)},
-	{bucketAwaiting, awaitingEntries, afterFixed(timeLen)},
+	{bucketBySender, bySenderEntries, afterNUL(timeLen), false},
+	{bucketByDue, byDueEntries, afterFixed(timeLen), true},
+	{bucketByClosed, byClosedEntries, afterFixed(timeLen), false},
+	{bucketByEnvelope, byEnvelopeEntries, afterNUL(0), false},
+	{bucketBySubject, bySubjectEntries, afterNUL(16 + timeLen), false},
+	{bucketAwaiting, awaitingEntries, afterFixed(timeLen), false},
 }
 
 // afterNUL reads keys of the form part\x00 <skip bytes> messageID.
@@ -63,15 +68,30 @@ func bySenderEntries(m *track.Mail) []entry {
 // deadline still to fire (track.NextDue: the mail's own or a recipient's
 // moved one) or a card to draw again when a recipient is back from being
 // away (track.NextRedraw), whichever comes first.
+//
+// The index is lazy: when a mail's wake-up moves or goes (a read receipt,
+// an answer, a close), its old entry stays until the sweep reaches it,
+// finds that the mail wakes at another time or not at all, and deletes
+// it. Most reports end a wait, and the entry they would delete sits at a
+// random place in the index (its mail's deadline), so deleting it at once
+// cost one more page written per report; the sweep deletes stale entries
+// in time order, many to a page.
 func byDueEntries(m *track.Mail) []entry {
-	due := track.NextDue(*m)
-	if r := track.NextRedraw(*m); !r.IsZero() && (due.IsZero() || r.Before(due)) {
-		due = r
-	}
+	due := wakeUp(m)
 	if due.IsZero() {
 		return nil
 	}
 	return []entry{{append(appendTime(nil, due), m.MessageID...), empty}}
+}
+
+// wakeUp is when the sweep must look at m again: the earlier of
+// track.NextDue and track.NextRedraw, zero for never.
+func wakeUp(m *track.Mail) time.Time {
+	due := track.NextDue(*m)
+	if r := track.NextRedraw(*m); !r.IsZero() && (due.IsZero() || r.Before(due)) {
+		due = r
+	}
+	return due
 }
 
 // byClosedEntries: ClosedAt messageID, for done and stopped mails, so that
@@ -161,16 +181,18 @@ func reindex(tx kvTx, old, m *track.Mail) error {
 		if m != nil {
 			after = ix.entries(m)
 		}
-		if err := applyDiff(tx.Bucket(ix.bucket), before, after); err != nil {
+		if err := applyDiff(tx.Bucket(ix.bucket), before, after, !ix.lazy); err != nil {
 			return fmt.Errorf("index %s: %w", ix.bucket, err)
 		}
 	}
 	return nil
 }
 
-func applyDiff(b bucket, before, after []entry) error {
+// applyDiff turns entries before into entries after; with del false, the
+// entries only before stay (a lazy index).
+func applyDiff(b bucket, before, after []entry, del bool) error {
 	for _, e := range before {
-		if findEntry(after, e.key) == nil {
+		if del && findEntry(after, e.key) == nil {
 			if err := b.Delete(e.key); err != nil {
 				return err
 			}

@@ -277,3 +277,50 @@ func TestRegisterMails(t *testing.T) {
 	}
 	mustCheck(t, s)
 }
+
+// TestLazyDeadlineIndex checks the lazy by_due index: a receipt that ends
+// a mail's wait, a close and a purge leave the mail's old wake-up in the
+// index, which Check accepts and the sweep deletes when it reaches it,
+// without reminding anyone.
+func TestLazyDeadlineIndex(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := t.Context()
+	for _, mid := range []string{"read@example.com", "closed@example.com", "purged@example.com", "open@example.com"} {
+		register(t, s, newMail(t, mid, "alice@example.com", t0, "bob@example.net"), t0)
+	}
+	before := countKeys(t, s, bucketByDue)
+	apply(t, s, t0.Add(time.Hour), mdn("read@example.com", "bob@example.net", report.DispositionDisplayed, "mdn-1", t0.Add(time.Hour)))
+	if m := mustMail(t, s, "read@example.com"); !wakeUp(&m).IsZero() {
+		t.Fatalf("read mail wakes at %v, want never (the test needs a receipt that ends the wait)", wakeUp(&m))
+	}
+	for _, mid := range []string{"closed@example.com", "purged@example.com"} {
+		if _, err := s.CloseMail(ctx, mid, track.StateDone, t0.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Purge(ctx, time.Minute, t0.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Mail(ctx, "purged@example.com"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("purged mail: %v, want ErrNotFound", err)
+	}
+	if got := countKeys(t, s, bucketByDue); got != before {
+		t.Errorf("by_due holds %d entries after the waits ended, want the %d it held (stale ones are left to the sweep)", got, before)
+	}
+	mustCheck(t, s)
+
+	res, err := s.SweepDue(ctx, t0.Add(48*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Swept != 1 || len(res.Notices) != 1 || res.Notices[0].MessageID != "open@example.com" {
+		t.Errorf("sweep: %d swept, notices %+v; want one reminder, for open@example.com", res.Swept, res.Notices)
+	}
+	if got := countKeys(t, s, bucketByDue); got != 0 {
+		t.Errorf("by_due holds %d entries after the sweep, want 0", got)
+	}
+	mustCheck(t, s)
+	if again, err := s.SweepDue(ctx, t0.Add(48*time.Hour)); err != nil || again.Swept != 0 || len(again.Notices) != 0 {
+		t.Errorf("second sweep: %+v, %v; want nothing", again, err)
+	}
+}

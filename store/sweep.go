@@ -28,8 +28,9 @@ type SweepResult struct {
 
 // SweepDue fires every deadline due at now: it scans the by_due index up
 // to now, applies track.Sweep and track.Redraw to each mail and puts the
-// notices in the outbox, a chunk of mails per transaction. A sweep interrupted by a crash
-// is simply run again: a spent deadline is no longer in the index.
+// notices in the outbox, a chunk of mails per transaction, and deletes the
+// stale entries it passes. A sweep interrupted by a crash is simply run
+// again: a spent deadline is no longer in the index.
 func (s *Store) SweepDue(ctx context.Context, now time.Time) (SweepResult, error) {
 	var total SweepResult
 	var after []byte // the last key handled, so that a mail Sweep leaves due cannot loop
@@ -85,22 +86,34 @@ func firstAfter(c cursor, after []byte) []byte {
 }
 
 // sweepChunk sweeps up to chunk due mails after key after. It returns the
-// last key it handled and whether more may be due.
+// last key it handled and whether more may be due. An entry that is not
+// its mail's wake-up (the index is lazy: see byDueEntries), or whose mail
+// is gone, is stale and deleted.
 func (s *Store) sweepChunk(tx kvTx, now time.Time, after []byte) (SweepResult, []byte, bool, error) {
 	var res SweepResult
 	end := appendTime(nil, now)
-	var ids []string
-	last := after
+	var keys [][]byte
 	c := tx.Bucket(bucketByDue).Cursor()
-	for k := firstAfter(c, after); k != nil && len(ids) < chunk && len(k) > timeLen && bytes.Compare(k[:timeLen], end) <= 0; k, _ = c.Next() {
-		ids = append(ids, string(k[timeLen:]))
-		last = bytes.Clone(k)
+	for k := firstAfter(c, after); k != nil && len(keys) < chunk && len(k) > timeLen && bytes.Compare(k[:timeLen], end) <= 0; k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = string(k[timeLen:])
 	}
 	prefetchMails(tx, ids)
-	for _, id := range ids {
-		m, ok, err := getMail(tx, id)
-		if err != nil || !ok {
-			return res, nil, false, orDangling(err, bucketByDue, []byte(id))
+	last := after
+	for i, k := range keys {
+		last = k
+		m, ok, err := getMail(tx, ids[i])
+		if err != nil {
+			return res, nil, false, err
+		}
+		if !ok || !bytes.Equal(appendTime(nil, wakeUp(&m)), k[:timeLen]) || wakeUp(&m).IsZero() {
+			if err := tx.Bucket(bucketByDue).Delete(k); err != nil {
+				return res, nil, false, fmt.Errorf("delete stale by_due entry %q: %w", k, err)
+			}
+			continue
 		}
 		next, notices := track.Sweep(m, now)
 		swept := !next.DueAt.Equal(m.DueAt) || !track.NextDue(next).Equal(track.NextDue(m)) || len(notices) > 0
@@ -114,6 +127,12 @@ func (s *Store) sweepChunk(tx kvTx, now time.Time, after []byte) (SweepResult, [
 		if err := putMail(tx, &m, &next); err != nil {
 			return res, nil, false, err
 		}
+		if !bytes.Equal(appendTime(nil, wakeUp(&next)), k[:timeLen]) || wakeUp(&next).IsZero() {
+			// This wake-up is spent; the lazy index keeps it otherwise.
+			if err := tx.Bucket(bucketByDue).Delete(k); err != nil {
+				return res, nil, false, fmt.Errorf("delete spent by_due entry %q: %w", k, err)
+			}
+		}
 		added, err := s.enqueueNotices(tx, notices, now)
 		if err != nil {
 			return res, nil, false, err
@@ -126,5 +145,5 @@ func (s *Store) sweepChunk(tx kvTx, now time.Time, after []byte) (SweepResult, [
 			res.Redraws = append(res.Redraws, added...)
 		}
 	}
-	return res, last, len(ids) == chunk, nil
+	return res, last, len(keys) == chunk, nil
 }
