@@ -94,7 +94,9 @@ func (s *Store) ApplyReport(ctx context.Context, in ApplyInput) (ApplyResult, er
 	var res ApplyResult
 	err := s.update(ctx, func(tx kvTx) error {
 		res = ApplyResult{}
-		prefetch(tx, applyKeys(in))
+		if _, ok := tx.(*etcdTx); ok {
+			prefetch(tx, applyKeys(in)) // bbolt reads from memory: nothing to fetch ahead
+		}
 		a := applier{tx: tx, s: s, now: in.Now, res: &res, scope: in.Scope}
 		for _, r := range in.Reports {
 			if err := a.report(r); err != nil {
