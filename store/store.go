@@ -170,10 +170,19 @@ func Open(path string, opts Options) (*Store, error) {
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout:         opts.LockTimeout,
 		InitialMmapSize: opts.InitialMmapSize,
-		FreelistType:    bbolt.FreelistMapType,
-		NoFreelistSync:  opts.NoFreelistSync,
-		NoSync:          opts.NoSync,
-		PageSize:        opts.PageSize,
+		// bbolt's array freelist hands out the lowest free pages first,
+		// so the pages of one commit land near each other, and the old
+		// places of pages written together are free together for the next
+		// commit; its map freelist hands out free pages in map order,
+		// scattering every commit over the file. At a million tracked
+		// mails, with 100 mailboxes' receipts on mails near each other in
+		// the index, that made reports 1.4 to 1.7 times faster (README,
+		// "Benchmarks"), and no slower with receipts at random. Its
+		// costs grow with the free pages, a sort and merge per commit.
+		FreelistType:   bbolt.FreelistArrayType,
+		NoFreelistSync: opts.NoFreelistSync,
+		NoSync:         opts.NoSync,
+		PageSize:       opts.PageSize,
 	})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w: %w", path, ErrLocked, err)
