@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -347,7 +348,8 @@ func (c *countingSink) Apply(ctx context.Context, it mailwatch.Item) error {
 //   - straight to the store: MAILACK_BENCH_REPORTS read receipts from 100
 //     goroutines, one a mailbox, each applied with its checkpoint in one
 //     transaction as the watcher applies them, as the store's own
-//     benchmark does, with no IMAP at all;
+//     benchmark does, with no IMAP at all; then as many again, each about
+//     a mail picked at random, as the store's own benchmark picks them;
 //   - through IMAP: once all 100 mailboxes are watched, each gets its
 //     share of as many other receipts over its own LMTP session, all
 //     sessions at once.
@@ -402,6 +404,38 @@ func BenchmarkStoreUnderLoad(b *testing.B) {
 		direct := float64(sink.reports.Load()) / time.Since(start).Seconds()
 		checkRead(b, st, 0, total, step, n)
 
+		// Straight to the store again, each receipt about a mail picked
+		// at random among its mailbox's: no two of a commit's receipts on
+		// neighbouring mails, as in the store's own benchmark
+		// (store.BenchmarkStoreScale), here on the same file in the same
+		// run. The receipts' IDs differ from the first ones', so a mail
+		// picked twice gets a second receipt, which is applied as well.
+		sink = &countingSink{storeSink: &storeSink{registrar: reg, log: log, scopes: scopes}}
+		picked := make([][]int, n)
+		start = time.Now()
+		for w := range n {
+			wg.Go(func() {
+				rng := rand.New(rand.NewPCG(uint64(w), 1))
+				for j := w; j < total; j += n {
+					m := rng.IntN(tracked/n)*n + w
+					picked[w] = append(picked[w], m)
+					rs, err := report.Parse([]byte(mailstack.MDN(benchMailID(m), "buyer@partner.example", users[w]+"@test.example", 2+j)))
+					if err != nil || len(rs) == 0 {
+						b.Errorf("parse receipt %d: %v", j, err)
+						return
+					}
+					cp := mailwatch.Checkpoint{Account: users[w], Folder: "Random", UIDValidity: 1, LastUID: uint32(j/n + 1)}
+					if err := sink.Apply(context.Background(), mailwatch.Item{Checkpoint: cp, Role: mailwatch.RoleReports, UID: cp.LastUID, Reports: rs}); err != nil {
+						b.Errorf("apply: %v", err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		random := float64(sink.reports.Load()) / time.Since(start).Seconds()
+		checkMailsRead(b, st, slices.Concat(picked...))
+
 		// Through IMAP: receipts total to 2*total-1, every mailbox watched,
 		// then all deliver at once.
 		sink = &countingSink{storeSink: &storeSink{registrar: reg, log: log, scopes: scopes}}
@@ -441,9 +475,10 @@ func BenchmarkStoreUnderLoad(b *testing.B) {
 		}
 		window := time.Duration(sink.last.Load() - sink.first.Load())
 		viaIMAP := float64(total) / window.Seconds()
-		b.Logf("store under load, %d tracked mails: straight to the store from %d goroutines %.0f reports/s; with %d watched mailboxes receiving at once over LMTP (all %d delivered in %.1f s, %.0f/s) %.0f reports/s applied between the first and the last, all applied %.1f s after the deliveries began (goal >= 5,000/s at 1M tracked)",
-			tracked, n, direct, n, total, delivered.Seconds(), float64(total)/delivered.Seconds(), viaIMAP, all.Seconds())
+		b.Logf("store under load, %d tracked mails: straight to the store from %d goroutines %.0f reports/s (%.0f/s with each receipt about a mail picked at random); with %d watched mailboxes receiving at once over LMTP (all %d delivered in %.1f s, %.0f/s) %.0f reports/s applied between the first and the last, all applied %.1f s after the deliveries began (goal >= 5,000/s at 1M tracked)",
+			tracked, n, direct, random, n, total, delivered.Seconds(), float64(total)/delivered.Seconds(), viaIMAP, all.Seconds())
 		b.ReportMetric(direct, "direct-reports/s")
+		b.ReportMetric(random, "random-reports/s")
 		b.ReportMetric(viaIMAP, "imap-reports/s")
 	}
 }
@@ -511,6 +546,24 @@ func checkRead(b *testing.B, st *store.Store, lo, hi, step, n int) {
 	}
 	if unread > 0 {
 		b.Errorf("%d of %d mails not read after their receipts were applied", unread, hi-lo)
+	}
+}
+
+// checkMailsRead fails b unless the mails ids (benchMailID numbers) are
+// all read by their recipient.
+func checkMailsRead(b *testing.B, st *store.Store, ids []int) {
+	unread := 0
+	for _, j := range ids {
+		m, err := st.Mail(context.Background(), benchMailID(j))
+		if err != nil {
+			b.Fatalf("mail %s: %v", benchMailID(j), err)
+		}
+		if m.Recipients[0].Status != track.StatusRead {
+			unread++
+		}
+	}
+	if unread > 0 {
+		b.Errorf("%d of %d mails not read after their receipts were applied", unread, len(ids))
 	}
 }
 
