@@ -103,9 +103,10 @@
 // digest loads no mail. by_subject holds every recipient address and its plus-address base; the
 // subject hash is of track.NormalizeSubject's result.
 //
-// by_due is lazy: a mail's old wake-up stays when a report, a close or a
-// purge moves or ends its wait, and the sweep deletes it when it gets
-// there and finds the mail waking at another time or gone. Most reports
+// by_due is lazy: a mail's old wake-up stays when a report, a snooze, a
+// close, a purge or the sweep itself moves or ends its wait, and the sweep
+// deletes it when it gets there and finds the mail waking at another time,
+// not at all, or gone. Most reports
 // end a wait, and the entry they would delete sits wherever its deadline
 // falls, so deleting it at once wrote one more page per report; the sweep
 // deletes stale entries in time order, many to a page.

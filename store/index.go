@@ -70,9 +70,9 @@ func bySenderEntries(m *track.Mail) []entry {
 // away (track.NextRedraw), whichever comes first.
 //
 // The index is lazy: when a mail's wake-up moves or goes (a read receipt,
-// an answer, a close), its old entry stays until the sweep reaches it,
-// finds that the mail wakes at another time or not at all, and deletes
-// it. Most reports end a wait, and the entry they would delete sits at a
+// an answer, a snooze, a close, a purge), its old entry stays until the
+// sweep reaches it, finds that the mail wakes at another time, not at all,
+// or is gone, and deletes it. Most reports end a wait, and the entry they would delete sits at a
 // random place in the index (its mail's deadline), so deleting it at once
 // cost one more page written per report; the sweep deletes stale entries
 // in time order, many to a page.

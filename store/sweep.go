@@ -28,8 +28,8 @@ type SweepResult struct {
 
 // SweepDue fires every deadline due at now: it scans the by_due index up
 // to now, applies track.Sweep and track.Redraw to each mail and puts the
-// notices in the outbox, a chunk of mails per transaction, and deletes the
-// stale entries it passes. A sweep interrupted by a crash is simply run
+// notices in the outbox, a chunk of index entries per transaction, and
+// deletes the stale entries it passes. A sweep interrupted by a crash is simply run
 // again: a spent deadline is no longer in the index.
 func (s *Store) SweepDue(ctx context.Context, now time.Time) (SweepResult, error) {
 	var total SweepResult
