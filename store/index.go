@@ -72,10 +72,10 @@ func bySenderEntries(m *track.Mail) []entry {
 // The index is lazy: when a mail's wake-up moves or goes (a read receipt,
 // an answer, a snooze, a close, a purge), its old entry stays until the
 // sweep reaches it, finds that the mail wakes at another time, not at all,
-// or is gone, and deletes it. Most reports end a wait, and the entry they would delete sits at a
-// random place in the index (its mail's deadline), so deleting it at once
-// cost one more page written per report; the sweep deletes stale entries
-// in time order, many to a page.
+// or is gone, and deletes it. Most reports end a wait, and the entry they
+// would delete sits at a random place in the index (its mail's deadline),
+// so deleting it at once cost one more page written per report; the sweep
+// deletes stale entries in time order, many to a page.
 func byDueEntries(m *track.Mail) []entry {
 	due := wakeUp(m)
 	if due.IsZero() {

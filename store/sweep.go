@@ -109,7 +109,7 @@ func (s *Store) sweepChunk(tx kvTx, now time.Time, after []byte) (SweepResult, [
 		if err != nil {
 			return res, nil, false, err
 		}
-		if !ok || !bytes.Equal(appendTime(nil, wakeUp(&m)), k[:timeLen]) || wakeUp(&m).IsZero() {
+		if !ok || !wakesAt(&m, k) {
 			if err := tx.Bucket(bucketByDue).Delete(k); err != nil {
 				return res, nil, false, fmt.Errorf("delete stale by_due entry %q: %w", k, err)
 			}
@@ -127,7 +127,7 @@ func (s *Store) sweepChunk(tx kvTx, now time.Time, after []byte) (SweepResult, [
 		if err := putMail(tx, &m, &next); err != nil {
 			return res, nil, false, err
 		}
-		if !bytes.Equal(appendTime(nil, wakeUp(&next)), k[:timeLen]) || wakeUp(&next).IsZero() {
+		if !wakesAt(&next, k) {
 			// This wake-up is spent; the lazy index keeps it otherwise.
 			if err := tx.Bucket(bucketByDue).Delete(k); err != nil {
 				return res, nil, false, fmt.Errorf("delete spent by_due entry %q: %w", k, err)
@@ -146,4 +146,11 @@ func (s *Store) sweepChunk(tx kvTx, now time.Time, after []byte) (SweepResult, [
 		}
 	}
 	return res, last, len(keys) == chunk, nil
+}
+
+// wakesAt reports whether by_due key k is m's current wake-up, not a
+// stale one.
+func wakesAt(m *track.Mail, k []byte) bool {
+	w := wakeUp(m)
+	return !w.IsZero() && bytes.Equal(appendTime(nil, w), k[:timeLen])
 }
